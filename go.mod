@@ -1,0 +1,3 @@
+module github.com/safewrr/safewrr
+
+go 1.26
