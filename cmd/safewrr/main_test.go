@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// runCLI runs the command line in-process and returns its exit code and output.
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestHelpListsCommands(t *testing.T) {
+	code, out, _ := runCLI(t, "--help")
+	if code != exitOK {
+		t.Fatalf("safewrr --help exit %d want %d", code, exitOK)
+	}
+	for name := range commands {
+		if !strings.Contains(out, "  "+name+" ") {
+			t.Errorf("safewrr --help does not list %q:\n%s", name, out)
+		}
+	}
+}
+
+func TestNoArgsIsUsageError(t *testing.T) {
+	if code, _, errOut := runCLI(t); code != exitUsage || !strings.Contains(errOut, "Usage") {
+		t.Fatalf("safewrr with no args: exit %d, stderr %q; want exit %d and usage", code, errOut, exitUsage)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	if code, _, errOut := runCLI(t, "frobnicate"); code != exitUsage || !strings.Contains(errOut, `unknown command "frobnicate"`) {
+		t.Fatalf("safewrr frobnicate: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestEveryCommandHasHelp(t *testing.T) {
+	for name, c := range commands {
+		code, out, _ := runCLI(t, name, "-h")
+		if code != exitOK {
+			t.Errorf("safewrr %s -h exit %d want %d", name, code, exitOK)
+		}
+		if !strings.Contains(out, "Example") || !strings.Contains(out, "safewrr "+name) {
+			t.Errorf("safewrr %s -h lacks an example:\n%s", name, out)
+		}
+		if c.summary == "" {
+			t.Errorf("command %s has no summary", name)
+		}
+	}
+}
