@@ -26,6 +26,14 @@ type Snapshot struct {
 type Entry struct {
 	ID     string
 	Weight Raw
+	// Drained marks a node the source says is not serving (unhealthy,
+	// disabled, terminating): its weight is still validated, then set to 0.
+	Drained bool
+	// Reject, when set, rejects the node with this reason before anything
+	// else is checked; for sources that find a problem of their own (an
+	// unusable address, a malformed instance). Detail explains it.
+	Reject Reason
+	Detail string
 }
 
 // Reason is a stable, machine-readable code for why a node was rejected.
@@ -138,7 +146,7 @@ func describe(r Reason, raw Raw) string {
 	case ReasonOverflow:
 		return "weight " + raw.String() + " is above the maximum"
 	case ReasonNotNumberType:
-		return "weight is a " + raw.Kind.String() + " (" + raw.String() + "), not a number"
+		return "weight is " + raw.Kind.article() + " (" + raw.String() + "), not a number"
 	case ReasonMissing:
 		return "weight is missing"
 	case ReasonZero:

@@ -30,6 +30,14 @@ func (k Kind) String() string {
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
 
+// article returns the kind's name with "a" or "an" before it.
+func (k Kind) article() string {
+	if k == KindAbsent || k == KindArray || k == KindObject {
+		return "an " + k.String()
+	}
+	return "a " + k.String()
+}
+
 // Raw is a value exactly as a registry (or Lua code) sent it, before any
 // interpretation. Numbers keep their literal text, so 10.0, 1e2, -0 and 1e400
 // stay distinguishable; strings stay strings; object members keep their order

@@ -1,0 +1,460 @@
+package weights
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Default limits, used for the zero fields of a Limits.
+const (
+	DefaultMaxBytes = 8 << 20 // 8 MiB
+	DefaultMaxNodes = 100_000
+	DefaultMaxIDLen = 255
+	DefaultMaxDepth = 64
+)
+
+// Payload-level errors. A *PayloadError unwraps to one of these.
+var (
+	// ErrSyntax: the payload is not JSON (malformed text, invalid UTF-8, a
+	// byte-order mark, trailing data after the value, a lone surrogate).
+	ErrSyntax = errors.New("weights: malformed JSON")
+	// ErrTooLarge: the payload is larger than Limits.MaxBytes.
+	ErrTooLarge = errors.New("weights: payload too large")
+	// ErrTooDeep: arrays and objects nest deeper than Limits.MaxDepth.
+	ErrTooDeep = errors.New("weights: payload nested too deeply")
+	// ErrTooManyNodes: more nodes than Limits.MaxNodes.
+	ErrTooManyNodes = errors.New("weights: too many nodes")
+	// ErrShape: valid JSON that is not a snapshot (neither an object nor an array).
+	ErrShape = errors.New("weights: payload is not a snapshot")
+)
+
+// PayloadError is a problem with a payload as a whole, at a byte offset.
+// Unwrap gives ErrSyntax, ErrTooLarge, ErrTooDeep, ErrTooManyNodes or ErrShape.
+type PayloadError struct {
+	Offset int    // byte offset into the payload where the problem was seen
+	Msg    string // what is wrong, for people
+	Err    error  // the sentinel
+}
+
+// Error reads like: weights: invalid character 'x' looking for a value at byte 17.
+func (e *PayloadError) Error() string {
+	return fmt.Sprintf("weights: %s at byte %d", e.Msg, e.Offset)
+}
+
+// Unwrap returns the sentinel error.
+func (e *PayloadError) Unwrap() error { return e.Err }
+
+// withDefaults fills the zero (or negative) fields with the defaults.
+func (l Limits) withDefaults() Limits {
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultMaxBytes
+	}
+	if l.MaxNodes <= 0 {
+		l.MaxNodes = DefaultMaxNodes
+	}
+	if l.MaxIDLen <= 0 {
+		l.MaxIDLen = DefaultMaxIDLen
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultMaxDepth
+	}
+	return l
+}
+
+// ParseJSON decodes one JSON value into a Raw without losing what was sent:
+// numbers keep their literal text, strings stay strings, object members keep
+// their order and their duplicates. It rejects, with a *PayloadError that
+// names the byte offset, anything larger than l.MaxBytes, a byte-order mark,
+// invalid UTF-8, malformed JSON, nesting deeper than l.MaxDepth, and trailing
+// data after the value. Zero fields of l take the documented defaults.
+//
+// As an extension for payloads written by Python and JavaScript tools, the
+// bare tokens NaN, Infinity and -Infinity are read as numbers with that text,
+// so a validator can reject the one node ("nan", "infinite") instead of the
+// whole payload. Strings and numbers in the result share memory with one copy
+// of data; data itself is not retained.
+func ParseJSON(data []byte, l Limits) (Raw, error) {
+	l = l.withDefaults()
+	if err := precheck(data, l); err != nil {
+		return Raw{}, err
+	}
+	sc := scanner{s: string(data), maxDepth: l.MaxDepth}
+	v, err := sc.value(true)
+	if err != nil {
+		return Raw{}, err
+	}
+	if err := sc.end(); err != nil {
+		return Raw{}, err
+	}
+	return v, nil
+}
+
+// precheck applies the checks that look at the payload as bytes.
+func precheck(data []byte, l Limits) error {
+	if len(data) > l.MaxBytes {
+		return &PayloadError{Offset: l.MaxBytes, Err: ErrTooLarge,
+			Msg: fmt.Sprintf("payload is %d bytes, the limit is %d", len(data), l.MaxBytes)}
+	}
+	if len(data) >= 3 && data[0] == 0xEF && data[1] == 0xBB && data[2] == 0xBF {
+		return &PayloadError{Offset: 0, Err: ErrSyntax, Msg: "byte-order mark before the JSON value"}
+	}
+	if !utf8.Valid(data) {
+		off := 0
+		for off < len(data) {
+			r, size := utf8.DecodeRune(data[off:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			off += size
+		}
+		return &PayloadError{Offset: off, Err: ErrSyntax, Msg: fmt.Sprintf("invalid UTF-8 (byte 0x%02x)", data[off])}
+	}
+	return nil
+}
+
+// scanner reads JSON from a string that has passed precheck.
+type scanner struct {
+	s        string
+	i        int
+	depth    int
+	maxDepth int
+}
+
+func (sc *scanner) fail(off int, msg string) *PayloadError {
+	return &PayloadError{Offset: off, Err: ErrSyntax, Msg: msg}
+}
+
+// unexpected describes the byte at the cursor, or the end of input.
+func (sc *scanner) unexpected(looking string) *PayloadError {
+	if sc.i >= len(sc.s) {
+		return sc.fail(sc.i, "unexpected end of input "+looking)
+	}
+	r, _ := utf8.DecodeRuneInString(sc.s[sc.i:])
+	return sc.fail(sc.i, fmt.Sprintf("invalid character %q %s", r, looking))
+}
+
+func (sc *scanner) ws() {
+	for sc.i < len(sc.s) {
+		switch sc.s[sc.i] {
+		case ' ', '\t', '\n', '\r':
+			sc.i++
+		default:
+			return
+		}
+	}
+}
+
+// end checks that only whitespace follows the value.
+func (sc *scanner) end() error {
+	sc.ws()
+	if sc.i < len(sc.s) {
+		return sc.fail(sc.i, "trailing data after the JSON value")
+	}
+	return nil
+}
+
+// expect consumes byte c after optional whitespace.
+func (sc *scanner) expect(c byte, looking string) error {
+	sc.ws()
+	if sc.i < len(sc.s) && sc.s[sc.i] == c {
+		sc.i++
+		return nil
+	}
+	return sc.unexpected(looking)
+}
+
+func (sc *scanner) enter() error {
+	sc.depth++
+	if sc.depth > sc.maxDepth {
+		return &PayloadError{Offset: sc.i, Err: ErrTooDeep,
+			Msg: fmt.Sprintf("arrays and objects nest more than %d deep", sc.maxDepth)}
+	}
+	return nil
+}
+
+// value reads one value after optional whitespace. With build false, arrays
+// and objects are checked and skipped and come back without their contents.
+func (sc *scanner) value(build bool) (Raw, error) {
+	sc.ws()
+	if sc.i >= len(sc.s) {
+		return Raw{}, sc.unexpected("looking for a value")
+	}
+	switch c := sc.s[sc.i]; {
+	case c == '{':
+		return sc.object(build)
+	case c == '[':
+		return sc.array(build)
+	case c == '"':
+		s, err := sc.str()
+		return Raw{Kind: KindString, Text: s}, err
+	case c == '-' || (c >= '0' && c <= '9'):
+		t, err := sc.number()
+		return Raw{Kind: KindNumber, Text: t}, err
+	}
+	for _, lit := range literals {
+		if strings.HasPrefix(sc.s[sc.i:], lit.text) {
+			sc.i += len(lit.text)
+			return lit.raw, nil
+		}
+	}
+	return Raw{}, sc.unexpected("looking for a value")
+}
+
+var literals = []struct {
+	text string
+	raw  Raw
+}{
+	{"true", Raw{Kind: KindBool, Bool: true}},
+	{"false", Raw{Kind: KindBool}},
+	{"null", Raw{Kind: KindNull}},
+	{"NaN", Raw{Kind: KindNumber, Text: "NaN"}},
+	{"Infinity", Raw{Kind: KindNumber, Text: "Infinity"}},
+}
+
+func (sc *scanner) object(build bool) (Raw, error) {
+	if err := sc.enter(); err != nil {
+		return Raw{}, err
+	}
+	sc.i++ // '{'
+	var members []Member
+	sc.ws()
+	if sc.i < len(sc.s) && sc.s[sc.i] == '}' {
+		sc.i++
+		sc.depth--
+		return Raw{Kind: KindObject}, nil
+	}
+	for {
+		sc.ws()
+		if sc.i >= len(sc.s) || sc.s[sc.i] != '"' {
+			return Raw{}, sc.unexpected("looking for an object key")
+		}
+		key, err := sc.str()
+		if err != nil {
+			return Raw{}, err
+		}
+		if err := sc.expect(':', "after an object key"); err != nil {
+			return Raw{}, err
+		}
+		v, err := sc.value(build)
+		if err != nil {
+			return Raw{}, err
+		}
+		if build {
+			members = append(members, Member{Key: key, Value: v})
+		}
+		more, err := sc.next('}', "after an object member")
+		if err != nil {
+			return Raw{}, err
+		}
+		if !more {
+			return Raw{Kind: KindObject, Members: members}, nil
+		}
+	}
+}
+
+func (sc *scanner) array(build bool) (Raw, error) {
+	if err := sc.enter(); err != nil {
+		return Raw{}, err
+	}
+	sc.i++ // '['
+	var items []Raw
+	sc.ws()
+	if sc.i < len(sc.s) && sc.s[sc.i] == ']' {
+		sc.i++
+		sc.depth--
+		return Raw{Kind: KindArray}, nil
+	}
+	for {
+		v, err := sc.value(build)
+		if err != nil {
+			return Raw{}, err
+		}
+		if build {
+			items = append(items, v)
+		}
+		more, err := sc.next(']', "after an array element")
+		if err != nil {
+			return Raw{}, err
+		}
+		if !more {
+			return Raw{Kind: KindArray, Items: items}, nil
+		}
+	}
+}
+
+// next consumes ',' (more is true) or the closing byte (more is false, and
+// the container is left).
+func (sc *scanner) next(closing byte, looking string) (more bool, err error) {
+	sc.ws()
+	if sc.i < len(sc.s) {
+		switch sc.s[sc.i] {
+		case ',':
+			sc.i++
+			return true, nil
+		case closing:
+			sc.i++
+			sc.depth--
+			return false, nil
+		}
+	}
+	return false, sc.unexpected(looking)
+}
+
+// str reads a string starting at its opening quote. Without escapes the
+// result is a substring of the input.
+func (sc *scanner) str() (string, error) {
+	start := sc.i + 1
+	i := start
+	for i < len(sc.s) {
+		c := sc.s[i]
+		if c == '"' {
+			sc.i = i + 1
+			return sc.s[start:i], nil
+		}
+		if c == '\\' {
+			break
+		}
+		if c < 0x20 {
+			return "", sc.fail(i, fmt.Sprintf("control character 0x%02x in a string", c))
+		}
+		i++
+	}
+	if i >= len(sc.s) {
+		return "", sc.fail(sc.i, "unterminated string")
+	}
+	// Slow path: escapes.
+	buf := make([]byte, 0, i-start+16)
+	buf = append(buf, sc.s[start:i]...)
+	for i < len(sc.s) {
+		c := sc.s[i]
+		switch {
+		case c == '"':
+			sc.i = i + 1
+			return string(buf), nil
+		case c < 0x20:
+			return "", sc.fail(i, fmt.Sprintf("control character 0x%02x in a string", c))
+		case c != '\\':
+			buf = append(buf, c)
+			i++
+			continue
+		}
+		if i+1 >= len(sc.s) {
+			break
+		}
+		switch e := sc.s[i+1]; e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := hex4(sc.s, i+2)
+			if !ok {
+				return "", sc.fail(i, `invalid \u escape`)
+			}
+			switch {
+			case utf16.IsSurrogate(r) && r < 0xDC00:
+				r2, ok2 := rune(0), false
+				if i+7 < len(sc.s) && sc.s[i+6] == '\\' && sc.s[i+7] == 'u' {
+					r2, ok2 = hex4(sc.s, i+8)
+				}
+				if !ok2 || r2 < 0xDC00 || r2 > 0xDFFF {
+					return "", sc.fail(i, `lone UTF-16 surrogate in a \u escape`)
+				}
+				buf = utf8.AppendRune(buf, utf16.DecodeRune(r, r2))
+				i += 12
+				continue
+			case utf16.IsSurrogate(r):
+				return "", sc.fail(i, `lone UTF-16 surrogate in a \u escape`)
+			}
+			buf = utf8.AppendRune(buf, r)
+			i += 6
+			continue
+		default:
+			return "", sc.fail(i, fmt.Sprintf("invalid escape %q in a string", "\\"+string(rune(e))))
+		}
+		i += 2
+	}
+	return "", sc.fail(start-1, "unterminated string")
+}
+
+func hex4(s string, i int) (rune, bool) {
+	if i+4 > len(s) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range []byte(s[i : i+4]) {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// number reads a JSON number (or -Infinity) and returns its text.
+func (sc *scanner) number() (string, error) {
+	start := sc.i
+	i := sc.i
+	s := sc.s
+	if s[i] == '-' {
+		i++
+		if strings.HasPrefix(s[i:], "Infinity") {
+			sc.i = i + len("Infinity")
+			return s[start:sc.i], nil
+		}
+	}
+	digits := func() int {
+		j := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i - j
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+		if i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			return "", sc.fail(i-1, "number with a leading zero")
+		}
+	case digits() == 0:
+		sc.i = i
+		return "", sc.unexpected("in a number, looking for a digit")
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			sc.i = i
+			return "", sc.unexpected("after the decimal point of a number")
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			sc.i = i
+			return "", sc.unexpected("in the exponent of a number")
+		}
+	}
+	sc.i = i
+	return s[start:i], nil
+}
