@@ -1,0 +1,17 @@
+// Package httplb puts a balancer.Balancer in front of HTTP backends with
+// net/http/httputil.ReverseProxy.
+//
+// A Transport is an http.RoundTripper that sends each attempt of a request to
+// a node of the balancer (a node's id is its "host:port"). When an attempt
+// fails and the request is safe to repeat (see Retryable), it tries again on
+// a node not yet tried for this request, at most MaxAttempts times in all.
+// Consecutive failures of a node eject it from the balancer for a while
+// (doubling each time it is ejected again, within the balancer's cap on
+// ejected nodes); when the ejection ends the balancer brings the node back
+// through its slow start, and the node's first success clears its record.
+//
+// NewProxy wires a Transport into a ReverseProxy: its Rewrite picks the first
+// node and sets the X-Forwarded headers, its Transport retries, and its
+// ErrorHandler answers 503 when the balancer has no node to offer and 502 when
+// the backends failed.
+package httplb

@@ -1,0 +1,273 @@
+package httplb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/safewrr/safewrr/balancer"
+	"github.com/safewrr/safewrr/weights"
+)
+
+// Defaults for a Transport's options.
+const (
+	DefaultMaxAttempts = 3
+	DefaultEjectAfter  = 3
+	DefaultEjectFor    = 10 * time.Second
+	DefaultMaxEjectFor = 5 * time.Minute
+)
+
+// ErrNoNode is wrapped by the error a Transport returns when the balancer
+// had no node to offer (no backends, all drained, all ejected, all tried).
+// errors.Is also matches the balancer's own error (balancer.ErrNoBackends,
+// ...).
+var ErrNoNode = errors.New("httplb: no node to send the request to")
+
+// Transport is an http.RoundTripper that picks the backend for each attempt
+// from a Balancer, retries safe requests on other nodes and ejects nodes that
+// keep failing. Create one with NewTransport; it is safe for concurrent use.
+type Transport struct {
+	b       *balancer.Balancer
+	cfg     config
+	health  sync.Map // node id -> *nodeHealth, only for nodes that have failed
+	ejected atomic.Int64
+}
+
+// nodeHealth is the passive health record of one node.
+type nodeHealth struct {
+	mu        sync.Mutex
+	fails     int // consecutive failed attempts
+	ejections int // ejections since the node last succeeded
+}
+
+// NewTransport returns a Transport over b. It panics if b is nil. Options
+// with out-of-range values are clamped as each option documents.
+func NewTransport(b *balancer.Balancer, opts ...Option) *Transport {
+	if b == nil {
+		panic("httplb: NewTransport with a nil Balancer")
+	}
+	t := &Transport{b: b, cfg: defaultConfig()}
+	for _, o := range opts {
+		o.apply(&t.cfg)
+	}
+	return t
+}
+
+// Balancer returns the balancer the transport picks from.
+func (t *Transport) Balancer() *balancer.Balancer { return t.b }
+
+// pickKey marks a request whose first node was chosen by Rewrite.
+type pickKey struct{}
+
+type firstPick struct {
+	node weights.Node
+	err  error
+}
+
+// Rewrite is a ReverseProxy Rewrite function: it picks the request's first
+// node, points the outgoing URL at it (scheme from WithScheme, the incoming
+// path and query kept), sets the Host header to the node's address and the
+// X-Forwarded-For, -Host and -Proto headers. The pick travels with the
+// request so that RoundTrip starts with that node. Used with another
+// RoundTripper, Rewrite alone gives a balanced proxy without retries.
+func (t *Transport) Rewrite(pr *httputil.ProxyRequest) {
+	pr.SetXForwarded()
+	node, err := t.b.Next()
+	pick := &firstPick{node: node, err: err}
+	pr.Out = pr.Out.WithContext(context.WithValue(pr.Out.Context(), pickKey{}, pick))
+	pr.Out.URL.Scheme = t.cfg.scheme
+	if err == nil {
+		pr.Out.URL.Host = node.ID
+	} else {
+		// Nothing to send to; RoundTrip reports err. A host that cannot
+		// resolve keeps a foreign RoundTripper from going anywhere.
+		pr.Out.URL.Host = "no-backend.invalid"
+	}
+	pr.Out.Host = ""
+}
+
+// Retryable reports whether a request may be sent again after a failed
+// attempt: its method is idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE)
+// or it carries an Idempotency-Key or X-Idempotency-Key header, and it has
+// no body or a body that can be produced again (GetBody).
+func Retryable(req *http.Request) bool {
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+	default:
+		if req.Header.Get("Idempotency-Key") == "" && req.Header.Get("X-Idempotency-Key") == "" {
+			return false
+		}
+	}
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// RoundTrip sends req to a node of the balancer and returns the first
+// response that is not a failure. An attempt fails when the base
+// RoundTripper returns an error (connection refused, reset, timeout) or the
+// response's status is one of WithRetryStatus's; a request that was canceled
+// by its caller is not a node's failure and is never retried. Retries go to
+// nodes not yet tried for this request, only for Retryable requests, and stop
+// after MaxAttempts attempts or when no untried node is left; the last
+// attempt's response or error is returned.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var tried balancer.Tried
+	var node weights.Node
+	if p, ok := req.Context().Value(pickKey{}).(*firstPick); ok {
+		if p.err != nil {
+			closeBody(req)
+			return nil, fmt.Errorf("%w: %w", ErrNoNode, p.err)
+		}
+		node = p.node
+	} else {
+		n, err := t.b.NextExcluding(&tried)
+		if err != nil {
+			closeBody(req)
+			return nil, fmt.Errorf("%w: %w", ErrNoNode, err)
+		}
+		node = n
+	}
+	retryable := Retryable(req)
+	for attempt := 1; ; attempt++ {
+		out, err := t.attemptRequest(req, node, attempt)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := t.cfg.base.RoundTrip(out)
+		if req.Context().Err() != nil {
+			// The caller gave up; nobody's fault, nothing to retry.
+			return resp, err
+		}
+		failed := err != nil || t.cfg.retryStatus[statusOf(resp)]
+		if !failed {
+			t.succeeded(node.ID)
+			return resp, nil
+		}
+		t.failed(node.ID, err, resp)
+		tried.Add(node.ID)
+		if !retryable || attempt >= t.cfg.maxAttempts {
+			return resp, wrapAttempt(err, node.ID, attempt)
+		}
+		next, perr := t.b.NextExcluding(&tried)
+		if perr != nil {
+			// Every node that could serve was tried (or the set changed
+			// under us): give back what the last attempt got.
+			return resp, wrapAttempt(err, node.ID, attempt)
+		}
+		if resp != nil {
+			// Drain a little so the connection can be reused, then retry.
+			io.CopyN(io.Discard, resp.Body, 4<<10)
+			resp.Body.Close()
+		}
+		t.cfg.logger.Debug("httplb: retrying on another node",
+			"method", req.Method, "url", req.URL.Path, "failed", node.ID, "next", next.ID, "attempt", attempt+1)
+		node = next
+	}
+}
+
+// attemptRequest returns the request for one attempt: a shallow copy of req
+// aimed at node, with a fresh body for attempts after the first.
+func (t *Transport) attemptRequest(req *http.Request, node weights.Node, attempt int) (*http.Request, error) {
+	out := req.Clone(req.Context())
+	out.URL.Host = node.ID
+	if out.URL.Scheme == "" {
+		out.URL.Scheme = t.cfg.scheme
+	}
+	if attempt > 1 && req.Body != nil && req.Body != http.NoBody {
+		body, err := req.GetBody()
+		if err != nil {
+			return nil, fmt.Errorf("httplb: replaying the request body: %w", err)
+		}
+		out.Body = body
+	}
+	return out, nil
+}
+
+func wrapAttempt(err error, id string, attempt int) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("httplb: attempt %d on %s: %w", attempt, id, err)
+}
+
+func statusOf(resp *http.Response) int {
+	if resp == nil {
+		return 0
+	}
+	return resp.StatusCode
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// succeeded clears the failure record of a node that answered.
+func (t *Transport) succeeded(id string) {
+	v, ok := t.health.Load(id)
+	if !ok {
+		return
+	}
+	h := v.(*nodeHealth)
+	h.mu.Lock()
+	recovered := h.ejections > 0
+	h.fails, h.ejections = 0, 0
+	h.mu.Unlock()
+	if recovered {
+		t.cfg.logger.Info("httplb: node recovered", "node", id)
+	}
+}
+
+// failed counts a failed attempt and ejects the node after EjectAfter
+// consecutive failures, for EjectFor doubled on each ejection since its last
+// success, at most MaxEjectFor.
+func (t *Transport) failed(id string, err error, resp *http.Response) {
+	if t.cfg.ejectAfter <= 0 {
+		return
+	}
+	v, _ := t.health.LoadOrStore(id, &nodeHealth{})
+	h := v.(*nodeHealth)
+	h.mu.Lock()
+	h.fails++
+	if h.fails < t.cfg.ejectAfter {
+		h.mu.Unlock()
+		return
+	}
+	h.fails = 0
+	d := t.cfg.ejectFor
+	for i := 0; i < h.ejections && d < t.cfg.maxEjectFor; i++ {
+		d *= 2
+	}
+	d = min(d, t.cfg.maxEjectFor)
+	h.ejections++
+	h.mu.Unlock()
+
+	why := "status " + fmt.Sprint(statusOf(resp))
+	if err != nil {
+		why = err.Error()
+	}
+	until := t.cfg.now().Add(d)
+	if eerr := t.b.Eject(id, until); eerr != nil {
+		h.mu.Lock()
+		h.ejections--
+		h.mu.Unlock()
+		if errors.Is(eerr, balancer.ErrUnknownNode) {
+			t.health.Delete(id)
+		}
+		t.cfg.logger.Warn("httplb: node keeps failing but was not ejected",
+			"node", id, "failures", t.cfg.ejectAfter, "last_error", why, "reason", eerr.Error())
+		return
+	}
+	t.ejected.Add(1)
+	t.cfg.logger.Warn("httplb: node ejected",
+		"node", id, "failures", t.cfg.ejectAfter, "last_error", why, "for", d.String(), "until", until)
+}
+
+// Ejections returns how many times the transport has ejected a node.
+func (t *Transport) Ejections() int64 { return t.ejected.Load() }

@@ -1,0 +1,69 @@
+package balancer
+
+// triedInline is how many ids a Tried holds without allocating.
+const triedInline = 8
+
+// Tried is the set of nodes already attempted for one request, passed to
+// NextExcluding on each attempt. The zero value is an empty set ready to use;
+// it holds up to 8 ids without allocating. A Tried belongs to one request:
+// it is not safe for concurrent use.
+type Tried struct {
+	n     int
+	small [triedInline]string
+	more  []string
+}
+
+// Add records id as tried. Adding an id twice keeps one copy.
+func (t *Tried) Add(id string) {
+	if t.Has(id) {
+		return
+	}
+	if t.n < triedInline {
+		t.small[t.n] = id
+	} else {
+		t.more = append(t.more, id)
+	}
+	t.n++
+}
+
+// Has reports whether id was recorded.
+func (t *Tried) Has(id string) bool {
+	if t == nil {
+		return false
+	}
+	k := min(t.n, triedInline)
+	for i := 0; i < k; i++ {
+		if t.small[i] == id {
+			return true
+		}
+	}
+	for _, s := range t.more {
+		if s == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Len returns the number of distinct ids recorded.
+func (t *Tried) Len() int {
+	if t == nil {
+		return 0
+	}
+	return t.n
+}
+
+// Reset empties the set, keeping its storage for the next request.
+func (t *Tried) Reset() {
+	t.small = [triedInline]string{}
+	t.more = t.more[:0]
+	t.n = 0
+}
+
+// at returns the i-th recorded id.
+func (t *Tried) at(i int) string {
+	if i < triedInline {
+		return t.small[i]
+	}
+	return t.more[i-triedInline]
+}
