@@ -16,10 +16,10 @@ var (
 
 // hostile is one node that must be rejected, with the reason it must get.
 type hostile struct {
-	name    string
-	payload string // a whole snapshot; the node under test is "n" unless id says otherwise
-	policy  weights.Policy
-	reason  weights.Reason
+	name     string
+	payload  string // a whole snapshot; the node under test is "n" unless id says otherwise
+	policy   weights.Policy
+	reason   weights.Reason
 	sentinel error
 }
 
