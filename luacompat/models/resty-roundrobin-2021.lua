@@ -1,0 +1,191 @@
+-- resty-roundrobin-2021: a model of lua-resty-balancer's resty.roundrobin as
+-- it behaved after the July 2021 fix. Written for safewrr, plain Lua 5.1; it
+-- runs unchanged under gopher-lua, LuaJIT and ngx_lua (balancer_by_lua).
+--
+--   local rr = require "resty-roundrobin-2021"
+--   local b = rr:new({ ["10.0.0.3:80"] = 10, ["10.0.0.4:80"] = "0" })
+--   local id = b:find()
+--
+-- The same balancer as resty-roundrobin-2020 with the fix: new(nodes) passes
+-- every weight through tonumber while copying the nodes, so the string "0"
+-- becomes the number 0 (a node that is never picked) and the gcd ends:
+--   _gcd(10, 0) = 10
+-- A weight tonumber cannot read (true, "abc") becomes nil, which drops the
+-- node from the copy. Everything else, the gcd included, is unchanged: a
+-- weight that tonumber reads as nan or inf still never lets the gcd end.
+--
+-- new(nodes) walks the copy in next() order, folding every weight into a
+-- tail-recursive gcd and keeping the largest weight. find() walks on from the
+-- node it returned last and returns the first node whose weight reaches the
+-- current weight; after a pass that finds none it lowers the current weight
+-- by the gcd, back to the largest weight when that reaches 0. The first
+-- find() starts after a node chosen with math.random.
+--
+-- Lua 5.1 defines a % b as a - floor(a / b) * b and coerces numeric strings
+-- in arithmetic as tonumber does. Both rules are spelled out below, so the
+-- model gives LuaJIT's answer on every engine (gopher-lua's own % follows C
+-- fmod, where 10 % math.huge is 10 rather than nan, and its string coercion
+-- reads "017" as octal).
+--
+-- Instrumentation is off unless M.instrument is called; while it is off the
+-- model behaves exactly like the code it models, hangs included. safewrr's
+-- harness switches it on to count steps (every _gcd call and every node visited by
+-- find) and to stop the run, with an error naming the phase, once the count
+-- passes the limit.
+
+local floor, random = math.floor, math.random
+local next, pairs, type, tonumber, error = next, pairs, type, tonumber, error
+
+local M = { _VERSION = "0.1", model = "resty-roundrobin-2021" }
+local mt = { __index = M }
+
+local limit, steps = nil, 0       -- step limit (nil: off) and steps taken
+local order = nil                 -- ids in the order the gcd pass met them
+local trace_a, trace_b = nil, nil -- arguments of the first _gcd calls
+local traced, trace_max = 0, 0
+
+local function over(phase)
+  error("safewrr: step limit reached in " .. phase, 0)
+end
+
+-- Lua's arithmetic coercion of a string operand.
+local function operand(v)
+  if type(v) == "string" then
+    local n = tonumber(v)
+    if n == nil then
+      error("attempt to perform arithmetic on a string value", 0)
+    end
+    return n
+  end
+  return v
+end
+
+-- a % b, as Lua 5.1 and LuaJIT define it.
+local function mod(a, b)
+  a, b = operand(a), operand(b)
+  return a - floor(a / b) * b
+end
+
+local function _gcd(a, b)
+  if limit then
+    steps = steps + 1
+    if traced < trace_max then
+      traced = traced + 1
+      trace_a[traced], trace_b[traced] = a, b
+    end
+    if steps > limit then over("build") end
+  end
+  if b == 0 then
+    return a
+  end
+  return _gcd(b, mod(a, b))
+end
+
+local function copy(nodes)
+  local t = {}
+  for id, weight in pairs(nodes) do
+    t[id] = tonumber(weight)
+  end
+  return t
+end
+
+-- The gcd and largest weight of the nodes, in next() order, and the node's id
+-- when there is only one.
+local function scan(nodes)
+  local first, max_weight = next(nodes)
+  if first == nil then
+    error("no nodes", 0)
+  end
+  if order then order[#order + 1] = first end
+  local only, gcd = first, max_weight
+  for id, weight in next, nodes, first do
+    if order then order[#order + 1] = id end
+    only = nil
+    gcd = _gcd(gcd, weight)
+    if weight > max_weight then
+      max_weight = weight
+    end
+  end
+  return only, gcd, max_weight
+end
+
+local function random_start(nodes)
+  local count = 0
+  for _ in pairs(nodes) do
+    count = count + 1
+  end
+  local id = nil
+  for _ = 1, random(count) do
+    id = next(nodes, id)
+  end
+  return id
+end
+
+-- new builds a balancer. Both rr:new(nodes) and rr.new(nodes) work.
+function M.new(a, b)
+  local nodes = a
+  if a == M then nodes = b end
+  if type(nodes) ~= "table" then
+    error("nodes must be a table", 0)
+  end
+  local t = copy(nodes)
+  local only, gcd, max_weight = scan(t)
+  return setmetatable({
+    nodes = t,
+    only_id = only,
+    gcd = gcd,
+    max_weight = max_weight,
+    cw = max_weight,
+    last_id = random_start(t),
+  }, mt)
+end
+
+-- find returns the next node's id.
+function M.find(self)
+  local only = self.only_id
+  if only ~= nil then
+    return only
+  end
+  local nodes, gcd, max_weight = self.nodes, self.gcd, self.max_weight
+  local id, cw = self.last_id, self.cw
+  while true do
+    while true do
+      if limit then
+        steps = steps + 1
+        if steps > limit then over("pick") end
+      end
+      local weight
+      id, weight = next(nodes, id)
+      if id == nil then
+        break
+      end
+      if weight >= cw then
+        self.last_id, self.cw = id, cw
+        return id
+      end
+    end
+    cw = operand(cw) - operand(gcd)
+    if cw <= 0 then
+      cw = max_weight
+    end
+  end
+end
+
+M.next = M.find
+
+-- instrument switches step counting and tracing on (step_limit a number) or
+-- off (nil), and resets the counters. trace_calls is how many _gcd calls to
+-- record.
+function M.instrument(step_limit, trace_calls)
+  limit, steps = step_limit, 0
+  order = step_limit and {} or nil
+  trace_a, trace_b, traced, trace_max = {}, {}, 0, trace_calls or 0
+end
+
+-- probe returns the steps taken, the ids in the order the gcd pass met them,
+-- the number of _gcd calls recorded and the two argument lists.
+function M.probe()
+  return steps, order, traced, trace_a, trace_b
+end
+
+return M

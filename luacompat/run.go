@@ -1,0 +1,396 @@
+package luacompat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/safewrr/safewrr/weights"
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Outcome is how a run ended.
+type Outcome string
+
+// Outcomes of a run.
+const (
+	// OutcomeOK: the balancer was built and every find() returned a node.
+	OutcomeOK Outcome = "ok"
+	// OutcomeHang: the step limit (built-in models) or the budget (loaded
+	// modules) ran out. In nginx this is a worker spinning at 100% CPU.
+	OutcomeHang Outcome = "hang"
+	// OutcomeError: Lua raised an error. In nginx this is a failed request.
+	OutcomeError Outcome = "error"
+)
+
+// Phase says where a run was when it hung or failed.
+type Phase string
+
+// Phases of a run.
+const (
+	PhaseLoad  Phase = "load"  // loading the module (require)
+	PhaseBuild Phase = "build" // new(nodes): the copy and the gcd pass
+	PhasePick  Phase = "pick"  // find()
+)
+
+// Defaults for Config's zero fields.
+const (
+	DefaultBudget    = 200 * time.Millisecond
+	DefaultPicks     = 12
+	DefaultStepLimit = 100_000
+	DefaultModule    = "resty.roundrobin"
+)
+
+// ErrStepLimit is the Result.Err of a built-in model that hung: it counted
+// more steps than the limit allows.
+var ErrStepLimit = errors.New("luacompat: step limit reached")
+
+// Config says what to run and on which nodes.
+type Config struct {
+	// Model is a built-in model (Resty2020, Resty2021, NginxSWRR), used
+	// when LuaPath is empty. Empty means Resty2020.
+	Model string
+	// LuaPath is a directory laid out like a lua-resty-balancer checkout's
+	// lib/ (DIR/resty/roundrobin.lua, DIR/resty/balancer/utils.lua, ...).
+	// When set, Module is loaded from it with require.
+	LuaPath string
+	// Module is the module LuaPath provides; empty means "resty.roundrobin".
+	// It must return a table with new(self, nodes) whose result has find().
+	Module string
+	// Nodes are inserted into the Lua nodes table in this order (id = weight;
+	// a later duplicate id overwrites, an absent weight leaves the id out).
+	Nodes []weights.Entry
+	// Picks is how many times find() is called; 0 means DefaultPicks.
+	Picks int
+	// Budget is the wall-clock time a loaded module may take before the run
+	// is a hang; 0 means DefaultBudget. Built-in models count steps instead
+	// and ignore it.
+	Budget time.Duration
+	// StepLimit bounds the steps a built-in model may take (every _gcd call,
+	// every node find() visits); 0 means DefaultStepLimit. It is raised, if
+	// needed, above twice what any valid input of this size takes
+	// (64 per node for the gcd pass, 2*nodes+2 per pick), so a run that
+	// would finish on integer weights is never called a hang.
+	StepLimit int
+	// Seed seeds math.random (the resty models' random start node).
+	Seed uint64
+	// Trace is how many _gcd calls a resty model records for Result.Trace.
+	Trace int
+}
+
+// Result is the classified run.
+type Result struct {
+	Outcome Outcome
+	// Phase is where the run hung or failed; empty for OutcomeOK.
+	Phase Phase
+	// Message is Lua's error message, or what stopped a hang.
+	Message string
+	// Err is the underlying error of a hang or error: ErrStepLimit, an error
+	// for which errors.Is(err, context.DeadlineExceeded) holds, or a
+	// *LuaError.
+	Err error
+	// Picks are the ids find() returned, in order.
+	Picks []string
+	// Order is the node ids in the order Lua's next() visited them in the
+	// balancer's own copy of the nodes.
+	Order []string
+	// Start is the node the first find() started after (the resty
+	// balancers' random last_id), empty when unknown.
+	Start string
+	// Steps is the number of steps a built-in model counted.
+	Steps int
+	// StepLimit is the limit that applied to a built-in model.
+	StepLimit int
+	// Trace holds the first _gcd calls of a resty model when Config.Trace
+	// asked for them.
+	Trace []Call
+	// Dropped are ids left out of the Lua table because their weight was
+	// absent (nil cannot be stored in a Lua table).
+	Dropped []string
+	// Elapsed is the time from the start of Run to the verdict.
+	Elapsed time.Duration
+	// Target names what ran: a model name, or DIR:module.
+	Target string
+}
+
+// Call is one recorded _gcd(A, B) call.
+type Call struct {
+	A, B weights.Raw
+}
+
+// String writes the call as Lua would show its arguments: _gcd("0", nan).
+func (c Call) String() string {
+	return "_gcd(" + FormatValue(c.A) + ", " + FormatValue(c.B) + ")"
+}
+
+// LuaError is an error raised by Lua code during a run.
+type LuaError struct {
+	Phase   Phase
+	Message string
+	cause   error
+}
+
+func (e *LuaError) Error() string {
+	return "luacompat: lua error in " + string(e.Phase) + ": " + e.Message
+}
+
+// Unwrap returns the underlying error: a context error when the budget ran
+// out, otherwise gopher-lua's *lua.ApiError.
+func (e *LuaError) Unwrap() error { return e.cause }
+
+const stepLimitMsg = "safewrr: step limit reached in "
+
+func (c Config) withDefaults() Config {
+	if c.Model == "" && c.LuaPath == "" {
+		c.Model = Resty2020
+	}
+	if c.Module == "" {
+		c.Module = DefaultModule
+	}
+	if c.Picks <= 0 {
+		c.Picks = DefaultPicks
+	}
+	if c.Budget <= 0 {
+		c.Budget = DefaultBudget
+	}
+	if c.StepLimit <= 0 {
+		c.StepLimit = DefaultStepLimit
+	}
+	n := len(c.Nodes)
+	if need := 2 * (n*64 + n + c.Picks*(2*n+2)); c.StepLimit < need {
+		c.StepLimit = need
+	}
+	return c
+}
+
+// Run builds the configured balancer from cfg.Nodes, calls find() cfg.Picks
+// times and classifies what happened. It returns an error only when it could
+// not run at all (unknown model, unreadable directory, a node whose number
+// text does not parse) or when ctx itself ends; a Lua error or a hang is a
+// Result. Every run gets a fresh Lua state; compiled code is reused.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	start := time.Now()
+	cfg = cfg.withDefaults()
+	res := Result{Target: cfg.Model}
+	builtin := cfg.LuaPath == ""
+	var proto *lua.FunctionProto
+	if builtin {
+		p, err := modelProto(cfg.Model)
+		if err != nil {
+			return res, err
+		}
+		proto = p
+		res.StepLimit = cfg.StepLimit
+	} else {
+		dir, err := filepath.Abs(cfg.LuaPath)
+		if err != nil {
+			return res, fmt.Errorf("luacompat: %w", err)
+		}
+		if st, err := os.Stat(dir); err != nil {
+			return res, fmt.Errorf("luacompat: lua path: %w", err)
+		} else if !st.IsDir() {
+			return res, fmt.Errorf("luacompat: lua path %s is not a directory", dir)
+		}
+		cfg.LuaPath = dir
+		res.Target = dir + ":" + cfg.Module
+	}
+
+	L := newSandbox(cfg.Seed, cfg.LuaPath)
+	defer L.Close()
+	runCtx := ctx
+	if !builtin {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, cfg.Budget)
+		defer cancel()
+	}
+	if runCtx.Done() != nil {
+		L.SetContext(runCtx)
+	}
+
+	r := &runner{L: L, ctx: ctx, runCtx: runCtx, res: &res, start: start}
+	err := r.run(cfg, proto)
+	res.Elapsed = time.Since(start)
+	return res, err
+}
+
+type runner struct {
+	L      *lua.LState
+	ctx    context.Context // the caller's
+	runCtx context.Context // with the budget
+	res    *Result
+	start  time.Time
+	mod    *lua.LTable
+}
+
+func (r *runner) run(cfg Config, proto *lua.FunctionProto) error {
+	L, res := r.L, r.res
+	builtin := proto != nil
+
+	// Load.
+	var modv lua.LValue
+	var err error
+	if builtin {
+		modv, err = r.call(L.NewFunctionFromProto(proto), lua.LString(cfg.Model))
+	} else {
+		modv, err = r.call(L.GetGlobal("require"), lua.LString(cfg.Module))
+	}
+	if err != nil {
+		return r.fail(PhaseLoad, err)
+	}
+	mod, ok := modv.(*lua.LTable)
+	if !ok || L.GetField(mod, "new").Type() != lua.LTFunction {
+		return r.fail(PhaseLoad, fmt.Errorf("module %s returned %s, not a table with new()", res.Target, modv.Type()))
+	}
+	r.mod = mod
+
+	// The nodes table, in the given order.
+	nodes := L.CreateTable(0, len(cfg.Nodes))
+	for _, e := range cfg.Nodes {
+		v, err := ToLua(L, e.Weight)
+		if err != nil {
+			return fmt.Errorf("luacompat: node %q: %w", e.ID, err)
+		}
+		if v == lua.LNil {
+			res.Dropped = append(res.Dropped, e.ID)
+		}
+		nodes.RawSetString(e.ID, v)
+	}
+
+	if builtin {
+		if _, err := r.call(L.GetField(mod, "instrument"), lua.LNumber(cfg.StepLimit), lua.LNumber(cfg.Trace)); err != nil {
+			return r.fail(PhaseLoad, err)
+		}
+	} else {
+		// The order a plain copy of the nodes iterates in; replaced by the
+		// balancer's own table once new() has built it.
+		res.Order = tableKeys(nodes)
+	}
+
+	// Build.
+	bv, err := r.call(L.GetField(mod, "new"), mod, nodes)
+	if err == nil {
+		if _, ok := bv.(*lua.LTable); !ok {
+			err = fmt.Errorf("new() returned %s, not a table", bv.Type())
+		}
+	}
+	if err != nil {
+		return r.fail(PhaseBuild, err)
+	}
+	b := bv.(*lua.LTable)
+	if t, ok := L.GetField(b, "nodes").(*lua.LTable); ok && !builtin {
+		res.Order = tableKeys(t)
+	}
+	if id, ok := L.GetField(b, "last_id").(lua.LString); ok {
+		res.Start = string(id)
+	}
+
+	// Pick.
+	find := L.GetField(b, "find")
+	res.Picks = make([]string, 0, cfg.Picks)
+	for i := 0; i < cfg.Picks; i++ {
+		v, err := r.call(find, b)
+		if err == nil && v == lua.LNil {
+			err = errors.New("find() returned nil")
+		}
+		if err != nil {
+			return r.fail(PhasePick, err)
+		}
+		res.Picks = append(res.Picks, luaKeyString(v))
+	}
+	res.Outcome = OutcomeOK
+	r.probe()
+	return nil
+}
+
+// call calls fn protected and returns its first result.
+func (r *runner) call(fn lua.LValue, args ...lua.LValue) (lua.LValue, error) {
+	if fn.Type() != lua.LTFunction {
+		return lua.LNil, fmt.Errorf("attempt to call a %s value", fn.Type())
+	}
+	if err := r.L.CallByParam(lua.P{Fn: fn, NRet: 1, Protect: true}, args...); err != nil {
+		return lua.LNil, err
+	}
+	v := r.L.Get(-1)
+	r.L.Pop(1)
+	return v, nil
+}
+
+// fail classifies an error raised in phase. It returns a non-nil error only
+// when the caller's context ended.
+func (r *runner) fail(phase Phase, err error) error {
+	res := r.res
+	defer r.probe()
+	if r.runCtx.Err() != nil {
+		if cerr := r.ctx.Err(); cerr != nil {
+			return fmt.Errorf("luacompat: run stopped: %w", cerr)
+		}
+		res.Outcome, res.Phase = OutcomeHang, phase
+		res.Message = fmt.Sprintf("still running after the %v budget", time.Since(r.start).Round(time.Millisecond))
+		res.Err = &LuaError{Phase: phase, Message: "budget ran out", cause: context.DeadlineExceeded}
+		return nil
+	}
+	msg := err.Error()
+	var api *lua.ApiError
+	if errors.As(err, &api) {
+		msg = api.Object.String()
+	}
+	if strings.HasPrefix(msg, stepLimitMsg) {
+		res.Outcome, res.Phase = OutcomeHang, phase
+		res.Message = msg[len("safewrr: "):]
+		res.Err = ErrStepLimit
+		return nil
+	}
+	res.Outcome, res.Phase, res.Message = OutcomeError, phase, msg
+	res.Err = &LuaError{Phase: phase, Message: msg, cause: err}
+	return nil
+}
+
+// probe reads a built-in model's instrumentation into the result.
+func (r *runner) probe() {
+	if r.mod == nil || r.res.StepLimit == 0 {
+		return
+	}
+	L := r.L
+	fn := L.GetField(r.mod, "probe")
+	if fn.Type() != lua.LTFunction {
+		return
+	}
+	if L.Context() != nil {
+		L.RemoveContext() // read it even after the budget ran out
+	}
+	if err := L.CallByParam(lua.P{Fn: fn, NRet: 5, Protect: true}); err != nil {
+		return
+	}
+	steps, order, traced, ta, tb := L.Get(-5), L.Get(-4), L.Get(-3), L.Get(-2), L.Get(-1)
+	L.Pop(5)
+	if n, ok := steps.(lua.LNumber); ok {
+		r.res.Steps = int(n)
+	}
+	if t, ok := order.(*lua.LTable); ok {
+		r.res.Order = r.res.Order[:0]
+		for i := 1; i <= t.Len(); i++ {
+			r.res.Order = append(r.res.Order, luaKeyString(t.RawGetInt(i)))
+		}
+	}
+	n, _ := traced.(lua.LNumber)
+	a, aok := ta.(*lua.LTable)
+	b, bok := tb.(*lua.LTable)
+	if aok && bok {
+		for i := 1; i <= int(n); i++ {
+			ra, _ := FromLua(a.RawGetInt(i))
+			rb, _ := FromLua(b.RawGetInt(i))
+			r.res.Trace = append(r.res.Trace, Call{A: ra, B: rb})
+		}
+	}
+}
+
+// tableKeys lists a table's keys in next() order.
+func tableKeys(t *lua.LTable) []string {
+	var keys []string
+	t.ForEach(func(k, _ lua.LValue) { keys = append(keys, luaKeyString(k)) })
+	return keys
+}

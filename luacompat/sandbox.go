@@ -1,0 +1,381 @@
+package luacompat
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Sandbox bounds. A tail call reuses its frame in gopher-lua, so a
+// tail-recursive loop such as the incident's _gcd never reaches the call
+// stack limit; it is stopped by the step limit or the budget instead.
+const (
+	callStackSize   = 200     // Lua call frames
+	registrySize    = 1024    // initial value stack slots
+	registryMaxSize = 1 << 18 // value stack slots at most
+	maxStringRep    = 1 << 20 // bytes string.rep may build
+)
+
+// newSandbox returns a Lua state with only the base, table, string, math and
+// package libraries; no os, io, debug or coroutine. File loading (dofile,
+// loadfile, package.loadlib) is gone, print writes nowhere, collectgarbage
+// does nothing, math.random is a generator seeded from seed, tonumber reads
+// strings the way LuaJIT does, and require finds modules only in preload and,
+// when dir is not empty, under dir.
+func newSandbox(seed uint64, dir string) *lua.LState {
+	L := lua.NewState(lua.Options{
+		SkipOpenLibs:    true,
+		CallStackSize:   callStackSize,
+		RegistrySize:    registrySize,
+		RegistryMaxSize: registryMaxSize,
+	})
+	for _, lib := range []struct {
+		name string
+		open lua.LGFunction
+	}{
+		{lua.LoadLibName, lua.OpenPackage}, // first: base's require needs it
+		{lua.BaseLibName, lua.OpenBase},
+		{lua.TabLibName, lua.OpenTable},
+		{lua.StringLibName, lua.OpenString},
+		{lua.MathLibName, lua.OpenMath},
+	} {
+		L.Push(L.NewFunction(lib.open))
+		L.Push(lua.LString(lib.name))
+		L.Call(1, 0)
+	}
+	g := L.Get(lua.GlobalsIndex).(*lua.LTable)
+	for _, name := range []string{"dofile", "loadfile", "_printregs"} {
+		g.RawSetString(name, lua.LNil)
+	}
+	g.RawSetString("print", L.NewFunction(func(*lua.LState) int { return 0 }))
+	g.RawSetString("collectgarbage", L.NewFunction(func(L *lua.LState) int { L.Push(lua.LNumber(0)); return 1 }))
+	g.RawSetString("tonumber", L.NewFunction(luaToNumber))
+
+	if str, ok := g.RawGetString("string").(*lua.LTable); ok {
+		rep := str.RawGetString("rep")
+		str.RawSetString("rep", L.NewFunction(func(L *lua.LState) int {
+			s, n := L.CheckString(1), L.CheckInt(2)
+			if n > 0 && len(s) > 0 && len(s) > maxStringRep/n {
+				L.RaiseError("string.rep: result longer than %d bytes", maxStringRep)
+			}
+			L.Push(rep)
+			L.Push(lua.LString(s))
+			L.Push(lua.LNumber(n))
+			L.Call(2, 1)
+			return 1
+		}))
+	}
+
+	rng := rand.New(rand.NewPCG(seed, 0x5afe1ca7))
+	if m, ok := g.RawGetString("math").(*lua.LTable); ok {
+		m.RawSetString("random", L.NewFunction(func(L *lua.LState) int { return luaRandom(L, rng) }))
+		m.RawSetString("randomseed", L.NewFunction(func(L *lua.LState) int {
+			s := float64(L.CheckNumber(1))
+			*rng = *rand.New(rand.NewPCG(uint64(int64(s)), 0x5afe1ca7))
+			return 0
+		}))
+	}
+
+	pkg := g.RawGetString("package").(*lua.LTable)
+	pkg.RawSetString("loadlib", lua.LNil)
+	pkg.RawSetString("path", lua.LString(""))
+	pkg.RawSetString("cpath", lua.LString(""))
+	loaders := pkg.RawGetString("loaders").(*lua.LTable)
+	for i := loaders.Len(); i > 1; i-- {
+		loaders.RawSetInt(i, lua.LNil)
+	}
+	if dir != "" {
+		pkg.RawSetString("path", lua.LString(filepath.Join(dir, "?.lua")+";"+filepath.Join(dir, "?", "init.lua")))
+		loaders.RawSetInt(2, L.NewFunction(dirLoader(dir)))
+	}
+	return L
+}
+
+// luaRandom is math.random with Lua 5.1's interface: random() in [0,1),
+// random(m) in [1,m], random(m,n) in [m,n].
+func luaRandom(L *lua.LState, rng *rand.Rand) int {
+	switch L.GetTop() {
+	case 0:
+		L.Push(lua.LNumber(rng.Float64()))
+	case 1:
+		m := int64(L.CheckNumber(1))
+		if m < 1 {
+			L.ArgError(1, "interval is empty")
+		}
+		L.Push(lua.LNumber(1 + rng.Int64N(m)))
+	default:
+		lo, hi := int64(L.CheckNumber(1)), int64(L.CheckNumber(2))
+		if lo > hi {
+			L.ArgError(2, "interval is empty")
+		}
+		L.Push(lua.LNumber(lo + rng.Int64N(hi-lo+1)))
+	}
+	return 1
+}
+
+// luaToNumber is tonumber with LuaJIT's reading of strings (see str2number).
+func luaToNumber(L *lua.LState) int {
+	v := L.CheckAny(1)
+	if L.GetTop() >= 2 && L.Get(2) != lua.LNil {
+		base := L.CheckInt(2)
+		if base < 2 || base > 36 {
+			L.ArgError(2, "base out of range")
+		}
+		s := strings.Trim(lua.LVAsString(v), luaSpace)
+		neg := strings.HasPrefix(s, "-")
+		if neg {
+			s = s[1:]
+		}
+		if n, err := strconv.ParseUint(s, base, 64); err == nil && s != "" && !strings.ContainsAny(s, "+-_") {
+			f := float64(n)
+			if neg {
+				f = -f
+			}
+			L.Push(lua.LNumber(f))
+		} else {
+			L.Push(lua.LNil)
+		}
+		return 1
+	}
+	switch x := v.(type) {
+	case lua.LNumber:
+		L.Push(x)
+	case lua.LString:
+		if f, ok := str2number(string(x)); ok {
+			L.Push(lua.LNumber(f))
+		} else {
+			L.Push(lua.LNil)
+		}
+	default:
+		L.Push(lua.LNil)
+	}
+	return 1
+}
+
+// luaSpace is what Lua's isspace skips around a number.
+const luaSpace = " \t\n\v\f\r"
+
+// str2number reads a string the way LuaJIT's tonumber and arithmetic
+// coercion do: surrounding white space, an optional sign, then a decimal
+// number with optional fraction and exponent ("017" is 17, "1e2" is 100), a
+// hexadecimal one ("0x10", "0x1p4", "0x.8"), or inf, infinity or nan in any
+// case. Anything else ("1_0", "0b1", "", "5\x00") is not a number.
+func str2number(s string) (float64, bool) {
+	s = strings.Trim(s, luaSpace)
+	body := s
+	neg := false
+	if body != "" && (body[0] == '+' || body[0] == '-') {
+		neg = body[0] == '-'
+		body = body[1:]
+	}
+	var f float64
+	switch lower := strings.ToLower(body); {
+	case lower == "inf" || lower == "infinity":
+		f = math.Inf(1)
+	case lower == "nan":
+		f = math.NaN()
+	case strings.HasPrefix(lower, "0x"):
+		digits, frac, exp := scanHex(lower[2:])
+		if !digits {
+			return 0, false
+		}
+		text := lower
+		if !exp {
+			text += "p0"
+		}
+		if frac && strings.HasSuffix(lower, ".") {
+			text = strings.TrimSuffix(lower, ".") + "p0"
+		}
+		v, err := strconv.ParseFloat(text, 64)
+		if err != nil && !isRange(err) {
+			return 0, false
+		}
+		f = v
+	default:
+		if !scanDecimal(body) {
+			return 0, false
+		}
+		v, err := strconv.ParseFloat(body, 64)
+		if err != nil && !isRange(err) {
+			return 0, false
+		}
+		f = v
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
+func isRange(err error) bool {
+	ne, ok := err.(*strconv.NumError)
+	return ok && ne.Err == strconv.ErrRange
+}
+
+// scanDecimal reports whether s is digits [. digits] [e [sign] digits] with
+// at least one mantissa digit.
+func scanDecimal(s string) bool {
+	i, n := 0, 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i, n = i+1, n+1
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i, n = i+1, n+1
+		}
+	}
+	if n == 0 {
+		return false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		e := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i, e = i+1, e+1
+		}
+		if e == 0 {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+// scanHex checks the part of a lower-case hex number after "0x": hex digits
+// [. hex digits] [p [sign] digits] with at least one mantissa digit.
+func scanHex(s string) (digits, frac, exp bool) {
+	isHex := func(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }
+	i, n := 0, 0
+	for i < len(s) && isHex(s[i]) {
+		i, n = i+1, n+1
+	}
+	if i < len(s) && s[i] == '.' {
+		frac = true
+		i++
+		for i < len(s) && isHex(s[i]) {
+			i, n = i+1, n+1
+		}
+	}
+	if n == 0 {
+		return false, false, false
+	}
+	if i < len(s) && s[i] == 'p' {
+		exp = true
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		e := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i, e = i+1, e+1
+		}
+		if e == 0 {
+			return false, false, false
+		}
+	}
+	return i == len(s), frac, exp
+}
+
+// Compiled modules loaded from a directory, keyed by file path and checked
+// against the file's size and modification time, so repeated runs (a fuzzing
+// campaign) compile each file once.
+var (
+	fileCacheMu sync.Mutex
+	fileCache   = map[string]cachedFile{}
+)
+
+type cachedFile struct {
+	size  int64
+	mtime time.Time
+	proto *lua.FunctionProto
+}
+
+// dirLoader returns a package.loaders entry that finds module a.b.c as
+// dir/a/b/c.lua or dir/a/b/c/init.lua and nowhere else: names that would
+// leave dir ("..", absolute paths) and files whose real path, symbolic links
+// resolved, lies outside dir are refused.
+func dirLoader(dir string) lua.LGFunction {
+	return func(L *lua.LState) int {
+		name := L.CheckString(1)
+		rel := strings.ReplaceAll(name, ".", "/")
+		var msgs []string
+		for _, cand := range []string{rel + ".lua", rel + "/init.lua"} {
+			full := filepath.Join(dir, filepath.FromSlash(cand))
+			if !validModulePath(cand) {
+				msgs = append(msgs, fmt.Sprintf("\n\tno file '%s' (outside the module directory)", full))
+				continue
+			}
+			proto, err := loadFile(dir, full)
+			if os.IsNotExist(err) {
+				msgs = append(msgs, fmt.Sprintf("\n\tno file '%s'", full))
+				continue
+			}
+			if err != nil {
+				L.RaiseError("error loading module '%s' from file '%s':\n\t%v", name, full, err)
+			}
+			L.Push(L.NewFunctionFromProto(proto))
+			return 1
+		}
+		L.Push(lua.LString(strings.Join(msgs, "")))
+		return 1
+	}
+}
+
+func validModulePath(p string) bool {
+	if p == "" || strings.HasPrefix(p, "/") || strings.ContainsRune(p, 0) {
+		return false
+	}
+	for _, part := range strings.Split(p, "/") {
+		if part == "" || part == "." || part == ".." {
+			return false
+		}
+	}
+	return true
+}
+
+func loadFile(dir, full string) (*lua.FunctionProto, error) {
+	real, err := filepath.EvalSymlinks(full)
+	if err != nil {
+		return nil, err
+	}
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, err
+	}
+	if r, err := filepath.Rel(root, real); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return nil, fmt.Errorf("%s lies outside the module directory", real)
+	}
+	st, err := os.Stat(real)
+	if err != nil {
+		return nil, err
+	}
+	fileCacheMu.Lock()
+	c, ok := fileCache[real]
+	fileCacheMu.Unlock()
+	if ok && c.size == st.Size() && c.mtime.Equal(st.ModTime()) {
+		return c.proto, nil
+	}
+	src, err := os.ReadFile(real)
+	if err != nil {
+		return nil, err
+	}
+	proto, err := compile(src, full)
+	if err != nil {
+		return nil, err
+	}
+	fileCacheMu.Lock()
+	fileCache[real] = cachedFile{size: st.Size(), mtime: st.ModTime(), proto: proto}
+	fileCacheMu.Unlock()
+	return proto, nil
+}
