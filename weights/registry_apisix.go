@@ -1,0 +1,158 @@
+package weights
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// Apache APISIX upstream nodes come in two forms:
+//
+//	{"type":"roundrobin","nodes":{"10.0.0.1:80":10,"10.0.0.2:80":0}}
+//	{"type":"roundrobin","nodes":[{"host":"10.0.0.1","port":80,"weight":10,"priority":0}]}
+//
+// alone, inside a route's "upstream", or in the Admin API's {"key":...,
+// "value":{...}}. Its schema wants an integer weight ≥ 0 (required in the
+// array form); 0 drains. Nodes of a lower priority are used only when every
+// node of a higher one has failed. A host without a port gets the scheme's
+// default port (443 for https and grpcs, 80 otherwise).
+var apisixRule = rule{registry: "APISIX"}
+
+func decodeAPISIX(c *collector, root Raw) error {
+	c.rule = apisixRule
+	up, err := apisixUpstream(root)
+	if err != nil {
+		return err
+	}
+	scheme, _ := text(up, "scheme")
+	defPort := 80
+	if scheme == "https" || scheme == "grpcs" {
+		defPort = 443
+	}
+	nodes := up
+	if n, ok := up.Get("nodes"); ok {
+		nodes = n
+	} else if up.Kind == KindObject {
+		if d, _ := text(up, "discovery_type"); d != "" {
+			svc, _ := text(up, "service_name")
+			return shapeError(FormatAPISIX, "the upstream finds its nodes through %s discovery (service %q) at run time; decode that registry's payload instead", d, svc)
+		}
+	}
+	switch nodes.Kind {
+	case KindObject:
+		for _, m := range nodes.Members {
+			in := instance{where: "nodes[\"" + m.Key + "\"]", weight: m.Value}
+			in.id = apisixID(&in, m.Key, defPort)
+			if err := c.add(in); err != nil {
+				return err
+			}
+		}
+	case KindArray:
+		top, found := int64(0), false
+		prios := make([]int64, 0, len(nodes.Items))
+		for _, it := range nodes.Items {
+			in, prio := apisixNode(it, defPort)
+			if in.bad == "" && (!found || prio > top) {
+				top, found = prio, true
+			}
+			prios = append(prios, prio)
+			if err := c.add(in); err != nil {
+				return err
+			}
+		}
+		base := len(c.insts) - len(prios)
+		for i, p := range prios {
+			if found && p != top {
+				c.insts[base+i].standby = fmt.Sprintf("priority %d; priority %d is used first", p, top)
+			}
+		}
+	case KindNull:
+	default:
+		return shapeError(FormatAPISIX, "nodes is %s, not an object or an array", nodes.Kind.article())
+	}
+	return nil
+}
+
+// apisixUpstream finds the upstream in an upstream, a route or an Admin API
+// answer.
+func apisixUpstream(root Raw) (Raw, error) {
+	switch root.Kind {
+	case KindArray:
+		return Object(Member{Key: "nodes", Value: root}), nil
+	case KindObject:
+	default:
+		return Raw{}, shapeError(FormatAPISIX, "the payload is %s, not an upstream", root.Kind.article())
+	}
+	r := root
+	if v, ok := r.Get("value"); ok && v.Kind == KindObject {
+		r = v
+	}
+	if _, ok := r.Get("nodes"); ok {
+		return r, nil
+	}
+	if u, ok := r.Get("upstream"); ok && u.Kind == KindObject {
+		return u, nil
+	}
+	if _, ok := r.Get("discovery_type"); ok {
+		return r, nil
+	}
+	// A bare nodes object: {"host:port": weight, ...}.
+	return Object(Member{Key: "nodes", Value: root}), nil
+}
+
+// apisixID makes a node id from an object-form key.
+func apisixID(in *instance, key string, defPort int) string {
+	host, ps, err := net.SplitHostPort(key)
+	if err != nil {
+		if key == "" || strings.ContainsAny(key, " /") {
+			in.bad = fmt.Sprintf("node key %q is not host:port", key)
+			return key
+		}
+		in.addNote(NoteAddress, Raw{}, "node %q has no port; the scheme's default %d", key, defPort)
+		return hostPort(key, defPort)
+	}
+	n, err := strconv.Atoi(ps)
+	if err != nil || n < 1 || n > 65535 || host == "" {
+		in.bad = fmt.Sprintf("node key %q is not host:port", key)
+		return key
+	}
+	return hostPort(host, n)
+}
+
+func apisixNode(it Raw, defPort int) (instance, int64) {
+	in := instance{where: "nodes[].weight"}
+	if it.Kind != KindObject {
+		in.bad = "node is " + it.Kind.article() + ", not an object"
+		return in, 0
+	}
+	var bad string
+	in.weight, bad = weightOf(it, "weight")
+	in.bad = bad
+	host, _ := text(it, "host")
+	n := defPort
+	if pr, ok := it.Get("port"); ok {
+		var problem string
+		n, problem = port(pr)
+		if problem != "" {
+			in.bad = joinDetail(in.bad, problem)
+		}
+	} else if host != "" {
+		in.addNote(NoteAddress, Raw{}, "node %q has no port; the scheme's default %d", host, defPort)
+	}
+	if host == "" {
+		in.bad = joinDetail(in.bad, "no host")
+	} else if in.bad == "" {
+		in.id = hostPort(host, n)
+	}
+	var prio int64
+	if pr, ok := it.Get("priority"); ok {
+		f, isNum := pr.Float64()
+		if !isNum || f != float64(int64(f)) || f > 1<<31 || f < -(1<<31) {
+			in.bad = joinDetail(in.bad, fmt.Sprintf("priority %s is not an integer", pr))
+		} else {
+			prio = int64(f)
+		}
+	}
+	return in, prio
+}

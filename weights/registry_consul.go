@@ -1,0 +1,118 @@
+package weights
+
+import "fmt"
+
+// Consul /v1/health/service/NAME answers an array of
+//
+//	{"Node":{"Node":"n1","Address":"10.0.0.1",...},
+//	 "Service":{"ID":"web-1","Service":"web","Address":"","Port":8080,
+//	            "Weights":{"Passing":10,"Warning":1},"Meta":{...}},
+//	 "Checks":[{"CheckID":"serfHealth","Status":"passing"},...]}
+//
+// The weight is Service.Weights.Passing, or .Warning when the worst check
+// status is warning; an instance with a critical check (maintenance is a
+// critical check) takes no traffic. The agent defaults Weights to {1, 1}. An
+// empty Service.Address means the node's address.
+var consulRule = rule{
+	registry: "Consul",
+	def:      1,
+}
+
+func decodeConsul(c *collector, root Raw) error {
+	c.rule = consulRule
+	if root.Kind != KindArray {
+		return shapeError(FormatConsul, "the response is %s, not an array of service entries", root.Kind.article())
+	}
+	for _, it := range root.Items {
+		if err := c.add(consulEntry(it)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// consulStatus ranks a check status: higher is worse.
+func consulStatus(s string) int {
+	switch s {
+	case "passing":
+		return 0
+	case "warning":
+		return 1
+	}
+	return 2 // critical, maintenance, and anything unknown
+}
+
+func consulEntry(it Raw) instance {
+	in := instance{where: "Service.Weights.Passing"}
+	if it.Kind != KindObject {
+		in.bad = "entry is " + it.Kind.article() + ", not an object"
+		return in
+	}
+	svc, _ := it.Get("Service")
+	node, _ := it.Get("Node")
+	if svc.Kind != KindObject {
+		in.bad = "entry has no Service object"
+		return in
+	}
+	addr, _ := text(svc, "Address")
+	if addr == "" {
+		addr, _ = text(node, "Address")
+		if addr != "" {
+			in.addNote(NoteAddress, Raw{}, "Service.Address is empty; used Node.Address %s", addr)
+		}
+	}
+	p, _ := svc.Get("Port")
+	n, problem := port(p)
+	switch {
+	case addr == "":
+		in.bad = "neither Service.Address nor Node.Address is set"
+	case problem != "":
+		in.bad = "Service.Port: " + problem
+	default:
+		in.id = hostPort(addr, n)
+	}
+
+	worst, worstCheck := -1, ""
+	checks, _ := it.Get("Checks")
+	for _, ch := range checks.Items {
+		st, _ := text(ch, "Status")
+		if r := consulStatus(st); r > worst {
+			id, _ := text(ch, "CheckID")
+			worst, worstCheck = r, fmt.Sprintf("%s is %q", id, st)
+		}
+	}
+	ws, hasWeights := svc.Get("Weights")
+	if hasWeights && ws.Kind != KindObject && ws.Kind != KindNull {
+		if in.bad == "" {
+			in.bad = "Service.Weights is " + ws.Kind.article() + ", not an object"
+		}
+		return in
+	}
+	key := "Passing"
+	switch worst {
+	case 1:
+		key = "Warning"
+		in.addNote(NoteDegraded, Raw{}, "check %s: Service.Weights.Warning applies", worstCheck)
+	case 2:
+		in.down = "check " + worstCheck
+	}
+	in.where = "Service.Weights." + key
+	var bad string
+	in.weight, bad = weightOf(ws, key)
+	if bad != "" && in.bad == "" {
+		in.bad = bad
+	}
+	if w := in.weight; w.Kind == KindNumber && w.Text == "0" && in.down == "" {
+		if key == "Passing" {
+			in.addNote(NoteDrained, w, "Service.Weights.Passing is 0: the agent refuses that, a catalog registration can read back {0,0}; 0 drains")
+		} else {
+			in.addNote(NoteDrained, w, "Service.Weights.Warning is 0 while a check warns: Consul leaves such instances out of DNS; 0 drains")
+		}
+	}
+	if meta, _ := svc.Get("Meta"); meta.Kind == KindObject {
+		if mw, ok := meta.Get("weight"); ok {
+			in.addNote(NoteIgnored, mw, "Service.Meta.weight %s is not Consul's weight; %s is", mw, in.where)
+		}
+	}
+	return in
+}

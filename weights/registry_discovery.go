@@ -1,0 +1,112 @@
+package weights
+
+import "fmt"
+
+// Bilibili discovery: /discovery/fetch answers
+//
+//	{"code":0,"data":{"instances":{"sh001":[{...}]},"latest_timestamp":...}}
+//
+// and /discovery/fetchs and /discovery/polls answer one such block per appid:
+// {"code":0,"data":{"app.id":{"instances":{...}}}}. An instance has "addrs"
+// (URLs), "status" (1 receives traffic, 2 does not) and "metadata", a string
+// map whose "weight" its Go SDK reads with strconv.ParseInt, replacing an
+// unparsable or non-positive weight with 10.
+var discoveryRule = rule{
+	registry:   "the Bilibili discovery SDK",
+	strings:    true,
+	parse:      goParseInt,
+	def:        10,
+	badDefault: true,
+	lowDefault: true,
+}
+
+func decodeDiscovery(c *collector, root Raw) error {
+	c.rule = discoveryRule
+	if root.Kind != KindObject {
+		return shapeError(FormatDiscovery, "the response is %s, not an object", root.Kind.article())
+	}
+	if code, ok := root.Get("code"); ok && code.Kind == KindNumber && code.Text != "0" {
+		msg, _ := text(root, "message")
+		return shapeError(FormatDiscovery, "the response has code %s (%q), not 0", code.Text, msg)
+	}
+	data, ok := root.Get("data")
+	if !ok || data.Kind != KindObject {
+		return shapeError(FormatDiscovery, "no \"data\" object")
+	}
+	if _, single := data.Get("instances"); single {
+		return discoveryApp(c, "", data)
+	}
+	for _, m := range data.Members {
+		if c.o.Service != "" && m.Key != c.o.Service {
+			c.note(NoteFiltered, Raw{}, "appid %q left out: not %q", m.Key, c.o.Service)
+			continue
+		}
+		if m.Value.Kind != KindObject {
+			return shapeError(FormatDiscovery, "data.%s is %s, not an object", m.Key, m.Value.Kind.article())
+		}
+		if err := discoveryApp(c, m.Key+".", m.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func discoveryApp(c *collector, prefix string, app Raw) error {
+	if sch, ok := app.Get("scheduler"); ok && sch.Kind != KindNull {
+		c.note(NoteIgnored, sch, "data.%sscheduler holds zone weights for cross-zone traffic; they are not applied to instance weights", prefix)
+	}
+	zones, _ := app.Get("instances")
+	switch zones.Kind {
+	case KindNull, KindAbsent:
+		return nil
+	case KindObject:
+	default:
+		return shapeError(FormatDiscovery, "data.%sinstances is %s, not an object of zones", prefix, zones.Kind.article())
+	}
+	for _, z := range zones.Members {
+		if z.Value.Kind != KindArray && z.Value.Kind != KindNull {
+			return shapeError(FormatDiscovery, "data.%sinstances.%s is %s, not an array", prefix, z.Key, z.Value.Kind.article())
+		}
+		for _, it := range z.Value.Items {
+			if err := c.add(discoveryInstance(c, it)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func discoveryInstance(c *collector, it Raw) instance {
+	in := instance{where: "metadata.weight"}
+	if it.Kind != KindObject {
+		in.bad = "instance is " + it.Kind.article() + ", not an object"
+		return in
+	}
+	addrs, _ := it.Get("addrs")
+	pickURL(&in, addrs, "addrs", c.o.Scheme)
+	md, _ := it.Get("metadata")
+	switch md.Kind {
+	case KindObject:
+		var bad string
+		in.weight, bad = weightOf(md, "weight")
+		if bad != "" && in.bad == "" {
+			in.bad = bad
+		}
+	case KindAbsent, KindNull:
+	default:
+		if in.bad == "" {
+			in.bad = "metadata is " + md.Kind.article() + ", not an object"
+		}
+	}
+	st, _ := it.Get("status")
+	switch {
+	case st.Kind == KindNumber && st.Text == "1":
+	case st.Kind == KindNumber && st.Text == "2":
+		in.down = "status 2 (registered, not receiving traffic)"
+	case st.Kind == KindAbsent:
+		in.down = "no status"
+	default:
+		in.down = fmt.Sprintf("status %s (only 1 receives traffic)", st)
+	}
+	return in
+}

@@ -1,0 +1,204 @@
+package weights
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Envoy EDS: a ClusterLoadAssignment in proto3 JSON, alone or among the
+// "resources" of a DiscoveryResponse:
+//
+//	{"cluster_name":"web","endpoints":[{"locality":{"zone":"a"},
+//	  "load_balancing_weight":3,"priority":0,"lb_endpoints":[
+//	  {"endpoint":{"address":{"socket_address":{"address":"10.0.0.1","port_value":80}}},
+//	   "health_status":"HEALTHY","load_balancing_weight":10}]}]}
+//
+// Field names may be the proto names or their lowerCamelCase JSON names.
+// load_balancing_weight is a UInt32Value: unset (or null) is 1, 0 is invalid,
+// and proto3 JSON accepts an integer as a string ("7"). A conforming client
+// rejects the whole response when one value is invalid.
+var edsRule = rule{
+	registry:    "Envoy",
+	strings:     true,
+	parse:       protoUint32,
+	def:         1,
+	zeroInvalid: true,
+	whole:       true,
+	nullUnset:   true,
+}
+
+func decodeEDS(c *collector, root Raw) error {
+	c.rule = edsRule
+	if root.Kind != KindObject {
+		return shapeError(FormatEDS, "the payload is %s, not an object", root.Kind.article())
+	}
+	var clas []Raw
+	if res, ok := root.Get("resources"); ok {
+		if res.Kind != KindArray {
+			return shapeError(FormatEDS, "resources is %s, not an array", res.Kind.article())
+		}
+		for _, r := range res.Items {
+			if t, _ := text(r, "@type"); t != "" && !strings.HasSuffix(t, ".ClusterLoadAssignment") {
+				return shapeError(FormatEDS, "a resource of type %q, not a ClusterLoadAssignment", t)
+			}
+			clas = append(clas, r)
+		}
+	} else {
+		clas = []Raw{root}
+	}
+	for _, cla := range clas {
+		if cla.Kind != KindObject {
+			return shapeError(FormatEDS, "a ClusterLoadAssignment is %s, not an object", cla.Kind.article())
+		}
+		name, _ := text(cla, "cluster_name", "clusterName")
+		if c.o.Service != "" && name != c.o.Service {
+			c.note(NoteFiltered, Raw{}, "cluster %q left out: not %q", name, c.o.Service)
+			continue
+		}
+		if err := edsCluster(c, cla); err != nil {
+			return err
+		}
+	}
+	edsPriorities(c)
+	return nil
+}
+
+func edsCluster(c *collector, cla Raw) error {
+	eps, _, _ := field(cla, "endpoints")
+	if eps.Kind != KindArray && eps.Kind != KindNull && eps.Kind != KindAbsent {
+		return shapeError(FormatEDS, "endpoints is %s, not an array", eps.Kind.article())
+	}
+	for li, loc := range eps.Items {
+		if loc.Kind != KindObject {
+			return shapeError(FormatEDS, "endpoints[%d] is %s, not an object", li, loc.Kind.article())
+		}
+		locBad := ""
+		if lw, _, ok := field(loc, "load_balancing_weight", "loadBalancingWeight"); ok && lw.Kind != KindNull {
+			v, reason := Policy{Strings: StringsDecimal}.Weight(lw)
+			switch {
+			case reason != "" || v == 0:
+				locBad = fmt.Sprintf("the locality's load_balancing_weight %s is invalid (an integer ≥ 1 is required)", lw)
+				if c.o.Convention == FollowPolicy {
+					c.note(NoteIgnored, lw, "endpoints[%d]: %s; ignored", li, locBad)
+					locBad = ""
+				}
+			default:
+				c.note(NoteIgnored, lw, "endpoints[%d]: locality weight %s not applied: endpoints are weighted on their own, as Envoy does without locality_weighted_lb_config", li, lw)
+			}
+		}
+		prio := uint64(0)
+		if pr, _, ok := field(loc, "priority"); ok && pr.Kind != KindNull {
+			v, reason := Policy{Strings: StringsDecimal, MaxWeight: 1 << 31}.Weight(pr)
+			if reason != "" {
+				return shapeError(FormatEDS, "endpoints[%d].priority %s is not an integer", li, pr)
+			}
+			prio = uint64(v)
+		}
+		lbs, _, _ := field(loc, "lb_endpoints", "lbEndpoints")
+		if lbs.Kind != KindArray && lbs.Kind != KindNull && lbs.Kind != KindAbsent {
+			return shapeError(FormatEDS, "endpoints[%d].lb_endpoints is %s, not an array", li, lbs.Kind.article())
+		}
+		for _, lb := range lbs.Items {
+			in := edsEndpoint(lb)
+			if in.bad == "" && locBad != "" {
+				in.bad = locBad
+			}
+			in.standby = fmt.Sprint(prio) // resolved by edsPriorities
+			if err := c.add(in); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// edsPriorities turns the priority kept in standby into a standby reason for
+// every endpoint outside the active priority: the lowest priority number
+// that has a serving endpoint (Envoy fails over to the next priority only
+// when the one before has no healthy hosts).
+func edsPriorities(c *collector) {
+	active, found := "", false
+	min := func(a, b string) bool { return len(a) < len(b) || len(a) == len(b) && a < b }
+	for _, in := range c.insts {
+		if in.bad == "" && in.down == "" && (!found || min(in.standby, active)) {
+			active, found = in.standby, true
+		}
+	}
+	for i := range c.insts {
+		in := &c.insts[i]
+		p := in.standby
+		in.standby = ""
+		if found && p != active {
+			in.standby = fmt.Sprintf("priority %s; priority %s is active", p, active)
+		}
+	}
+}
+
+func edsEndpoint(lb Raw) instance {
+	in := instance{where: "lb_endpoints[].load_balancing_weight"}
+	if lb.Kind != KindObject {
+		in.bad = "lb_endpoint is " + lb.Kind.article() + ", not an object"
+		return in
+	}
+	var bad string
+	in.weight, bad = weightOf(lb, "load_balancing_weight", "loadBalancingWeight")
+	if bad != "" {
+		in.bad = bad
+	}
+	ep, _, _ := field(lb, "endpoint")
+	addr, _, _ := field(ep, "address")
+	sa, _, ok := field(addr, "socket_address", "socketAddress")
+	if !ok {
+		if in.bad == "" {
+			in.bad = "no endpoint.address.socket_address (named endpoints and pipes are not supported)"
+		}
+		return in
+	}
+	host, _ := text(sa, "address")
+	pv, _, ok := field(sa, "port_value", "portValue")
+	n, problem := port(pv)
+	switch {
+	case host == "":
+		in.bad = joinDetail(in.bad, "no socket_address.address")
+	case !ok:
+		in.bad = joinDetail(in.bad, "no socket_address.port_value (named ports are not supported)")
+	case problem != "":
+		in.bad = joinDetail(in.bad, "port_value: "+problem)
+	default:
+		in.id = hostPort(host, n)
+	}
+	hs, _, _ := field(lb, "health_status", "healthStatus")
+	switch s := edsHealth(hs); s {
+	case "UNKNOWN", "HEALTHY":
+	case "":
+		in.bad = joinDetail(in.bad, fmt.Sprintf("health_status %s is not a HealthStatus", hs))
+	case "DEGRADED":
+		in.down = "health_status DEGRADED (Envoy uses degraded hosts only when healthy ones are short)"
+	default:
+		in.down = "health_status " + s
+	}
+	return in
+}
+
+// edsHealth names a HealthStatus sent as its name or its number ("" if
+// neither); unset is UNKNOWN.
+func edsHealth(r Raw) string {
+	names := []string{"UNKNOWN", "HEALTHY", "UNHEALTHY", "DRAINING", "TIMEOUT", "DEGRADED"}
+	switch r.Kind {
+	case KindAbsent, KindNull:
+		return "UNKNOWN"
+	case KindString:
+		for _, n := range names {
+			if r.Text == n {
+				return n
+			}
+		}
+	case KindNumber:
+		for i, n := range names {
+			if r.Text == fmt.Sprint(i) {
+				return n
+			}
+		}
+	}
+	return ""
+}

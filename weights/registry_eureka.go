@@ -1,0 +1,131 @@
+package weights
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Eureka answers /eureka/apps with
+//
+//	{"applications":{"application":[{"name":"SVC","instance":[{...}]}]}}
+//
+// /eureka/apps/NAME with {"application":{...}} and /eureka/apps/NAME/ID with
+// {"instance":{...}}. Its JSON comes from an XML mapping: "application" and
+// "instance" are one object instead of an array when there is one, and
+// "port" is {"$":8080,"@enabled":"true"} with "$" a number or a string.
+// Eureka has no weight; the convention is metadata.weight, a string, which
+// Spring Cloud reads with Integer.parseInt and replaces with 1 when missing,
+// unparsable or ≤ 0. Only status UP takes traffic.
+var eurekaRule = rule{
+	registry:   "Spring Cloud",
+	strings:    true,
+	parse:      javaParseInt,
+	def:        1,
+	badDefault: true,
+	lowDefault: true,
+}
+
+func decodeEureka(c *collector, root Raw) error {
+	c.rule = eurekaRule
+	if root.Kind != KindObject {
+		return shapeError(FormatEureka, "the response is %s, not an object", root.Kind.article())
+	}
+	var apps []Raw
+	if a, ok := root.Get("applications"); ok {
+		if a.Kind != KindObject && a.Kind != KindNull {
+			return shapeError(FormatEureka, "applications is %s, not an object", a.Kind.article())
+		}
+		apps = items(get(a, "application"))
+	} else if a, ok := root.Get("application"); ok {
+		apps = items(a)
+	} else if ins, ok := root.Get("instance"); ok {
+		apps = []Raw{Object(Member{Key: "instance", Value: ins})}
+	} else {
+		return shapeError(FormatEureka, "no \"applications\", \"application\" or \"instance\"")
+	}
+	for _, app := range apps {
+		if app.Kind != KindObject {
+			return shapeError(FormatEureka, "an application is %s, not an object", app.Kind.article())
+		}
+		name, _ := text(app, "name")
+		if c.o.Service != "" && name != "" && !strings.EqualFold(name, c.o.Service) {
+			c.note(NoteFiltered, Raw{}, "application %q left out: not %q", name, c.o.Service)
+			continue
+		}
+		for _, it := range items(get(app, "instance")) {
+			if err := c.add(eurekaInstance(it)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func eurekaInstance(it Raw) instance {
+	in := instance{where: "metadata.weight"}
+	if it.Kind != KindObject {
+		in.bad = "instance is " + it.Kind.article() + ", not an object"
+		return in
+	}
+	ip, _ := text(it, "ipAddr")
+	if ip == "" {
+		ip, _ = text(it, "hostName")
+		if ip != "" {
+			in.addNote(NoteAddress, Raw{}, "no ipAddr; used hostName %s", ip)
+		}
+	}
+	n, problem := eurekaPort(get(it, "port"))
+	if problem != "" {
+		if sn, sp := eurekaPort(get(it, "securePort")); sp == "" {
+			n, problem = sn, ""
+			in.addNote(NoteAddress, Raw{}, "port is not enabled; used securePort %d", sn)
+		}
+	}
+	switch {
+	case ip == "":
+		in.bad = "no ipAddr or hostName"
+	case problem != "":
+		in.bad = problem
+	default:
+		in.id = hostPort(ip, n)
+	}
+	md, _ := it.Get("metadata")
+	switch md.Kind {
+	case KindObject:
+		var bad string
+		in.weight, bad = weightOf(md, "weight")
+		if bad != "" && in.bad == "" {
+			in.bad = bad
+		}
+	case KindAbsent, KindNull:
+	default:
+		if in.bad == "" {
+			in.bad = "metadata is " + md.Kind.article() + ", not an object"
+		}
+	}
+	st, _ := it.Get("status")
+	if st.Kind != KindString || st.Text != "UP" {
+		in.down = fmt.Sprintf("status %s (only \"UP\" takes traffic)", st)
+	}
+	return in
+}
+
+// eurekaPort reads {"$": 8080, "@enabled": "true"} ("$" a number or a
+// string), or a bare port number.
+func eurekaPort(r Raw) (int, string) {
+	if r.Kind != KindObject {
+		n, problem := port(r)
+		if problem != "" {
+			return 0, "port: " + problem
+		}
+		return n, ""
+	}
+	if en, ok := flag(get(r, "@enabled"), true); !ok || !en {
+		return 0, fmt.Sprintf("port %s is not enabled", r)
+	}
+	n, problem := port(get(r, "$"))
+	if problem != "" {
+		return 0, "port.$: " + problem
+	}
+	return n, ""
+}

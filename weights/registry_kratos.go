@@ -1,0 +1,64 @@
+package weights
+
+// go-kratos registries (etcd, consul, nacos, ...) store each instance as the
+// JSON of a ServiceInstance:
+//
+//	{"id":"...","name":"helloworld","version":"v1","metadata":{"weight":"10"},
+//	 "endpoints":["grpc://10.0.0.5:9000?isSecure=false","http://10.0.0.5:8000"]}
+//
+// Its selector reads metadata["weight"] with strconv.ParseInt and uses 100
+// when it is missing or unparsable; its weighted round robin never picks a
+// node of weight 0. A payload is one instance or an array of them.
+var kratosRule = rule{
+	registry:   "the kratos selector",
+	strings:    true,
+	parse:      goParseInt,
+	def:        100,
+	badDefault: true,
+}
+
+func decodeKratos(c *collector, root Raw) error {
+	c.rule = kratosRule
+	var list []Raw
+	switch root.Kind {
+	case KindArray:
+		list = root.Items
+	case KindObject:
+		list = []Raw{root}
+	default:
+		return shapeError(FormatKratos, "the payload is %s, not an instance or an array of them", root.Kind.article())
+	}
+	for _, it := range list {
+		if c.o.Service != "" && it.Kind == KindObject {
+			if name, _ := text(it, "name"); name != c.o.Service {
+				c.note(NoteFiltered, Raw{}, "instance of service %q left out: not %q", name, c.o.Service)
+				continue
+			}
+		}
+		in := instance{where: "metadata.weight"}
+		if it.Kind != KindObject {
+			in.bad = "instance is " + it.Kind.article() + ", not an object"
+		} else {
+			eps, _ := it.Get("endpoints")
+			pickURL(&in, eps, "endpoints", c.o.Scheme)
+			md, _ := it.Get("metadata")
+			switch md.Kind {
+			case KindObject:
+				var bad string
+				in.weight, bad = weightOf(md, "weight")
+				if bad != "" && in.bad == "" {
+					in.bad = bad
+				}
+			case KindAbsent, KindNull:
+			default:
+				if in.bad == "" {
+					in.bad = "metadata is " + md.Kind.article() + ", not an object"
+				}
+			}
+		}
+		if err := c.add(in); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,170 @@
+package weights
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// field returns the first member of r named by one of names (a registry's
+// spellings of one field, such as proto3 JSON's "lb_endpoints" and
+// "lbEndpoints"), and the name found.
+func field(r Raw, names ...string) (Raw, string, bool) {
+	for _, m := range r.Members {
+		for _, n := range names {
+			if m.Key == n {
+				return m.Value, n, true
+			}
+		}
+	}
+	return Raw{}, "", false
+}
+
+// weightOf returns the weight member of obj among names. A weight sent twice
+// with different values is a problem: JSON decoders disagree on which one
+// wins (Go's encoding/json takes the last), so the entry is malformed.
+func weightOf(obj Raw, names ...string) (Raw, string) {
+	var (
+		first Raw
+		found bool
+	)
+	for _, m := range obj.Members {
+		for _, n := range names {
+			if m.Key != n {
+				continue
+			}
+			if !found {
+				first, found = m.Value, true
+			} else if m.Value.String() != first.String() {
+				return first, fmt.Sprintf("the weight is sent twice, as %s and %s; decoders differ on which one wins", first, m.Value)
+			}
+		}
+	}
+	return first, ""
+}
+
+// text returns a string member's value.
+func text(r Raw, names ...string) (string, bool) {
+	v, _, ok := field(r, names...)
+	if !ok || v.Kind != KindString {
+		return "", false
+	}
+	return v.Text, true
+}
+
+// flag reads a boolean that a registry may send as a JSON bool or as the
+// string "true"/"false" (Eureka). def is used when it is absent or null.
+func flag(r Raw, def bool) (bool, bool) {
+	switch r.Kind {
+	case KindAbsent, KindNull:
+		return def, true
+	case KindBool:
+		return r.Bool, true
+	case KindString:
+		switch strings.ToLower(r.Text) {
+		case "true":
+			return true, true
+		case "false":
+			return false, true
+		}
+	}
+	return def, false
+}
+
+// port reads a port sent as a JSON number or a decimal string (Eureka's "$",
+// proto3 JSON), 1 to 65535.
+func port(r Raw) (int, string) {
+	var s string
+	switch r.Kind {
+	case KindAbsent:
+		return 0, "no port"
+	case KindNumber, KindString:
+		s = r.Text
+	default:
+		return 0, "port is " + r.Kind.article() + " (" + r.String() + ")"
+	}
+	if f, ok := r.Float64(); ok && r.Kind == KindNumber && f == float64(int(f)) {
+		s = strconv.Itoa(int(f))
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 65535 {
+		return 0, "port " + r.String() + " is not a port number (1-65535)"
+	}
+	return n, ""
+}
+
+// hostPort joins a host and a port into a node id ("10.0.0.1:80",
+// "[fd00::1]:80").
+func hostPort(host string, p int) string {
+	return net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(p))
+}
+
+// urlAddr reads "grpc://10.0.0.5:9000?isSecure=false" into its scheme and
+// node id.
+func urlAddr(s string) (scheme, id, problem string) {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return "", "", fmt.Sprintf("address %q is not scheme://host:port", s)
+	}
+	h, ps := u.Hostname(), u.Port()
+	if h == "" {
+		return u.Scheme, "", fmt.Sprintf("address %q has no host", s)
+	}
+	n, err := strconv.Atoi(ps)
+	if err != nil || n < 1 || n > 65535 {
+		return u.Scheme, "", fmt.Sprintf("address %q has no valid port", s)
+	}
+	return u.Scheme, hostPort(h, n), ""
+}
+
+// pickURL chooses one of an instance's URLs: the first with the wanted
+// scheme, or the first of all when scheme is empty. where names the field.
+func pickURL(in *instance, list Raw, where, scheme string) {
+	if list.Kind != KindArray {
+		in.bad = fmt.Sprintf("%s is %s, not a list of URLs", where, list.Kind.article())
+		return
+	}
+	var urls []string
+	for _, it := range list.Items {
+		if it.Kind != KindString {
+			in.bad = fmt.Sprintf("%s holds %s (%s), not a URL string", where, it.Kind.article(), it)
+			return
+		}
+		urls = append(urls, it.Text)
+	}
+	if len(urls) == 0 {
+		in.bad = where + " is empty"
+		return
+	}
+	for _, u := range urls {
+		sch, id, problem := urlAddr(u)
+		if scheme != "" && !strings.EqualFold(sch, scheme) {
+			continue
+		}
+		if problem != "" {
+			in.bad = problem
+			return
+		}
+		in.id = id
+		if len(urls) > 1 {
+			in.addNote(NoteAddress, Raw{}, "%s lists %d URLs; used %s", where, len(urls), u)
+		}
+		return
+	}
+	in.bad = fmt.Sprintf("%s has no %s:// URL", where, scheme)
+}
+
+// items returns the elements of an array, or the value itself when a
+// registry sends one object where it usually sends an array (Eureka), or
+// nothing for null or absent.
+func items(r Raw) []Raw {
+	switch r.Kind {
+	case KindArray:
+		return r.Items
+	case KindAbsent, KindNull:
+		return nil
+	}
+	return []Raw{r}
+}
