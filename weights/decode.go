@@ -1,6 +1,7 @@
 package weights
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -40,12 +41,15 @@ func Decode(data []byte, p Policy) (Snapshot, Report, error) {
 	if err := precheck(data, b.lim); err != nil {
 		return Snapshot{}, Report{}, err
 	}
+	b.fromPayload = true
 	d := decoder{scanner: scanner{s: string(data), maxDepth: b.lim.MaxDepth}, b: b}
 	d.ws()
 	switch {
 	case d.i < len(d.s) && d.s[d.i] == '{':
+		b.reserve(bytes.Count(data, colon)) // at least one per node
 		err = d.objectForm()
 	case d.i < len(d.s) && d.s[d.i] == '[':
+		b.reserve(bytes.Count(data, brace) + 8) // one per node, give or take a few
 		err = d.arrayForm()
 	default:
 		v, verr := d.value(false)
@@ -65,6 +69,8 @@ func Decode(data []byte, p Policy) (Snapshot, Report, error) {
 	rep.Format = "map"
 	return s, rep, nil
 }
+
+var colon, brace = []byte{':'}, []byte{'{'}
 
 type decoder struct {
 	scanner
@@ -112,7 +118,7 @@ func (d *decoder) objectForm() error {
 		if err := d.count(off); err != nil {
 			return err
 		}
-		d.b.add(d.index, Entry{ID: id, Weight: w}, true)
+		d.b.add(d.index, Entry{ID: id, Weight: w})
 		d.index++
 		more, err := d.next('}', "after a node")
 		if err != nil || !more {
@@ -159,7 +165,7 @@ func (d *decoder) element() error {
 			return err
 		}
 		d.b.add(d.index, Entry{Weight: v, Reject: ReasonMalformedEntry,
-			Detail: "the entry is " + v.Kind.article() + `, not an object with "id" and "weight"`}, true)
+			Detail: "the entry is " + v.Kind.article() + `, not an object with "id" and "weight"`})
 		return nil
 	}
 	if err := d.enter(); err != nil {
@@ -235,6 +241,6 @@ func (d *decoder) element() error {
 			e.ID = ""
 		}
 	}
-	d.b.add(d.index, e, true)
+	d.b.add(d.index, e)
 	return nil
 }

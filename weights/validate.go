@@ -3,6 +3,7 @@ package weights
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -227,11 +228,9 @@ func (p Policy) Build(entries []Entry) (Snapshot, Report) {
 			Msg: fmt.Sprintf("%d nodes, the limit is %d", len(entries), b.lim.MaxNodes)}
 		return Snapshot{}, Report{Refused: fmt.Errorf("%w: %w", ErrRefused, err), Entries: len(entries)}
 	}
-	if len(entries) > 16 {
-		b.nodes = make([]Node, 0, len(entries))
-	}
+	b.reserve(len(entries))
 	for i, e := range entries {
-		b.add(i, e, false)
+		b.add(i, e)
 	}
 	return b.finish()
 }
@@ -242,10 +241,11 @@ type builder struct {
 	lim      Limits
 	nodes    []Node
 	rejected []*NodeError
-	small    []string       // ids seen, while there are few
-	seen     map[string]int // ids seen -> index of first, once there are many
-	firsts   []int          // indexes for small
+	ids      idSet
 	n        int
+	// fromPayload is set by Decode: ids are substrings of the payload,
+	// already valid UTF-8, and are copied into one block by finish.
+	fromPayload bool
 }
 
 func newBuilder(p Policy) (*builder, error) {
@@ -255,82 +255,57 @@ func newBuilder(p Policy) (*builder, error) {
 	return &builder{p: p, lim: p.Limits.withDefaults()}, nil
 }
 
-// add validates one node. With clone set, id and raw are copied so the
-// result does not keep the payload alive.
-func (b *builder) add(index int, e Entry, clone bool) {
-	b.n++
-	reject := func(r Reason, detail string) {
-		ne := &NodeError{Index: index, ID: e.ID, Raw: e.Weight, Reason: r, Detail: detail}
-		if clone {
-			ne.ID = strings.Clone(ne.ID)
-			ne.Raw = cloneRaw(ne.Raw)
-		}
-		b.rejected = append(b.rejected, ne)
+// reserve makes room for about n nodes.
+func (b *builder) reserve(n int) {
+	if n > b.lim.MaxNodes {
+		n = b.lim.MaxNodes
 	}
+	if n > 8 {
+		b.nodes = make([]Node, 0, n)
+		b.ids.reserve(n)
+	}
+}
+
+// add validates one node.
+func (b *builder) add(index int, e Entry) {
+	b.n++
 	if e.Reject != "" {
-		reject(e.Reject, e.Detail)
+		b.reject(index, e, e.Reject, e.Detail)
 		return
 	}
 	switch {
 	case e.ID == "":
-		reject(ReasonEmptyID, "")
+		b.reject(index, e, ReasonEmptyID, "")
 		return
 	case len(e.ID) > b.lim.MaxIDLen:
-		reject(ReasonBadID, fmt.Sprintf("the id is %d bytes, the limit is %d", len(e.ID), b.lim.MaxIDLen))
+		b.reject(index, e, ReasonBadID, fmt.Sprintf("the id is %d bytes, the limit is %d", len(e.ID), b.lim.MaxIDLen))
 		return
-	case !utf8.ValidString(e.ID):
-		reject(ReasonBadID, "the id is not valid UTF-8")
-		return
-	}
-	if first, dup := b.lookup(e.ID); dup {
-		reject(ReasonDuplicateID, fmt.Sprintf("first sent as node #%d", first))
+	case !b.fromPayload && !utf8.ValidString(e.ID):
+		b.reject(index, e, ReasonBadID, "the id is not valid UTF-8")
 		return
 	}
-	id := e.ID
-	if clone {
-		id = strings.Clone(id)
+	if first, dup := b.ids.insert(e.ID, index); dup {
+		b.reject(index, e, ReasonDuplicateID, fmt.Sprintf("first sent as node #%d", first))
+		return
 	}
-	b.remember(id, index)
 	w, reason, detail := b.p.weigh(e.Weight)
 	if reason != "" {
-		reject(reason, detail)
+		b.reject(index, e, reason, detail)
 		return
 	}
 	if e.Drained {
 		w = 0
 	}
-	b.nodes = append(b.nodes, Node{ID: id, Weight: w})
+	b.nodes = append(b.nodes, Node{ID: e.ID, Weight: w})
 }
 
-const smallSet = 16
-
-func (b *builder) lookup(id string) (int, bool) {
-	if b.seen != nil {
-		i, ok := b.seen[id]
-		return i, ok
+func (b *builder) reject(index int, e Entry, r Reason, detail string) {
+	ne := &NodeError{Index: index, ID: e.ID, Raw: e.Weight, Reason: r, Detail: detail}
+	if b.fromPayload {
+		ne.ID = strings.Clone(ne.ID)
+		ne.Raw = cloneRaw(ne.Raw)
 	}
-	for j, s := range b.small {
-		if s == id {
-			return b.firsts[j], true
-		}
-	}
-	return 0, false
-}
-
-func (b *builder) remember(id string, index int) {
-	if b.seen == nil && len(b.small) < smallSet {
-		b.small = append(b.small, id)
-		b.firsts = append(b.firsts, index)
-		return
-	}
-	if b.seen == nil {
-		b.seen = make(map[string]int, 4*smallSet)
-		for j, s := range b.small {
-			b.seen[s] = b.firsts[j]
-		}
-		b.small, b.firsts = nil, nil
-	}
-	b.seen[id] = index
+	b.rejected = append(b.rejected, ne)
 }
 
 func (b *builder) finish() (Snapshot, Report) {
@@ -344,9 +319,106 @@ func (b *builder) finish() (Snapshot, Report) {
 		rep.Refused = fmt.Errorf("%w: all %d nodes rejected", ErrRefused, b.n)
 		return Snapshot{}, rep
 	}
+	if b.fromPayload {
+		// Copy the ids into one block so the snapshot does not keep the
+		// payload alive: one allocation instead of one per node.
+		total := 0
+		for _, n := range b.nodes {
+			total += len(n.ID)
+		}
+		var sb strings.Builder
+		sb.Grow(total)
+		for _, n := range b.nodes {
+			sb.WriteString(n.ID)
+		}
+		block := sb.String()
+		for i := range b.nodes {
+			l := len(b.nodes[i].ID)
+			b.nodes[i].ID, block = block[:l], block[l:]
+		}
+	}
 	s := Snapshot{Nodes: b.nodes}
 	rep.GCD = s.GCD()
 	return s, rep
+}
+
+// idSet remembers the ids seen so far and the index of each one's first
+// node: an open-addressing table of positions, so that adding an id costs
+// no allocation beyond amortised growth.
+type idSet struct {
+	seed  maphash.Seed
+	slots []int32 // 1 + position in ents; 0 is empty
+	ents  []idEnt
+}
+
+type idEnt struct {
+	key   string
+	hash  uint32
+	first int32
+}
+
+// reserve makes room for n ids.
+func (s *idSet) reserve(n int) {
+	if n <= 8 || s.slots != nil || len(s.ents) > 0 {
+		return
+	}
+	s.seed = maphash.MakeSeed()
+	s.ents = make([]idEnt, 0, n)
+	size := 64
+	for size < 2*n {
+		size *= 2
+	}
+	s.slots = make([]int32, size)
+}
+
+// insert adds id and returns false, or returns the index of the first node
+// with this id and true.
+func (s *idSet) insert(id string, index int) (int, bool) {
+	if s.slots == nil {
+		if len(s.ents) < 8 {
+			// Few ids: a linear scan beats hashing.
+			for _, e := range s.ents {
+				if e.key == id {
+					return int(e.first), true
+				}
+			}
+			s.ents = append(s.ents, idEnt{key: id, first: int32(index)})
+			return 0, false
+		}
+		s.seed = maphash.MakeSeed()
+		for j := range s.ents {
+			s.ents[j].hash = uint32(maphash.String(s.seed, s.ents[j].key))
+		}
+		s.rehash(64)
+	}
+	h := uint32(maphash.String(s.seed, id))
+	mask := uint32(len(s.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		p := s.slots[i]
+		if p == 0 {
+			s.ents = append(s.ents, idEnt{key: id, hash: h, first: int32(index)})
+			s.slots[i] = int32(len(s.ents))
+			if 2*len(s.ents) > len(s.slots) {
+				s.rehash(2 * len(s.slots))
+			}
+			return 0, false
+		}
+		if e := &s.ents[p-1]; e.hash == h && e.key == id {
+			return int(e.first), true
+		}
+	}
+}
+
+func (s *idSet) rehash(size int) {
+	s.slots = make([]int32, size)
+	mask := uint32(size - 1)
+	for j, e := range s.ents {
+		i := e.hash & mask
+		for s.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		s.slots[i] = int32(j + 1)
+	}
 }
 
 // cloneRaw deep-copies a Raw so that it shares no memory with a payload.
