@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httputil"
+	"sync"
 
 	"github.com/safewrr/safewrr/balancer"
 )
@@ -23,8 +24,18 @@ func (t *Transport) Proxy() *httputil.ReverseProxy {
 		Rewrite:      t.Rewrite,
 		Transport:    t,
 		ErrorHandler: t.errorHandler,
+		BufferPool:   bufferPool{},
 	}
 }
+
+// bufferPool shares the 32 KiB buffers ReverseProxy copies bodies with,
+// which it would otherwise allocate for every request.
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }
 
 func (t *Transport) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	code := http.StatusBadGateway
