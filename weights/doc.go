@@ -8,4 +8,44 @@
 // a *NodeError whose Unwrap gives a sentinel such as ErrStringZero or ErrNaN.
 // Nothing that is not a finite integer within the policy's range is ever
 // accepted, so nothing this package returns can make a balancer loop.
+//
+// # Entry points
+//
+//   - Decode reads a snapshot, {"id": weight, ...} or [{"id": ..., "weight": ...}, ...].
+//   - Policy.Build validates entries that came from elsewhere (Go values, Lua
+//     values, a registry decoder).
+//   - Policy.Weight decides a single raw weight.
+//   - ParseJSON is the token-level decoder underneath, for registry formats.
+//   - Encode writes a snapshot back as {"id": weight, ...}.
+//
+// # Numbers
+//
+// A number's meaning is decided exactly from its text, never through
+// float64: 10.0 and 1e2 are the integers 10 and 100; -0 and 0.0 are 0; 0.5 is
+// a fraction unless the policy's Scale makes it integral; 1.0000000000000000001
+// is a fraction; 1e400 and 4294967296 are overflows. The checks run in this
+// order: malformed text, NaN, infinite, negative, fraction (after scaling),
+// overflow (above MaxWeight). The bare tokens NaN, Infinity and -Infinity,
+// which Python and JavaScript tools write though JSON has no such values, are
+// read so that the node, not the payload, is rejected.
+//
+// # Strings
+//
+// A string of zeros ("0", "00") is rejected with ReasonStringZero in every
+// policy: registries disagree on whether it means drain or default. Other
+// strings are ReasonStringWeight under the strict default; the lenient policy
+// accepts a plain decimal integer without sign, space or leading zero ("10")
+// and rejects everything else ("-0", "0.0", "010", " 10") with
+// ReasonBadString.
+//
+// # Snapshots
+//
+// The number 0 drains a node by default (kept as a member, never picked). An
+// empty payload ({} or []) is a normal, empty snapshot. A snapshot is refused
+// (Report.Refused) when the policy refuses partial snapshots and a node was
+// rejected, or when every node of a non-empty payload was rejected; the
+// caller should then keep its last good snapshot. Problems with the payload
+// as a whole (not JSON, a byte-order mark, invalid UTF-8, trailing data, too
+// large, nested too deeply, too many nodes) are a *PayloadError carrying the
+// byte offset.
 package weights
