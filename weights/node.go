@@ -115,9 +115,15 @@ type NodeError struct {
 	Detail string // optional extra words for people
 }
 
-// Error reads like: node "10.0.0.2:80": weight is the string "0" (string-zero): ...
+// Error reads like: node "10.0.0.2:80" (#1): weight is the string "0", ... (string-zero)
 func (e *NodeError) Error() string {
-	msg := fmt.Sprintf("node %q (#%d): %s (%s)", e.ID, e.Index, describe(e.Reason, e.Raw), e.Reason)
+	return fmt.Sprintf("node %q (#%d): %s", e.ID, e.Index, e.Explain())
+}
+
+// Explain is the message without the node: what is wrong, the reason code
+// in parentheses, and the detail if there is one.
+func (e *NodeError) Explain() string {
+	msg := describe(e.Reason, e.Raw) + " (" + string(e.Reason) + ")"
 	if e.Detail != "" {
 		msg += ": " + e.Detail
 	}
