@@ -1,0 +1,451 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/safewrr/safewrr/balancer"
+	"github.com/safewrr/safewrr/luacompat"
+	"github.com/safewrr/safewrr/weights"
+)
+
+func init() {
+	register(command{
+		name:    "repro",
+		summary: "replay the 2021 Bilibili outage: the old resty.roundrobin hangs on the weight \"0\", the fix and safewrr do not",
+		usage:   reproUsage,
+		run:     runRepro,
+	})
+}
+
+const reproUsage = `Usage:
+  safewrr repro
+  safewrr repro --lua-path DIR --nodes SPEC [--module NAME] [--budget 200ms] [--json]
+  safewrr repro --model NAME --nodes SPEC [--steps N] [--json]
+
+With no arguments, replays the 2021-07-13 Bilibili outage in gopher-lua: one
+node with weight 10 and one whose weight the registry sent as the JSON string
+"0", run through
+  1. resty-roundrobin-2020, a model of lua-resty-balancer's resty.roundrobin
+     before the fix: it hangs inside its gcd, and the trace shows why;
+  2. resty-roundrobin-2021, the same after the fix (tonumber on every
+     weight): it serves;
+  3. safewrr (weights' strict policy, then the balancer): it rejects "0"
+     with the reason string-zero and serves the other node.
+It explains each line in plain words and exits 0 when all three behaved so,
+1 otherwise.
+
+With --lua-path DIR it loads a Lua balancer module from DIR, laid out like a
+lua-resty-balancer checkout's lib/ (DIR/resty/roundrobin.lua and what it
+requires; --module resty.swrr also works), builds it with the nodes of SPEC
+(inserted in the order written), calls find() --picks times and prints the
+verdict: ok with the picks, hang (the --budget ran out; while building or
+picking) or error with Lua's message. --model NAME does the same with a
+built-in model (resty-roundrobin-2020, resty-roundrobin-2021, nginx-swrr),
+which counts its own steps, so its verdict does not depend on the machine's
+load. The order in which Lua iterated the nodes is always reported. These
+forms exit 0 whenever the run was classified, 2 on a usage or I/O error.
+
+SPEC is a Lua table literal ({a=10, b="0", c=0/0}), a JSON object, or @file.
+
+--json prints one object with outcome (ok, hang or error), where (load,
+build or pick), message, picks, order, start, steps, trace, elapsed_ms and
+target; with no arguments it also holds reproduced and the three cases.
+
+Example:
+  safewrr repro
+  safewrr repro --model resty-roundrobin-2020 --nodes '{a=10, b="0"}' --json
+  safewrr repro --lua-path ./lua-resty-balancer/lib --nodes '{["10.0.0.1:80"]=10, ["10.0.0.2:80"]="0"}'
+`
+
+// reproTrace is how many _gcd calls the text shows.
+const reproTrace = 5
+
+func runRepro(args []string, stdout, stderr io.Writer) int {
+	c := commands["repro"]
+	fs := newFlagSet(c, stdout, stderr)
+	luaPath := fs.String("lua-path", "", "directory holding the Lua module, like lua-resty-balancer's `lib/`")
+	module := fs.String("module", luacompat.DefaultModule, "Lua module to load from --lua-path")
+	model := fs.String("model", "", "built-in model: "+strings.Join(luacompat.Models(), ", "))
+	spec := fs.String("nodes", "", "the node set: Lua table literal, JSON object, or @file")
+	budget := fs.Duration("budget", luacompat.DefaultBudget, "wall-clock budget of a --lua-path run before it counts as a hang")
+	steps := fs.Int("steps", luacompat.DefaultStepLimit, "step limit of a built-in model before it counts as a hang")
+	picks := fs.Int("picks", luacompat.DefaultPicks, "number of find() calls")
+	seed := fs.Uint64("seed", 1, "seed of math.random (the resty start node)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if code, ok := parseFlags(fs, args, stdout); !ok {
+		return code
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "safewrr repro: "+format+"\n", a...)
+		fmt.Fprintln(stderr, `Run "safewrr repro -h" for usage.`)
+		return exitUsage
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	case *luaPath != "" && *model != "":
+		return usageErr("--lua-path and --model cannot be used together")
+	case *model != "" && !luacompat.IsModel(*model):
+		return usageErr("unknown model %q (have %s)", *model, strings.Join(luacompat.Models(), ", "))
+	case *picks < 1 || *picks > 100_000:
+		return usageErr("--picks must be between 1 and 100000, got %d", *picks)
+	case *budget <= 0:
+		return usageErr("--budget must be positive, got %v", *budget)
+	case *steps < 1:
+		return usageErr("--steps must be positive, got %d", *steps)
+	}
+	single := *luaPath != "" || *model != "" || *spec != ""
+	if !single {
+		for name := range set {
+			if name != "json" && name != "seed" && name != "picks" && name != "steps" {
+				return usageErr("--%s needs --lua-path, --model or --nodes", name)
+			}
+		}
+		return reproIncident(stdout, stderr, *asJSON, *seed, *picks, *steps)
+	}
+
+	entries := luacompat.IncidentNodes()
+	if *spec != "" {
+		var err error
+		if entries, err = luacompat.ParseSpec(*spec); err != nil {
+			fmt.Fprintf(stderr, "safewrr repro: --nodes: %v\n", err)
+			return exitUsage
+		}
+	}
+	cfg := luacompat.Config{
+		Model: *model, LuaPath: *luaPath, Module: *module, Nodes: entries,
+		Picks: *picks, Budget: *budget, StepLimit: *steps, Seed: *seed, Trace: reproTrace,
+	}
+	res, err := luacompat.Run(context.Background(), cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "safewrr repro: %v\n", err)
+		return exitUsage
+	}
+	if *asJSON {
+		return reproWriteJSON(stdout, stderr, reproJSON(res, entries))
+	}
+	fmt.Fprintf(stdout, "target:  %s\n", res.Target)
+	fmt.Fprintf(stdout, "nodes:   %s\n", luacompat.FormatSpec(entries))
+	reproPrintRun(stdout, "", res, cfg)
+	return exitOK
+}
+
+// reproPrintRun prints one classified run, each line indented by ind.
+func reproPrintRun(w io.Writer, ind string, res luacompat.Result, cfg luacompat.Config) {
+	fmt.Fprintf(w, "%sorder:   %s (the order Lua's next() walked the balancer's nodes)\n", ind, reproList(res.Order))
+	if len(res.Dropped) > 0 {
+		fmt.Fprintf(w, "%sleft out: %s (a nil weight cannot be stored in a Lua table)\n", ind, reproList(res.Dropped))
+	}
+	switch res.Outcome {
+	case luacompat.OutcomeOK:
+		fmt.Fprintf(w, "%soutcome: ok, %d picks\n", ind, len(res.Picks))
+		fmt.Fprintf(w, "%spicks:   %s\n", ind, reproRuns(res.Picks))
+	case luacompat.OutcomeHang:
+		fmt.Fprintf(w, "%soutcome: HANG while %s (%s)\n", ind, reproPhase(res.Phase), res.Message)
+	case luacompat.OutcomeError:
+		fmt.Fprintf(w, "%soutcome: ERROR while %s: %s\n", ind, reproPhase(res.Phase), res.Message)
+	}
+	if len(res.Trace) > 0 {
+		fmt.Fprintf(w, "%strace:   %s\n", ind, reproTraceText(res))
+	}
+	if res.Start != "" && res.Outcome == luacompat.OutcomeOK {
+		fmt.Fprintf(w, "%sstart:   the first find() began after %s (math.random, seed %d)\n", ind, res.Start, cfg.Seed)
+	}
+	if res.StepLimit > 0 {
+		if res.Outcome == luacompat.OutcomeHang {
+			fmt.Fprintf(w, "%ssteps:   stopped at the limit of %d steps\n", ind, res.StepLimit)
+		} else {
+			fmt.Fprintf(w, "%ssteps:   %d (the limit is %d)\n", ind, res.Steps, res.StepLimit)
+		}
+	}
+	fmt.Fprintf(w, "%selapsed: %s\n", ind, reproDuration(res.Elapsed))
+}
+
+func reproPhase(p luacompat.Phase) string {
+	switch p {
+	case luacompat.PhaseBuild:
+		return "building the balancer, inside new()"
+	case luacompat.PhasePick:
+		return "picking, inside find()"
+	case luacompat.PhaseLoad:
+		return "loading the module"
+	}
+	return string(p)
+}
+
+func reproTraceText(res luacompat.Result) string {
+	parts := make([]string, 0, len(res.Trace)+1)
+	for _, c := range res.Trace {
+		parts = append(parts, c.String())
+	}
+	if res.Outcome == luacompat.OutcomeHang && res.Phase == luacompat.PhaseBuild {
+		parts = append(parts, "…")
+	}
+	return strings.Join(parts, " → ")
+}
+
+func reproList(ids []string) string {
+	if len(ids) == 0 {
+		return "(none)"
+	}
+	return strings.Join(ids, ", ")
+}
+
+func reproDuration(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return d.Round(time.Millisecond).String()
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
+}
+
+// reproResult is the JSON form of one run.
+type reproResult struct {
+	Name      string   `json:"name,omitempty"`
+	Target    string   `json:"target"`
+	Nodes     string   `json:"nodes,omitempty"`
+	Outcome   string   `json:"outcome"`
+	Where     string   `json:"where"`
+	Message   string   `json:"message"`
+	Picks     []string `json:"picks"`
+	Order     []string `json:"order"`
+	Start     string   `json:"start,omitempty"`
+	Steps     int      `json:"steps,omitempty"`
+	StepLimit int      `json:"step_limit,omitempty"`
+	Trace     []string `json:"trace,omitempty"`
+	Dropped   []string `json:"dropped,omitempty"`
+	ElapsedMS float64  `json:"elapsed_ms"`
+	Engine    string   `json:"engine"`
+}
+
+func reproJSON(res luacompat.Result, entries []weights.Entry) reproResult {
+	out := reproResult{
+		Target: res.Target, Outcome: string(res.Outcome), Where: string(res.Phase),
+		Message: res.Message, Picks: res.Picks, Order: res.Order, Start: res.Start,
+		Steps: res.Steps, StepLimit: res.StepLimit, Dropped: res.Dropped,
+		ElapsedMS: float64(res.Elapsed.Microseconds()) / 1000, Engine: "gopher-lua",
+	}
+	if entries != nil {
+		out.Nodes = luacompat.FormatSpec(entries)
+	}
+	if out.Picks == nil {
+		out.Picks = []string{}
+	}
+	if out.Order == nil {
+		out.Order = []string{}
+	}
+	for _, c := range res.Trace {
+		out.Trace = append(out.Trace, c.String())
+	}
+	return out
+}
+
+func reproWriteJSON(stdout, stderr io.Writer, v any) int {
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintf(stderr, "safewrr repro: %v\n", err)
+		return exitUsage
+	}
+	return exitOK
+}
+
+// reproSafewrr is safewrr's line in JSON.
+type reproSafewrr struct {
+	Name     string         `json:"name"`
+	Outcome  string         `json:"outcome"`
+	Rejected []reproRejects `json:"rejected"`
+	Serving  []string       `json:"serving"`
+	Picks    []string       `json:"picks"`
+	Error    string         `json:"error,omitempty"`
+}
+
+type reproRejects struct {
+	ID      string `json:"id"`
+	Reason  string `json:"reason"`
+	Raw     string `json:"raw"`
+	Message string `json:"message"`
+}
+
+// reproIncident runs the incident through the three sides and explains them.
+func reproIncident(stdout, stderr io.Writer, asJSON bool, seed uint64, picks, steps int) int {
+	ctx := context.Background()
+	nodes := luacompat.IncidentNodes()
+	old, err := luacompat.Run(ctx, luacompat.Config{Model: luacompat.Resty2020, Nodes: nodes, Picks: picks, StepLimit: steps, Seed: seed, Trace: reproTrace})
+	if err != nil {
+		fmt.Fprintf(stderr, "safewrr repro: %v\n", err)
+		return exitUsage
+	}
+	fixed, err := luacompat.Run(ctx, luacompat.Config{Model: luacompat.Resty2021, Nodes: nodes, Picks: picks, StepLimit: steps, Seed: seed})
+	if err != nil {
+		fmt.Fprintf(stderr, "safewrr repro: %v\n", err)
+		return exitUsage
+	}
+	g := luacompat.RunGo(nodes, weights.Policy{}, balancer.Resty, fixed.Order, fixed.Start, picks)
+
+	good, bad := luacompat.IncidentGoodID, luacompat.IncidentBadID
+	oldOK := old.Outcome == luacompat.OutcomeHang && old.Phase == luacompat.PhaseBuild
+	fixedOK := fixed.Outcome == luacompat.OutcomeOK && reproAll(fixed.Picks, good)
+	goOK := g.Err == nil && len(g.Report.Rejected) == 1 && g.Report.Rejected[0].ID == bad &&
+		g.Report.Rejected[0].Reason == weights.ReasonStringZero && reproAll(g.Picks, good)
+	reproduced := oldOK && fixedOK && goOK
+
+	if asJSON {
+		out := struct {
+			reproResult
+			Reproduced bool  `json:"reproduced"`
+			Cases      []any `json:"cases"`
+		}{reproResult: reproJSON(old, nodes), Reproduced: reproduced}
+		out.Name = luacompat.Resty2020
+		fj := reproJSON(fixed, nil)
+		fj.Name = luacompat.Resty2021
+		sj := reproSafewrr{Name: "safewrr", Outcome: "ok", Picks: g.Picks, Rejected: []reproRejects{}}
+		if sj.Picks == nil {
+			sj.Picks = []string{}
+		}
+		if g.Err != nil {
+			sj.Outcome, sj.Error = "refused", g.Err.Error()
+		}
+		for _, n := range g.Nodes {
+			sj.Serving = append(sj.Serving, n.ID)
+		}
+		for _, r := range g.Report.Rejected {
+			sj.Rejected = append(sj.Rejected, reproRejects{ID: r.ID, Reason: string(r.Reason), Raw: r.Raw.String(), Message: r.Error()})
+		}
+		oj := out.reproResult
+		oj.Nodes = ""
+		out.Cases = []any{oj, fj, sj}
+		if code := reproWriteJSON(stdout, stderr, out); code != exitOK {
+			return code
+		}
+		if !reproduced {
+			return exitRejected
+		}
+		return exitOK
+	}
+
+	w := stdout
+	fmt.Fprintf(w, "The 2021-07-13 Bilibili outage, replayed in gopher-lua.\n\n")
+	fmt.Fprintf(w, "Input: %s\n", luacompat.IncidentSpec)
+	fmt.Fprintf(w, "  %s has weight 10; the registry sent the weight of %s\n", good, bad)
+	fmt.Fprintf(w, "  as the JSON string \"0\" during a rare release mode.\n\n")
+
+	fmt.Fprintf(w, "1. %s (resty.roundrobin before the fix): %s\n", luacompat.Resty2020, reproVerdict(old))
+	reproPrintRun(w, "   ", old, luacompat.Config{Seed: seed})
+	if oldOK {
+		fmt.Fprintf(w, "   Why: the balancer folds the weights into a gcd with _gcd(a, b), which stops\n")
+		fmt.Fprintf(w, "   when b == 0. In Lua the string \"0\" is not equal to the number 0, so the\n")
+		fmt.Fprintf(w, "   gcd does not stop at \"0\". The next step computes 10 %% \"0\": arithmetic turns\n")
+		fmt.Fprintf(w, "   \"0\" into 0, and n %% 0 is nan. nan is never equal to 0 and nan %% nan is nan,\n")
+		fmt.Fprintf(w, "   so _gcd(nan, nan) calls itself forever: it is a tail call, so the stack\n")
+		fmt.Fprintf(w, "   never overflows and no error ever stops it. The harness stopped it after\n")
+		fmt.Fprintf(w, "   %d calls (%s). In nginx nothing stops it: every worker that builds\n", old.StepLimit, reproDuration(old.Elapsed))
+		fmt.Fprintf(w, "   this balancer spins at 100%% CPU and stops answering.\n")
+		fmt.Fprintf(w, "   (Lua walked %s first. In the other order the gcd ends at 10 and the\n", good)
+		fmt.Fprintf(w, "   next comparison, 10 > \"0\", raises \"attempt to compare string with number\":\n")
+		fmt.Fprintf(w, "   a failed request instead of a hang.)\n")
+	} else {
+		fmt.Fprintf(w, "   NOT AS DESCRIBED: expected a hang while building the balancer.\n")
+	}
+	fmt.Fprintln(w)
+
+	fmt.Fprintf(w, "2. %s (after the fix, tonumber on every weight): %s\n", luacompat.Resty2021, reproVerdict(fixed))
+	reproPrintRun(w, "   ", fixed, luacompat.Config{Seed: seed})
+	if fixedOK {
+		fmt.Fprintf(w, "   Why: tonumber(\"0\") is the number 0, so _gcd(10, 0) returns 10 at once, and\n")
+		fmt.Fprintf(w, "   a node of weight 0 never reaches the current weight, so every pick is\n")
+		fmt.Fprintf(w, "   %s. The fix hides the problem, though: whether \"0\" meant \"drain\"\n", good)
+		fmt.Fprintf(w, "   or \"use the default weight\" was never asked.\n")
+	} else {
+		fmt.Fprintf(w, "   NOT AS DESCRIBED: expected every pick to be %s.\n", good)
+	}
+	fmt.Fprintln(w)
+
+	fmt.Fprintf(w, "3. safewrr (strict policy, then the balancer): ")
+	switch {
+	case g.Err != nil:
+		fmt.Fprintf(w, "refused: %v\n", g.Err)
+	default:
+		fmt.Fprintf(w, "rejected %d node(s), serves %d\n", len(g.Report.Rejected), len(g.Nodes))
+	}
+	for _, r := range g.Report.Rejected {
+		fmt.Fprintf(w, "   rejected: %s\n", r.Error())
+	}
+	fmt.Fprintf(w, "   serving: %s\n", reproList(reproIDs(g.Nodes)))
+	if len(g.Picks) > 0 {
+		fmt.Fprintf(w, "   picks:   %s\n", reproRuns(g.Picks))
+	}
+	if goOK {
+		fmt.Fprintf(w, "   Why: safewrr validates every weight before any arithmetic. The string \"0\"\n")
+		fmt.Fprintf(w, "   is rejected with the reason string-zero and logged; the valid node keeps\n")
+		fmt.Fprintf(w, "   serving. Its picks are bounded work whatever the weights: no pick loops.\n")
+	} else {
+		fmt.Fprintf(w, "   NOT AS DESCRIBED: expected %s rejected (string-zero) and %s served.\n", bad, good)
+	}
+	fmt.Fprintln(w)
+	if reproduced {
+		fmt.Fprintf(w, "Reproduced: the 2020 balancer hung, the 2021 balancer served, safewrr rejected \"0\" and served %s.\n", good)
+		return exitOK
+	}
+	fmt.Fprintf(w, "NOT reproduced: see the lines marked NOT AS DESCRIBED.\n")
+	return exitRejected
+}
+
+func reproVerdict(r luacompat.Result) string {
+	switch r.Outcome {
+	case luacompat.OutcomeHang:
+		return "HANG (" + string(r.Phase) + ")"
+	case luacompat.OutcomeError:
+		return "ERROR (" + string(r.Phase) + ")"
+	}
+	return "serves"
+}
+
+// reproRuns writes ids with runs folded: "a ×4, b, c, a ×5".
+func reproRuns(ids []string) string {
+	var parts []string
+	for i := 0; i < len(ids); {
+		j := i + 1
+		for j < len(ids) && ids[j] == ids[i] {
+			j++
+		}
+		if j-i > 1 {
+			parts = append(parts, fmt.Sprintf("%s ×%d", ids[i], j-i))
+		} else {
+			parts = append(parts, ids[i])
+		}
+		i = j
+	}
+	return strings.Join(parts, ", ")
+}
+
+func reproAll(ids []string, want string) bool {
+	if len(ids) == 0 {
+		return false
+	}
+	for _, id := range ids {
+		if id != want {
+			return false
+		}
+	}
+	return true
+}
+
+func reproIDs(nodes []weights.Node) []string {
+	ids := make([]string, len(nodes))
+	for i, n := range nodes {
+		ids[i] = n.ID
+	}
+	return ids
+}
