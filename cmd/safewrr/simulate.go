@@ -61,7 +61,7 @@ Bounds: --picks is 1 to 10,000,000. With --json the sequence holds at most
 reports "sequence_truncated": true and its full counts. The SVG draws every
 node's bar (up to 64 nodes) and the first 1,000 picks.
 
---json prints one object: algo, picks (run), requested, cycle, nodes (id, weight, state,
+--json prints one object on one line: algo, picks (run), requested, cycle, nodes (id, weight, state,
 picks, ideal, deviation), sequence (node ids in pick order),
 sequence_truncated, counts (id -> picks), ideal (id -> ideal picks), rejected
 (index, id, reason, raw, message), and error when no node could be picked.
@@ -408,7 +408,11 @@ func histogramScale(most int) string {
 	if most <= simHistogramWidth {
 		return "# = 1 pick"
 	}
-	return "# = " + strconv.FormatFloat(float64(most)/simHistogramWidth, 'g', 3, 64) + " picks"
+	per := float64(most) / simHistogramWidth
+	if per >= 100 {
+		return fmt.Sprintf("# = %.0f picks", per)
+	}
+	return fmt.Sprintf("# = %.1f picks", per)
 }
 
 // orderedObject marshals as a JSON object whose keys keep their order.
@@ -440,6 +444,34 @@ func (o orderedObject) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// seqIDs marshals a sequence of node indexes as a JSON array of node ids
+// without building the strings first (a sequence may hold millions).
+type seqIDs struct {
+	seq   []int
+	nodes []simNode
+}
+
+func (s seqIDs) MarshalJSON() ([]byte, error) {
+	quoted := make([][]byte, len(s.nodes))
+	for i, n := range s.nodes {
+		q, err := json.Marshal(n.ID)
+		if err != nil {
+			return nil, err
+		}
+		quoted[i] = q
+	}
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i, x := range s.seq {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(quoted[x])
+	}
+	b.WriteByte(']')
+	return b.Bytes(), nil
+}
+
 type simJSONNode struct {
 	ID        string  `json:"id"`
 	Weight    uint32  `json:"weight"`
@@ -463,7 +495,7 @@ type simJSON struct {
 	Requested         int             `json:"requested"`
 	Cycle             uint64          `json:"cycle"`
 	Nodes             []simJSONNode   `json:"nodes"`
-	Sequence          []string        `json:"sequence"`
+	Sequence          seqIDs          `json:"sequence"`
 	SequenceTruncated bool            `json:"sequence_truncated"`
 	Counts            orderedObject   `json:"counts"`
 	Ideal             orderedObject   `json:"ideal"`
@@ -478,15 +510,12 @@ func printSimJSON(w io.Writer, out simOutcome) error {
 		Requested:         out.requested,
 		Cycle:             out.cycle,
 		Nodes:             []simJSONNode{},
-		Sequence:          make([]string, len(out.seq)),
+		Sequence:          seqIDs{out.seq, out.nodes},
 		SequenceTruncated: out.failure == nil && out.truncated,
 		Rejected:          []simJSONReject{},
 	}
 	if out.failure != nil {
 		j.Error = out.failure.Error()
-	}
-	for i, x := range out.seq {
-		j.Sequence[i] = out.nodes[x].ID
 	}
 	for _, n := range out.nodes {
 		dev := 0.0
@@ -502,9 +531,8 @@ func printSimJSON(w io.Writer, out simOutcome) error {
 	for _, e := range out.rejected {
 		j.Rejected = append(j.Rejected, simJSONReject{Index: e.Index, ID: e.ID, Reason: string(e.Reason), Raw: e.Raw.String(), Message: e.Error()})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(j)
+	// One compact line: a sequence may hold millions of ids.
+	return json.NewEncoder(w).Encode(j)
 }
 
 // round2 keeps two decimals, which is all a share of picks needs.
