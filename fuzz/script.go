@@ -1,0 +1,171 @@
+package fuzz
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/safewrr/safewrr/weights"
+)
+
+// Limits of a balancer script, so that every run is short whatever the input.
+const (
+	maxScriptOps   = 64  // operations per script
+	maxScriptNodes = 32  // nodes per nodes/update line
+	maxScriptPicks = 64  // picks per next line
+	maxScriptIDLen = 16  // bytes per node id
+	maxCycle       = 512 // longest cycle the cycle operation walks
+	maxSeconds     = 1 << 20
+)
+
+// opKind is one operation of a balancer script.
+type opKind uint8
+
+const (
+	opAlgo          opKind = iota + 1 // algo smooth|resty (applies to the next build)
+	opStart                           // start I: resty find() starts after node I
+	opRandomStart                     // random-start SEED
+	opSlowStart                       // slowstart SECONDS
+	opMaxEjected                      // max-ejected PERCENT
+	opMaxWeightDrop                   // max-weight-drop PERCENT
+	opNodes                           // nodes ID=W ...: build a new balancer
+	opUpdate                          // update ID=W ...
+	opNext                            // next [N]
+	opNextExcluding                   // next-excluding ID ...
+	opEject                           // eject ID SECONDS
+	opRestore                         // restore ID
+	opAdvance                         // advance SECONDS
+	opCycle                           // cycle: one full cycle, counts checked
+)
+
+var opNames = map[string]opKind{
+	"algo":            opAlgo,
+	"start":           opStart,
+	"random-start":    opRandomStart,
+	"slowstart":       opSlowStart,
+	"max-ejected":     opMaxEjected,
+	"max-weight-drop": opMaxWeightDrop,
+	"nodes":           opNodes,
+	"update":          opUpdate,
+	"next":            opNext,
+	"next-excluding":  opNextExcluding,
+	"eject":           opEject,
+	"restore":         opRestore,
+	"advance":         opAdvance,
+	"cycle":           opCycle,
+}
+
+// op is one parsed script line.
+type op struct {
+	kind  opKind
+	word  string         // algo name
+	n     int            // count, index, seconds or percent
+	nodes []weights.Node // nodes, update
+	ids   []string       // next-excluding, eject, restore
+}
+
+// parseScript reads a balancer script: one operation per line, words
+// separated by spaces, '#' starts a comment. It never fails: unknown lines
+// and malformed words are skipped, numbers are clamped, and the script is cut
+// at maxScriptOps operations, so any bytes are a (possibly empty) script.
+//
+//	algo smooth|resty      nodes a=5 b=1 c=0    next 7
+//	start 1                update a=5 b=2       next-excluding a b
+//	random-start 42        eject a 30           cycle
+//	slowstart 20           restore a
+//	max-ejected 50         advance 31
+//	max-weight-drop 50
+func parseScript(data []byte) []op {
+	var ops []op
+	text := string(data)
+	for len(text) > 0 && len(ops) < maxScriptOps {
+		line := text
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
+		} else {
+			text = ""
+		}
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		words := strings.Fields(line)
+		if len(words) == 0 {
+			continue
+		}
+		kind, ok := opNames[words[0]]
+		if !ok {
+			continue
+		}
+		o := op{kind: kind}
+		args := words[1:]
+		switch kind {
+		case opAlgo:
+			if len(args) > 0 {
+				o.word = args[0]
+			}
+		case opStart, opRandomStart, opSlowStart, opMaxEjected, opMaxWeightDrop, opAdvance:
+			o.n = number(args, 0, 0)
+		case opNext:
+			o.n = min(number(args, 0, 1), maxScriptPicks)
+		case opNodes, opUpdate:
+			for _, a := range args {
+				if len(o.nodes) == maxScriptNodes {
+					break
+				}
+				o.nodes = append(o.nodes, parseNode(a))
+			}
+		case opNextExcluding, opRestore:
+			o.ids = clampIDs(args)
+		case opEject:
+			if len(args) > 0 {
+				o.ids = clampIDs(args[:1])
+			}
+			o.n = number(args, 1, 0)
+		}
+		ops = append(ops, o)
+	}
+	return ops
+}
+
+// parseNode reads ID=W (W an unsigned 32-bit integer; a bad or missing weight
+// is 1).
+func parseNode(word string) weights.Node {
+	id, w, found := strings.Cut(word, "=")
+	n := weights.Node{ID: clampID(id), Weight: 1}
+	if found {
+		if v, err := strconv.ParseUint(w, 10, 32); err == nil {
+			n.Weight = uint32(v)
+		}
+	}
+	return n
+}
+
+// number returns args[i] as a non-negative integer no larger than
+// maxSeconds, or def when it is missing or not a number.
+func number(args []string, i, def int) int {
+	if i >= len(args) {
+		return def
+	}
+	v, err := strconv.Atoi(args[i])
+	if err != nil || v < 0 {
+		return def
+	}
+	return min(v, maxSeconds)
+}
+
+func clampIDs(ids []string) []string {
+	if len(ids) > maxScriptNodes {
+		ids = ids[:maxScriptNodes]
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = clampID(id)
+	}
+	return out
+}
+
+func clampID(id string) string {
+	if len(id) > maxScriptIDLen {
+		return id[:maxScriptIDLen]
+	}
+	return id
+}
