@@ -16,15 +16,15 @@ const MaxNodeSet = 16
 // (taken modulo the number of kinds) followed by its payload; a payload cut
 // short by the end of the input reads as zero bytes.
 const (
-	kindSmallInt    = iota // 1 byte: 0..255
-	kindDecimalStr         // 1 byte: the decimal string of 0..255 ("0" for 0)
-	kindSpecialNum         // 1 byte: index into specialNumbers
-	kindSpecialStr         // 1 byte: index into specialStrings
-	kindBool               // 1 byte: low bit
-	kindFloatBits          // 8 bytes: IEEE-754 bits, little-endian
-	kindBytesStr           // 1 byte length (mod 16), then that many bytes
-	kindNegInt             // 1 byte: -(0..255)
-	kindWideInt            // 4 bytes: uint32, big-endian
+	kindSmallInt   = iota // 1 byte: 0..255
+	kindDecimalStr        // 1 byte: the decimal string of 0..255 ("0" for 0)
+	kindSpecialNum        // 1 byte: index into specialNumbers
+	kindSpecialStr        // 1 byte: index into specialStrings
+	kindBool              // 1 byte: low bit
+	kindFloatBits         // 8 bytes: IEEE-754 bits, little-endian
+	kindBytesStr          // 1 byte length (mod 16), then that many bytes
+	kindNegInt            // 1 byte: -(0..255)
+	kindWideInt           // 4 bytes: uint32, big-endian
 	numKinds
 )
 
