@@ -3,7 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
-	"math/rand"
+	randv1 "math/rand"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"testing"
@@ -72,16 +73,15 @@ var libs = []lib{
 	},
 }
 
-// weightOf is the deterministic weight of the i-th node: 1, 2, ..., 100, 1, ...
-func weightOf(i int) uint32 { return uint32(i%100 + 1) }
-
-// makeNodes returns n nodes with ids "10.x.y.z:80" and weights 1..100.
+// makeNodes returns n nodes with ids "10.x.y.z:80" and weights 1..100 drawn
+// from a fixed seed: the same sets as the balancer package's own benchmarks.
 func makeNodes(n int) []weights.Node {
+	r := rand.New(rand.NewPCG(uint64(n), 42))
 	nodes := make([]weights.Node, n)
 	for i := range nodes {
 		nodes[i] = weights.Node{
-			ID:     fmt.Sprintf("10.%d.%d.%d:80", i>>16&255, i>>8&255, i&255),
-			Weight: weightOf(i),
+			ID:     fmt.Sprintf("10.%d.%d.%d:80", i>>16, (i>>8)&255, i&255),
+			Weight: uint32(1 + r.IntN(100)),
 		}
 	}
 	return nodes
@@ -128,7 +128,7 @@ func (p mrothPicker) Next() string { return p.c.Pick() }
 
 type mrothSeededPicker struct {
 	c   *weightedrand.Chooser[string, uint32]
-	rng *rand.Rand
+	rng *randv1.Rand // PickSource takes a math/rand source
 }
 
 func newMrothSeeded(nodes []weights.Node, seed int64) (picker, error) {
@@ -136,7 +136,7 @@ func newMrothSeeded(nodes []weights.Node, seed int64) (picker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return mrothSeededPicker{c, rand.New(rand.NewSource(seed))}, nil
+	return mrothSeededPicker{c, randv1.New(randv1.NewSource(seed))}, nil
 }
 
 //lint:ignore SA1019 a seeded source keeps the sanity test deterministic.

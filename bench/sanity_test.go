@@ -40,11 +40,23 @@ func totalWeight(nodes []weights.Node) int {
 	return t
 }
 
+// cycle returns the gcd of the weights and the length of one cycle.
+func cycle(nodes []weights.Node) (g, picks int) {
+	for _, n := range nodes {
+		a, b := g, int(n.Weight)
+		for b != 0 {
+			a, b = b, a%b
+		}
+		g = a
+	}
+	return g, totalWeight(nodes) / g
+}
+
 // sanitySizes are small enough for a full cycle of the O(n) libraries.
 var sanitySizes = []int{10, 100}
 
 // TestCycleProportions checks that every library's picks are in proportion
-// to the weights: exactly one weight's worth per cycle for the round-robin
+// to the weights: exactly weight/gcd picks per cycle for the round-robin
 // libraries, and within six standard deviations over many cycles for the
 // random one.
 func TestCycleProportions(t *testing.T) {
@@ -52,7 +64,7 @@ func TestCycleProportions(t *testing.T) {
 		for _, n := range sanitySizes {
 			t.Run(fmt.Sprintf("lib=%s/nodes=%d", l.name, n), func(t *testing.T) {
 				nodes := makeNodes(n)
-				total := totalWeight(nodes) // the gcd is 1: weight 1 is in every set
+				g, total := cycle(nodes)
 				var p picker
 				var err error
 				cycles := 1
@@ -70,7 +82,7 @@ func TestCycleProportions(t *testing.T) {
 					counts[p.Next()]++
 				}
 				for _, nd := range nodes {
-					want := float64(cycles) * float64(nd.Weight)
+					want := float64(cycles) * float64(int(nd.Weight)/g)
 					got := float64(counts[nd.ID])
 					tol := 0.0
 					if l.seeded != nil {
@@ -103,7 +115,8 @@ func TestSequenceMatchesNginx(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := nginxSmooth(nodes, 2*totalWeight(nodes))
+				_, c := cycle(nodes)
+				want := nginxSmooth(nodes, 2*c)
 				for i, w := range want {
 					if got := p.Next(); got != w {
 						t.Fatalf("pick %d = %s want %s", i, got, w)
