@@ -46,13 +46,14 @@ per node against the ideal share (weight / total serving weight × N) with the
 deviation, and a text histogram. Drained nodes (weight 0) are listed with 0
 picks; rejected nodes are listed with their reason and are never picked.
 
-SPEC is a JSON object {"id": weight, ...}, a Lua table literal {a=10, b="0"},
-or @file holding either. Weights are checked with the strict policy: only
+SPEC is a JSON object {"id": weight, ...} or array [{"id": .., "weight": ..}],
+a Lua table literal {a=10, b="0", c=0/0}, or @file holding one of them. Weights are checked with the strict policy: only
 numbers are weights, 0 drains, the string "0" is rejected (string-zero).
 
 --algo smooth is nginx's smooth weighted round robin (the default); resty is
 lua-resty-balancer's resty.roundrobin order. --start I makes resty begin after
-node I (0-based, in spec order), as resty.roundrobin's random start does.
+node I (0-based, counting the accepted nodes in spec order), as
+resty.roundrobin's random start does; by default it begins after the last.
 --seed S starts the balancer at a point of its cycle chosen from S, as a fleet
 of proxies would with random start.
 
@@ -61,10 +62,11 @@ Bounds: --picks is 1 to 10,000,000. With --json the sequence holds at most
 reports "sequence_truncated": true and its full counts. The SVG draws every
 node's bar (up to 64 nodes) and the first 1,000 picks.
 
---json prints one object on one line: algo, picks (run), requested, cycle, nodes (id, weight, state,
-picks, ideal, deviation), sequence (node ids in pick order),
-sequence_truncated, counts (id -> picks), ideal (id -> ideal picks), rejected
-(index, id, reason, raw, message), and error when no node could be picked.
+--json prints one object on one line: algo, picks (run), requested, cycle
+(picks per full cycle), nodes (id, weight, state, picks, ideal, deviation),
+sequence (node ids in pick order), sequence_truncated, counts (id -> picks),
+ideal (id -> ideal picks), rejected (index, id, reason, raw, message), and
+error when no node could be picked.
 
 Exit codes: 0 the picks ran (even if some nodes were rejected); 1 no node can
 be picked (every node rejected or drained, or the set is empty); 2 usage,
@@ -144,7 +146,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	} else {
 		opts = append(opts, balancer.WithAlgorithm(balancer.Smooth))
 	}
-	if set["start"] {
+	if set["start"] && len(snap.Nodes) > 0 { // with no node, the run reports why
 		if *start >= len(snap.Nodes) {
 			return usageErr("--start %d is past the last of %d accepted nodes", *start, len(snap.Nodes))
 		}
