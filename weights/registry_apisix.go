@@ -104,8 +104,12 @@ func apisixUpstream(root Raw) (Raw, error) {
 // apisixID makes a node id from an object-form key.
 func apisixID(in *instance, key string, defPort int) string {
 	host, ps, err := net.SplitHostPort(key)
+	if strings.ContainsAny(key, " \t\r\n/?#@,;") {
+		in.bad = fmt.Sprintf("node key %q is not host:port", key)
+		return key
+	}
 	if err != nil {
-		if key == "" || strings.ContainsAny(key, " /") {
+		if key == "" {
 			in.bad = fmt.Sprintf("node key %q is not host:port", key)
 			return key
 		}
@@ -140,8 +144,8 @@ func apisixNode(it Raw, defPort int) (instance, int64) {
 	} else if host != "" {
 		in.addNote(NoteAddress, Raw{}, "node %q has no port; the scheme's default %d", host, defPort)
 	}
-	if host == "" {
-		in.bad = joinDetail(in.bad, "no host")
+	if host == "" || strings.ContainsAny(host, " \t\r\n/?#@,;") {
+		in.bad = joinDetail(in.bad, fmt.Sprintf("host %q is not a host name or address", host))
 	} else if in.bad == "" {
 		in.id = hostPort(host, n)
 	}

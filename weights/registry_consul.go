@@ -50,6 +50,7 @@ func consulEntry(it Raw) instance {
 	}
 	svc, _ := it.Get("Service")
 	node, _ := it.Get("Node")
+	in.name, _ = text(svc, "ID")
 	if svc.Kind != KindObject {
 		in.bad = "entry has no Service object"
 		return in

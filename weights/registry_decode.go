@@ -223,6 +223,13 @@ func decodeRegistryRaw(f Format, root Raw, o RegistryOptions) (Snapshot, Registr
 	if err != nil {
 		return Snapshot{}, rep, err
 	}
+	if c.multiURL > 0 {
+		if o.Scheme == "" {
+			c.note(NoteAddress, Raw{}, "%d instances list several URLs; the first of each was used (set a scheme to choose)", c.multiURL)
+		} else {
+			c.note(NoteAddress, Raw{}, "%d instances list several URLs; the %s:// one of each was used", c.multiURL, o.Scheme)
+		}
+	}
 	insts, notes = c.insts, c.notes
 	s, r := c.rule.build(insts, o)
 	r.Report.Format = string(f)
@@ -240,6 +247,8 @@ type collector struct {
 	insts []instance
 	notes []Note
 	max   int
+	// multiURL counts instances that listed several URLs.
+	multiURL int
 }
 
 // add appends an instance, and fails once the node limit is passed.
@@ -252,9 +261,15 @@ func (c *collector) add(in instance) error {
 	return nil
 }
 
-// note adds a payload-level note.
+// note adds a payload-level note, once.
 func (c *collector) note(code NoteCode, raw Raw, format string, args ...any) {
-	c.notes = append(c.notes, Note{Index: -1, Code: code, Raw: raw, Detail: fmt.Sprintf(format, args...)})
+	n := Note{Index: -1, Code: code, Raw: raw, Detail: fmt.Sprintf(format, args...)}
+	for _, m := range c.notes {
+		if m.Code == n.Code && m.Detail == n.Detail {
+			return
+		}
+	}
+	c.notes = append(c.notes, n)
 }
 
 // shapeError reports a payload that is not the named format.
@@ -264,6 +279,7 @@ func shapeError(f Format, format string, args ...any) error {
 
 // instance is one registry entry on its way to an Entry.
 type instance struct {
+	name    string // the registry's name for the instance, for messages
 	id      string
 	weight  Raw    // as sent; absent when the registry sent none
 	where   string // where the weight lives, e.g. "metadata.weight"
@@ -346,6 +362,9 @@ func (r rule) build(insts []instance, o RegistryOptions) (Snapshot, RegistryRepo
 		e := Entry{ID: in.id, Weight: in.weight}
 		if in.bad != "" {
 			e.Reject, e.Detail = ReasonMalformedEntry, in.bad
+			if in.id == "" && in.name != "" {
+				e.Detail = fmt.Sprintf("instance %q: %s", in.name, in.bad)
+			}
 			entries[i] = e
 			continue
 		}
@@ -367,6 +386,9 @@ func (r rule) build(insts []instance, o RegistryOptions) (Snapshot, RegistryRepo
 		entries[i] = e
 	}
 	s, rep := p.Build(entries)
+	if rep.Refused != nil && follow && r.whole && o.Policy.Partial == DropRejected && len(rep.Rejected) > 0 {
+		rep.Refused = fmt.Errorf("%w; %s rejects a whole response in which one value is invalid", rep.Refused, r.registry)
+	}
 	out := RegistryReport{Report: rep}
 	rejected := make(map[int]bool, len(rep.Rejected))
 	for _, ne := range rep.Rejected {

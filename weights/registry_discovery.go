@@ -78,12 +78,13 @@ func discoveryApp(c *collector, prefix string, app Raw) error {
 
 func discoveryInstance(c *collector, it Raw) instance {
 	in := instance{where: "metadata.weight"}
+	in.name, _ = text(it, "hostname")
 	if it.Kind != KindObject {
 		in.bad = "instance is " + it.Kind.article() + ", not an object"
 		return in
 	}
 	addrs, _ := it.Get("addrs")
-	pickURL(&in, addrs, "addrs", c.o.Scheme)
+	pickURL(c, &in, addrs, "addrs")
 	md, _ := it.Get("metadata")
 	switch md.Kind {
 	case KindObject:

@@ -67,6 +67,7 @@ func eurekaInstance(it Raw) instance {
 		in.bad = "instance is " + it.Kind.article() + ", not an object"
 		return in
 	}
+	in.name, _ = text(it, "instanceId")
 	ip, _ := text(it, "ipAddr")
 	if ip == "" {
 		ip, _ = text(it, "hostName")

@@ -36,11 +36,12 @@ func decodeKratos(c *collector, root Raw) error {
 			}
 		}
 		in := instance{where: "metadata.weight"}
+		in.name, _ = text(it, "id")
 		if it.Kind != KindObject {
 			in.bad = "instance is " + it.Kind.article() + ", not an object"
 		} else {
 			eps, _ := it.Get("endpoints")
-			pickURL(&in, eps, "endpoints", c.o.Scheme)
+			pickURL(c, &in, eps, "endpoints")
 			md, _ := it.Get("metadata")
 			switch md.Kind {
 			case KindObject:

@@ -121,7 +121,8 @@ func urlAddr(s string) (scheme, id, problem string) {
 
 // pickURL chooses one of an instance's URLs: the first with the wanted
 // scheme, or the first of all when scheme is empty. where names the field.
-func pickURL(in *instance, list Raw, where, scheme string) {
+func pickURL(c *collector, in *instance, list Raw, where string) {
+	scheme := c.o.Scheme
 	if list.Kind != KindArray {
 		in.bad = fmt.Sprintf("%s is %s, not a list of URLs", where, list.Kind.article())
 		return
@@ -149,7 +150,7 @@ func pickURL(in *instance, list Raw, where, scheme string) {
 		}
 		in.id = id
 		if len(urls) > 1 {
-			in.addNote(NoteAddress, Raw{}, "%s lists %d URLs; used %s", where, len(urls), u)
+			c.multiURL++
 		}
 		return
 	}

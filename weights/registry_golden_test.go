@@ -1,0 +1,213 @@
+package weights_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/safewrr/safewrr/weights"
+)
+
+// go test ./weights -run TestRegistryGolden -update rewrites the golden files.
+var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata/registries")
+
+// registryFixtures lists testdata/registries/*.json with the format each one
+// is written in (the file name up to the first '-').
+func registryFixtures(t *testing.T) map[string]weights.Format {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join("testdata", "registries", "*.json"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	out := make(map[string]weights.Format, len(paths))
+	for _, p := range paths {
+		name := strings.TrimSuffix(filepath.Base(p), ".json")
+		f, err := weights.ParseFormat(strings.SplitN(name, "-", 2)[0])
+		if err != nil {
+			t.Fatalf("fixture %s: name does not start with a format: %v", p, err)
+		}
+		out[p] = f
+	}
+	return out
+}
+
+// render writes a decode result in a stable, readable form.
+func render(s weights.Snapshot, r weights.RegistryReport, err error) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "format: %s\n", r.Format)
+	if err != nil {
+		fmt.Fprintf(&b, "error: %v\n", err)
+		return b.String()
+	}
+	if r.Refused != nil {
+		fmt.Fprintf(&b, "refused: %v\n", r.Refused)
+	}
+	fmt.Fprintf(&b, "entries: %d, accepted: %d, rejected: %d, gcd: %d\n", r.Entries, len(s.Nodes), len(r.Rejected), r.GCD)
+	for _, n := range s.Nodes {
+		state := ""
+		if n.Drained() {
+			state = " (drained)"
+		}
+		fmt.Fprintf(&b, "node %s %d%s\n", n.ID, n.Weight, state)
+	}
+	for _, e := range r.Rejected {
+		fmt.Fprintf(&b, "rejected #%d %q %s raw=%s: %s\n", e.Index, e.ID, e.Reason, e.Raw, e.Detail)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note %s\n", n)
+	}
+	return b.String()
+}
+
+// TestRegistryGolden decodes every fixture under the default options, and
+// the hostile ones also under FollowPolicy, and compares with the golden
+// files; -update rewrites them.
+func TestRegistryGolden(t *testing.T) {
+	for path, f := range registryFixtures(t) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs := map[string]weights.RegistryOptions{".golden": {}}
+		if strings.Contains(path, "hostile") {
+			runs[".policy.golden"] = weights.RegistryOptions{Convention: weights.FollowPolicy, Policy: weights.Lenient()}
+		}
+		for suffix, o := range runs {
+			golden := strings.TrimSuffix(path, ".json") + suffix
+			t.Run(filepath.Base(golden), func(t *testing.T) {
+				s, r, err := weights.DecodeRegistry(f, data, o)
+				got := render(s, r, err)
+				if *updateGolden {
+					if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run with -update to create it)", err)
+				}
+				if got != string(want) {
+					t.Errorf("DecodeRegistry(%s, %s) differs from %s:\n--- got\n%s--- want\n%s", f, path, golden, got, want)
+				}
+			})
+		}
+	}
+}
+
+// TestRegistryAutoDetect checks that auto detection picks the format each
+// fixture is written in, and gives the same result as naming it.
+func TestRegistryAutoDetect(t *testing.T) {
+	for path, f := range registryFixtures(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := weights.DetectFormat(data, weights.Limits{})
+			if err != nil || got != f {
+				t.Fatalf("DetectFormat(%s) = %q, %v; want %q", path, got, err, f)
+			}
+			s1, r1, err1 := weights.DecodeFormat(weights.FormatAuto, data, weights.Policy{})
+			s2, r2, err2 := weights.DecodeFormat(f, data, weights.Policy{})
+			if r1.Format != string(f) {
+				t.Errorf("DecodeFormat(auto).Format = %q, want %q", r1.Format, f)
+			}
+			a := render(s1, weights.RegistryReport{Report: r1}, err1)
+			b := render(s2, weights.RegistryReport{Report: r2}, err2)
+			if a != b {
+				t.Errorf("auto and %s differ:\n%s\n%s", f, a, b)
+			}
+		})
+	}
+}
+
+// TestDetectFormat covers shapes that are not fixtures: plain snapshots,
+// ambiguous and unknown payloads.
+func TestDetectFormat(t *testing.T) {
+	tests := []struct {
+		name, payload string
+		want          weights.Format
+		errHas        []string // substrings of the error; nil: no error
+	}{
+		{"map object", `{"10.0.0.1:80": 10, "10.0.0.2:80": "0"}`, weights.FormatMap, nil},
+		{"map array", `[{"id":"a:1","weight":1}]`, weights.FormatMap, nil},
+		{"empty object", `{}`, weights.FormatMap, nil},
+		{"empty array", `[]`, weights.FormatMap, nil},
+		{"map with id named hosts", `{"hosts": 5}`, weights.FormatMap, nil},
+		{"consul", `[{"Node":{"Address":"1.2.3.4"},"Service":{"Port":1},"Checks":[]}]`, weights.FormatConsul, nil},
+		{"kratos array", `[{"id":"x","endpoints":["grpc://1.2.3.4:9000"]}]`, weights.FormatKratos, nil},
+		{"apisix array", `[{"host":"1.2.3.4","port":80,"weight":1}]`, weights.FormatAPISIX, nil},
+		{"apisix route", `{"uri":"/x","upstream":{"nodes":{"1.2.3.4:80":1}}}`, weights.FormatAPISIX, nil},
+		{"nacos v2", `{"code":0,"data":{"hosts":[]}}`, weights.FormatNacos, nil},
+		{"discovery polls", `{"code":0,"data":{"a.b":{"instances":{}}}}`, weights.FormatDiscovery, nil},
+		{"eureka instance", `{"instance":{"app":"A","ipAddr":"1.2.3.4"}}`, weights.FormatEureka, nil},
+		{"slice without kind", `{"addressType":"IPv4","endpoints":[]}`, weights.FormatEndpointSlice, nil},
+		{"ambiguous", `{"hosts":[],"nodes":{}}`, "", []string{"nacos", "apisix", "name one of them"}},
+		{"unknown", `{"servers":[{"addr":"1.2.3.4:80"}]}`, "", []string{`"servers"`, "map, discovery, kratos, consul, nacos, eureka, eds, apisix, endpointslice"}},
+		{"scalar", `42`, "", []string{"a number", "map, discovery"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := weights.DetectFormat([]byte(tt.payload), weights.Limits{})
+			if tt.errHas == nil {
+				if err != nil || got != tt.want {
+					t.Fatalf("DetectFormat(%s) = %q, %v; want %q", tt.payload, got, err, tt.want)
+				}
+				return
+			}
+			if err == nil || !errors.Is(err, weights.ErrUnknownFormat) {
+				t.Fatalf("DetectFormat(%s) = %q, %v; want an ErrUnknownFormat", tt.payload, got, err)
+			}
+			for _, s := range tt.errHas {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not mention %q", err, s)
+				}
+			}
+			_, r, err := weights.DecodeFormat(weights.FormatAuto, []byte(tt.payload), weights.Policy{})
+			if !errors.Is(err, weights.ErrUnknownFormat) || r.Format != string(weights.FormatAuto) {
+				t.Errorf("DecodeFormat(auto) = %q, %v; want format auto and ErrUnknownFormat", r.Format, err)
+			}
+		})
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	for _, f := range append(weights.Formats(), weights.FormatAuto) {
+		if got, err := weights.ParseFormat(strings.ToUpper(string(f))); err != nil || got != f {
+			t.Errorf("ParseFormat(%q) = %q, %v", strings.ToUpper(string(f)), got, err)
+		}
+	}
+	_, err := weights.ParseFormat("zookeeper")
+	if !errors.Is(err, weights.ErrUnknownFormat) || !strings.Contains(err.Error(), "auto, map, discovery") {
+		t.Errorf("ParseFormat(zookeeper) error = %v", err)
+	}
+	if _, _, err := weights.DecodeFormat("zookeeper", []byte(`{}`), weights.Policy{}); !errors.Is(err, weights.ErrUnknownFormat) {
+		t.Errorf("DecodeFormat(zookeeper) error = %v", err)
+	}
+}
+
+// TestRegistryWrongFormat: a payload decoded as another registry's format
+// is a payload error, not an empty snapshot.
+func TestRegistryWrongFormat(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "registries", "consul-health.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []weights.Format{weights.FormatDiscovery, weights.FormatNacos, weights.FormatEureka, weights.FormatEDS, weights.FormatEndpointSlice} {
+		_, r, err := weights.DecodeFormat(f, data, weights.Policy{})
+		var pe *weights.PayloadError
+		if !errors.As(err, &pe) || !errors.Is(err, weights.ErrShape) || r.Format != string(f) {
+			t.Errorf("DecodeFormat(%s, consul payload) = %q, %v; want a *PayloadError wrapping ErrShape", f, r.Format, err)
+		}
+	}
+	if _, _, err := weights.DecodeFormat(weights.FormatNacos, []byte(`{"hosts": [`), weights.Policy{}); !errors.Is(err, weights.ErrSyntax) {
+		t.Errorf("truncated payload: error %v, want ErrSyntax", err)
+	}
+	_ = bytes.MinRead
+}
