@@ -1,0 +1,357 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"unicode"
+
+	"github.com/safewrr/safewrr/weights"
+)
+
+func init() {
+	register(command{
+		name:    "validate",
+		summary: "check a snapshot or registry payload: accepted nodes, rejected nodes with reasons",
+		usage:   validateUsage,
+		run:     runValidate,
+	})
+}
+
+const validateUsage = `Usage:
+  safewrr validate [--policy strict|lenient] [--format auto|map|discovery|kratos|consul|nacos|eureka|eds|apisix|endpointslice]
+                   [--scale N] [--refuse-partial] FILE|- [--json]
+
+Reads a payload from FILE (or standard input for -), decodes it, and prints
+the accepted nodes (id, weight, drained or serving) and the rejected nodes
+(index, id, reason, the raw value as sent, and why), then what the policy
+decided for the snapshot as a whole.
+
+--format auto (the default) detects the format from the payload's shape and
+says which it chose; map is a plain snapshot, {"id": weight, ...} or
+[{"id": ..., "weight": ...}, ...]; the others are registry responses, read
+with that registry's own meaning of 0, missing and malformed weights (each
+such decision is listed as a note). The string "0" is rejected in every
+format and policy (string-zero).
+
+--policy strict (the default) takes only JSON numbers as weights; lenient
+also takes plain decimal strings such as "10". --scale N multiplies every
+weight before the integer check (for fractional weights). --refuse-partial
+refuses the whole snapshot when any node is rejected.
+
+--json prints one object: format, detected, policy, entries, gcd, refused
+(null or why), accepted (id, weight, and drained: true for weight 0),
+rejected (index, id, reason, raw, message), notes (index, id, code, detail),
+and error when the payload could not be read at all.
+
+Exit codes: 0 every node was accepted; 1 a node was rejected, the snapshot
+was refused, or the payload is not a readable snapshot (malformed JSON, too
+large, unknown format); 2 usage or I/O error.
+
+Example:
+  safewrr validate nodes.json
+  echo '{"10.0.0.1:80": 10, "10.0.0.2:80": "0"}' | safewrr validate --json -
+  safewrr validate --format nacos --policy lenient instances.json
+`
+
+// validateStdin is where "-" reads from; tests replace it.
+var validateStdin io.Reader = os.Stdin
+
+// validateMaxRaw bounds the raw text shown in the table; --json shows it whole.
+const validateMaxRaw = 40
+
+func runValidate(args []string, stdout, stderr io.Writer) int {
+	c := commands["validate"]
+	fs := newFlagSet(c, stdout, stderr)
+	policyName := fs.String("policy", "strict", "weight policy: strict (numbers only) or lenient (also decimal strings)")
+	formatName := fs.String("format", "auto", "payload format: auto, map, or a registry ("+formatNames()+")")
+	scale := fs.Uint("scale", 0, "multiply weights by `N` before the integer check (0: the format's default)")
+	refuse := fs.Bool("refuse-partial", false, "refuse the whole snapshot when any node is rejected")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of tables")
+	if code, ok := parseFlags(fs, args, stdout); !ok {
+		return code
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "safewrr validate: "+format+"\n", a...)
+		fmt.Fprintln(stderr, `Run "safewrr validate -h" for usage.`)
+		return exitUsage
+	}
+	var p weights.Policy
+	switch *policyName {
+	case "strict":
+	case "lenient":
+		p = weights.Lenient()
+	default:
+		return usageErr("--policy must be strict or lenient, got %q", *policyName)
+	}
+	format, err := weights.ParseFormat(*formatName)
+	if err != nil {
+		return usageErr("--format: %v", err)
+	}
+	if *scale > 1<<32-1 {
+		return usageErr("--scale must be at most %d, got %d", uint32(1<<32-1), *scale)
+	}
+	p.Scale = uint32(*scale)
+	if *refuse {
+		p.Partial = weights.RefuseWhole
+	}
+	switch fs.NArg() {
+	case 0:
+		return usageErr("a FILE (or - for standard input) is required")
+	case 1:
+	default:
+		return usageErr("one FILE at a time, got %d: %q", fs.NArg(), fs.Args())
+	}
+
+	name := fs.Arg(0)
+	data, err := readPayload(name, p.Limits)
+	if err != nil {
+		fmt.Fprintf(stderr, "safewrr validate: %v\n", err)
+		return exitUsage
+	}
+
+	snap, rep, derr := weights.DecodeRegistry(format, data, weights.RegistryOptions{Policy: p})
+	out := validateResult{
+		Format:   rep.Format,
+		Detected: format == weights.FormatAuto,
+		Policy:   *policyName,
+		Entries:  rep.Entries,
+		GCD:      rep.GCD,
+		Accepted: []validateAccepted{},
+		Rejected: []validateRejected{},
+		Notes:    []validateNote{},
+	}
+	if out.Format == "" {
+		out.Format = string(format)
+	}
+	if derr != nil {
+		msg := derr.Error()
+		out.Error = &msg
+	}
+	if rep.Refused != nil {
+		msg := rep.Refused.Error()
+		out.Refused = &msg
+	}
+	for _, n := range snap.Nodes {
+		out.Accepted = append(out.Accepted, validateAccepted{ID: n.ID, Weight: n.Weight, Drained: n.Drained()})
+	}
+	for _, ne := range rep.Rejected {
+		out.Rejected = append(out.Rejected, validateRejected{
+			Index: ne.Index, ID: ne.ID, Reason: string(ne.Reason), Raw: ne.Raw.String(), Message: ne.Explain(),
+		})
+	}
+	for _, n := range rep.Notes {
+		out.Notes = append(out.Notes, validateNote{Index: n.Index, ID: n.ID, Code: string(n.Code), Detail: n.Detail})
+	}
+
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			fmt.Fprintf(stderr, "safewrr validate: %v\n", err)
+			return exitUsage
+		}
+		if derr != nil {
+			fmt.Fprintf(stderr, "safewrr validate: %s: %v\n", displayName(name), derr)
+		}
+	} else {
+		printValidateText(stdout, stderr, displayName(name), out, derr)
+	}
+	if derr != nil || rep.Refused != nil || len(rep.Rejected) > 0 {
+		return exitRejected
+	}
+	return exitOK
+}
+
+func formatNames() string {
+	var names []string
+	for _, f := range weights.Formats() {
+		if f != weights.FormatMap {
+			names = append(names, string(f))
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// readPayload reads FILE or standard input, at most one byte more than the
+// size limit so that an oversized payload is reported by the decoder rather
+// than read whole.
+func readPayload(name string, l weights.Limits) ([]byte, error) {
+	limit := l.MaxBytes
+	if limit <= 0 {
+		limit = weights.DefaultMaxBytes
+	}
+	var r io.Reader
+	if name == "-" {
+		r = validateStdin
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil && st.IsDir() {
+			return nil, fmt.Errorf("%s is a directory", name)
+		}
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", displayName(name), err)
+	}
+	return data, nil
+}
+
+func displayName(name string) string {
+	if name == "-" {
+		return "standard input"
+	}
+	return name
+}
+
+// validateResult is the --json output; the text tables show the same.
+type validateResult struct {
+	Format   string             `json:"format"`
+	Detected bool               `json:"detected"`
+	Policy   string             `json:"policy"`
+	Entries  int                `json:"entries"`
+	GCD      uint32             `json:"gcd"`
+	Refused  *string            `json:"refused"`
+	Accepted []validateAccepted `json:"accepted"`
+	Rejected []validateRejected `json:"rejected"`
+	Notes    []validateNote     `json:"notes"`
+	Error    *string            `json:"error,omitempty"`
+}
+
+type validateAccepted struct {
+	ID      string `json:"id"`
+	Weight  uint32 `json:"weight"`
+	Drained bool   `json:"drained,omitempty"`
+}
+
+type validateRejected struct {
+	Index   int    `json:"index"`
+	ID      string `json:"id"`
+	Reason  string `json:"reason"`
+	Raw     string `json:"raw"`
+	Message string `json:"message"`
+}
+
+type validateNote struct {
+	Index  int    `json:"index"`
+	ID     string `json:"id,omitempty"`
+	Code   string `json:"code"`
+	Detail string `json:"detail"`
+}
+
+func printValidateText(w, stderr io.Writer, name string, out validateResult, derr error) {
+	how := "given"
+	if out.Detected {
+		how = "detected"
+	}
+	if derr != nil {
+		fmt.Fprintf(w, "%s: not a readable snapshot (format %s, %s)\n", name, out.Format, how)
+		fmt.Fprintf(stderr, "safewrr validate: %s: %v\n", name, derr)
+		return
+	}
+	fmt.Fprintf(w, "%s: format %s (%s), policy %s, %s\n", name, out.Format, how, out.Policy, validatePlural(out.Entries, "node"))
+
+	drained := 0
+	for _, a := range out.Accepted {
+		if a.Drained {
+			drained++
+		}
+	}
+	fmt.Fprintf(w, "\naccepted: %s", validatePlural(len(out.Accepted), "node"))
+	if drained > 0 {
+		fmt.Fprintf(w, " (%d drained)", drained)
+	}
+	if out.GCD > 1 {
+		fmt.Fprintf(w, ", gcd %d", out.GCD)
+	}
+	fmt.Fprintln(w)
+	if len(out.Accepted) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  ID\tWEIGHT\tSTATE")
+		for _, a := range out.Accepted {
+			state := "serving"
+			if a.Drained {
+				state = "drained"
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%s\n", showID(a.ID), a.Weight, state)
+		}
+		tw.Flush()
+	}
+
+	fmt.Fprintf(w, "\nrejected: %s\n", validatePlural(len(out.Rejected), "node"))
+	if len(out.Rejected) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  #\tID\tREASON\tRAW\tWHY")
+		for _, r := range out.Rejected {
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", r.Index, showID(r.ID), r.Reason, shorten(r.Raw, validateMaxRaw), r.Message)
+		}
+		tw.Flush()
+	}
+
+	if len(out.Notes) > 0 {
+		fmt.Fprintf(w, "\nnotes: %d\n", len(out.Notes))
+		for _, n := range out.Notes {
+			if n.Index < 0 {
+				fmt.Fprintf(w, "  payload: %s: %s\n", n.Code, n.Detail)
+			} else {
+				fmt.Fprintf(w, "  #%d %s: %s: %s\n", n.Index, showID(n.ID), n.Code, n.Detail)
+			}
+		}
+	}
+
+	fmt.Fprintln(w)
+	switch {
+	case out.Refused != nil:
+		fmt.Fprintf(w, "REFUSED: %s; keep the last good snapshot\n", *out.Refused)
+	case len(out.Rejected) > 0:
+		fmt.Fprintf(w, "applied without the %s\n", validatePlural(len(out.Rejected), "rejected node"))
+	default:
+		fmt.Fprintln(w, "OK: every node accepted")
+	}
+}
+
+// showID prints an id as is when it is plain, quoted when it is empty or
+// holds spaces, control or other invisible characters, so that what a
+// registry sent cannot disguise itself or drive the terminal.
+func showID(id string) string {
+	if id == "" {
+		return `""`
+	}
+	for _, r := range id {
+		if !unicode.IsGraphic(r) || unicode.IsSpace(r) || r == '"' {
+			return strconv.QuoteToGraphic(id)
+		}
+	}
+	return id
+}
+
+// shorten cuts s to about n characters, marking the cut, and keeps the
+// result on one line.
+func shorten(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if !unicode.IsGraphic(r) {
+			return '?'
+		}
+		return r
+	}, s)
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func validatePlural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
