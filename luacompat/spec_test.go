@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"testing"
 
-	lua "github.com/yuin/gopher-lua"
 	"github.com/safewrr/safewrr/weights"
+	lua "github.com/yuin/gopher-lua"
 )
 
 func TestParseSpec(t *testing.T) {
