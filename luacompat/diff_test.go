@@ -1,0 +1,136 @@
+package luacompat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/safewrr/safewrr/balancer"
+	"github.com/safewrr/safewrr/weights"
+)
+
+func diff(t *testing.T, cfg DiffConfig) DiffResult {
+	t.Helper()
+	res, err := Diff(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Diff(%s, %s): %v", cfg.Lua.Model, FormatSpec(cfg.Lua.Nodes), err)
+	}
+	return res
+}
+
+// randomValid returns 1 to 8 nodes with integer weights 0..30, at least one
+// positive, under distinct ids.
+func randomValid(rng *rand.Rand) []weights.Entry {
+	n := 1 + rng.IntN(8)
+	entries := make([]weights.Entry, n)
+	positive := false
+	for i := range entries {
+		w := int64(rng.IntN(31))
+		if rng.IntN(5) == 0 {
+			w = 0
+		}
+		positive = positive || w > 0
+		entries[i] = weights.Entry{ID: fmt.Sprintf("10.0.%d.%d:80", rng.IntN(256), i), Weight: weights.Int(w)}
+	}
+	if !positive {
+		entries[rng.IntN(n)].Weight = weights.Int(1 + int64(rng.IntN(30)))
+	}
+	return entries
+}
+
+// TestDifferentialValidWeights: on random valid integer weights, safewrr's
+// Resty balancer returns exactly the sequence of both resty models (same
+// iteration order, same start node) and its Smooth balancer exactly that of
+// nginx-swrr, over more than two full cycles.
+func TestDifferentialValidWeights(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2021, 713))
+	for round := 0; round < 150; round++ {
+		nodes := randomValid(rng)
+		total := 0
+		for _, e := range nodes {
+			f, _ := e.Weight.Float64()
+			total += int(f)
+		}
+		for _, model := range Models() {
+			cfg := DiffConfig{Lua: Config{Model: model, Nodes: nodes, Picks: 2*total + 3, Seed: rng.Uint64()}}
+			res := diff(t, cfg)
+			if res.Verdict != VerdictSame {
+				t.Fatalf("%s on %s: verdict %s (%s)\n lua %v (start %q, order %q)\n  go %v (start %d)",
+					model, FormatSpec(nodes), res.Verdict, res.Explanation, res.Lua.Picks, res.Lua.Start, res.Lua.Order, res.Go.Picks, res.Go.Start)
+			}
+		}
+	}
+}
+
+func TestDifferentialAlgorithmFollowsLua(t *testing.T) {
+	if got := AlgorithmFor(Config{Model: NginxSWRR}); got != balancer.Smooth {
+		t.Errorf("nginx-swrr: %v", got)
+	}
+	if got := AlgorithmFor(Config{Model: Resty2020}); got != balancer.Resty {
+		t.Errorf("resty-roundrobin-2020: %v", got)
+	}
+	if got := AlgorithmFor(Config{LuaPath: "lib", Module: "resty.swrr"}); got != balancer.Smooth {
+		t.Errorf("resty.swrr: %v", got)
+	}
+	if got := AlgorithmFor(Config{LuaPath: "lib", Module: "resty.roundrobin"}); got != balancer.Resty {
+		t.Errorf("resty.roundrobin: %v", got)
+	}
+}
+
+// TestDifferentialBadInputs: where Lua hangs or errors, safewrr rejects the
+// bad nodes with a reason and serves the rest, or answers at once.
+func TestDifferentialBadInputs(t *testing.T) {
+	e := func(id string, w weights.Raw) weights.Entry { return weights.Entry{ID: id, Weight: w} }
+	tests := []struct {
+		name    string
+		model   string
+		nodes   []weights.Entry
+		verdict Verdict
+		reason  weights.Reason
+		serving int
+		err     error
+	}{
+		{"incident 2020", Resty2020, IncidentNodes(), VerdictSafe, weights.ReasonStringZero, 1, nil},
+		{"incident 2021", Resty2021, IncidentNodes(), VerdictStricter, weights.ReasonStringZero, 1, nil},
+		{"nan", Resty2020, []weights.Entry{e("a", weights.Int(10)), e("b", weights.Number("NaN"))}, VerdictSafe, weights.ReasonNaN, 1, nil},
+		{"inf", Resty2021, []weights.Entry{e("a", weights.Int(10)), e("b", weights.Number("Inf"))}, VerdictSafe, weights.ReasonInfinite, 1, nil},
+		{"negative", Resty2020, []weights.Entry{e("a", weights.Int(1)), e("b", weights.Int(-2))}, VerdictSafe, weights.ReasonNegative, 1, nil},
+		{"only bad", Resty2020, []weights.Entry{e("a", weights.Int(10)), e("b", weights.String("x"))}, VerdictSafe, weights.ReasonStringWeight, 1, nil},
+		{"all string zero", Resty2020, []weights.Entry{e("a", weights.String("0"))}, VerdictStricter, weights.ReasonStringZero, 0, weights.ErrRefused},
+		{"all zero", Resty2021, []weights.Entry{e("a", weights.Int(0)), e("b", weights.Int(0))}, VerdictStricter, "", 2, balancer.ErrAllDrained},
+		{"empty", Resty2020, nil, VerdictSafe, "", 0, balancer.ErrNoBackends},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := diff(t, DiffConfig{Lua: Config{Model: tt.model, Nodes: tt.nodes, StepLimit: 20_000}})
+			if res.Verdict != tt.verdict {
+				t.Fatalf("verdict %s (%s), want %s", res.Verdict, res.Explanation, tt.verdict)
+			}
+			if tt.reason != "" && (len(res.Go.Report.Rejected) == 0 || res.Go.Report.Rejected[0].Reason != tt.reason) {
+				t.Errorf("rejected %v, want reason %s", res.Go.Report.Rejected, tt.reason)
+			}
+			if len(res.Go.Nodes) != tt.serving {
+				t.Errorf("safewrr kept %d nodes, want %d", len(res.Go.Nodes), tt.serving)
+			}
+			if tt.err == nil && (res.Go.Err != nil || len(res.Go.Picks) == 0) {
+				t.Errorf("safewrr did not serve: %v", res.Go.Err)
+			}
+			if tt.err != nil && !errors.Is(res.Go.Err, tt.err) {
+				t.Errorf("safewrr error %v, want %v", res.Go.Err, tt.err)
+			}
+		})
+	}
+}
+
+// TestDifferentialDetectsDifference: comparing resty.roundrobin with the
+// smooth algorithm must report the difference, so a "same" verdict means
+// something.
+func TestDifferentialDetectsDifference(t *testing.T) {
+	nodes := []weights.Entry{{ID: "a", Weight: weights.Int(3)}, {ID: "b", Weight: weights.Int(1)}, {ID: "c", Weight: weights.Int(2)}}
+	res := diff(t, DiffConfig{Lua: Config{Model: Resty2021, Nodes: nodes, Picks: 12}, Algorithm: balancer.Smooth, FixedAlgorithm: true})
+	if res.Verdict != VerdictDiffer || res.FirstDifference < 0 {
+		t.Fatalf("resty vs smooth: verdict %s, first difference %d\n lua %v\n  go %v", res.Verdict, res.FirstDifference, res.Lua.Picks, res.Go.Picks)
+	}
+}
