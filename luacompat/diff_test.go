@@ -128,9 +128,9 @@ func TestDifferentialBadInputs(t *testing.T) {
 // smooth algorithm must report the difference, so a "same" verdict means
 // something.
 func TestDifferentialDetectsDifference(t *testing.T) {
-	nodes := []weights.Entry{{ID: "a", Weight: weights.Int(3)}, {ID: "b", Weight: weights.Int(1)}, {ID: "c", Weight: weights.Int(2)}}
+	nodes := []weights.Entry{{ID: "a", Weight: weights.Int(5)}, {ID: "b", Weight: weights.Int(1)}, {ID: "c", Weight: weights.Int(1)}}
 	res := diff(t, DiffConfig{Lua: Config{Model: Resty2021, Nodes: nodes, Picks: 12}, Algorithm: balancer.Smooth, FixedAlgorithm: true})
 	if res.Verdict != VerdictDiffer || res.FirstDifference < 0 {
-		t.Fatalf("resty vs smooth: verdict %s, first difference %d\n lua %v\n  go %v", res.Verdict, res.FirstDifference, res.Lua.Picks, res.Go.Picks)
+		t.Fatalf("resty vs smooth: verdict %s, first difference %d\n lua %v\n  go %v (%v)", res.Verdict, res.FirstDifference, res.Lua.Picks, res.Go.Picks, res.Go.Algorithm)
 	}
 }
