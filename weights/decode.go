@@ -42,7 +42,7 @@ func Decode(data []byte, p Policy) (Snapshot, Report, error) {
 		return Snapshot{}, Report{}, err
 	}
 	b.fromPayload = true
-	d := decoder{scanner: scanner{s: string(data), maxDepth: b.lim.MaxDepth}, b: b}
+	d := decoder{scanner: scanner{s: string(data), maxDepth: b.lim.MaxDepth, maxValues: b.lim.MaxValues}, b: b}
 	d.ws()
 	switch {
 	case d.i < len(d.s) && d.s[d.i] == '{':
@@ -111,14 +111,18 @@ func (d *decoder) objectForm() error {
 		if err := d.expect(':', "after a node id"); err != nil {
 			return err
 		}
-		w, err := d.value(true)
+		w, big, err := d.rawValue()
 		if err != nil {
 			return err
 		}
 		if err := d.count(off); err != nil {
 			return err
 		}
-		d.b.add(d.index, Entry{ID: id, Weight: w})
+		e := Entry{ID: id, Weight: w}
+		if big > 0 {
+			e.Reject, e.Detail = ReasonNotNumberType, strconv.Itoa(big)+" bytes, contents not kept"
+		}
+		d.b.add(d.index, e)
 		d.index++
 		more, err := d.next('}', "after a node")
 		if err != nil || !more {
@@ -160,12 +164,15 @@ func (d *decoder) arrayForm() error {
 func (d *decoder) element() error {
 	start := d.i
 	if d.i >= len(d.s) || d.s[d.i] != '{' {
-		v, err := d.value(true)
+		v, big, err := d.rawValue()
 		if err != nil {
 			return err
 		}
-		d.b.add(d.index, Entry{Weight: v, Reject: ReasonMalformedEntry,
-			Detail: "the entry is " + v.Kind.article() + `, not an object with "id" and "weight"`})
+		detail := "the entry is " + v.Kind.article() + `, not an object with "id" and "weight"`
+		if big > 0 {
+			detail = bigDetail("entry", v.Kind, big) + `, not an object with "id" and "weight"`
+		}
+		d.b.add(d.index, Entry{Weight: v, Reject: ReasonMalformedEntry, Detail: detail})
 		return nil
 	}
 	if err := d.enter(); err != nil {
@@ -173,6 +180,7 @@ func (d *decoder) element() error {
 	}
 	d.i++
 	var id, weight Raw
+	var idBig, weightBig int
 	ids, weights := 0, 0
 	var odd string // a key that spells id or weight in another case
 	d.ws()
@@ -192,17 +200,22 @@ func (d *decoder) element() error {
 			if err := d.expect(':', "after an object key"); err != nil {
 				return err
 			}
-			want := key == "id" || key == "weight"
-			v, err := d.value(want)
+			var v Raw
+			big := 0
+			if key == "id" || key == "weight" {
+				v, big, err = d.rawValue()
+			} else {
+				v, err = d.value(false)
+			}
 			if err != nil {
 				return err
 			}
 			switch {
 			case key == "id":
-				id = v
+				id, idBig = v, big
 				ids++
 			case key == "weight":
-				weight = v
+				weight, weightBig = v, big
 				weights++
 			case odd == "" && (strings.EqualFold(key, "id") || strings.EqualFold(key, "weight")):
 				odd = key
@@ -226,21 +239,77 @@ func (d *decoder) element() error {
 		e.Reject, e.Detail = ReasonMalformedEntry, `the entry has `+strconv.Itoa(weights)+` "weight" members`
 	case odd != "":
 		e.Reject, e.Detail = ReasonMalformedEntry, `the entry has a member named `+strconv.Quote(odd)+`; only "id" and "weight" are read`
+	case id.Kind != KindString && idBig > 0:
+		e.ID = ""
+		e.Reject, e.Detail = ReasonBadID, `"id" is `+sized(id.Kind, idBig)+", not a string"
 	case id.Kind != KindString:
 		e.ID = ""
 		e.Reject, e.Detail = ReasonBadID, `"id" is `+id.Kind.article()+" ("+id.String()+"), not a string"
+	case weightBig > 0:
+		e.Reject, e.Detail = ReasonNotNumberType, strconv.Itoa(weightBig)+" bytes, contents not kept"
 	}
-	if e.Reject != "" && e.Reject != ReasonBadID {
-		// Show the whole entry: it was already checked, so this cannot fail.
-		sub := scanner{s: d.s[start:d.i], maxDepth: d.maxDepth + 1}
-		whole, err := sub.value(true)
-		if err == nil {
-			e.Weight = whole
-		}
+	if e.Reject == ReasonMalformedEntry {
+		// Show the whole entry when it is small enough.
 		if id.Kind != KindString {
 			e.ID = ""
+		}
+		if d.i-start <= keepRawBytes {
+			whole, err := d.reparse(start, d.i)
+			if err != nil {
+				return err
+			}
+			e.Weight = whole
+		} else {
+			e.Weight = Raw{Kind: KindObject}
+			e.Detail += "; " + bigDetail("entry", KindObject, d.i-start)
 		}
 	}
 	d.b.add(d.index, e)
 	return nil
+}
+
+// keepRawBytes is the largest array or object (in payload bytes) that Decode
+// keeps whole for a report; a larger one is checked, skipped, and reported
+// by kind and size, so a hostile snapshot cannot expand into a huge tree.
+const keepRawBytes = 4096
+
+// rawValue reads a value. An array or object of more than keepRawBytes bytes
+// comes back without its contents, with its size in big.
+func (d *decoder) rawValue() (v Raw, big int, err error) {
+	d.ws()
+	if d.i < len(d.s) && (d.s[d.i] == '[' || d.s[d.i] == '{') {
+		start := d.i
+		v, err = d.value(false)
+		if err != nil {
+			return Raw{}, 0, err
+		}
+		if d.i-start > keepRawBytes {
+			return v, d.i - start, nil
+		}
+		v, err = d.reparse(start, d.i)
+		return v, 0, err
+	}
+	v, err = d.value(true)
+	return v, 0, err
+}
+
+// reparse builds the value in s[start:end], which has already been checked,
+// counting its values against the limit.
+func (d *decoder) reparse(start, end int) (Raw, error) {
+	sub := scanner{s: d.s[start:end], maxDepth: d.maxDepth + 1, maxValues: d.maxValues - d.values}
+	v, err := sub.value(true)
+	d.values += sub.values
+	if pe, ok := err.(*PayloadError); ok {
+		pe.Offset += start
+	}
+	return v, err
+}
+
+// sized describes a value that is too big to show: "an array of 5000 bytes".
+func sized(k Kind, size int) string {
+	return k.article() + " of " + strconv.Itoa(size) + " bytes, not shown"
+}
+
+func bigDetail(what string, k Kind, size int) string {
+	return "the " + what + " is " + sized(k, size)
 }

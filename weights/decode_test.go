@@ -392,3 +392,40 @@ func TestNormalized(t *testing.T) {
 		t.Errorf("empty GCD %d", g)
 	}
 }
+
+func TestValueLimit(t *testing.T) {
+	in := []byte(`[` + strings.Repeat(`0,`, 99) + `0]`)
+	if _, err := weights.ParseJSON(in, weights.Limits{MaxValues: 100}); !errors.Is(err, weights.ErrTooLarge) || !strings.Contains(err.Error(), "more than 100 values") {
+		t.Errorf("ParseJSON of 101 values with MaxValues 100: %v", err)
+	}
+	if _, err := weights.ParseJSON(in, weights.Limits{MaxValues: 101}); err != nil {
+		t.Errorf("ParseJSON of 101 values with MaxValues 101: %v", err)
+	}
+	small := []byte(`{"a":[1,2,3],"b":[4,5,6]}`)
+	if _, _, err := weights.Decode(small, weights.Policy{Limits: weights.Limits{MaxValues: 5}}); !errors.Is(err, weights.ErrTooLarge) {
+		t.Errorf("Decode of 8 values with MaxValues 5: %v", err)
+	}
+}
+
+func TestLargeWeightIsNotKept(t *testing.T) {
+	huge := `[` + strings.Repeat(`[0,0],`, 1000) + `0]`
+	for _, in := range []string{`{"a":1,"n":` + huge + `}`, `[{"id":"a"},{"id":"n","weight":` + huge + `}]`} {
+		_, rep, err := weights.Decode([]byte(in), weights.Policy{})
+		if err != nil || len(rep.Rejected) != 1 {
+			t.Fatalf("Decode: %v %v", err, rep.Rejected)
+		}
+		ne := rep.Rejected[0]
+		if ne.Reason != weights.ReasonNotNumberType || ne.Raw.Kind != weights.KindArray || len(ne.Raw.Items) != 0 ||
+			ne.Error() != `node "n" (#1): weight is an array, not a number (not-a-number-type): 6003 bytes, contents not kept` {
+			t.Errorf("big weight reported as %v (%d items kept)", ne, len(ne.Raw.Items))
+		}
+	}
+	_, rep, _ := weights.Decode([]byte(`[{"id":"a"},{"id":`+huge+`}]`), weights.Policy{})
+	if len(rep.Rejected) != 1 || rep.Rejected[0].Reason != weights.ReasonBadID || !strings.Contains(rep.Rejected[0].Detail, "not shown") {
+		t.Errorf("big id reported as %v", rep.Rejected)
+	}
+	_, rep, _ = weights.Decode([]byte(`[{"id":"a"},{"x":`+huge+`}]`), weights.Policy{})
+	if len(rep.Rejected) != 1 || rep.Rejected[0].Reason != weights.ReasonMalformedEntry || !strings.Contains(rep.Rejected[0].Detail, "not shown") {
+		t.Errorf("big entry reported as %v", rep.Rejected)
+	}
+}

@@ -14,6 +14,8 @@ const (
 	DefaultMaxNodes = 100_000
 	DefaultMaxIDLen = 255
 	DefaultMaxDepth = 64
+	// DefaultMaxValues bounds the values ParseJSON builds.
+	DefaultMaxValues = 1_000_000
 )
 
 // Payload-level errors. A *PayloadError unwraps to one of these.
@@ -21,7 +23,8 @@ var (
 	// ErrSyntax: the payload is not JSON (malformed text, invalid UTF-8, a
 	// byte-order mark, trailing data after the value, a lone surrogate).
 	ErrSyntax = errors.New("weights: malformed JSON")
-	// ErrTooLarge: the payload is larger than Limits.MaxBytes.
+	// ErrTooLarge: the payload is larger than Limits.MaxBytes, or holds
+	// more than Limits.MaxValues values.
 	ErrTooLarge = errors.New("weights: payload too large")
 	// ErrTooDeep: arrays and objects nest deeper than Limits.MaxDepth.
 	ErrTooDeep = errors.New("weights: payload nested too deeply")
@@ -61,6 +64,9 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxDepth <= 0 {
 		l.MaxDepth = DefaultMaxDepth
 	}
+	if l.MaxValues <= 0 {
+		l.MaxValues = DefaultMaxValues
+	}
 	return l
 }
 
@@ -69,7 +75,8 @@ func (l Limits) withDefaults() Limits {
 // their order and their duplicates. It rejects, with a *PayloadError that
 // names the byte offset, anything larger than l.MaxBytes, a byte-order mark,
 // invalid UTF-8, malformed JSON, nesting deeper than l.MaxDepth, and trailing
-// data after the value. Zero fields of l take the documented defaults.
+// data after the value, and more than l.MaxValues values. Zero fields of l
+// take the documented defaults.
 //
 // As an extension for payloads written by Python and JavaScript tools, the
 // bare tokens NaN, Infinity and -Infinity are read as numbers with that text,
@@ -81,7 +88,7 @@ func ParseJSON(data []byte, l Limits) (Raw, error) {
 	if err := precheck(data, l); err != nil {
 		return Raw{}, err
 	}
-	sc := scanner{s: string(data), maxDepth: l.MaxDepth}
+	sc := scanner{s: string(data), maxDepth: l.MaxDepth, maxValues: l.MaxValues}
 	v, err := sc.value(true)
 	if err != nil {
 		return Raw{}, err
@@ -117,10 +124,16 @@ func precheck(data []byte, l Limits) error {
 
 // scanner reads JSON from a string that has passed precheck.
 type scanner struct {
-	s        string
-	i        int
-	depth    int
-	maxDepth int
+	s         string
+	i         int
+	depth     int
+	maxDepth  int
+	values    int // values built so far
+	maxValues int
+	// Elements of the arrays and objects being built, innermost last; each
+	// container is copied out at its exact size when it closes.
+	items   []Raw
+	members []Member
 }
 
 func (sc *scanner) fail(off int, msg string) *PayloadError {
@@ -182,6 +195,13 @@ func (sc *scanner) value(build bool) (Raw, error) {
 	if sc.i >= len(sc.s) {
 		return Raw{}, sc.unexpected("looking for a value")
 	}
+	if build {
+		sc.values++
+		if sc.values > sc.maxValues {
+			return Raw{}, &PayloadError{Offset: sc.i, Err: ErrTooLarge,
+				Msg: fmt.Sprintf("more than %d values", sc.maxValues)}
+		}
+	}
 	switch c := sc.s[sc.i]; {
 	case c == '{':
 		return sc.object(build)
@@ -219,7 +239,8 @@ func (sc *scanner) object(build bool) (Raw, error) {
 		return Raw{}, err
 	}
 	sc.i++ // '{'
-	var members []Member
+	base := len(sc.members)
+	defer func() { sc.members = sc.members[:base] }()
 	sc.ws()
 	if sc.i < len(sc.s) && sc.s[sc.i] == '}' {
 		sc.i++
@@ -243,14 +264,17 @@ func (sc *scanner) object(build bool) (Raw, error) {
 			return Raw{}, err
 		}
 		if build {
-			members = append(members, Member{Key: key, Value: v})
+			sc.members = append(sc.members, Member{Key: key, Value: v})
 		}
 		more, err := sc.next('}', "after an object member")
 		if err != nil {
 			return Raw{}, err
 		}
 		if !more {
-			return Raw{Kind: KindObject, Members: members}, nil
+			if !build {
+				return Raw{Kind: KindObject}, nil
+			}
+			return Raw{Kind: KindObject, Members: append([]Member(nil), sc.members[base:]...)}, nil
 		}
 	}
 }
@@ -260,7 +284,8 @@ func (sc *scanner) array(build bool) (Raw, error) {
 		return Raw{}, err
 	}
 	sc.i++ // '['
-	var items []Raw
+	base := len(sc.items)
+	defer func() { sc.items = sc.items[:base] }()
 	sc.ws()
 	if sc.i < len(sc.s) && sc.s[sc.i] == ']' {
 		sc.i++
@@ -273,14 +298,17 @@ func (sc *scanner) array(build bool) (Raw, error) {
 			return Raw{}, err
 		}
 		if build {
-			items = append(items, v)
+			sc.items = append(sc.items, v)
 		}
 		more, err := sc.next(']', "after an array element")
 		if err != nil {
 			return Raw{}, err
 		}
 		if !more {
-			return Raw{Kind: KindArray, Items: items}, nil
+			if !build {
+				return Raw{Kind: KindArray}, nil
+			}
+			return Raw{Kind: KindArray, Items: append([]Raw(nil), sc.items[base:]...)}, nil
 		}
 	}
 }

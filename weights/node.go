@@ -152,6 +152,9 @@ func describe(r Reason, raw Raw) string {
 	case ReasonOverflow:
 		return "weight " + raw.String() + " is above the maximum"
 	case ReasonNotNumberType:
+		if raw.Kind == KindArray || raw.Kind == KindObject {
+			return "weight is " + raw.Kind.article() + ", not a number"
+		}
 		return "weight is " + raw.Kind.article() + " (" + raw.String() + "), not a number"
 	case ReasonMissing:
 		return "weight is missing"

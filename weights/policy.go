@@ -67,4 +67,8 @@ type Limits struct {
 	MaxNodes int // default 100,000
 	MaxIDLen int // default 255 bytes
 	MaxDepth int // default 64
+	// MaxValues bounds the values ParseJSON builds (every string, number,
+	// array, object, ... counts one), so that a small payload cannot expand
+	// into a huge tree. Default 1,000,000.
+	MaxValues int
 }
