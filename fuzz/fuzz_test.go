@@ -55,6 +55,7 @@ type target struct {
 
 var targets = []target{
 	{"Weights", "weights", fuzz.Weights},
+	{"Balancer", "balancer", fuzz.Balancer},
 }
 
 // TestSeeds replays every seed file through its target, one subtest per
@@ -99,3 +100,23 @@ func fuzzTarget(f *testing.F, dir string, run func([]byte) (bool, error)) {
 
 // FuzzWeights: go test ./fuzz -run '^$' -fuzz '^FuzzWeights$' -fuzztime 60s
 func FuzzWeights(f *testing.F) { fuzzTarget(f, "weights", fuzz.Weights) }
+
+// FuzzBalancer: go test ./fuzz -run '^$' -fuzz '^FuzzBalancer$' -fuzztime 60s
+func FuzzBalancer(f *testing.F) { fuzzTarget(f, "balancer", fuzz.Balancer) }
+
+// BenchmarkTarget measures one execution of each target, averaged over its
+// seed corpus: 1e9/ns-per-op is the target's executions per second per core
+// before the fuzzing engine's own overhead.
+func BenchmarkTarget(b *testing.B) {
+	for _, tg := range targets {
+		corpus := seeds(b, tg.dir)
+		b.Run("target="+tg.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := tg.run(corpus[i%len(corpus)].data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

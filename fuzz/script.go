@@ -116,9 +116,10 @@ func parseScript(data []byte) []op {
 		case opNextExcluding, opRestore:
 			o.ids = clampIDs(args)
 		case opEject:
-			if len(args) > 0 {
-				o.ids = clampIDs(args[:1])
+			if len(args) == 0 {
+				continue
 			}
+			o.ids = clampIDs(args[:1])
 			o.n = number(args, 1, 0)
 		}
 		ops = append(ops, o)

@@ -28,3 +28,20 @@ func Weights(data []byte) (interesting bool, err error) {
 	}
 	return interesting, nil
 }
+
+// Balancer reads data as a script of balancer operations (see the seeds in
+// seeds/balancer: nodes, update, next, next-excluding, eject, restore,
+// advance, cycle and the options) and runs it against a balancer with a fake
+// clock, checking every call: New and Update refuse exactly the invalid sets
+// and a refused update leaves every member's state as it was; picks never
+// return a drained, ejected or already tried node and fail with the right
+// error when nothing serves; a retry loop ends with ErrAllExcluded after
+// visiting every serving node once; each full cycle picks every node exactly
+// its effective weight divided by the gcd. Scripts are bounded (64
+// operations, 64 picks per line, cycles of at most 512 picks), so a run
+// that does not end at once is a hang of the balancer. The input is
+// interesting when it served a pick.
+func Balancer(data []byte) (interesting bool, err error) {
+	var r scriptRun
+	return r.run(parseScript(data))
+}

@@ -64,7 +64,7 @@ func checkDecode(data []byte, wp weightPolicy, tree weights.Raw, treeErr error) 
 	}
 
 	// Every reject has a known reason, a valid index, in payload order.
-	rejected := make(map[int]*weights.NodeError, len(rep.Rejected))
+	rejected := make([]*weights.NodeError, len(entries))
 	last := -1
 	for _, ne := range rep.Rejected {
 		if ne == nil {
@@ -82,8 +82,8 @@ func checkDecode(data []byte, wp weightPolicy, tree weights.Raw, treeErr error) 
 		last = ne.Index
 		rejected[ne.Index] = ne
 	}
-	for i := range malformed {
-		if rejected[i] == nil {
+	for i, bad := range malformed {
+		if bad && rejected[i] == nil {
 			return true, fmt.Errorf("%s: malformed array entry #%d was not rejected", wp.name, i)
 		}
 	}
@@ -110,10 +110,9 @@ func checkDecode(data []byte, wp weightPolicy, tree weights.Raw, treeErr error) 
 	// The accepted nodes are exactly the entries not rejected, in order, each
 	// with a weight that is the value sent, as an integer within range.
 	k := 0
-	seen := make(map[string]bool, len(snap.Nodes))
 	for i, e := range entries {
 		if rejected[i] != nil {
-			if e.Weight.Kind == weights.KindString && isAllZeros(e.Weight.Text) && !malformed[i] &&
+			if e.Weight.Kind == weights.KindString && isAllZeros(e.Weight.Text) && !isMalformed(malformed, i) &&
 				rejected[i].Reason != weights.ReasonStringZero && rejected[i].Reason.Err() != nil &&
 				!idProblem(rejected[i].Reason) {
 				return true, fmt.Errorf("%s: node #%d with weight %q rejected as %s, want %s",
@@ -121,7 +120,7 @@ func checkDecode(data []byte, wp weightPolicy, tree weights.Raw, treeErr error) 
 			}
 			continue
 		}
-		if malformed[i] {
+		if isMalformed(malformed, i) {
 			return true, fmt.Errorf("%s: malformed entry #%d accepted", wp.name, i)
 		}
 		if k >= len(snap.Nodes) {
@@ -132,16 +131,18 @@ func checkDecode(data []byte, wp weightPolicy, tree weights.Raw, treeErr error) 
 		if n.ID != e.ID {
 			return true, fmt.Errorf("%s: snapshot node %d is %q, payload order says %q (node #%d)", wp.name, k-1, n.ID, e.ID, i)
 		}
-		if n.ID == "" || seen[n.ID] {
-			return true, fmt.Errorf("%s: accepted empty or duplicate id %q", wp.name, n.ID)
+		if n.ID == "" {
+			return true, fmt.Errorf("%s: accepted an empty id", wp.name)
 		}
-		seen[n.ID] = true
 		if err := checkWeight(p, e.Weight, n.Weight); err != nil {
 			return true, fmt.Errorf("%s: node #%d %q: %w", wp.name, i, e.ID, err)
 		}
 	}
 	if k != len(snap.Nodes) {
 		return true, fmt.Errorf("%s: snapshot has %d nodes, payload accounts for %d", wp.name, len(snap.Nodes), k)
+	}
+	if id, dup := duplicateID(snap.Nodes); dup {
+		return true, fmt.Errorf("%s: id %q accepted twice", wp.name, id)
 	}
 	if g := gcdOf(snap.Nodes); rep.GCD != g {
 		return true, fmt.Errorf("%s: Report.GCD = %d, want %d", wp.name, rep.GCD, g)
@@ -322,9 +323,7 @@ func exactInteger(text string, scale int64) (*big.Int, bool) {
 
 // entriesOf lists a parsed snapshot's entries as Decode should see them, and
 // marks the array elements that are malformed (must be rejected).
-func entriesOf(tree weights.Raw) ([]weights.Entry, map[int]bool) {
-	malformed := map[int]bool{}
-	var entries []weights.Entry
+func entriesOf(tree weights.Raw) (entries []weights.Entry, malformed []bool) {
 	switch tree.Kind {
 	case weights.KindObject:
 		entries = make([]weights.Entry, len(tree.Members))
@@ -333,6 +332,7 @@ func entriesOf(tree weights.Raw) ([]weights.Entry, map[int]bool) {
 		}
 	case weights.KindArray:
 		entries = make([]weights.Entry, len(tree.Items))
+		malformed = make([]bool, len(tree.Items))
 		for i, it := range tree.Items {
 			if it.Kind != weights.KindObject {
 				malformed[i] = true
@@ -360,6 +360,30 @@ func entriesOf(tree weights.Raw) ([]weights.Entry, map[int]bool) {
 		}
 	}
 	return entries, malformed
+}
+
+func isMalformed(malformed []bool, i int) bool { return malformed != nil && malformed[i] }
+
+// duplicateID reports an id that occurs twice.
+func duplicateID(nodes []weights.Node) (string, bool) {
+	if len(nodes) > 32 {
+		seen := make(map[string]bool, len(nodes))
+		for _, n := range nodes {
+			if seen[n.ID] {
+				return n.ID, true
+			}
+			seen[n.ID] = true
+		}
+		return "", false
+	}
+	for i := range nodes {
+		for j := i + 1; j < len(nodes); j++ {
+			if nodes[i].ID == nodes[j].ID {
+				return nodes[i].ID, true
+			}
+		}
+	}
+	return "", false
 }
 
 func entryCount(tree weights.Raw) int {

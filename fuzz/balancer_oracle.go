@@ -1,0 +1,468 @@
+package fuzz
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/safewrr/safewrr/balancer"
+	"github.com/safewrr/safewrr/weights"
+)
+
+// epoch is where a script's fake clock starts.
+var epoch = time.Date(2021, 7, 13, 22, 52, 0, 0, time.UTC)
+
+// scriptRun is the state of one balancer script: the options for the next
+// build, the fake clock, the balancer, and what the oracle knows it must do.
+type scriptRun struct {
+	now  time.Time
+	opts struct {
+		algo        balancer.Algorithm
+		start       int // -1: not set
+		randomStart bool
+		seed        int64
+		slowStart   time.Duration
+		maxEjected  int // -1: not set
+		maxDrop     int // percent; 0: not set
+	}
+	b      *balancer.Balancer
+	states []balancer.NodeState // as of now, refreshed after every change
+	calls  int                  // balancer calls made, for the report
+}
+
+func (r *scriptRun) clock() time.Time { return r.now }
+
+// run executes the script and checks every call. It returns whether the
+// script built a balancer that served at least one pick.
+func (r *scriptRun) run(ops []op) (served bool, err error) {
+	r.now = epoch
+	r.opts.start = -1
+	r.opts.maxEjected = -1
+	for k, o := range ops {
+		var err error
+		var ok bool
+		switch o.kind {
+		case opAlgo:
+			if a, perr := balancer.ParseAlgorithm(o.word); perr == nil {
+				r.opts.algo = a
+			}
+		case opStart:
+			r.opts.start = o.n
+		case opRandomStart:
+			r.opts.randomStart, r.opts.seed = true, int64(o.n)
+		case opSlowStart:
+			r.opts.slowStart = time.Duration(o.n) * time.Second
+		case opMaxEjected:
+			r.opts.maxEjected = min(o.n, 100)
+		case opMaxWeightDrop:
+			r.opts.maxDrop = min(o.n, 100)
+		case opNodes:
+			err = r.build(o.nodes)
+		case opUpdate:
+			err = r.update(o.nodes)
+		case opNext:
+			ok, err = r.next(o.n)
+		case opNextExcluding:
+			ok, err = r.nextExcluding(o.ids)
+		case opEject:
+			err = r.eject(o.ids[0], time.Duration(o.n)*time.Second)
+		case opRestore:
+			for _, id := range o.ids {
+				if err = r.restore(id); err != nil {
+					break
+				}
+			}
+		case opAdvance:
+			r.now = r.now.Add(time.Duration(o.n) * time.Second)
+			r.refresh()
+		case opCycle:
+			ok, err = r.cycle()
+		}
+		if err != nil {
+			return served, fmt.Errorf("op %d (%s): %w", k+1, opString(o), err)
+		}
+		served = served || ok
+	}
+	return served, nil
+}
+
+// refresh re-reads the states (applying clock-driven changes).
+func (r *scriptRun) refresh() {
+	if r.b != nil {
+		r.states = r.b.States()
+		r.calls++
+	}
+}
+
+func (r *scriptRun) build(nodes []weights.Node) error {
+	opts := []balancer.Option{balancer.WithAlgorithm(r.opts.algo), balancer.WithClock(r.clock)}
+	if r.opts.start >= 0 {
+		opts = append(opts, balancer.WithStart(r.opts.start))
+	}
+	if r.opts.randomStart {
+		opts = append(opts, balancer.WithRandomStart(r.opts.seed))
+	}
+	if r.opts.slowStart > 0 {
+		opts = append(opts, balancer.WithSlowStart(r.opts.slowStart))
+	}
+	if r.opts.maxEjected >= 0 {
+		opts = append(opts, balancer.WithMaxEjectedPercent(r.opts.maxEjected))
+	}
+	if r.opts.maxDrop > 0 {
+		opts = append(opts, balancer.WithMaxWeightDrop(float64(r.opts.maxDrop)/100))
+	}
+	b, err := balancer.New(nodes, opts...)
+	r.calls++
+	bad := invalidIDs(nodes)
+	startBad := r.opts.start >= len(nodes)
+	switch {
+	case err != nil && bad == "" && !startBad:
+		return fmt.Errorf("New refused valid nodes %v: %v", nodes, err)
+	case err == nil && bad != "":
+		return fmt.Errorf("New accepted %s", bad)
+	case err == nil && startBad && !r.opts.randomStart:
+		return fmt.Errorf("New accepted start index %d for %d nodes", r.opts.start, len(nodes))
+	}
+	if err != nil {
+		return nil // the previous balancer, if any, stays
+	}
+	r.b = b
+	r.refresh()
+	return r.checkMembers(nodes)
+}
+
+// invalidIDs says what is wrong with the ids of a node set, "" when nothing.
+func invalidIDs(nodes []weights.Node) string {
+	seen := make(map[string]bool, len(nodes))
+	for i, n := range nodes {
+		if n.ID == "" {
+			return fmt.Sprintf("an empty id (node #%d)", i)
+		}
+		if seen[n.ID] {
+			return fmt.Sprintf("a duplicate id %q (node #%d)", n.ID, i)
+		}
+		seen[n.ID] = true
+	}
+	return ""
+}
+
+// checkMembers checks that the states list nodes, in order, with their
+// configured weights.
+func (r *scriptRun) checkMembers(nodes []weights.Node) error {
+	if len(r.states) != len(nodes) {
+		return fmt.Errorf("States has %d members, want %d", len(r.states), len(nodes))
+	}
+	for i, st := range r.states {
+		if st.ID != nodes[i].ID || st.Weight != nodes[i].Weight {
+			return fmt.Errorf("member %d is %s=%d, want %s=%d", i, st.ID, st.Weight, nodes[i].ID, nodes[i].Weight)
+		}
+		if err := checkState(st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkState checks one node state for consistency.
+func checkState(st balancer.NodeState) error {
+	switch st.State {
+	case balancer.Serving:
+		if st.Effective != st.Weight || st.Weight == 0 {
+			return fmt.Errorf("serving node %s has weight %d, effective %d", st.ID, st.Weight, st.Effective)
+		}
+	case balancer.Drained:
+		if st.Weight != 0 || st.Effective != 0 {
+			return fmt.Errorf("drained node %s has weight %d, effective %d", st.ID, st.Weight, st.Effective)
+		}
+	case balancer.Ejected:
+		if st.Effective != 0 {
+			return fmt.Errorf("ejected node %s has effective weight %d", st.ID, st.Effective)
+		}
+	case balancer.Ramping:
+		if st.Effective == 0 || st.Effective > st.Weight {
+			return fmt.Errorf("ramping node %s has weight %d, effective %d", st.ID, st.Weight, st.Effective)
+		}
+	default:
+		return fmt.Errorf("node %s in unknown state %d", st.ID, st.State)
+	}
+	return nil
+}
+
+func (r *scriptRun) update(nodes []weights.Node) error {
+	if r.b == nil {
+		return nil
+	}
+	before := r.states
+	var oldTotal, newTotal uint64
+	for _, st := range before {
+		oldTotal += uint64(st.Weight)
+	}
+	for _, n := range nodes {
+		newTotal += uint64(n.Weight)
+	}
+	err := r.b.Update(nodes)
+	r.calls++
+	var want error
+	switch {
+	case invalidIDs(nodes) != "":
+		want = balancer.ErrInvalidNode
+	case len(nodes) == 0:
+		want = balancer.ErrNoBackends
+	case newTotal == 0:
+		want = balancer.ErrAllDrained
+	case r.opts.maxDrop > 0 && oldTotal > 0 && float64(newTotal) < float64(oldTotal)*(1-float64(r.opts.maxDrop)/100):
+		want = balancer.ErrWeightDrop
+	}
+	r.refresh()
+	if want == nil {
+		if err != nil {
+			return fmt.Errorf("Update(%v) refused: %v", nodes, err)
+		}
+		return r.checkMembers(nodes)
+	}
+	var ue *balancer.UpdateError
+	if err == nil || !errors.As(err, &ue) || !errors.Is(err, balancer.ErrUpdateRefused) || !errors.Is(err, want) {
+		return fmt.Errorf("Update(%v) = %v, want an *UpdateError wrapping %v", nodes, err, want)
+	}
+	// A refused update leaves the previous state serving.
+	if len(before) != len(r.states) {
+		return fmt.Errorf("refused update changed the members from %v to %v", before, r.states)
+	}
+	for i := range before {
+		if before[i] != r.states[i] {
+			return fmt.Errorf("refused update changed member %d from %+v to %+v", i, before[i], r.states[i])
+		}
+	}
+	_, err = r.next(1)
+	return err
+}
+
+// eligible reports which members may be picked now.
+func (r *scriptRun) eligible() (ids map[string]bool, n int) {
+	ids = make(map[string]bool, len(r.states))
+	for _, st := range r.states {
+		if st.Effective > 0 {
+			ids[st.ID] = true
+			n++
+		}
+	}
+	return ids, n
+}
+
+// wantPickErr returns the error a pick must fail with now, nil if it must
+// succeed.
+func (r *scriptRun) wantPickErr() error {
+	_, n := r.eligible()
+	if n > 0 {
+		return nil
+	}
+	drained := true
+	for _, st := range r.states {
+		if st.Weight != 0 {
+			drained = false
+		}
+	}
+	switch {
+	case len(r.states) == 0:
+		return balancer.ErrNoBackends
+	case drained:
+		return balancer.ErrAllDrained
+	}
+	return balancer.ErrAllEjected
+}
+
+func (r *scriptRun) next(picks int) (bool, error) {
+	if r.b == nil {
+		return false, nil
+	}
+	ok, want := r.eligible()
+	wantErr := r.wantPickErr()
+	for i := 0; i < picks; i++ {
+		n, err := r.b.Next()
+		r.calls++
+		if wantErr != nil {
+			if !errors.Is(err, wantErr) {
+				return false, fmt.Errorf("Next() = %v, %v with states %v; want %v", n, err, r.states, wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("Next() failed with %d serving nodes: %v", want, err)
+		}
+		if !ok[n.ID] {
+			return false, fmt.Errorf("Next() returned %s, which is not serving (states %v)", n.ID, r.states)
+		}
+	}
+	return wantErr == nil, nil
+}
+
+// nextExcluding starts a retry loop with ids already tried and keeps calling
+// NextExcluding until it fails: each answer must be a serving node not tried
+// yet, and the loop must end with ErrAllExcluded once every serving node was
+// tried.
+func (r *scriptRun) nextExcluding(ids []string) (bool, error) {
+	if r.b == nil {
+		return false, nil
+	}
+	ok, want := r.eligible()
+	wantErr := r.wantPickErr()
+	var tried balancer.Tried
+	left := want
+	for _, id := range ids {
+		if ok[id] && !tried.Has(id) {
+			left--
+		}
+		tried.Add(id)
+	}
+	for k := 0; k <= want; k++ {
+		before := tried.Len()
+		n, err := r.b.NextExcluding(&tried)
+		r.calls++
+		switch {
+		case wantErr != nil:
+			if !errors.Is(err, wantErr) {
+				return false, fmt.Errorf("NextExcluding() = %v, %v; want %v", n, err, wantErr)
+			}
+			return false, nil
+		case left == 0:
+			if !errors.Is(err, balancer.ErrAllExcluded) {
+				return false, fmt.Errorf("NextExcluding(%v) = %v, %v after every serving node was tried; want ErrAllExcluded", ids, n, err)
+			}
+			return true, nil
+		case err != nil:
+			return false, fmt.Errorf("NextExcluding failed with %d untried serving nodes: %v", left, err)
+		case !ok[n.ID]:
+			return false, fmt.Errorf("NextExcluding returned %s, which is not serving", n.ID)
+		case tried.Len() != before+1 || !tried.Has(n.ID):
+			return false, fmt.Errorf("NextExcluding returned %s, which was already tried (or was not recorded)", n.ID)
+		}
+		left--
+	}
+	return false, fmt.Errorf("NextExcluding did not end with ErrAllExcluded after %d serving nodes", want)
+}
+
+func (r *scriptRun) member(id string) (balancer.NodeState, bool) {
+	for _, st := range r.states {
+		if st.ID == id {
+			return st, true
+		}
+	}
+	return balancer.NodeState{}, false
+}
+
+func (r *scriptRun) eject(id string, d time.Duration) error {
+	if r.b == nil {
+		return nil
+	}
+	_, member := r.member(id)
+	err := r.b.Eject(id, r.now.Add(d))
+	r.calls++
+	r.refresh()
+	switch {
+	case !member:
+		if !errors.Is(err, balancer.ErrUnknownNode) {
+			return fmt.Errorf("Eject(%q) of a non-member = %v, want ErrUnknownNode", id, err)
+		}
+	case errors.Is(err, balancer.ErrEjectLimit):
+	case err != nil:
+		return fmt.Errorf("Eject(%q) = %v", id, err)
+	case d > 0:
+		if st, _ := r.member(id); st.Effective != 0 || (st.Weight > 0 && st.State != balancer.Ejected) {
+			return fmt.Errorf("Eject(%q, +%v) left it %v with effective weight %d", id, d, st.State, st.Effective)
+		}
+	}
+	return nil
+}
+
+func (r *scriptRun) restore(id string) error {
+	if r.b == nil {
+		return nil
+	}
+	_, member := r.member(id)
+	err := r.b.Restore(id)
+	r.calls++
+	r.refresh()
+	switch {
+	case !member:
+		if !errors.Is(err, balancer.ErrUnknownNode) {
+			return fmt.Errorf("Restore(%q) of a non-member = %v, want ErrUnknownNode", id, err)
+		}
+	case err != nil:
+		return fmt.Errorf("Restore(%q) = %v", id, err)
+	default:
+		if st, _ := r.member(id); st.State == balancer.Ejected {
+			return fmt.Errorf("Restore(%q) left it ejected", id)
+		}
+	}
+	return nil
+}
+
+// cycle takes one full cycle of picks (total effective weight / gcd) and
+// checks that every node was picked exactly effective weight / gcd times.
+// Cycles longer than maxCycle are not walked.
+func (r *scriptRun) cycle() (bool, error) {
+	if r.b == nil {
+		return false, nil
+	}
+	if err := r.wantPickErr(); err != nil {
+		return r.next(1)
+	}
+	var g, total uint64
+	for _, st := range r.states {
+		if err := checkState(st); err != nil {
+			return false, err
+		}
+		g = gcd64(g, uint64(st.Effective))
+		total += uint64(st.Effective)
+	}
+	length := total / g
+	if length > maxCycle {
+		return r.next(maxScriptPicks)
+	}
+	counts := make(map[string]uint64, len(r.states))
+	for i := uint64(0); i < length; i++ {
+		n, err := r.b.Next()
+		r.calls++
+		if err != nil {
+			return false, fmt.Errorf("Next() failed in a cycle: %v", err)
+		}
+		counts[n.ID]++
+	}
+	for _, st := range r.states {
+		if want := uint64(st.Effective) / g; counts[st.ID] != want {
+			return false, fmt.Errorf("cycle of %d picks: %s picked %d times, want %d (effective weights %v)",
+				length, st.ID, counts[st.ID], want, r.states)
+		}
+	}
+	return true, nil
+}
+
+func gcd64(a, b uint64) uint64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// opString writes an op back as a script line, for reports.
+func opString(o op) string {
+	for name, k := range opNames {
+		if k == o.kind {
+			s := name
+			if o.word != "" {
+				s += " " + o.word
+			}
+			for _, n := range o.nodes {
+				s += fmt.Sprintf(" %s=%d", n.ID, n.Weight)
+			}
+			for _, id := range o.ids {
+				s += " " + id
+			}
+			if o.n != 0 {
+				s += fmt.Sprintf(" %d", o.n)
+			}
+			return s
+		}
+	}
+	return "?"
+}
