@@ -28,10 +28,10 @@ type Balancer struct {
 	mu    sync.Mutex // guards everything below
 	cfg   config
 	base  time.Time // times below are nanoseconds since base
-	nodes []weights.Node
-	byID  map[string]int
-	until []int64 // ejected until; never = not ejected
-	ramp  []int64 // slow start began; never = not ramping
+	m     *members
+	nodes []weights.Node // m.nodes
+	until []int64        // ejected until; never = not ejected
+	ramp  []int64        // slow start began; never = not ramping
 }
 
 // New returns a balancer over nodes, in their order. Ids must be non-empty
@@ -49,7 +49,7 @@ func New(nodes []weights.Node, opts ...Option) (*Balancer, error) {
 			return nil, err
 		}
 	}
-	byID, bad, why := indexNodes(nodes)
+	m, bad, why := newMembers(nodes)
 	if why != "" {
 		return nil, fmt.Errorf("%w: node #%d %q: %s", ErrInvalidNode, bad, nodes[bad].ID, why)
 	}
@@ -59,8 +59,8 @@ func New(nodes []weights.Node, opts ...Option) (*Balancer, error) {
 	b := &Balancer{
 		cfg:   cfg,
 		base:  cfg.now(),
-		nodes: append([]weights.Node(nil), nodes...),
-		byID:  byID,
+		m:     m,
+		nodes: m.nodes,
 		until: fill(len(nodes), never),
 		ramp:  fill(len(nodes), never),
 	}
@@ -76,22 +76,6 @@ func fill(n int, v int64) []int64 {
 		s[i] = v
 	}
 	return s
-}
-
-// indexNodes maps ids to positions; for an empty or duplicate id it
-// returns the node's position and what is wrong.
-func indexNodes(nodes []weights.Node) (byID map[string]int, bad int, why string) {
-	byID = make(map[string]int, len(nodes))
-	for i, n := range nodes {
-		if n.ID == "" {
-			return nil, i, "empty id"
-		}
-		if j, dup := byID[n.ID]; dup {
-			return nil, i, fmt.Sprintf("same id as node #%d", j)
-		}
-		byID[n.ID] = i
-	}
-	return byID, 0, ""
 }
 
 // now returns the clock as nanoseconds since b.base.
@@ -230,7 +214,7 @@ func (b *Balancer) rebuild(now int64, prev *schedule) {
 	case serving == 0:
 		err = ErrAllEjected
 	}
-	s := newSchedule(b.nodes, eff, &b.cfg, prev)
+	s := newSchedule(b.m, eff, &b.cfg, prev)
 	s.err = err
 	s.deadline = deadline
 	b.cur.Store(s)
@@ -255,7 +239,7 @@ func (b *Balancer) Update(nodes []weights.Node) error {
 	refuse := func(cause error, detail string) error {
 		return &UpdateError{Cause: cause, Detail: detail, OldTotal: oldTotal, NewTotal: newTotal}
 	}
-	byID, bad, why := indexNodes(nodes)
+	m, bad, why := newMembers(nodes)
 	if why != "" {
 		return refuse(ErrInvalidNode, fmt.Sprintf("node #%d %q: %s", bad, nodes[bad].ID, why))
 	}
@@ -273,7 +257,8 @@ func (b *Balancer) Update(nodes []weights.Node) error {
 	until := fill(len(nodes), never)
 	ramp := fill(len(nodes), never)
 	for i, n := range nodes {
-		j, ok := b.byID[n.ID]
+		j := b.m.lookup(n.ID)
+		ok := j >= 0
 		switch {
 		case ok && n.Weight > 0 && b.nodes[j].Weight > 0:
 			until[i], ramp[i] = b.until[j], b.ramp[j]
@@ -286,8 +271,7 @@ func (b *Balancer) Update(nodes []weights.Node) error {
 			ramp[i] = now
 		}
 	}
-	b.nodes = append([]weights.Node(nil), nodes...)
-	b.byID = byID
+	b.m, b.nodes = m, m.nodes
 	b.until = until
 	b.ramp = ramp
 	b.capEjections(now)
@@ -349,8 +333,8 @@ func (b *Balancer) capEjections(now int64) {
 func (b *Balancer) Eject(id string, until time.Time) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	i, ok := b.byID[id]
-	if !ok {
+	i := b.m.lookup(id)
+	if i < 0 {
 		return fmt.Errorf("%w %q", ErrUnknownNode, id)
 	}
 	now := b.now()
@@ -385,8 +369,8 @@ func (b *Balancer) Eject(id string, until time.Time) error {
 func (b *Balancer) Restore(id string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	i, ok := b.byID[id]
-	if !ok {
+	i := b.m.lookup(id)
+	if i < 0 {
 		return fmt.Errorf("%w %q", ErrUnknownNode, id)
 	}
 	now := b.now()

@@ -1,26 +1,67 @@
 package balancer
 
 import (
-	"sync"
+	"math/bits"
+	"math/rand/v2"
+	"slices"
+	"sync/atomic"
 
 	"github.com/safewrr/safewrr/weights"
 )
 
-// schedule is an immutable view of the node set with its effective weights.
+// maxTableBytes bounds the exact-cycle table of a schedule.
+const maxTableBytes = 256 << 10
+
+// tableBytes is maxTableBytes; tests lower it to exercise the long-cycle
+// representation on small sets.
+var tableBytes uint64 = maxTableBytes
+
+// walkLimit is how many schedule positions NextExcluding looks at past a
+// tried node before it makes a weighted choice among the untried ones.
+const walkLimit = 16
+
+// kind is how a schedule maps a cycle position to a node.
+type kind uint8
+
+const (
+	kindTable8  kind = iota // exact cycle, one byte per entry (up to 256 nodes)
+	kindTable16             // exact cycle, two bytes per entry (up to 65,536 nodes)
+	kindTable32             // exact cycle, four bytes per entry
+	kindSpread              // long cycle: permuted position, then prefix-sum lookup
+)
+
+// schedule is an immutable description of one cycle of picks over a node
+// set with its effective weights, plus the counter that walks it. Picking is
+// one atomic add on the counter and an O(1) lookup.
 type schedule struct {
-	nodes    []weights.Node
-	eff      []uint32
-	algo     Algorithm
+	_   [64]byte // keep the counter's cache line to itself
+	ctr atomic.Uint64
+	_   [56]byte
+
+	kind   kind
+	length uint64 // picks per cycle: total effective weight / gcd
+	magic  uint64 // ^uint64(0) / length, for mod without division
+	t8     []uint8
+	t16    []uint16
+	t32    []uint32
+
+	// kindSpread: position p goes to (p*mult) mod length, whose node is
+	// found through bucket (first candidate node per 1<<shift positions)
+	// and prefix.
+	mult      uint64
+	multMagic bool // length < 2^32: p*mult fits in 64 bits
+	shift     uint
+	bucket    []uint32
+
+	prefix []uint64 // prefix[i] = sum of reduced weights of nodes before i; len n+1
+	m      *members
+	nodes  []weights.Node
+	algo   Algorithm
+	gcd    uint64 // of the effective weights
+	top    uint64 // largest reduced weight
+
 	err      error // set when no node serves
 	deadline int64 // when the clock-driven state changes next; never = no change
-
-	mu   sync.Mutex
-	cw   []int64 // smooth current weights
-	last int     // resty last picked index
-	rcw  uint64  // resty current weight
-	max  uint64
-	gcd  uint64
-	tot  int64
 }
 
 func gcd(a, b uint64) uint64 {
@@ -30,84 +71,426 @@ func gcd(a, b uint64) uint64 {
 	return a
 }
 
-func newSchedule(nodes []weights.Node, eff []uint32, cfg *config, prev *schedule) *schedule {
-	s := &schedule{nodes: nodes, eff: eff, algo: cfg.algo, cw: make([]int64, len(nodes))}
-	for _, w := range eff {
-		if w > 0 {
-			s.gcd = gcd(s.gcd, uint64(w))
-			s.max = max(s.max, uint64(w))
-			s.tot += int64(w)
-		}
+// mod returns c mod s.length without a division instruction: q below is
+// floor(c/length) or one less, so one conditional subtraction finishes.
+func (s *schedule) mod(c uint64) uint64 {
+	q, _ := bits.Mul64(c, s.magic)
+	r := c - q*s.length
+	if r >= s.length {
+		r -= s.length
 	}
-	s.rcw = s.max
-	s.last = len(nodes) - 1
-	if cfg.start >= 0 && cfg.start < len(nodes) {
-		s.last = cfg.start
-	}
-	return s
+	return r
 }
 
+// at returns the node position at cycle position p (0 <= p < length).
+func (s *schedule) at(p uint64) int {
+	switch s.kind {
+	case kindTable8:
+		return int(s.t8[p])
+	case kindTable16:
+		return int(s.t16[p])
+	case kindTable32:
+		return int(s.t32[p])
+	}
+	return s.spreadAt(p)
+}
+
+func (s *schedule) spreadAt(p uint64) int {
+	if s.multMagic {
+		p = s.mod(p * s.mult)
+	} else {
+		hi, lo := bits.Mul64(p, s.mult)
+		p = bits.Rem64(hi, lo, s.length)
+	}
+	b := p >> s.shift
+	lo, hi := int(s.bucket[b]), int(s.bucket[b+1])
+	// The largest i in [lo, hi] with prefix[i] <= p holds position p.
+	for lo < hi {
+		mid := int(uint(lo+hi+1) >> 1)
+		if s.prefix[mid] <= p {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo
+}
+
+// next picks the next node: one atomic add, one lookup.
 func (s *schedule) next() (int, error) {
 	if s.err != nil {
 		return 0, s.err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.pick(nil), nil
+	return s.at(s.mod(s.ctr.Add(1) - 1)), nil
 }
 
+// nextExcluding picks like next, skipping nodes in t: first the next
+// positions of the cycle (at most walkLimit), then a weighted choice among
+// the untried nodes. Work is O(walkLimit*len(t) + len(t)*log n).
 func (s *schedule) nextExcluding(t *Tried) (int, error) {
 	if s.err != nil {
 		return 0, s.err
 	}
-	ok := false
-	for i, w := range s.eff {
-		if w > 0 && !t.Has(s.nodes[i].ID) {
-			ok = true
-			break
+	c := s.ctr.Add(1) - 1
+	p := s.mod(c)
+	i := s.at(p)
+	if t.Len() == 0 || !t.Has(s.nodes[i].ID) {
+		return i, nil
+	}
+	walk := min(s.length-1, walkLimit)
+	for k := uint64(1); k <= walk; k++ {
+		p++
+		if p == s.length {
+			p = 0
+		}
+		i = s.at(p)
+		if !t.Has(s.nodes[i].ID) {
+			return i, nil
 		}
 	}
-	if !ok {
-		return 0, ErrAllExcluded
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.pick(t), nil
+	return s.pickUntried(t, c)
 }
 
-// pick runs one step of the algorithm, skipping nodes in t (bounded: the
-// caller checked that an untried serving node exists).
-func (s *schedule) pick(t *Tried) int {
-	if s.algo == Resty {
-		n := len(s.nodes)
-		for {
-			for i := s.last + 1; i < n; i++ {
-				if uint64(s.eff[i]) >= s.rcw && !t.Has(s.nodes[i].ID) {
-					s.last = i
-					return i
-				}
-			}
-			s.last = -1
-			if s.rcw <= s.gcd {
-				s.rcw = s.max
-			} else {
-				s.rcw -= s.gcd
-			}
+// pickUntried chooses among the untried serving nodes in proportion to
+// their weights: position c of a cycle over the untried nodes only.
+func (s *schedule) pickUntried(t *Tried, c uint64) (int, error) {
+	var buf [2 * triedInline]int32
+	idx := buf[:0]
+	var excl uint64
+	for k := 0; k < t.Len(); k++ {
+		i := s.m.lookup(t.at(k))
+		if i < 0 {
+			continue
+		}
+		if w := s.prefix[i+1] - s.prefix[i]; w > 0 {
+			idx = append(idx, int32(i))
+			excl += w
 		}
 	}
-	best := -1
-	for i, w := range s.eff {
+	if excl >= s.length {
+		return 0, ErrAllExcluded
+	}
+	q := c % (s.length - excl)
+	// The first i whose untried prefix sum through i exceeds q.
+	f := func(i int) uint64 {
+		v := s.prefix[i+1]
+		for _, j := range idx {
+			if int(j) <= i {
+				v -= s.prefix[j+1] - s.prefix[j]
+			}
+		}
+		return v
+	}
+	lo, hi := 0, len(s.nodes)-1
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if f(mid) > q {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo, nil
+}
+
+// newSchedule builds the schedule for members m with effective weights eff
+// (0 = not picked). prev is the schedule it replaces (nil for a new
+// balancer); the position in the cycle carries over from it.
+func newSchedule(m *members, eff []uint32, cfg *config, prev *schedule) *schedule {
+	n := len(m.nodes)
+	s := &schedule{m: m, nodes: m.nodes, algo: cfg.algo, prefix: make([]uint64, n+1), deadline: never}
+	for _, w := range eff {
+		s.gcd = gcd(s.gcd, uint64(w))
+	}
+	for i, w := range eff {
+		r := uint64(0)
+		if w > 0 {
+			r = uint64(w) / s.gcd
+		}
+		s.prefix[i+1] = s.prefix[i] + r
+		s.top = max(s.top, r)
+	}
+	s.length = s.prefix[n]
+	if s.length == 0 {
+		return s
+	}
+	s.magic = ^uint64(0) / s.length
+	width := uint64(4)
+	switch {
+	case n <= 1<<8:
+		width = 1
+	case n <= 1<<16:
+		width = 2
+	}
+	if s.length <= tableBytes/width {
+		var seq []int32
+		if s.algo == Resty {
+			seq = restyCycle(s.prefix, s.length)
+		} else {
+			seq = smoothCycle(s.prefix, s.length)
+		}
+		switch width {
+		case 1:
+			s.kind, s.t8 = kindTable8, narrow[uint8](seq)
+		case 2:
+			s.kind, s.t16 = kindTable16, narrow[uint16](seq)
+		default:
+			s.kind, s.t32 = kindTable32, narrow[uint32](seq)
+		}
+	} else {
+		s.buildSpread()
+	}
+	s.ctr.Store(s.startPosition(cfg, prev))
+	return s
+}
+
+func narrow[T uint8 | uint16 | uint32](seq []int32) []T {
+	t := make([]T, len(seq))
+	for i, v := range seq {
+		t[i] = T(v)
+	}
+	return t
+}
+
+// weight returns node i's reduced weight (effective weight / gcd).
+func (s *schedule) weight(i int) uint64 { return s.prefix[i+1] - s.prefix[i] }
+
+// smoothCycle returns one cycle of nginx's smooth weighted round robin for
+// the reduced weights given by prefix, starting from all-zero current
+// weights. Nodes of equal weight take turns in order (their current weights
+// differ by multiples of the total, so the one picked least, first in order,
+// leads), which lets the simulation track one candidate per distinct weight:
+// O(length * distinct weights).
+func smoothCycle(prefix []uint64, length uint64) []int32 {
+	n := len(prefix) - 1
+	byWeight := map[uint64]int{}
+	var ws []uint64
+	var members [][]int32
+	for i := range n {
+		w := prefix[i+1] - prefix[i]
 		if w == 0 {
 			continue
 		}
-		s.cw[i] += int64(w)
-		if t.Has(s.nodes[i].ID) {
-			continue
+		g, ok := byWeight[w]
+		if !ok {
+			g = len(ws)
+			byWeight[w] = g
+			ws = append(ws, w)
+			members = append(members, nil)
 		}
-		if best < 0 || s.cw[i] > s.cw[best] {
-			best = i
+		members[g] = append(members[g], int32(i))
+	}
+	m := len(ws)
+	cw := make([]int64, m)   // current weight of each group's candidate
+	w := make([]int64, m)    // the group's weight
+	cand := make([]int32, m) // the group's candidate: members[g][pos[g]]
+	pos := make([]int, m)
+	for g := range m {
+		w[g] = int64(ws[g])
+		cand[g] = members[g][0]
+	}
+	total := int64(length)
+	seq := make([]int32, length)
+	for t := range seq {
+		best := 0
+		cw[0] += w[0]
+		bestCW, bestIdx := cw[0], cand[0]
+		for g := 1; g < m; g++ {
+			c := cw[g] + w[g]
+			cw[g] = c
+			if c > bestCW || (c == bestCW && cand[g] < bestIdx) {
+				best, bestCW, bestIdx = g, c, cand[g]
+			}
+		}
+		seq[t] = bestIdx
+		pos[best]++
+		if pos[best] == len(members[best]) {
+			pos[best] = 0
+			cw[best] -= total
+		}
+		cand[best] = members[best][pos[best]]
+	}
+	return seq
+}
+
+// levels returns the distinct positive reduced weights, largest first, and
+// for each how many nodes weigh at least that much.
+func levels(prefix []uint64) (vals []uint64, counts []int) {
+	n := len(prefix) - 1
+	var ws []uint64
+	for i := range n {
+		if w := prefix[i+1] - prefix[i]; w > 0 {
+			ws = append(ws, w)
 		}
 	}
-	s.cw[best] -= s.tot
-	return best
+	slices.Sort(ws)
+	for k := len(ws) - 1; k >= 0; k-- {
+		if len(vals) > 0 && vals[len(vals)-1] == ws[k] {
+			counts[len(counts)-1]++
+			continue
+		}
+		c := 1
+		if len(counts) > 0 {
+			c = counts[len(counts)-1] + 1
+		}
+		vals = append(vals, ws[k])
+		counts = append(counts, c)
+	}
+	return vals, counts
+}
+
+// restyCycle returns one cycle of resty.roundrobin's find() for the reduced
+// weights given by prefix, starting at the current weight = the maximum
+// weight, scan at the first node: for each current weight from the maximum
+// down to 1 (in gcd steps, here 1 after reduction), the nodes whose weight is
+// at least the current weight, in order. O(length + distinct weights * n).
+func restyCycle(prefix []uint64, length uint64) []int32 {
+	n := len(prefix) - 1
+	vals, _ := levels(prefix)
+	seq := make([]int32, 0, length)
+	var list []int32
+	for j, v := range vals {
+		below := uint64(0)
+		if j+1 < len(vals) {
+			below = vals[j+1]
+		}
+		list = list[:0]
+		for i := range n {
+			if prefix[i+1]-prefix[i] >= v {
+				list = append(list, int32(i))
+			}
+		}
+		for range v - below {
+			seq = append(seq, list...)
+		}
+	}
+	return seq
+}
+
+// restyOffset returns the cycle position of the resty state (last, v): the
+// scan continues after node last (-1: at the first node) at current weight
+// v (reduced, 1..top).
+func (s *schedule) restyOffset(last int, v uint64) uint64 {
+	var off uint64
+	for i := range len(s.nodes) {
+		r := s.weight(i)
+		if r > v {
+			off += r - v
+		}
+		if i <= last && r >= v {
+			off++
+		}
+	}
+	if off >= s.length {
+		off -= s.length
+	}
+	return off
+}
+
+// restyState returns the resty state right after the pick at cycle
+// position p of a Resty table schedule: the node picked and the reduced
+// current weight it was picked at.
+func (s *schedule) restyState(p uint64) (last int, v uint64) {
+	node := s.at(p)
+	vals, counts := levels(s.prefix)
+	for j, u := range vals {
+		below := uint64(0)
+		if j+1 < len(vals) {
+			below = vals[j+1]
+		}
+		run := (u - below) * uint64(counts[j])
+		if p < run {
+			return node, u - p/uint64(counts[j])
+		}
+		p -= run
+	}
+	return node, 1
+}
+
+// buildSpread sets up the long-cycle representation: cycle position p maps
+// to the point (p*mult) mod length of the nodes' consecutive weight ranges.
+// mult is coprime with length (so each node still gets exactly its reduced
+// weight per cycle) and close to length/phi (so consecutive picks land far
+// apart and every node's picks spread evenly over the cycle).
+func (s *schedule) buildSpread() {
+	s.kind = kindSpread
+	L := s.length
+	s.multMagic = L < 1<<32
+	a := uint64(float64(L) * 0.6180339887498949)
+	if a == 0 || a >= L {
+		a = 1
+	}
+	found := false
+	for k := 0; k < 1000 && a+uint64(k) < L; k++ {
+		if gcd(a+uint64(k), L) == 1 {
+			a += uint64(k)
+			found = true
+			break
+		}
+	}
+	if !found {
+		a = 1
+	}
+	s.mult = a
+	n := len(s.nodes)
+	for (L-1)>>s.shift+1 > uint64(max(n, 1)) {
+		s.shift++
+	}
+	nb := int((L-1)>>s.shift + 1)
+	s.bucket = make([]uint32, nb+1)
+	i := 0
+	for b := range nb {
+		p := uint64(b) << s.shift
+		for s.prefix[i+1] <= p {
+			i++
+		}
+		s.bucket[b] = uint32(i)
+	}
+	last := n - 1
+	for s.weight(last) == 0 {
+		last--
+	}
+	s.bucket[nb] = uint32(last)
+}
+
+// startPosition returns where the counter of a new schedule starts.
+func (s *schedule) startPosition(cfg *config, prev *schedule) uint64 {
+	if prev == nil || prev.length == 0 {
+		switch {
+		case cfg.randomStart:
+			r := rand.New(rand.NewPCG(uint64(cfg.seed), 0x5afe))
+			return r.Uint64N(s.length)
+		case s.algo == Resty && s.kind != kindSpread:
+			last := len(s.nodes) - 1
+			if cfg.start >= 0 && cfg.start < len(s.nodes) {
+				last = cfg.start
+			}
+			return s.restyOffset(last, s.top)
+		}
+		return 0
+	}
+	p := prev.mod(prev.ctr.Load())
+	if s.m == prev.m && slices.Equal(s.prefix, prev.prefix) {
+		return p // same nodes, same weights: same place
+	}
+	if s.algo == Resty && s.kind != kindSpread && prev.kind != kindSpread {
+		lastPos := p + prev.length - 1
+		if lastPos >= prev.length {
+			lastPos -= prev.length
+		}
+		oldLast, v := prev.restyState(lastPos)
+		cw := v * prev.gcd
+		last := -1
+		for j := oldLast; j >= 0 && last < 0; j-- {
+			last = s.m.lookup(prev.nodes[j].ID)
+		}
+		nv := (cw + s.gcd - 1) / s.gcd
+		if nv > s.top {
+			nv, last = s.top, -1
+		}
+		return s.restyOffset(last, nv)
+	}
+	hi, lo := bits.Mul64(p, s.length)
+	q, _ := bits.Div64(hi, lo, prev.length)
+	return q
 }

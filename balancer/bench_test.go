@@ -1,0 +1,141 @@
+package balancer
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+
+	"github.com/safewrr/safewrr/weights"
+)
+
+var benchSizes = []int{10, 1000, 100000}
+
+// benchNodes returns n nodes with weights 1..100 drawn from a fixed seed.
+func benchNodes(n int) []weights.Node {
+	r := rand.New(rand.NewPCG(uint64(n), 42))
+	nodes := make([]weights.Node, n)
+	for i := range nodes {
+		nodes[i] = weights.Node{ID: fmt.Sprintf("10.%d.%d.%d:80", i>>16, (i>>8)&255, i&255), Weight: uint32(1 + r.IntN(100))}
+	}
+	return nodes
+}
+
+var sinkNode weights.Node
+
+func BenchmarkNext(b *testing.B) {
+	for _, algo := range []Algorithm{Smooth, Resty} {
+		for _, n := range benchSizes {
+			b.Run(fmt.Sprintf("algo=%v/nodes=%d", algo, n), func(b *testing.B) {
+				bl, err := New(benchNodes(n), WithAlgorithm(algo))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					sinkNode, _ = bl.Next()
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkNextParallel(b *testing.B) {
+	for _, algo := range []Algorithm{Smooth, Resty} {
+		for _, n := range benchSizes {
+			b.Run(fmt.Sprintf("algo=%v/nodes=%d", algo, n), func(b *testing.B) {
+				bl, err := New(benchNodes(n), WithAlgorithm(algo))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					var local weights.Node
+					for pb.Next() {
+						local, _ = bl.Next()
+					}
+					_ = local
+				})
+			})
+		}
+	}
+}
+
+// BenchmarkNextExcluding: a retry whose first choice was tried.
+func BenchmarkNextExcluding(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			bl, err := New(benchNodes(n))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				var tried Tried
+				first, _ := bl.NextExcluding(&tried)
+				sinkNode, _ = bl.NextExcluding(&tried)
+				_ = first
+			}
+		})
+	}
+}
+
+// floorTable and floorCtr are the floor: one atomic add and one slice load.
+var (
+	floorCtr   atomic.Uint64
+	floorTable = make([]weights.Node, 1024)
+)
+
+func BenchmarkFloor(b *testing.B) {
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			sinkNode = floorTable[floorCtr.Add(1)&1023]
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			var local weights.Node
+			for pb.Next() {
+				local = floorTable[floorCtr.Add(1)&1023]
+			}
+			_ = local
+		})
+	})
+}
+
+// BenchmarkNaiveSmooth is the O(n)-per-pick smooth WRR, for contrast.
+func BenchmarkNaiveSmooth(b *testing.B) {
+	n := 1000
+	nodes := benchNodes(n)
+	ws := make([]uint32, n)
+	for i, nd := range nodes {
+		ws[i] = nd.Weight
+	}
+	b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+		r := newRefSmooth(ws)
+		b.ReportAllocs()
+		for b.Loop() {
+			sinkNode = nodes[r.next()]
+		}
+	})
+}
+
+// BenchmarkBuild measures New: indexing the ids and building the schedule.
+func BenchmarkBuild(b *testing.B) {
+	for _, n := range []int{1000, 10000, 100000} {
+		nodes := benchNodes(n)
+		for _, algo := range []Algorithm{Smooth, Resty} {
+			b.Run(fmt.Sprintf("nodes=%d/algo=%v", n, algo), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := New(nodes, WithAlgorithm(algo)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,73 @@
+package balancer
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/safewrr/safewrr/weights"
+)
+
+// members is a node set in registry order with an index by id. It is
+// immutable and shared by every schedule built for the same set.
+type members struct {
+	nodes  []weights.Node
+	sorted []int32 // node positions ordered by id
+}
+
+// newMembers copies nodes and indexes them. For an empty or duplicate id it
+// returns nil, the node's position and what is wrong with it.
+func newMembers(nodes []weights.Node) (m *members, bad int, why string) {
+	for i, n := range nodes {
+		if n.ID == "" {
+			return nil, i, "empty id"
+		}
+	}
+	m = &members{nodes: slices.Clone(nodes), sorted: make([]int32, len(nodes))}
+	for i := range m.sorted {
+		m.sorted[i] = int32(i)
+	}
+	slices.SortFunc(m.sorted, func(a, b int32) int {
+		if c := strings.Compare(m.nodes[a].ID, m.nodes[b].ID); c != 0 {
+			return c
+		}
+		return int(a - b)
+	})
+	for k := 1; k < len(m.sorted); k++ {
+		a, b := m.sorted[k-1], m.sorted[k]
+		if m.nodes[a].ID == m.nodes[b].ID {
+			return nil, int(b), "same id as node #" + itoa(int(a))
+		}
+	}
+	return m, 0, ""
+}
+
+// lookup returns the position of the node with the given id, or -1.
+func (m *members) lookup(id string) int {
+	lo, hi := 0, len(m.sorted)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if m.nodes[m.sorted[mid]].ID < id {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo < len(m.sorted) && m.nodes[m.sorted[lo]].ID == id {
+		return int(m.sorted[lo])
+	}
+	return -1
+}
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var b [20]byte
+	k := len(b)
+	for i > 0 {
+		k--
+		b[k] = byte('0' + i%10)
+		i /= 10
+	}
+	return string(b[k:])
+}
