@@ -17,7 +17,7 @@ import (
 // array form); 0 drains. Nodes of a lower priority are used only when every
 // node of a higher one has failed. A host without a port gets the scheme's
 // default port (443 for https and grpcs, 80 otherwise).
-var apisixRule = rule{registry: "APISIX"}
+var apisixRule = rule{registry: "APISIX", prio: prioHighest}
 
 func decodeAPISIX(c *collector, root Raw) error {
 	c.rule = apisixRule
@@ -49,22 +49,9 @@ func decodeAPISIX(c *collector, root Raw) error {
 			}
 		}
 	case KindArray:
-		top, found := int64(0), false
-		prios := make([]int64, 0, len(nodes.Items))
 		for _, it := range nodes.Items {
-			in, prio := apisixNode(it, defPort)
-			if in.bad == "" && (!found || prio > top) {
-				top, found = prio, true
-			}
-			prios = append(prios, prio)
-			if err := c.add(in); err != nil {
+			if err := c.add(apisixNode(it, defPort)); err != nil {
 				return err
-			}
-		}
-		base := len(c.insts) - len(prios)
-		for i, p := range prios {
-			if found && p != top {
-				c.insts[base+i].standby = fmt.Sprintf("priority %d; priority %d is used first", p, top)
 			}
 		}
 	case KindNull:
@@ -124,11 +111,11 @@ func apisixID(in *instance, key string, defPort int) string {
 	return hostPort(host, n)
 }
 
-func apisixNode(it Raw, defPort int) (instance, int64) {
+func apisixNode(it Raw, defPort int) instance {
 	in := instance{where: "nodes[].weight"}
 	if it.Kind != KindObject {
 		in.bad = "node is " + it.Kind.article() + ", not an object"
-		return in, 0
+		return in
 	}
 	var bad string
 	in.weight, bad = weightOf(it, "weight")
@@ -149,14 +136,13 @@ func apisixNode(it Raw, defPort int) (instance, int64) {
 	} else if in.bad == "" {
 		in.id = hostPort(host, n)
 	}
-	var prio int64
 	if pr, ok := it.Get("priority"); ok {
 		f, isNum := pr.Float64()
 		if !isNum || f != float64(int64(f)) || f > 1<<31 || f < -(1<<31) {
 			in.bad = joinDetail(in.bad, fmt.Sprintf("priority %s is not an integer", pr))
 		} else {
-			prio = int64(f)
+			in.prio = int64(f)
 		}
 	}
-	return in, prio
+	return in
 }

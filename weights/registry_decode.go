@@ -285,6 +285,8 @@ type instance struct {
 	where   string // where the weight lives, e.g. "metadata.weight"
 	down    string // non-empty: the registry marks it not serving, and why
 	standby string // non-empty: a lower priority group, and why
+	prio    int64  // the priority group, for rules with priorities
+	extra   string // more words for a rejection of the weight
 	bad     string // non-empty: the entry is malformed, and why
 	notes   []Note // per-node notes (Index and ID filled in by build)
 }
@@ -316,6 +318,51 @@ type rule struct {
 	// fractional weights as they are.
 	scale uint32
 	round bool
+	// prio: the registry has priority groups, and which one is active.
+	prio prioOrder
+}
+
+// prioOrder says which priority group of a registry takes traffic.
+type prioOrder uint8
+
+const (
+	prioNone    prioOrder = iota
+	prioLowest            // Envoy: priority 0 first
+	prioHighest           // APISIX: the highest priority first
+)
+
+// priorities marks as standby every instance outside the active priority
+// group: the first group, in the registry's order, with an instance that
+// will be accepted with a weight above 0 and is serving.
+func (r rule) priorities(insts []instance, entries []Entry, p Policy, o RegistryOptions) {
+	if r.prio == prioNone {
+		return
+	}
+	var active int64
+	found := false
+	for i, in := range insts {
+		if in.bad != "" || (in.down != "" && o.Health != HealthIgnore) || in.id == "" {
+			continue
+		}
+		if w, reason := p.Weight(entries[i].Weight); reason != "" || w == 0 {
+			continue
+		}
+		better := in.prio < active
+		if r.prio == prioHighest {
+			better = in.prio > active
+		}
+		if !found || better {
+			active, found = in.prio, true
+		}
+	}
+	if !found {
+		return
+	}
+	for i := range insts {
+		if insts[i].prio != active {
+			insts[i].standby = fmt.Sprintf("priority %d; priority %d is active", insts[i].prio, active)
+		}
+	}
 }
 
 // policy returns the policy handed to Build, and the scale used.
@@ -370,6 +417,14 @@ func (r rule) build(insts []instance, o RegistryOptions) (Snapshot, RegistryRepo
 		}
 		w, sub := r.weight(in, p, scale, follow, regDefault)
 		e.Weight, substituted[i] = w, sub
+		entries[i] = e
+	}
+	r.priorities(insts, entries, p, o)
+	for i := range insts {
+		in, e := &insts[i], entries[i]
+		if in.bad != "" {
+			continue
+		}
 		switch {
 		case in.down != "" && o.Health == HealthReject:
 			e.Reject, e.Detail = ReasonNotServing, in.down
@@ -402,6 +457,9 @@ func (r rule) build(insts []instance, o RegistryOptions) (Snapshot, RegistryRepo
 		}
 		if in.where != "" && in.bad == "" && weightReason(ne.Reason) {
 			ne.Detail = joinDetail(ne.Detail, "the weight is "+in.where)
+		}
+		if in.extra != "" && weightReason(ne.Reason) {
+			ne.Detail = joinDetail(ne.Detail, in.extra)
 		}
 	}
 	if rep.Refused != nil {
@@ -564,6 +622,7 @@ func (r rule) rounded(in *instance, w Raw, p Policy, scale uint64) (Raw, bool) {
 	q := new(big.Rat).SetFrac(n, new(big.Int).SetUint64(scale))
 	text, exact := decimalText(q)
 	if !exact {
+		in.extra = fmt.Sprintf("rounding it needs a scale made of 2s and 5s (10, 100, 1000), not %d", scale)
 		return w, false
 	}
 	in.addNote(NoteRounded, w, "weight %s × scale %d = %s, rounded to %s", w, scale, ratText(v), n.String())

@@ -25,6 +25,7 @@ var edsRule = rule{
 	zeroInvalid: true,
 	whole:       true,
 	nullUnset:   true,
+	prio:        prioLowest,
 }
 
 func decodeEDS(c *collector, root Raw) error {
@@ -59,7 +60,6 @@ func decodeEDS(c *collector, root Raw) error {
 			return err
 		}
 	}
-	edsPriorities(c)
 	return nil
 }
 
@@ -86,13 +86,13 @@ func edsCluster(c *collector, cla Raw) error {
 				c.note(NoteIgnored, lw, "endpoints[%d]: locality weight %s not applied: endpoints are weighted on their own, as Envoy does without locality_weighted_lb_config", li, lw)
 			}
 		}
-		prio := uint64(0)
+		prio := int64(0)
 		if pr, _, ok := field(loc, "priority"); ok && pr.Kind != KindNull {
 			v, reason := Policy{Strings: StringsDecimal, MaxWeight: 1 << 31}.Weight(pr)
 			if reason != "" {
 				return shapeError(FormatEDS, "endpoints[%d].priority %s is not an integer", li, pr)
 			}
-			prio = uint64(v)
+			prio = int64(v)
 		}
 		lbs, _, _ := field(loc, "lb_endpoints", "lbEndpoints")
 		if lbs.Kind != KindArray && lbs.Kind != KindNull && lbs.Kind != KindAbsent {
@@ -103,35 +103,13 @@ func edsCluster(c *collector, cla Raw) error {
 			if in.bad == "" && locBad != "" {
 				in.bad = locBad
 			}
-			in.standby = fmt.Sprint(prio) // resolved by edsPriorities
+			in.prio = prio
 			if err := c.add(in); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
-}
-
-// edsPriorities turns the priority kept in standby into a standby reason for
-// every endpoint outside the active priority: the lowest priority number
-// that has a serving endpoint (Envoy fails over to the next priority only
-// when the one before has no healthy hosts).
-func edsPriorities(c *collector) {
-	active, found := "", false
-	min := func(a, b string) bool { return len(a) < len(b) || len(a) == len(b) && a < b }
-	for _, in := range c.insts {
-		if in.bad == "" && in.down == "" && (!found || min(in.standby, active)) {
-			active, found = in.standby, true
-		}
-	}
-	for i := range c.insts {
-		in := &c.insts[i]
-		p := in.standby
-		in.standby = ""
-		if found && p != active {
-			in.standby = fmt.Sprintf("priority %s; priority %s is active", p, active)
-		}
-	}
 }
 
 func edsEndpoint(lb Raw) instance {

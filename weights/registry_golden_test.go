@@ -211,3 +211,12 @@ func TestRegistryWrongFormat(t *testing.T) {
 	}
 	_ = bytes.MinRead
 }
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}

@@ -1,0 +1,206 @@
+package weights_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/safewrr/safewrr/weights"
+)
+
+// registryTemplates hold one small payload per format: two instances, the
+// first with its weight member replaced by %s (the whole `"key": value`
+// text, or nothing for a missing weight), the second a plain good one.
+var registryTemplates = []struct {
+	format weights.Format
+	key    string // the weight's key as the registry spells it
+	text   string
+	native string // a good weight in the registry's own type
+}{
+	{weights.FormatDiscovery, "weight", `{"code":0,"data":{"instances":{"sh001":[
+		{"hostname":"a","addrs":["grpc://10.0.0.1:9000"],"status":1,"metadata":{%s}},
+		{"hostname":"b","addrs":["grpc://10.0.0.2:9000"],"status":1,"metadata":{"weight":"10"}}]}}}`, `"10"`},
+	{weights.FormatKratos, "weight", `[
+		{"id":"a","name":"s","metadata":{%s},"endpoints":["grpc://10.0.0.1:9000?isSecure=false"]},
+		{"id":"b","name":"s","metadata":{"weight":"10"},"endpoints":["grpc://10.0.0.2:9000"]}]`, `"10"`},
+	{weights.FormatConsul, "Passing", `[
+		{"Node":{"Address":"10.0.0.1"},"Service":{"ID":"a","Address":"","Port":9000,"Weights":{%s}},"Checks":[]},
+		{"Node":{"Address":"10.0.0.2"},"Service":{"ID":"b","Address":"10.0.0.2","Port":9000,"Weights":{"Passing":10,"Warning":1}},"Checks":[]}]`, `10`},
+	{weights.FormatNacos, "weight", `{"hosts":[
+		{"ip":"10.0.0.1","port":9000,%s,"healthy":true,"enabled":true},
+		{"ip":"10.0.0.2","port":9000,"weight":0.1,"healthy":true,"enabled":true}]}`, `0.1`},
+	{weights.FormatEureka, "weight", `{"applications":{"application":{"name":"S","instance":[
+		{"ipAddr":"10.0.0.1","status":"UP","port":{"$":9000,"@enabled":"true"},"metadata":{%s}},
+		{"ipAddr":"10.0.0.2","status":"UP","port":{"$":"9000","@enabled":"true"},"metadata":{"weight":"10"}}]}}}`, `"10"`},
+	{weights.FormatEDS, "load_balancing_weight", `{"cluster_name":"s","endpoints":[{"lb_endpoints":[
+		{"endpoint":{"address":{"socket_address":{"address":"10.0.0.1","port_value":9000}}},%s},
+		{"endpoint":{"address":{"socket_address":{"address":"10.0.0.2","port_value":9000}}},"load_balancing_weight":10}]}]}`, `10`},
+	{weights.FormatAPISIX, "weight", `{"type":"roundrobin","nodes":[
+		{"host":"10.0.0.1","port":9000,%s},
+		{"host":"10.0.0.2","port":9000,"weight":10}]}`, `10`},
+	{weights.FormatAPISIX, "", `{"type":"roundrobin","nodes":{
+		"10.0.0.1:9000"%s,
+		"10.0.0.2:9000":10}}`, `10`},
+}
+
+// hostileWeights are the values of the issue's hostile variants, and a few
+// more; "" in the table means the weight is missing.
+var hostileWeights = []string{`"0"`, `""`, `"abc"`, `-1`, `1e400`, ``, `true`, `null`, `[1]`, `{"v":1}`,
+	`"00"`, `"-0"`, `" 10"`, `"NaN"`, `"1e3"`, `"10.5"`, `0`, `-0`, `0.5`, `1e-7`, `4294967296`, `"4294967296"`, `"10"`, `10`}
+
+// fill puts a weight into a template: `"key": value`, or for APISIX's
+// object form `: value`.
+func fill(key, text, value string) string {
+	switch {
+	case key == "" && value == "":
+		return strings.Replace(text, "%s", `:null`, 1) // the object form cannot omit a value
+	case key == "":
+		return strings.Replace(text, "%s", ":"+value, 1)
+	case value == "":
+		for _, hole := range []string{"%s,", ",%s"} {
+			if strings.Contains(text, hole) {
+				return strings.Replace(text, hole, "", 1)
+			}
+		}
+		return strings.Replace(text, "%s", "", 1)
+	}
+	return strings.Replace(text, "%s", fmt.Sprintf("%q:%s", key, value), 1)
+}
+
+// TestRegistryHostileWeights puts each hostile weight into each format and
+// checks what must hold whatever the registry's convention: the string "0"
+// is string-zero; nothing panics; accepted weights are within the maximum;
+// the good node survives unless the format refuses the whole response;
+// nodes keep the payload's order; a rejected node is never also accepted.
+func TestRegistryHostileWeights(t *testing.T) {
+	options := map[string]weights.RegistryOptions{
+		"registry":         {},
+		"policy":           {Convention: weights.FollowPolicy},
+		"policy-lenient":   {Convention: weights.FollowPolicy, Policy: weights.Lenient()},
+		"registry-max-50":  {Policy: weights.Policy{MaxWeight: 5000}},
+		"registry-reject0": {Policy: weights.Policy{Zero: weights.ZeroReject, MissingRejected: true}},
+	}
+	for _, tpl := range registryTemplates {
+		for _, v := range hostileWeights {
+			for oname, o := range options {
+				name := fmt.Sprintf("%s/%s/%s", tpl.format, v, oname)
+				if tpl.key == "" {
+					name = fmt.Sprintf("%s-object/%s/%s", tpl.format, v, oname)
+				}
+				t.Run(name, func(t *testing.T) {
+					payload := fill(tpl.key, tpl.text, v)
+					s, r, err := weights.DecodeRegistry(tpl.format, []byte(payload), o)
+					if err != nil {
+						t.Fatalf("DecodeRegistry: %v\n%s", err, payload)
+					}
+					checkRegistryResult(t, s, r, o)
+					first := rejectedAt(r, 0)
+					if v == `"0"` || v == `"00"` {
+						if first == nil || first.Reason != weights.ReasonStringZero || !errors.Is(first, weights.ErrStringZero) {
+							t.Fatalf("weight %s: first node rejected as %v, want string-zero", v, first)
+						}
+					}
+					if r.Refused == nil && !hasNode(s, "10.0.0.2:9000") {
+						t.Errorf("the good node is missing: %v %v", s.Nodes, r.Rejected)
+					}
+					if first != nil && hasNode(s, "10.0.0.1:9000") {
+						t.Errorf("node 10.0.0.1:9000 is both rejected (%v) and accepted", first)
+					}
+				})
+			}
+		}
+	}
+}
+
+func rejectedAt(r weights.RegistryReport, i int) *weights.NodeError {
+	for _, e := range r.Rejected {
+		if e.Index == i {
+			return e
+		}
+	}
+	return nil
+}
+
+func hasNode(s weights.Snapshot, id string) bool {
+	for _, n := range s.Nodes {
+		if n.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// checkRegistryResult checks the invariants of any decode result.
+func checkRegistryResult(t *testing.T, s weights.Snapshot, r weights.RegistryReport, o weights.RegistryOptions) {
+	t.Helper()
+	max := o.Policy.MaxWeight
+	if max == 0 {
+		max = weights.DefaultMaxWeight
+	}
+	if r.Refused != nil && len(s.Nodes) > 0 {
+		t.Errorf("refused (%v) but %d nodes returned", r.Refused, len(s.Nodes))
+	}
+	if r.Refused != nil && !errors.Is(r.Refused, weights.ErrRefused) {
+		t.Errorf("Refused %v does not wrap ErrRefused", r.Refused)
+	}
+	seen := map[string]bool{}
+	for _, n := range s.Nodes {
+		if n.Weight > max {
+			t.Errorf("node %s weight %d above the maximum %d", n.ID, n.Weight, max)
+		}
+		if seen[n.ID] {
+			t.Errorf("node %s twice", n.ID)
+		}
+		seen[n.ID] = true
+	}
+	if r.Refused == nil && len(s.Nodes)+len(r.Rejected) != r.Entries {
+		t.Errorf("%d accepted + %d rejected != %d entries", len(s.Nodes), len(r.Rejected), r.Entries)
+	}
+	last := -1
+	for _, e := range r.Rejected {
+		if e.Index <= last {
+			t.Errorf("rejected out of order: #%d after #%d", e.Index, last)
+		}
+		last = e.Index
+		if e.Reason.Err() == nil || !errors.Is(e, e.Reason.Err()) {
+			t.Errorf("rejected #%d: reason %q has no sentinel", e.Index, e.Reason)
+		}
+	}
+	for _, n := range r.Notes {
+		if n.Index >= r.Entries || n.Index < -1 {
+			t.Errorf("note %v: index out of range", n)
+		}
+		if n.Index >= 0 && !seen[n.ID] {
+			t.Errorf("note %v is about a node that was not accepted", n)
+		}
+	}
+}
+
+// FuzzDecodeRegistry decodes arbitrary bytes in every format, seeded with
+// the registry fixtures, and checks the invariants of checkRegistryResult.
+// Plain go test runs the seeds.
+func FuzzDecodeRegistry(f *testing.F) {
+	paths, _ := filepath.Glob(filepath.Join("testdata", "registries", "*.json"))
+	for _, p := range paths {
+		if data, err := os.ReadFile(p); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, fm := range append(weights.Formats(), weights.FormatAuto) {
+			for _, o := range []weights.RegistryOptions{{}, {Convention: weights.FollowPolicy, Health: weights.HealthIgnore}} {
+				s, r, err := weights.DecodeRegistry(fm, data, o)
+				if err != nil {
+					if len(s.Nodes) > 0 {
+						t.Fatalf("%s: error %v with %d nodes", fm, err, len(s.Nodes))
+					}
+					continue
+				}
+				checkRegistryResult(t, s, r, o)
+			}
+		}
+	})
+}
