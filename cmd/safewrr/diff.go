@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/safewrr/safewrr/balancer"
+	"github.com/safewrr/safewrr/luacompat"
+	"github.com/safewrr/safewrr/weights"
+)
+
+func init() {
+	register(command{
+		name:    "diff",
+		summary: "run a Lua balancer and safewrr on the same nodes and compare the pick sequences",
+		usage:   diffUsage,
+		run:     runDiff,
+	})
+}
+
+const diffUsage = `Usage:
+  safewrr diff --nodes SPEC [--lua-path DIR [--module NAME] | --model NAME]
+               [--picks N] [--policy strict|lenient] [--algo auto|resty|smooth]
+               [--budget 200ms] [--steps N] [--seed S] [--json]
+
+Runs a Lua balancer (a built-in model, resty-roundrobin-2021 by default, or
+the module --module from --lua-path DIR, laid out like lua-resty-balancer's
+lib/) and safewrr (the weights policy, then the balancer) on the same node
+set, and compares the sequences. safewrr gets its accepted nodes in the order
+Lua iterated them and, for resty, starts after the node Lua's first find()
+started after. --algo auto uses smooth for nginx-swrr and modules named
+*swrr*, resty otherwise.
+
+Verdicts:
+  same      safewrr accepted every node; both returned the same picks
+  differ    safewrr accepted every node; the picks differ (a bug)
+  stricter  Lua served; safewrr rejected nodes (each with a reason) or
+            refused to pick (every node drained)
+  safe      Lua hung or raised an error; safewrr rejected the bad nodes and
+            served the rest, or answered at once that nothing can be served
+
+SPEC is a Lua table literal ({a=10, b="0", c=0/0}), a JSON object, or @file.
+
+Exit codes: 0 for same, stricter or safe; 1 for differ; 2 usage or I/O error.
+
+Example:
+  safewrr diff --nodes '{a=5, b=1, c=1}' --picks 14
+  safewrr diff --nodes '{a=10, b="0"}' --model resty-roundrobin-2020
+  safewrr diff --lua-path ./lua-resty-balancer/lib --module resty.swrr --nodes '{a=5, b=1, c=1}'
+`
+
+func runDiff(args []string, stdout, stderr io.Writer) int {
+	c := commands["diff"]
+	fs := newFlagSet(c, stdout, stderr)
+	luaPath := fs.String("lua-path", "", "directory holding the Lua module, like lua-resty-balancer's `lib/`")
+	module := fs.String("module", luacompat.DefaultModule, "Lua module to load from --lua-path")
+	model := fs.String("model", "", "built-in model (default resty-roundrobin-2021): "+strings.Join(luacompat.Models(), ", "))
+	spec := fs.String("nodes", "", "the node set: Lua table literal, JSON object, or @file (required)")
+	picks := fs.Int("picks", luacompat.DefaultPicks, "number of picks on each side")
+	policy := fs.String("policy", "strict", "safewrr's weights policy: strict or lenient")
+	algo := fs.String("algo", "auto", "safewrr's algorithm: auto, resty or smooth")
+	budget := fs.Duration("budget", luacompat.DefaultBudget, "wall-clock budget of a --lua-path run before it counts as a hang")
+	steps := fs.Int("steps", luacompat.DefaultStepLimit, "step limit of a built-in model before it counts as a hang")
+	seed := fs.Uint64("seed", 1, "seed of math.random (the resty start node)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if code, ok := parseFlags(fs, args, stdout); !ok {
+		return code
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "safewrr diff: "+format+"\n", a...)
+		fmt.Fprintln(stderr, `Run "safewrr diff -h" for usage.`)
+		return exitUsage
+	}
+	var pol weights.Policy
+	switch {
+	case fs.NArg() > 0:
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	case *spec == "":
+		return usageErr("--nodes SPEC is required")
+	case *luaPath != "" && *model != "":
+		return usageErr("--lua-path and --model cannot be used together")
+	case *model != "" && !luacompat.IsModel(*model):
+		return usageErr("unknown model %q (have %s)", *model, strings.Join(luacompat.Models(), ", "))
+	case *picks < 1 || *picks > 100_000:
+		return usageErr("--picks must be between 1 and 100000, got %d", *picks)
+	case *budget <= 0 || *steps < 1:
+		return usageErr("--budget and --steps must be positive")
+	case *policy == "strict":
+	case *policy == "lenient":
+		pol = weights.Lenient()
+	default:
+		return usageErr("--policy must be strict or lenient, got %q", *policy)
+	}
+	if *luaPath == "" && *model == "" {
+		*model = luacompat.Resty2021
+	}
+	entries, err := luacompat.ParseSpec(*spec)
+	if err != nil {
+		fmt.Fprintf(stderr, "safewrr diff: --nodes: %v\n", err)
+		return exitUsage
+	}
+	cfg := luacompat.DiffConfig{
+		Lua: luacompat.Config{
+			Model: *model, LuaPath: *luaPath, Module: *module, Nodes: entries,
+			Picks: *picks, Budget: *budget, StepLimit: *steps, Seed: *seed, Trace: reproTrace,
+		},
+		Policy: pol,
+	}
+	if *algo != "auto" {
+		a, err := balancer.ParseAlgorithm(*algo)
+		if err != nil {
+			return usageErr("--algo must be auto, resty or smooth, got %q", *algo)
+		}
+		cfg.Algorithm, cfg.FixedAlgorithm = a, true
+	}
+	res, err := luacompat.Diff(context.Background(), cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "safewrr diff: %v\n", err)
+		return exitUsage
+	}
+	code := exitOK
+	if res.Verdict == luacompat.VerdictDiffer {
+		code = exitRejected
+	}
+	if *asJSON {
+		if c := reproWriteJSON(stdout, stderr, diffJSON(res, entries, *policy)); c != exitOK {
+			return c
+		}
+		return code
+	}
+	w := stdout
+	fmt.Fprintf(w, "nodes:   %s\n\n", luacompat.FormatSpec(entries))
+	fmt.Fprintf(w, "Lua (%s, gopher-lua)\n", res.Lua.Target)
+	reproPrintRun(w, "  ", res.Lua, cfg.Lua)
+	fmt.Fprintf(w, "\nsafewrr (%s policy, %s algorithm)\n", *policy, res.Go.Algorithm)
+	for _, r := range res.Go.Report.Rejected {
+		fmt.Fprintf(w, "  rejected: %s\n", r.Error())
+	}
+	fmt.Fprintf(w, "  nodes:   %s\n", diffNodes(res.Go.Nodes))
+	if res.Go.Start >= 0 {
+		fmt.Fprintf(w, "  start:   after %s (index %d), as Lua's first find()\n", res.Go.Nodes[res.Go.Start].ID, res.Go.Start)
+	}
+	if len(res.Go.Picks) > 0 {
+		fmt.Fprintf(w, "  picks:   %s\n", reproRuns(res.Go.Picks))
+	}
+	if res.Go.Err != nil {
+		fmt.Fprintf(w, "  answer:  %v\n", res.Go.Err)
+	}
+	fmt.Fprintf(w, "\nverdict: %s. %s\n", res.Verdict, res.Explanation)
+	if res.Verdict == luacompat.VerdictDiffer {
+		i := res.FirstDifference
+		fmt.Fprintf(w, "  pick %d: Lua %s, safewrr %s\n", i+1, diffAt(res.Lua.Picks, i), diffAt(res.Go.Picks, i))
+	}
+	return code
+}
+
+func diffNodes(nodes []weights.Node) string {
+	if len(nodes) == 0 {
+		return "(none)"
+	}
+	parts := make([]string, len(nodes))
+	for i, n := range nodes {
+		parts[i] = fmt.Sprintf("%s=%d", n.ID, n.Weight)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func diffAt(picks []string, i int) string {
+	if i < len(picks) {
+		return picks[i]
+	}
+	return "(nothing)"
+}
+
+type diffGo struct {
+	Policy    string         `json:"policy"`
+	Algorithm string         `json:"algorithm"`
+	Nodes     []diffNode     `json:"nodes"`
+	Start     int            `json:"start"`
+	Rejected  []reproRejects `json:"rejected"`
+	Picks     []string       `json:"picks"`
+	Error     string         `json:"error,omitempty"`
+}
+
+type diffNode struct {
+	ID     string `json:"id"`
+	Weight uint32 `json:"weight"`
+}
+
+type diffOut struct {
+	Nodes           string      `json:"nodes"`
+	Verdict         string      `json:"verdict"`
+	Explanation     string      `json:"explanation"`
+	FirstDifference int         `json:"first_difference"`
+	Lua             reproResult `json:"lua"`
+	Safewrr         diffGo      `json:"safewrr"`
+}
+
+func diffJSON(res luacompat.DiffResult, entries []weights.Entry, policy string) diffOut {
+	g := diffGo{Policy: policy, Algorithm: res.Go.Algorithm.String(), Start: res.Go.Start,
+		Nodes: []diffNode{}, Rejected: []reproRejects{}, Picks: res.Go.Picks}
+	if g.Picks == nil {
+		g.Picks = []string{}
+	}
+	for _, n := range res.Go.Nodes {
+		g.Nodes = append(g.Nodes, diffNode{ID: n.ID, Weight: n.Weight})
+	}
+	for _, r := range res.Go.Report.Rejected {
+		g.Rejected = append(g.Rejected, reproRejects{ID: r.ID, Reason: string(r.Reason), Raw: r.Raw.String(), Message: r.Error()})
+	}
+	if res.Go.Err != nil {
+		g.Error = res.Go.Err.Error()
+	}
+	return diffOut{
+		Nodes: luacompat.FormatSpec(entries), Verdict: string(res.Verdict), Explanation: res.Explanation,
+		FirstDifference: res.FirstDifference, Lua: reproJSON(res.Lua, nil), Safewrr: g,
+	}
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/safewrr/safewrr/luacompat"
+)
+
+func TestReproIncident(t *testing.T) {
+	code, out, errOut := runCLI(t, "repro")
+	if code != exitOK {
+		t.Fatalf("safewrr repro: exit %d, stderr %q\n%s", code, errOut, out)
+	}
+	for _, want := range []string{
+		"1. resty-roundrobin-2020", "HANG (build)",
+		`_gcd(10, "0") → _gcd("0", nan) → _gcd(nan, nan)`,
+		"2. resty-roundrobin-2021", "serves",
+		"3. safewrr", "string-zero", "serving: 10.0.0.3:80",
+		"Reproduced:",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("safewrr repro output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "NOT AS DESCRIBED") {
+		t.Errorf("safewrr repro reports a deviation:\n%s", out)
+	}
+}
+
+func TestReproIncidentJSON(t *testing.T) {
+	code, out, errOut := runCLI(t, "repro", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	var got struct {
+		Outcome    string            `json:"outcome"`
+		Where      string            `json:"where"`
+		Message    string            `json:"message"`
+		Picks      []string          `json:"picks"`
+		Order      []string          `json:"order"`
+		ElapsedMS  *float64          `json:"elapsed_ms"`
+		Reproduced bool              `json:"reproduced"`
+		Cases      []json.RawMessage `json:"cases"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if got.Outcome != "hang" || got.Where != "build" || !got.Reproduced || len(got.Cases) != 3 || got.ElapsedMS == nil || got.Picks == nil {
+		t.Fatalf("repro --json = %+v", got)
+	}
+	if strings.Join(got.Order, ",") != luacompat.IncidentGoodID+","+luacompat.IncidentBadID {
+		t.Errorf("order = %q", got.Order)
+	}
+	if !strings.Contains(string(got.Cases[2]), `"reason": "string-zero"`) {
+		t.Errorf("safewrr case = %s", got.Cases[2])
+	}
+}
+
+func TestReproSingleRuns(t *testing.T) {
+	dir := t.TempDir()
+	src, err := luacompat.ModelSource(luacompat.Resty2020)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "resty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "resty", "roundrobin.lua"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := filepath.Join(dir, "nodes.lua")
+	if err := os.WriteFile(spec, []byte(`{b="0", a=10}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		outcome string
+		where   string
+		message string
+	}{
+		{"lua-path hang", []string{"--lua-path", dir, "--nodes", `{a=10, b="0"}`, "--budget", "20ms"}, "hang", "build", "budget"},
+		{"lua-path error", []string{"--lua-path", dir, "--nodes", "@" + spec}, "error", "build", "attempt to compare string with number"},
+		{"lua-path ok", []string{"--lua-path", dir, "--nodes", `{"a": 2, "b": 1}`}, "ok", "", ""},
+		{"model hang", []string{"--model", "resty-roundrobin-2020", "--nodes", `{a=10, b=0/0}`, "--steps", "1000"}, "hang", "build", "step limit"},
+		{"model ok", []string{"--model", "nginx-swrr", "--nodes", `{a=10, b="0"}`}, "ok", "", ""},
+		{"nodes only", []string{"--nodes", `{a=1, b=-2}`, "--steps", "1000"}, "hang", "pick", "step limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, append([]string{"repro", "--json"}, tt.args...)...)
+			if code != exitOK {
+				t.Fatalf("exit %d, stderr %q", code, errOut)
+			}
+			var got map[string]any
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, out)
+			}
+			for _, k := range []string{"outcome", "where", "message", "picks", "order", "elapsed_ms"} {
+				if _, ok := got[k]; !ok {
+					t.Errorf("no %q in %s", k, out)
+				}
+			}
+			if got["outcome"] != tt.outcome || got["where"] != tt.where || !strings.Contains(got["message"].(string), tt.message) {
+				t.Fatalf("got %v/%v %q, want %s/%s %q", got["outcome"], got["where"], got["message"], tt.outcome, tt.where, tt.message)
+			}
+			// The text form classifies the same way.
+			code, text, _ := runCLI(t, append([]string{"repro"}, tt.args...)...)
+			if code != exitOK || !strings.Contains(text, "outcome: ") || !strings.Contains(text, "order:") {
+				t.Errorf("text form: exit %d\n%s", code, text)
+			}
+		})
+	}
+}
+
+func TestReproUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"repro", "extra"},
+		{"repro", "--lua-path", "x", "--model", "nginx-swrr"},
+		{"repro", "--model", "nope"},
+		{"repro", "--nodes", "{a="},
+		{"repro", "--lua-path", "/nonexistent/lib"},
+		{"repro", "--picks", "0"},
+		{"repro", "--budget", "1s"},
+	} {
+		if code, _, errOut := runCLI(t, args...); code != exitUsage || errOut == "" {
+			t.Errorf("safewrr %s: exit %d, stderr %q; want exit %d", strings.Join(args, " "), code, errOut, exitUsage)
+		}
+	}
+}
