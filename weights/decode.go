@@ -277,6 +277,19 @@ const keepRawBytes = 4096
 // comes back without its contents, with its size in big.
 func (d *decoder) rawValue() (v Raw, big int, err error) {
 	d.ws()
+	if d.i < len(d.s) && d.values < d.maxValues {
+		// The common cases, without the detour through value.
+		switch c := d.s[d.i]; {
+		case c == '"':
+			d.values++
+			t, err := d.str()
+			return Raw{Kind: KindString, Text: t}, 0, err
+		case isDigit(c):
+			d.values++
+			t, err := d.number()
+			return Raw{Kind: KindNumber, Text: t}, 0, err
+		}
+	}
 	if d.i < len(d.s) && (d.s[d.i] == '[' || d.s[d.i] == '{') {
 		start := d.i
 		v, err = d.value(false)
