@@ -388,3 +388,20 @@ func TestParseJSONKeepsEverything(t *testing.T) {
 		}
 	}
 }
+
+func TestNonFiniteSpellings(t *testing.T) {
+	cases := map[string]weights.Reason{
+		"NaN": weights.ReasonNaN, "nan": weights.ReasonNaN, "-nan": weights.ReasonNaN, "-NaN": weights.ReasonNaN,
+		"Inf": weights.ReasonInfinite, "+Inf": weights.ReasonInfinite, "-Inf": weights.ReasonInfinite, "inf": weights.ReasonInfinite,
+		"-inf": weights.ReasonInfinite, "Infinity": weights.ReasonInfinite, "-Infinity": weights.ReasonInfinite,
+		"0x10": weights.ReasonBadNumber, "+1": weights.ReasonBadNumber, "1.": weights.ReasonBadNumber, ".5": weights.ReasonBadNumber,
+		"01": weights.ReasonBadNumber, "1e": weights.ReasonBadNumber, "": weights.ReasonBadNumber, " 1": weights.ReasonBadNumber, "Infinit": weights.ReasonBadNumber,
+	}
+	for text, want := range cases {
+		for _, p := range []weights.Policy{{}, weights.Lenient(), {Scale: 100, Zero: weights.ZeroDefault}} {
+			if w, got := p.Weight(weights.Number(text)); got != want {
+				t.Errorf("%+v.Weight(Number(%q)) = %d, %q want %q", p, text, w, got, want)
+			}
+		}
+	}
+}
