@@ -24,7 +24,9 @@ func init() {
 
 const validateUsage = `Usage:
   safewrr validate [--policy strict|lenient] [--format auto|map|discovery|kratos|consul|nacos|eureka|eds|apisix|endpointslice]
-                   [--scale N] [--refuse-partial] FILE|- [--json]
+                   [--scale N] [--refuse-partial] [--convention registry|policy]
+                   [--health drain|reject|ignore] [--service NAME] [--scheme S] [--port NAME]
+                   FILE|- [--json]
 
 Reads a payload from FILE (or standard input for -), decodes it, and prints
 the accepted nodes (id, weight, drained or serving) and the rejected nodes
@@ -43,6 +45,16 @@ also takes plain decimal strings such as "10". --scale N multiplies every
 weight before the integer check (for fractional weights). --refuse-partial
 refuses the whole snapshot when any node is rejected.
 
+--convention registry (the default) applies each registry's own meaning of
+0, missing and unparsable weights (discovery: 10, kratos: 100, Eureka: 1,
+Envoy: 0 invalid and the whole response refused); policy applies only the
+--policy rules. --health says what happens to instances the registry marks
+as not serving: drain (kept with weight 0, the default), reject, or ignore.
+--service keeps one service of a multi-service payload (discovery appid,
+Eureka application, EDS cluster, kratos name); --scheme picks one URL of
+instances that list several (grpc, http); --port picks an EndpointSlice
+port by name.
+
 --json prints one object: format, detected, policy, entries, gcd, refused
 (null or why), accepted (id, weight, and drained: true for weight 0),
 rejected (index, id, reason, raw, message), notes (index, id, code, detail),
@@ -56,6 +68,7 @@ Example:
   safewrr validate nodes.json
   echo '{"10.0.0.1:80": 10, "10.0.0.2:80": "0"}' | safewrr validate --json -
   safewrr validate --format nacos --policy lenient instances.json
+  safewrr validate --format discovery --scheme grpc --convention policy fetch.json
 `
 
 // validateStdin is where "-" reads from; tests replace it.
@@ -71,6 +84,11 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	formatName := fs.String("format", "auto", "payload format: auto, map, or a registry ("+formatNames()+")")
 	scale := fs.Uint("scale", 0, "multiply weights by `N` before the integer check (0: the format's default)")
 	refuse := fs.Bool("refuse-partial", false, "refuse the whole snapshot when any node is rejected")
+	convention := fs.String("convention", "registry", "whose meaning of 0, missing and unparsable weights: registry or policy")
+	health := fs.String("health", "drain", "instances the registry marks not serving: drain, reject or ignore")
+	service := fs.String("service", "", "keep only this service of a multi-service registry payload")
+	scheme := fs.String("scheme", "", "URL scheme to pick among an instance's addresses (discovery, kratos)")
+	port := fs.String("port", "", "EndpointSlice port name (default: the first port)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of tables")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
@@ -99,6 +117,23 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	if *refuse {
 		p.Partial = weights.RefuseWhole
 	}
+	o := weights.RegistryOptions{Service: *service, Scheme: *scheme, Port: *port}
+	switch *convention {
+	case "registry":
+	case "policy":
+		o.Convention = weights.FollowPolicy
+	default:
+		return usageErr("--convention must be registry or policy, got %q", *convention)
+	}
+	switch *health {
+	case "drain":
+	case "reject":
+		o.Health = weights.HealthReject
+	case "ignore":
+		o.Health = weights.HealthIgnore
+	default:
+		return usageErr("--health must be drain, reject or ignore, got %q", *health)
+	}
 	switch fs.NArg() {
 	case 0:
 		return usageErr("a FILE (or - for standard input) is required")
@@ -114,7 +149,8 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	snap, rep, derr := weights.DecodeRegistry(format, data, weights.RegistryOptions{Policy: p})
+	o.Policy = p
+	snap, rep, derr := weights.DecodeRegistry(format, data, o)
 	out := validateResult{
 		Format:   rep.Format,
 		Detected: format == weights.FormatAuto,

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/safewrr/safewrr/weights"
+)
+
+// registryFixtures are the weights package's registry samples.
+func registryFixtures(t *testing.T) map[string]weights.Format {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join("..", "..", "weights", "testdata", "registries", "*.json"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no registry fixtures: %v", err)
+	}
+	out := map[string]weights.Format{}
+	for _, p := range paths {
+		f, err := weights.ParseFormat(strings.SplitN(strings.TrimSuffix(filepath.Base(p), ".json"), "-", 2)[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[p] = f
+	}
+	return out
+}
+
+// validateNotes is the notes part of the --json output.
+type validateNotes struct {
+	Notes []struct {
+		Index  int    `json:"index"`
+		ID     string `json:"id"`
+		Code   string `json:"code"`
+		Detail string `json:"detail"`
+	} `json:"notes"`
+}
+
+// TestValidateRegistryFormats runs validate on every registry sample, with
+// --format auto and with the format named, and checks the output against
+// the library: the format chosen, detected or given, the accepted and
+// rejected nodes, the notes, and the exit code.
+func TestValidateRegistryFormats(t *testing.T) {
+	for path, f := range registryFixtures(t) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, r, derr := weights.DecodeRegistry(f, data, weights.RegistryOptions{})
+		if derr != nil {
+			t.Fatalf("%s: %v", path, derr)
+		}
+		wantCode := exitOK
+		if r.Refused != nil || len(r.Rejected) > 0 {
+			wantCode = exitRejected
+		}
+		for _, named := range []string{"auto", string(f)} {
+			t.Run(filepath.Base(path)+"/"+named, func(t *testing.T) {
+				v := validateJSON(t, wantCode, "--format", named, path)
+				if v.Format != string(f) || v.Detected != (named == "auto") {
+					t.Errorf("format %q detected %v; want %q detected %v", v.Format, v.Detected, f, named == "auto")
+				}
+				if len(v.Accepted) != len(s.Nodes) || len(v.Rejected) != len(r.Rejected) {
+					t.Fatalf("accepted %d rejected %d; want %d and %d", len(v.Accepted), len(v.Rejected), len(s.Nodes), len(r.Rejected))
+				}
+				for i, n := range s.Nodes {
+					a := v.Accepted[i]
+					if a.ID != n.ID || a.Weight != n.Weight || a.Drained != n.Drained() {
+						t.Errorf("accepted[%d] = %+v, want %v", i, a, n)
+					}
+				}
+				for i, e := range r.Rejected {
+					if got := v.Rejected[i]; got.Index != e.Index || got.Reason != string(e.Reason) || got.Raw != e.Raw.String() {
+						t.Errorf("rejected[%d] = %+v, want %v", i, got, e)
+					}
+				}
+				if (v.Refused != nil) != (r.Refused != nil) {
+					t.Errorf("refused %v, want %v", v.Refused, r.Refused)
+				}
+				_, out, _ := runCLI(t, "validate", "--json", "--format", named, path)
+				var n validateNotes
+				if err := json.Unmarshal([]byte(out), &n); err != nil {
+					t.Fatal(err)
+				}
+				if len(n.Notes) != len(r.Notes) {
+					t.Errorf("%d notes, want %d", len(n.Notes), len(r.Notes))
+				}
+
+				code, text, _ := runCLI(t, "validate", "--format", named, path)
+				how := "given"
+				if named == "auto" {
+					how = "detected"
+				}
+				if code != wantCode || !strings.Contains(text, "format "+string(f)+" ("+how+")") {
+					t.Errorf("text output: exit %d (want %d), no %q line:\n%s", code, wantCode, "format "+string(f)+" ("+how+")", text)
+				}
+			})
+		}
+	}
+}
+
+// TestValidateRegistryText checks the text tables of a discovery payload:
+// the string "0" rejected, the registry default noted, the drain noted.
+func TestValidateRegistryText(t *testing.T) {
+	path := writeFile(t, `{"code":0,"data":{"instances":{"sh001":[
+		{"hostname":"a","addrs":["grpc://10.0.0.1:9000"],"status":1,"metadata":{"weight":"20"}},
+		{"hostname":"b","addrs":["grpc://10.0.0.2:9000"],"status":1,"metadata":{"weight":"0"}},
+		{"hostname":"c","addrs":["grpc://10.0.0.3:9000"],"status":1,"metadata":{"weight":""}},
+		{"hostname":"d","addrs":["grpc://10.0.0.4:9000"],"status":2,"metadata":{"weight":"20"}}]}}}`)
+	code, out, _ := runCLI(t, "validate", path)
+	if code != exitRejected {
+		t.Fatalf("exit %d want %d\n%s", code, exitRejected, out)
+	}
+	for _, want := range []string{
+		"format discovery (detected)",
+		"10.0.0.2:9000", "string-zero",
+		"#2 10.0.0.3:9000: defaulted: weight \"\" is not an integer; the Bilibili discovery SDK uses 10",
+		"#3 10.0.0.4:9000: drained: status 2",
+		"applied without the 1 rejected node",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestValidateRegistryOptions covers the flags that map to RegistryOptions.
+func TestValidateRegistryOptions(t *testing.T) {
+	fetch := filepath.Join("..", "..", "weights", "testdata", "registries", "discovery-fetch.json")
+	eds := filepath.Join("..", "..", "weights", "testdata", "registries", "eds-zero.json")
+	slices := filepath.Join("..", "..", "weights", "testdata", "registries", "endpointslice-list.json")
+	ids := func(v validateOut) string {
+		var s []string
+		for _, a := range v.Accepted {
+			s = append(s, a.ID)
+		}
+		return strings.Join(s, " ")
+	}
+	tests := []struct {
+		name string
+		code int
+		args []string
+		want string // accepted ids
+	}{
+		{"scheme http", exitOK, []string{"--scheme", "http", fetch}, "10.23.4.11:8000 10.23.4.12:8000 10.23.4.13:8000 10.64.7.21:8000 10.64.7.22:8000"},
+		{"convention policy", exitRejected, []string{"--convention", "policy", fetch}, "10.23.4.11:9000 10.23.4.12:9000 10.23.4.13:9000 10.64.7.22:9000"},
+		{"health reject", exitRejected, []string{"--health", "reject", fetch}, "10.23.4.11:9000 10.23.4.12:9000 10.64.7.21:9000 10.64.7.22:9000"},
+		{"eds refused whole", exitRejected, []string{eds}, ""},
+		{"eds partial under policy", exitOK, []string{"--convention", "policy", eds}, "10.49.1.1:8443 10.49.1.2:8443 10.49.1.3:8443"},
+		{"slice port", exitRejected, []string{"--port", "http", "--service", "ignored", slices}, "[fd00:10:244::5]:8080 [fd00:10:244::6]:8080 [fd00:10:244::9]:8080"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ids(validateJSON(t, tt.code, tt.args...)); got != tt.want {
+				t.Errorf("accepted %q, want %q", got, tt.want)
+			}
+		})
+	}
+	for _, bad := range [][]string{{"--convention", "mine", fetch}, {"--health", "maybe", fetch}} {
+		if code, _, errOut := runCLI(t, append([]string{"validate"}, bad...)...); code != exitUsage || !strings.Contains(errOut, bad[0]) {
+			t.Errorf("validate %q: exit %d stderr %q; want a usage error naming %s", bad, code, errOut, bad[0])
+		}
+	}
+}
+
+// TestValidateUnknownShape: auto detection that fails says so and lists the
+// formats, with exit 1 (the payload is not a readable snapshot).
+func TestValidateUnknownShape(t *testing.T) {
+	path := writeFile(t, `{"servers":[{"addr":"10.0.0.1:80"}]}`)
+	code, out, errOut := runCLI(t, "validate", path)
+	if code != exitRejected || !strings.Contains(out, "not a readable snapshot") ||
+		!strings.Contains(errOut, "map, discovery, kratos, consul, nacos, eureka, eds, apisix, endpointslice") {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+}
