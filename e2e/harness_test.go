@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -264,6 +263,24 @@ func cpuTicks(pid int) (ticks uint64, state string, err error) {
 	return ut + st, f[0], nil
 }
 
+// schedStat returns the time a process (its main thread) has spent on a CPU
+// and waiting on a run queue, in nanoseconds, from /proc/PID/schedstat.
+// Their sum grows as fast as the wall clock while the process is always
+// runnable, however busy the machine is.
+func schedStat(pid int) (run, wait uint64, err error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/schedstat", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 2 {
+		return 0, 0, fmt.Errorf("/proc/%d/schedstat: %q", pid, data)
+	}
+	run, err1 := strconv.ParseUint(f[0], 10, 64)
+	wait, err2 := strconv.ParseUint(f[1], 10, 64)
+	return run, wait, errors.Join(err1, err2)
+}
+
 // userHZ is the unit of utime and stime in /proc/PID/stat.
 const userHZ = 100
 
@@ -322,23 +339,18 @@ func get(c *http.Client, url string) (int, string, error) {
 // registry agent should, so readers never see a half-written file.
 func writeFile(t *testing.T, path string, data string) {
 	t.Helper()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := writeFileErr(path, data); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// scanLines calls fn for each line of r until fn returns true or r ends.
-func scanLines(r io.Reader, fn func(string) bool) {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		if fn(sc.Text()) {
-			return
-		}
+// writeFileErr is writeFile for goroutines other than the test's.
+func writeFileErr(path string, data string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
+		return err
 	}
+	return os.Rename(tmp, path)
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// TestNginxSmoke checks the harness: Debian's nginx loads ngx_lua,
+// ngx.balancer (lua-resty-core) sets the peer, and the worker's CPU time can
+// be read from /proc.
 func TestNginxSmoke(t *testing.T) {
 	bs, _ := startBackends(t, "a")
 	n := startNginx(t, `
@@ -25,6 +28,10 @@ func TestNginxSmoke(t *testing.T) {
 		t.Fatalf("GET = %d %q %v", code, body, err)
 	}
 	w := n.worker(t)
-	ticks, state, err := cpuTicks(w)
-	t.Logf("worker %d ticks %d state %s err %v", w, ticks, state, err)
+	if _, state, err := cpuTicks(w); err != nil || state == "" {
+		t.Fatalf("cpuTicks(worker %d): state %q, %v", w, state, err)
+	}
+	if _, _, err := schedStat(w); err != nil {
+		t.Fatalf("schedStat(worker %d): %v", w, err)
+	}
 }

@@ -1,22 +1,27 @@
--- registry.lua: the test's stand-in for a registry client inside nginx.
+-- registry.lua: the end-to-end tests' stand-in for a registry client inside
+-- nginx, written for safewrr.
 --
 -- On every request (access phase) it reads the registry file, a JSON object
--- {"host:port": weight, ...} decoded with lua-cjson exactly as a registry
--- client would decode it (so the string "0" stays a string), and when the
--- text changed it rebuilds the balancer with resty.roundrobin's new(). The
--- balancer phase asks find() for a node and hands it to ngx.balancer.
+-- {"host:port": weight, ...} decoded with lua-cjson as a registry client
+-- would decode it (so the string "0" stays a string), and when the text has
+-- changed it rebuilds the balancer with the model's new(), which is where
+-- resty.roundrobin computes the gcd of the weights. The balancer phase asks
+-- find() for a node and hands it to ngx.balancer.
 local cjson = require "cjson.safe"
-local roundrobin = require "resty.roundrobin"
 local ngx_balancer = require "ngx.balancer"
 
 local _M = {}
 
 local path        -- the registry file
+local roundrobin  -- the balancer module (one of the team's models)
 local last_text   -- the text the current balancer was built from
 local rr          -- the current balancer
 
-function _M.init(registry_path)
+-- init is called from init_by_lua with the registry file and the name of
+-- the module that implements resty.roundrobin's new() and find().
+function _M.init(registry_path, module)
     path = registry_path
+    roundrobin = require(module)
 end
 
 function _M.refresh()
