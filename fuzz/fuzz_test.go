@@ -1,6 +1,8 @@
 package fuzz_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/safewrr/safewrr/fuzz"
+	"github.com/safewrr/safewrr/luacompat"
 )
 
 // seedRoot is the seed corpus, one directory per target.
@@ -56,6 +59,8 @@ type target struct {
 var targets = []target{
 	{"Weights", "weights", fuzz.Weights},
 	{"Balancer", "balancer", fuzz.Balancer},
+	{"LuaModule", "lua", fuzz.LuaModule},
+	{"Differential", "lua", fuzz.Differential},
 }
 
 // TestSeeds replays every seed file through its target, one subtest per
@@ -64,6 +69,11 @@ var targets = []target{
 func TestSeeds(t *testing.T) {
 	for _, tg := range targets {
 		t.Run(tg.name, func(t *testing.T) {
+			if tg.dir == "lua" && os.Getenv(fuzz.EnvLuaPath) == "" {
+				// The built-in 2020 model's hangs are known cases, checked
+				// by TestLuaKnownCases; here the harness is checked.
+				t.Setenv(fuzz.EnvLuaFindings, "none")
+			}
 			for _, s := range seeds(t, tg.dir) {
 				t.Run(s.name, func(t *testing.T) {
 					if _, err := tg.run(s.data); err != nil {
@@ -80,10 +90,25 @@ func TestSeeds(t *testing.T) {
 // clear of a loaded machine running the race detector.
 const hangLimit = 10 * time.Second
 
-// fuzzTarget seeds f from the target's seed directory and fuzzes run.
-func fuzzTarget(f *testing.F, dir string, run func([]byte) (bool, error)) {
-	for _, s := range seeds(f, dir) {
-		f.Add(s.data)
+// envSeeds set to "off" leaves the seed corpus out of a fuzzing run, to
+// measure what a target finds from nothing.
+const envSeeds = "SAFEWRR_FUZZ_SEEDS"
+
+// fuzzTarget seeds f from the target's seed directory and fuzzes run. With
+// knownOut, seeds that are findings already (the known hangs of a Lua
+// model, when a campaign asks for hangs) are left out of the corpus, so
+// that the campaign looks for new ones; TestLuaKnownCases replays them.
+func fuzzTarget(f *testing.F, dir string, run func([]byte) (bool, error), knownOut bool) {
+	if os.Getenv(envSeeds) != "off" {
+		for _, s := range seeds(f, dir) {
+			if knownOut {
+				if _, err := run(s.data); err != nil {
+					f.Logf("seed %s left out: a known case: %v", s.name, err)
+					continue
+				}
+			}
+			f.Add(s.data)
+		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// A target that does not return is a finding too. The native engine
@@ -99,10 +124,10 @@ func fuzzTarget(f *testing.F, dir string, run func([]byte) (bool, error)) {
 }
 
 // FuzzWeights: go test ./fuzz -run '^$' -fuzz '^FuzzWeights$' -fuzztime 60s
-func FuzzWeights(f *testing.F) { fuzzTarget(f, "weights", fuzz.Weights) }
+func FuzzWeights(f *testing.F) { fuzzTarget(f, "weights", fuzz.Weights, false) }
 
 // FuzzBalancer: go test ./fuzz -run '^$' -fuzz '^FuzzBalancer$' -fuzztime 60s
-func FuzzBalancer(f *testing.F) { fuzzTarget(f, "balancer", fuzz.Balancer) }
+func FuzzBalancer(f *testing.F) { fuzzTarget(f, "balancer", fuzz.Balancer, false) }
 
 // BenchmarkTarget measures one execution of each target, averaged over its
 // seed corpus: 1e9/ns-per-op is the target's executions per second per core
@@ -116,6 +141,117 @@ func BenchmarkTarget(b *testing.B) {
 				if _, err := tg.run(corpus[i%len(corpus)].data); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// FuzzLuaModule: SAFEWRR_LUA_FINDINGS=hang go test ./fuzz -run '^$' -fuzz '^FuzzLuaModule$' -fuzztime 60s
+func FuzzLuaModule(f *testing.F) { fuzzTarget(f, "lua", fuzz.LuaModule, true) }
+
+// FuzzDifferential: go test ./fuzz -run '^$' -fuzz '^FuzzDifferential$' -fuzztime 60s
+func FuzzDifferential(f *testing.F) { fuzzTarget(f, "lua", fuzz.Differential, false) }
+
+// knownLua is what the built-in 2020 model does with each seed in
+// seeds/lua: the known cases. The hangs are the outage; a fuzzing campaign
+// (SAFEWRR_LUA_FINDINGS=hang) reports them as findings, plain go test checks
+// that they still reproduce.
+var knownLua = map[string]struct {
+	outcome luacompat.Outcome
+	phase   luacompat.Phase
+}{
+	"bilibili-string-zero.lua": {luacompat.OutcomeHang, luacompat.PhaseBuild},
+	"nan.lua":                  {luacompat.OutcomeHang, luacompat.PhaseBuild},
+	"inf.lua":                  {luacompat.OutcomeHang, luacompat.PhaseBuild},
+	"minus-inf.lua":            {luacompat.OutcomeHang, luacompat.PhaseBuild},
+	"negative.lua":             {luacompat.OutcomeHang, luacompat.PhasePick},
+	"string-zero-first.lua":    {luacompat.OutcomeError, luacompat.PhaseBuild},
+	"non-numeric-string.lua":   {luacompat.OutcomeError, luacompat.PhaseBuild},
+	"numeric-strings.lua":      {luacompat.OutcomeError, luacompat.PhaseBuild},
+	"bool.lua":                 {luacompat.OutcomeError, luacompat.PhaseBuild},
+	"empty.lua":                {luacompat.OutcomeError, luacompat.PhaseBuild},
+	"all-string.lua":           {luacompat.OutcomeOK, ""},
+	"all-zero.lua":             {luacompat.OutcomeOK, ""},
+	"bare-keys.lua":            {luacompat.OutcomeOK, ""},
+	"fractional.lua":           {luacompat.OutcomeOK, ""},
+	"huge.lua":                 {luacompat.OutcomeOK, ""},
+	"minus-zero.lua":           {luacompat.OutcomeOK, ""},
+	"single.lua":               {luacompat.OutcomeOK, ""},
+	"valid-weights.lua":        {luacompat.OutcomeOK, ""},
+	"zero.lua":                 {luacompat.OutcomeOK, ""},
+}
+
+// TestLuaKnownCases replays every Lua seed through the 2020 model and checks
+// the verdict: the known hangs must still hang (in the phase recorded), and
+// with SAFEWRR_LUA_FINDINGS=hang the LuaModule target reports each of them.
+func TestLuaKnownCases(t *testing.T) {
+	for _, s := range seeds(t, "lua") {
+		t.Run(s.name, func(t *testing.T) {
+			entries, ok := fuzz.NodeSet(s.data)
+			if !ok {
+				t.Fatalf("seed %s is not a node set", s.name)
+			}
+			res, err := luacompat.Run(context.Background(), luacompat.Config{Model: luacompat.Resty2020, Nodes: entries})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, known := knownLua[s.name]
+			if !known {
+				// An imported finding: it was kept because it hangs.
+				want.outcome, want.phase = luacompat.OutcomeHang, res.Phase
+			}
+			if res.Outcome != want.outcome || res.Phase != want.phase {
+				t.Fatalf("%s on %s: %s in %q (%s), want %s in %q", luacompat.Resty2020, s.name,
+					res.Outcome, res.Phase, res.Message, want.outcome, want.phase)
+			}
+			t.Setenv(fuzz.EnvLuaPath, "")
+			t.Setenv(fuzz.EnvLuaFindings, "hang")
+			_, err = fuzz.LuaModule(s.data)
+			var finding *fuzz.LuaFinding
+			switch {
+			case want.outcome == luacompat.OutcomeHang && !errors.As(err, &finding):
+				t.Fatalf("LuaModule(%s) = %v, want a *LuaFinding", s.name, err)
+			case want.outcome == luacompat.OutcomeHang && (finding.Phase != want.phase || finding.Outcome != luacompat.OutcomeHang):
+				t.Fatalf("finding %v, want a hang in %s", finding, want.phase)
+			case want.outcome != luacompat.OutcomeHang && err != nil:
+				t.Fatalf("LuaModule(%s) = %v, want no finding for %s", s.name, err, want.outcome)
+			}
+		})
+	}
+}
+
+// TestLuaFindingsDefault checks the default mode: hangs of the built-in
+// model are not findings unless SAFEWRR_LUA_FINDINGS asks for them, and
+// errors only with "error" in the list.
+func TestLuaFindingsDefault(t *testing.T) {
+	hang := []byte(`{["10.0.0.1:8080"]=10, ["10.0.0.2:8080"]="0"}`)
+	fail := []byte(`{a=10, b="ten"}`)
+	tests := []struct {
+		env       string
+		input     []byte
+		wantFound bool
+	}{
+		{"", hang, false},
+		{"none", hang, false},
+		{"hang", hang, true},
+		{"hang", fail, false},
+		{"hang,error", fail, true},
+		{"hang,error", hang, true},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%s=%q/%s", fuzz.EnvLuaFindings, tc.env, tc.input), func(t *testing.T) {
+			t.Setenv(fuzz.EnvLuaPath, "")
+			t.Setenv(fuzz.EnvLuaFindings, tc.env)
+			interesting, err := fuzz.LuaModule(tc.input)
+			var finding *fuzz.LuaFinding
+			if got := errors.As(err, &finding); got != tc.wantFound {
+				t.Fatalf("LuaModule(%s) = %v, %v; want a finding: %v", tc.input, interesting, err, tc.wantFound)
+			}
+			if !interesting {
+				t.Fatalf("LuaModule(%s) not interesting, but the model fails on it", tc.input)
+			}
+			if finding != nil && !strings.Contains(finding.Error(), finding.Nodes) {
+				t.Fatalf("finding %q does not show the node set %s", finding.Error(), finding.Nodes)
 			}
 		})
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/safewrr/safewrr/weights"
 )
@@ -125,101 +124,4 @@ func isTextSpec(data []byte) bool {
 		return false
 	}
 	return false
-}
-
-// LuaLiteral writes a node set as a Lua table literal that rebuilds exactly
-// the same values when evaluated: {["n1"]=10, ["n2"]="0", ["n3"]=0/0}.
-// NaN is written 0/0, the infinities 1/0 and -1/0, negative zero -0.0; other
-// numbers as the shortest text that reads back to the same float64. Keys and
-// string values are quoted with Lua escapes, so any bytes survive.
-func LuaLiteral(entries []weights.Entry) string {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, e := range entries {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('[')
-		b.WriteString(luaQuote(e.ID))
-		b.WriteString("]=")
-		b.WriteString(luaValue(e.Weight))
-	}
-	b.WriteByte('}')
-	return b.String()
-}
-
-// luaValue renders one raw value as a Lua expression.
-func luaValue(r weights.Raw) string {
-	switch r.Kind {
-	case weights.KindAbsent, weights.KindNull:
-		return "nil"
-	case weights.KindBool:
-		return strconv.FormatBool(r.Bool)
-	case weights.KindString:
-		return luaQuote(r.Text)
-	case weights.KindNumber:
-		f, ok := r.Float64()
-		if !ok {
-			return luaQuote(r.Text)
-		}
-		return luaNumber(f)
-	case weights.KindArray:
-		parts := make([]string, len(r.Items))
-		for i, it := range r.Items {
-			parts[i] = luaValue(it)
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
-	case weights.KindObject:
-		parts := make([]string, len(r.Members))
-		for i, m := range r.Members {
-			parts[i] = "[" + luaQuote(m.Key) + "]=" + luaValue(m.Value)
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
-	}
-	return "nil"
-}
-
-// luaNumber renders a float64 as a Lua expression with the same value.
-func luaNumber(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "0/0"
-	case math.IsInf(f, 1):
-		return "1/0"
-	case math.IsInf(f, -1):
-		return "-1/0"
-	case f == 0 && math.Signbit(f):
-		return "-0.0"
-	case f == math.Trunc(f) && math.Abs(f) < 1<<53:
-		return strconv.FormatFloat(f, 'f', -1, 64)
-	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
-}
-
-// luaQuote quotes s as a Lua 5.1 string literal: printable ASCII as is, the
-// usual escapes, and \ddd decimal escapes for every other byte.
-func luaQuote(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c == '\t':
-			b.WriteString(`\t`)
-		case c >= 0x20 && c < 0x7f:
-			b.WriteByte(c)
-		default:
-			b.WriteByte('\\')
-			// Three digits, so a following digit is not read as part of it.
-			b.WriteString(strconv.Itoa(int(c) + 1000)[1:])
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }

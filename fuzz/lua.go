@@ -1,0 +1,430 @@
+package fuzz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/safewrr/safewrr/balancer"
+	"github.com/safewrr/safewrr/luacompat"
+	"github.com/safewrr/safewrr/weights"
+)
+
+// Environment variables read by LuaModule.
+const (
+	// EnvLuaPath names a directory laid out like a lua-resty-balancer
+	// checkout's lib/ (DIR/resty/roundrobin.lua); LuaModule then fuzzes that
+	// module instead of the built-in 2020 model.
+	EnvLuaPath = "SAFEWRR_LUA_PATH"
+	// EnvLuaModule names the module to require from EnvLuaPath
+	// (default resty.roundrobin).
+	EnvLuaModule = "SAFEWRR_LUA_MODULE"
+	// EnvLuaFindings lists the verdicts LuaModule reports as findings:
+	// "hang", "hang,error", or "none". Unset, it is "hang" for a module
+	// under EnvLuaPath and "none" for the built-in 2020 model, which is
+	// known to hang: fuzzing it without the variable exercises the harness
+	// (and keeps CI green), a campaign sets SAFEWRR_LUA_FINDINGS=hang.
+	EnvLuaFindings = "SAFEWRR_LUA_FINDINGS"
+)
+
+// Run limits for the Lua targets: short, so that a hang costs milliseconds.
+const (
+	luaPicks     = 12
+	luaStepLimit = 5_000                 // built-in models: steps before a hang
+	luaBudget    = 50 * time.Millisecond // modules from a directory: wall clock
+)
+
+// LuaFinding is a hang (or, when asked for, an error) of a Lua balancer
+// module on a node set: in nginx, every worker spinning at 100% CPU (or a
+// failed request).
+type LuaFinding struct {
+	Target  string            // the built-in model's name, or DIR:module
+	Outcome luacompat.Outcome // hang or error
+	Phase   luacompat.Phase   // load, build (new: copy and gcd) or pick (find)
+	Nodes   string            // the node set as a Lua table literal
+	Message string            // what stopped the run
+	Class   string            // the kind of input, see Class
+}
+
+// Error reads like: lua: resty-roundrobin-2020: hang in build on
+// {["n1"]=10, ["n2"]="0"}: step limit reached in build.
+func (f *LuaFinding) Error() string {
+	return fmt.Sprintf("lua: %s: %s in %s on %s: %s [class %s]", f.Target, f.Outcome, f.Phase, f.Nodes, f.Message, f.Class)
+}
+
+type findingMode struct{ hang, err bool }
+
+// luaFindings reads EnvLuaFindings.
+func luaFindings(custom bool) (findingMode, error) {
+	v, set := os.LookupEnv(EnvLuaFindings)
+	if !set || v == "" {
+		return findingMode{hang: custom}, nil
+	}
+	var m findingMode
+	for _, w := range strings.Split(v, ",") {
+		switch strings.TrimSpace(w) {
+		case "hang":
+			m.hang = true
+		case "error":
+			m.err = true
+		case "none":
+		default:
+			return m, fmt.Errorf("%s=%q: want hang, hang,error or none", EnvLuaFindings, v)
+		}
+	}
+	return m, nil
+}
+
+// luaTarget is the Lua side LuaModule runs: the built-in 2020 model, or the
+// module under EnvLuaPath.
+func luaTarget() (cfg luacompat.Config, custom bool) {
+	if dir := os.Getenv(EnvLuaPath); dir != "" {
+		return luacompat.Config{LuaPath: dir, Module: os.Getenv(EnvLuaModule), Budget: luaBudget}, true
+	}
+	return luacompat.Config{Model: luacompat.Resty2020, StepLimit: luaStepLimit}, false
+}
+
+// NodeSet turns fuzzer input into a node set: a Lua table literal or JSON
+// snapshot (input starting with '{' or '[') through luacompat.ParseSpec,
+// anything else through DecodeNodeSet. ok is false for text that is not a
+// readable node set, or one with more than MaxNodeSet nodes.
+func NodeSet(data []byte) (entries []weights.Entry, ok bool) {
+	if !isTextSpec(data) {
+		return DecodeNodeSet(data), true
+	}
+	if bytesTrimmedHasPrefix(data, '@') {
+		return nil, false // never read files named by fuzzer input
+	}
+	entries, err := luacompat.ParseSpec(string(data))
+	if err != nil || len(entries) > MaxNodeSet {
+		return nil, false
+	}
+	return entries, true
+}
+
+func bytesTrimmedHasPrefix(data []byte, c byte) bool {
+	s := strings.TrimSpace(string(data))
+	return strings.HasPrefix(s, string(c))
+}
+
+// LuaModule runs the node set read from data (see NodeSet) through a Lua
+// balancer module: new(nodes), then find() 12 times, with a step limit for
+// the built-in model (a budget of wall-clock time for a module loaded from
+// SAFEWRR_LUA_PATH). A hang is a finding, a *LuaFinding with the node set
+// as a Lua table literal and the phase; an error is one only when
+// SAFEWRR_LUA_FINDINGS includes error. Under the default of "none" for the
+// built-in model, LuaModule still checks the harness: every run is
+// classified, an ok run returns 12 picks among the node ids, and the node
+// set's Lua literal reads back to the same values. The input is interesting
+// when the module hung or raised an error.
+func LuaModule(data []byte) (interesting bool, err error) {
+	entries, ok := NodeSet(data)
+	if !ok {
+		return false, nil
+	}
+	cfg, custom := luaTarget()
+	mode, err := luaFindings(custom)
+	if err != nil {
+		return false, err
+	}
+	cfg.Nodes, cfg.Picks = entries, luaPicks
+	res, err := luacompat.Run(context.Background(), cfg)
+	if err != nil {
+		if custom {
+			return false, fmt.Errorf("lua: %s cannot run: %w", EnvLuaPath, err)
+		}
+		return false, fmt.Errorf("lua: harness could not run %s: %w", luacompat.FormatSpec(entries), err)
+	}
+	if err := checkResult(cfg, entries, res); err != nil {
+		return true, err
+	}
+	if res.Outcome == luacompat.OutcomeOK {
+		return false, nil
+	}
+	if err := checkLiteral(entries); err != nil {
+		return true, err
+	}
+	if res.Outcome == luacompat.OutcomeHang && mode.hang || res.Outcome == luacompat.OutcomeError && mode.err {
+		return true, newFinding(res, entries)
+	}
+	return true, nil
+}
+
+func newFinding(res luacompat.Result, entries []weights.Entry) *LuaFinding {
+	return &LuaFinding{
+		Target:  res.Target,
+		Outcome: res.Outcome,
+		Phase:   res.Phase,
+		Nodes:   luacompat.FormatSpec(entries),
+		Message: res.Message,
+		Class:   Class(res, entries),
+	}
+}
+
+// checkResult checks that the harness classified the run consistently.
+func checkResult(cfg luacompat.Config, entries []weights.Entry, res luacompat.Result) error {
+	lit := luacompat.FormatSpec(entries)
+	switch res.Outcome {
+	case luacompat.OutcomeOK:
+		if res.Phase != "" || len(res.Picks) != cfg.Picks {
+			return fmt.Errorf("lua: ok run on %s has phase %q and %d picks, want none and %d", lit, res.Phase, len(res.Picks), cfg.Picks)
+		}
+		for _, p := range res.Picks {
+			if !slices.ContainsFunc(entries, func(e weights.Entry) bool { return e.ID == p }) {
+				return fmt.Errorf("lua: ok run on %s picked %q, not a node id", lit, p)
+			}
+		}
+	case luacompat.OutcomeHang, luacompat.OutcomeError:
+		switch res.Phase {
+		case luacompat.PhaseLoad, luacompat.PhaseBuild, luacompat.PhasePick:
+		default:
+			return fmt.Errorf("lua: %s on %s in unknown phase %q", res.Outcome, lit, res.Phase)
+		}
+		if res.Err == nil || res.Message == "" {
+			return fmt.Errorf("lua: %s on %s without an error or message", res.Outcome, lit)
+		}
+	default:
+		return fmt.Errorf("lua: run on %s has unknown outcome %q", lit, res.Outcome)
+	}
+	return nil
+}
+
+// checkLiteral checks that the Lua literal a finding is reported with reads
+// back to the same node set.
+func checkLiteral(entries []weights.Entry) error {
+	lit := luacompat.FormatSpec(entries)
+	back, err := luacompat.ParseSpec(lit)
+	if err != nil {
+		return fmt.Errorf("lua: the literal %s does not parse: %v", lit, err)
+	}
+	if len(back) != len(entries) {
+		return fmt.Errorf("lua: the literal %s reads back as %d nodes, want %d", lit, len(back), len(entries))
+	}
+	for i := range back {
+		if back[i].ID != entries[i].ID || !sameLuaValue(back[i].Weight, entries[i].Weight) {
+			return fmt.Errorf("lua: the literal %s reads back node %d as %q=%s, want %q=%s",
+				lit, i, back[i].ID, back[i].Weight, entries[i].ID, entries[i].Weight)
+		}
+	}
+	return nil
+}
+
+// sameLuaValue reports whether two raw values are the same Lua value:
+// numbers by float64 value (NaN equal to NaN, -0 distinct from 0).
+func sameLuaValue(a, b weights.Raw) bool {
+	if a.Kind != b.Kind {
+		return false
+	}
+	switch a.Kind {
+	case weights.KindNumber:
+		fa, oka := a.Float64()
+		fb, okb := b.Float64()
+		if !oka || !okb {
+			return a.Text == b.Text
+		}
+		return fa == fb && math.Signbit(fa) == math.Signbit(fb) || math.IsNaN(fa) && math.IsNaN(fb)
+	case weights.KindString:
+		return a.Text == b.Text
+	case weights.KindBool:
+		return a.Bool == b.Bool
+	}
+	return true
+}
+
+// Class names the kind of input behind a hang or an error, from the run's
+// outcome, phase and message and the kinds of weight in the node set, for
+// example "hang/build: number, string-zero" or "error/build: attempt to
+// compare string with number: number, numeric-string". Callers that want
+// the minimal class shrink the node set first (see Shrink).
+func Class(res luacompat.Result, entries []weights.Entry) string {
+	msg := "step limit"
+	if res.Outcome == luacompat.OutcomeError {
+		msg = normalizeMessage(res.Message)
+	}
+	kinds := make([]string, 0, len(entries))
+	for _, e := range entries {
+		kinds = append(kinds, WeightKind(e.Weight))
+	}
+	return fmt.Sprintf("%s/%s: %s: %s", res.Outcome, res.Phase, msg, strings.Join(kinds, ", "))
+}
+
+// normalizeMessage keeps the part of a Lua error message that does not name
+// a node or a source position.
+func normalizeMessage(m string) string {
+	if i := strings.LastIndex(m, ": "); i >= 0 && strings.Contains(m[:i], ":") {
+		m = m[i+2:]
+	}
+	if i := strings.IndexAny(m, "\"'"); i >= 0 {
+		m = strings.TrimSpace(m[:i])
+	}
+	return m
+}
+
+// WeightKind names the kind of one weight as a Lua balancer sees it:
+// integer, zero, negative, fraction, huge (2^53 or more), nan, inf, -inf,
+// minus-zero; string-zero, numeric-string, non-numeric-string; bool; nil.
+func WeightKind(r weights.Raw) string {
+	switch r.Kind {
+	case weights.KindAbsent, weights.KindNull:
+		return "nil"
+	case weights.KindBool:
+		return "bool"
+	case weights.KindString:
+		if isAllZeros(strings.TrimSpace(r.Text)) {
+			return "string-zero"
+		}
+		if f, ok := luaToNumber(r.Text); ok {
+			if f == 0 {
+				return "string-zero"
+			}
+			return "numeric-string"
+		}
+		return "non-numeric-string"
+	case weights.KindNumber:
+		f, ok := r.Float64()
+		switch {
+		case !ok:
+			return "bad-number"
+		case math.IsNaN(f):
+			return "nan"
+		case math.IsInf(f, 1):
+			return "inf"
+		case math.IsInf(f, -1):
+			return "-inf"
+		case f == 0 && math.Signbit(f):
+			return "minus-zero"
+		case f == 0:
+			return "zero"
+		case f < 0:
+			return "negative"
+		case f != math.Trunc(f):
+			return "fraction"
+		case f >= 1<<53:
+			return "huge"
+		}
+		return "integer"
+	}
+	return r.Kind.String()
+}
+
+// luaToNumber approximates Lua 5.1's tonumber on a string: a decimal
+// number or a hexadecimal integer, surrounding white space allowed.
+func luaToNumber(s string) (float64, bool) {
+	t := strings.TrimSpace(s)
+	if len(t) > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X') {
+		u, err := strconv.ParseUint(t[2:], 16, 64)
+		return float64(u), err == nil
+	}
+	if t == "" || strings.Trim(t, "0123456789.eE+-") != "" {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	return f, err == nil
+}
+
+// Shrink removes nodes from a node set, one at a time, as long as run still
+// gives the same outcome and phase, and returns the smallest set found. It
+// is for reports and measurements, not for the fuzz targets' hot path.
+func Shrink(entries []weights.Entry, run func([]weights.Entry) luacompat.Result) []weights.Entry {
+	want := run(entries)
+	cur := slices.Clone(entries)
+	for changed := true; changed && len(cur) > 1; {
+		changed = false
+		for i := 0; i < len(cur) && len(cur) > 1; i++ {
+			try := slices.Delete(slices.Clone(cur), i, i+1)
+			got := run(try)
+			if got.Outcome == want.Outcome && got.Phase == want.Phase && normalizeMessage(got.Message) == normalizeMessage(want.Message) {
+				cur, changed = try, true
+				i--
+			}
+		}
+	}
+	return cur
+}
+
+// Differential runs the node set read from data through safewrr and the
+// built-in Lua models. On a set of valid integer weights (0 to 1,000,000,
+// not all zero) safewrr's Resty algorithm must give the same picks as the
+// fixed resty.roundrobin model and its Smooth algorithm the same as
+// nginx-swrr, in the order Lua iterated the nodes. On any set the 2020 model
+// hangs on or fails with, safewrr must reject at least one node with a
+// reason (or refuse to pick) and answer at once. The input is interesting
+// when the 2020 model hung or failed.
+func Differential(data []byte) (interesting bool, err error) {
+	entries, ok := NodeSet(data)
+	if !ok {
+		return false, nil
+	}
+	ctx := context.Background()
+	lit := luacompat.FormatSpec(entries)
+	if validIntegers(entries) {
+		for _, model := range []string{luacompat.Resty2021, luacompat.NginxSWRR} {
+			d, err := luacompat.Diff(ctx, luacompat.DiffConfig{Lua: luacompat.Config{
+				Model: model, Nodes: entries, Picks: luaPicks, StepLimit: luaStepLimit}})
+			if err != nil {
+				return false, fmt.Errorf("differential: %s on %s: %w", model, lit, err)
+			}
+			if d.Verdict != luacompat.VerdictSame {
+				return true, fmt.Errorf("differential: %s on %s: %s: %s (Lua %v %s, safewrr %v %v)",
+					model, lit, d.Verdict, d.Explanation, d.Lua.Picks, d.Lua.Outcome, d.Go.Picks, d.Go.Err)
+			}
+		}
+	}
+	d, err := luacompat.Diff(ctx, luacompat.DiffConfig{Lua: luacompat.Config{
+		Model: luacompat.Resty2020, Nodes: entries, Picks: luaPicks, StepLimit: luaStepLimit}})
+	if err != nil {
+		return false, fmt.Errorf("differential: %s on %s: %w", luacompat.Resty2020, lit, err)
+	}
+	if d.Lua.Outcome == luacompat.OutcomeOK {
+		return false, nil
+	}
+	g := d.Go
+	switch {
+	case d.Verdict != luacompat.VerdictSafe:
+		return true, fmt.Errorf("differential: 2020 model %s on %s but the verdict is %s", d.Lua.Outcome, lit, d.Verdict)
+	case len(g.Report.Rejected) == 0 && g.Err == nil:
+		return true, fmt.Errorf("differential: 2020 model %s in %s on %s, and safewrr accepted every node and served %v",
+			d.Lua.Outcome, d.Lua.Phase, lit, g.Picks)
+	case g.Err != nil && !errors.Is(g.Err, weights.ErrRefused) && !isAny(g.Err, pickErrs):
+		return true, fmt.Errorf("differential: on %s safewrr failed with %v, not a rejection or a typed pick error", lit, g.Err)
+	}
+	for _, ne := range g.Report.Rejected {
+		if ne.Reason.Err() == nil {
+			return true, fmt.Errorf("differential: on %s safewrr rejected %q without a known reason (%q)", lit, ne.ID, ne.Reason)
+		}
+	}
+	return true, nil
+}
+
+var pickErrs = []error{balancer.ErrNoBackends, balancer.ErrAllDrained, balancer.ErrAllEjected}
+
+// validIntegers reports whether every weight is an integer number from 0 to
+// the strict policy's maximum, not all of them zero, and every id distinct.
+func validIntegers(entries []weights.Entry) bool {
+	if len(entries) == 0 {
+		return false
+	}
+	var total float64
+	seen := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		if e.ID == "" || seen[e.ID] {
+			return false
+		}
+		seen[e.ID] = true
+		if e.Weight.Kind != weights.KindNumber {
+			return false
+		}
+		f, ok := e.Weight.Float64()
+		if !ok || f != math.Trunc(f) || f < 0 || f > weights.DefaultMaxWeight || f == 0 && math.Signbit(f) {
+			return false
+		}
+		total += f
+	}
+	return total > 0
+}
