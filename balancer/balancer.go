@@ -86,10 +86,22 @@ func (b *Balancer) abs(t int64) time.Time { return b.base.Add(time.Duration(t)) 
 // Next returns the next node of the schedule. It fails at once with
 // ErrNoBackends, ErrAllDrained or ErrAllEjected when no node serves.
 func (b *Balancer) Next() (weights.Node, error) {
-	s := b.load()
-	i, err := s.next()
-	if err != nil {
-		return weights.Node{}, err
+	s := b.cur.Load()
+	if s.deadline != never {
+		s = b.due(s)
+	}
+	if s.err != nil {
+		return weights.Node{}, s.err
+	}
+	p := s.mod(s.ctr.Add(1) - 1)
+	var i int
+	switch s.kind {
+	case kindTable8:
+		i = int(s.t8[p])
+	case kindTable16:
+		i = int(s.t16[p])
+	default:
+		i = s.at(p)
 	}
 	return s.nodes[i], nil
 }
@@ -119,18 +131,26 @@ func (b *Balancer) NextExcluding(tried *Tried) (weights.Node, error) {
 // changes (ejection expiry, slow-start steps) when one is due.
 func (b *Balancer) load() *schedule {
 	s := b.cur.Load()
-	if s.deadline != never && b.now() >= s.deadline {
-		// Whoever gets the lock applies the change; the others keep using
-		// the current schedule for this pick.
-		if b.mu.TryLock() {
-			if s == b.cur.Load() {
-				b.rebuild(b.now(), s)
-			}
-			b.mu.Unlock()
-		}
-		s = b.cur.Load()
+	if s.deadline != never {
+		s = b.due(s)
 	}
 	return s
+}
+
+// due applies the clock-driven changes if s's deadline has passed and
+// returns the schedule to pick from. Whoever gets the lock rebuilds; picks
+// that find it taken use the current schedule meanwhile.
+func (b *Balancer) due(s *schedule) *schedule {
+	if b.now() < s.deadline {
+		return s
+	}
+	if b.mu.TryLock() {
+		if s == b.cur.Load() {
+			b.rebuild(b.now(), s)
+		}
+		b.mu.Unlock()
+	}
+	return b.cur.Load()
 }
 
 // expire applies the clock to the per-node state: ejections that ended

@@ -575,8 +575,14 @@ func TestFootprint(t *testing.T) {
 		}
 		s := b.cur.Load()
 		per := 24*cap(b.nodes) + 4*cap(b.m.sorted) + 8*cap(b.until) + 8*cap(b.ramp) +
-			8*cap(s.prefix) + 4*cap(s.bucket)
-		table := cap(s.t8) + 2*cap(s.t16) + 4*cap(s.t32)
+			8*cap(s.prefix) + 4*cap(s.byWeight)
+		table := cap(s.t8) + 2*cap(s.t16) + 4*cap(s.t32) + 8*cap(s.rowStart)
+		if s.kind == kindSpread {
+			per += 4 * cap(s.bucket)
+		} else {
+			table += 4 * cap(s.bucket)
+		}
+		t.Logf("nodes=%d kind=%d: %.1f bytes/node, table %d bytes", n, s.kind, float64(per)/float64(n), table)
 		if per > 64*n+64 || table > maxTableBytes {
 			t.Errorf("nodes=%d: %d bytes of per-node data (%.1f/node), table %d bytes", n, per, float64(per)/float64(n), table)
 		}

@@ -179,10 +179,10 @@ func TestSequencesMatchReference(t *testing.T) {
 					if n > 256 {
 						width = 2
 					}
-					if k := b.cur.Load().kind; (k == kindSpread) != (cycle > maxTableBytes/width) {
+					if k := b.cur.Load().kind; (k > kindTable32) != (cycle > maxTableBytes/width) {
 						t.Fatalf("cycle %d with %d-byte entries: kind %d", cycle, width, k)
 					}
-					if k := b.cur.Load().kind; k == kindSpread {
+					if k := b.cur.Load().kind; k > kindTable32 {
 						return // sequences differ by design; TestCycleProportions covers it
 					}
 					next := index(t, b)
@@ -209,22 +209,39 @@ func TestSequencesMatchReference(t *testing.T) {
 // exactly weight/gcd times, for every representation and any start.
 func TestCycleProportions(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, tb := range []uint64{maxTableBytes, 64} {
+	modes := []struct {
+		name       string
+		table, row uint64
+		want       kind // for cycles over 64 entries; 0 = a table
+	}{
+		{"table", maxTableBytes, maxRows, 0},
+		{"rows", 64, maxRows, kindRows},
+		{"spread", 64, 1, kindSpread},
+	}
+	for _, mode := range modes {
 		for _, algo := range []Algorithm{Smooth, Resty} {
 			for _, n := range []int{1, 2, 7, 100, 300, 2000} {
 				ws := randomWeights(r, n)
-				t.Run(fmt.Sprintf("table=%d/%v/nodes=%d", tb, algo, n), func(t *testing.T) {
-					old := tableBytes
-					tableBytes = tb
-					defer func() { tableBytes = old }()
+				t.Run(fmt.Sprintf("%s/%v/nodes=%d", mode.name, algo, n), func(t *testing.T) {
+					oldT, oldR := tableBytes, rowLimit
+					tableBytes, rowLimit = mode.table, mode.row
+					defer func() { tableBytes, rowLimit = oldT, oldR }()
 					b, err := New(mkNodes(ws), WithAlgorithm(algo), WithRandomStart(int64(n)))
 					if err != nil {
 						t.Fatal(err)
 					}
 					total, g := totalGCD(ws)
 					cycle := total / g
-					if tb == 64 && cycle > 64 && b.cur.Load().kind != kindSpread {
-						t.Fatalf("cycle %d with a 64-byte table: kind %d, want spread", cycle, b.cur.Load().kind)
+					top := uint64(0)
+					for _, w := range ws {
+						top = max(top, uint64(w)/g)
+					}
+					k := b.cur.Load().kind
+					switch {
+					case mode.want == 0 && k > kindTable32,
+						mode.want == kindRows && cycle > 64 && k != kindRows,
+						mode.want == kindSpread && cycle > 64 && top > 1 && k != kindSpread:
+						t.Fatalf("cycle %d, top %d: kind %d, want %d", cycle, top, k, mode.want)
 					}
 					next := index(t, b)
 					for round := range 2 {
@@ -249,32 +266,36 @@ func TestCycleProportions(t *testing.T) {
 // spread over the cycle: no gap between two picks of a node is far above
 // cycle/weight.
 func TestSpreadIsEven(t *testing.T) {
-	old := tableBytes
-	tableBytes = 64
-	defer func() { tableBytes = old }()
-	ws := []uint32{1000, 500, 100, 10, 1, 1, 1}
-	b, err := New(mkNodes(ws))
-	if err != nil {
-		t.Fatal(err)
-	}
-	next := index(t, b)
-	total, _ := totalGCD(ws)
-	lastAt := make([]int, len(ws))
-	for i := range lastAt {
-		lastAt[i] = -1
-	}
-	worst := make([]int, len(ws))
-	for k := range 2 * int(total) {
-		i := next()
-		if lastAt[i] >= 0 {
-			worst[i] = max(worst[i], k-lastAt[i])
+	r := rand.New(rand.NewPCG(5, 6))
+	sets := [][]uint32{{1000, 500, 100, 10, 1, 1, 1}, randomWeights(r, 50), randomWeights(r, 300), {997, 1, 2, 3, 5, 8, 13}}
+	for k := range 2 * len(sets) {
+		ws, row := sets[k/2], []uint64{maxRows, 1}[k%2]
+		oldT, oldR := tableBytes, rowLimit
+		tableBytes, rowLimit = 64, row
+		b, err := New(mkNodes(ws))
+		tableBytes, rowLimit = oldT, oldR
+		if err != nil {
+			t.Fatal(err)
 		}
-		lastAt[i] = k
-	}
-	for i, w := range ws {
-		ideal := float64(total) / float64(w)
-		if float64(worst[i]) > 3*ideal+2 {
-			t.Errorf("node %d weight %d: largest gap %d picks, ideal %.1f", i, w, worst[i], ideal)
+		next := index(t, b)
+		total, _ := totalGCD(ws)
+		lastAt := make([]int, len(ws))
+		for i := range lastAt {
+			lastAt[i] = -1
+		}
+		worst := make([]int, len(ws))
+		for k := range 2 * int(total) {
+			i := next()
+			if lastAt[i] >= 0 {
+				worst[i] = max(worst[i], k-lastAt[i])
+			}
+			lastAt[i] = k
+		}
+		for i, w := range ws {
+			ideal := float64(total) / float64(w)
+			if w > 0 && float64(worst[i]) > 3*ideal+float64(len(ws)) {
+				t.Errorf("kind %d: node %d weight %d: largest gap %d picks, ideal %.1f", b.cur.Load().kind, i, w, worst[i], ideal)
+			}
 		}
 	}
 }

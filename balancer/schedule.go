@@ -1,6 +1,7 @@
 package balancer
 
 import (
+	"math/big"
 	"math/bits"
 	"math/rand/v2"
 	"slices"
@@ -27,8 +28,16 @@ const (
 	kindTable8  kind = iota // exact cycle, one byte per entry (up to 256 nodes)
 	kindTable16             // exact cycle, two bytes per entry (up to 65,536 nodes)
 	kindTable32             // exact cycle, four bytes per entry
-	kindSpread              // long cycle: permuted position, then prefix-sum lookup
+	kindRows                // long cycle: rows of nodes by weight, rows in a spread order
+	kindSpread              // long cycle, huge weight range: permuted position, prefix-sum lookup
 )
+
+// maxRows bounds the number of rows (the largest weight / gcd) of a kindRows
+// schedule, so that its row tables stay within maxTableBytes.
+const maxRows = 1 << 14
+
+// rowLimit is maxRows; tests lower it to exercise kindSpread.
+var rowLimit uint64 = maxRows
 
 // schedule is an immutable description of one cycle of picks over a node
 // set with its effective weights, plus the counter that walks it. Picking is
@@ -45,9 +54,15 @@ type schedule struct {
 	t16    []uint16
 	t32    []uint32
 
+	// kindRows: position p is in row k (rowStart[k] <= p < rowStart[k+1],
+	// found through bucket: the first candidate row per 1<<shift
+	// positions), at rank p-rowStart[k] of byWeight.
+	rowStart []uint64
+	byWeight []uint32 // serving nodes, heaviest first, ties in order
+
 	// kindSpread: position p goes to (p*mult) mod length, whose node is
-	// found through bucket (first candidate node per 1<<shift positions)
-	// and prefix.
+	// found through bucket (the first candidate node per 1<<shift
+	// positions) and prefix.
 	mult      uint64
 	multMagic bool // length < 2^32: p*mult fits in 64 bits
 	shift     uint
@@ -91,8 +106,24 @@ func (s *schedule) at(p uint64) int {
 		return int(s.t16[p])
 	case kindTable32:
 		return int(s.t32[p])
+	case kindRows:
+		return s.rowsAt(p)
 	}
 	return s.spreadAt(p)
+}
+
+func (s *schedule) rowsAt(p uint64) int {
+	b := p >> s.shift
+	lo, hi := int(s.bucket[b]), int(s.bucket[b+1])
+	for lo < hi {
+		mid := int(uint(lo+hi+1) >> 1)
+		if s.rowStart[mid] <= p {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return int(s.byWeight[p-s.rowStart[lo]])
 }
 
 func (s *schedule) spreadAt(p uint64) int {
@@ -237,6 +268,8 @@ func newSchedule(m *members, eff []uint32, cfg *config, prev *schedule) *schedul
 		default:
 			s.kind, s.t32 = kindTable32, narrow[uint32](seq)
 		}
+	} else if s.top <= rowLimit {
+		s.buildRows()
 	} else {
 		s.buildSpread()
 	}
@@ -407,31 +440,117 @@ func (s *schedule) restyState(p uint64) (last int, v uint64) {
 	return node, 1
 }
 
-// buildSpread sets up the long-cycle representation: cycle position p maps
-// to the point (p*mult) mod length of the nodes' consecutive weight ranges.
-// mult is coprime with length (so each node still gets exactly its reduced
-// weight per cycle) and close to length/phi (so consecutive picks land far
-// apart and every node's picks spread evenly over the cycle).
+// coprimeNear returns a step c in [1, m) coprime with m for walking the
+// residues modulo m, chosen so that the first r points of the walk
+// 0, c, 2c, ... (mod m) are spread evenly for every r. That holds when the
+// continued fraction of c/m has only small partial quotients, as 1/phi's
+// (all 1s) has: c is searched among a bounded number of candidates around
+// m/phi for the smallest largest partial quotient.
+func coprimeNear(m uint64) uint64 {
+	if m <= 2 {
+		return 1
+	}
+	a := uint64(float64(m) * 0.6180339887498949)
+	best, bestScore := uint64(1), ^uint64(0)
+	for d := uint64(0); d <= 64; d++ {
+		for _, c := range [2]uint64{a + d, a - d} {
+			if c == 0 || c >= m || gcd(c, m) != 1 {
+				continue
+			}
+			if score := largestQuotient(c, m); score < bestScore {
+				best, bestScore = c, score
+			}
+		}
+	}
+	return best
+}
+
+// largestQuotient returns the largest partial quotient of the continued
+// fraction of c/m (0 < c < m).
+func largestQuotient(c, m uint64) uint64 {
+	var q uint64
+	for c != 0 {
+		q = max(q, m/c)
+		m, c = c, m%c
+	}
+	return q
+}
+
+// buildRows sets up the long-cycle representation for moderate weight
+// ranges. The cycle is made of top rows, one per threshold t = 1..top
+// (reduced weights); the row for t holds every node whose reduced weight is
+// at least t, heaviest first, so a node appears in exactly weight/gcd rows.
+// The row for threshold t comes at place (t-1)*c mod top, with c coprime
+// with top and close to top/phi, so the rows of a node of weight r are the
+// first r points of a golden-ratio walk: spread evenly over the cycle. In a
+// row, consecutive picks walk memory in order.
+func (s *schedule) buildRows() {
+	s.kind = kindRows
+	top := s.top
+	n := len(s.nodes)
+	cnt := make([]uint64, top+2) // cnt[t]: nodes of reduced weight t
+	for i := range n {
+		if r := s.weight(i); r > 0 {
+			cnt[r]++
+		}
+	}
+	next := make([]uint64, top+2) // where weight t starts in byWeight
+	var acc uint64
+	for t := top; t >= 1; t-- {
+		next[t] = acc
+		acc += cnt[t]
+	}
+	s.byWeight = make([]uint32, acc)
+	for i := range n {
+		if r := s.weight(i); r > 0 {
+			s.byWeight[next[r]] = uint32(i)
+			next[r]++
+		}
+	}
+	// cnt[t] becomes the number of nodes weighing at least t: row t's length.
+	acc = 0
+	for t := top; t >= 1; t-- {
+		acc += cnt[t]
+		cnt[t] = acc
+	}
+	c := coprimeNear(top)
+	s.rowStart = make([]uint64, top+1)
+	for t := uint64(1); t <= top; t++ {
+		s.rowStart[1+((t-1)*c)%top] = cnt[t] // row lengths first, then sums
+	}
+	for k := uint64(1); k <= top; k++ {
+		s.rowStart[k] += s.rowStart[k-1]
+	}
+	L := s.length
+	for (L-1)>>s.shift+1 > 2*top {
+		s.shift++
+	}
+	nb := int((L-1)>>s.shift + 1)
+	s.bucket = make([]uint32, nb+1)
+	k := 0
+	for b := range nb {
+		p := uint64(b) << s.shift
+		for s.rowStart[k+1] <= p {
+			k++
+		}
+		s.bucket[b] = uint32(k)
+	}
+	s.bucket[nb] = uint32(top - 1)
+}
+
+// buildSpread sets up the long-cycle representation for huge weight
+// ranges: cycle position p maps to the point (p*mult) mod length of the
+// nodes' consecutive weight ranges. mult is coprime with length, so each
+// node still gets exactly its reduced weight per cycle, and its inverse is
+// close to length/phi, so every node's picks spread evenly over the cycle.
 func (s *schedule) buildSpread() {
 	s.kind = kindSpread
 	L := s.length
 	s.multMagic = L < 1<<32
-	a := uint64(float64(L) * 0.6180339887498949)
-	if a == 0 || a >= L {
-		a = 1
-	}
-	found := false
-	for k := 0; k < 1000 && a+uint64(k) < L; k++ {
-		if gcd(a+uint64(k), L) == 1 {
-			a += uint64(k)
-			found = true
-			break
-		}
-	}
-	if !found {
-		a = 1
-	}
-	s.mult = a
+	// The picks that land in a node's range [x, y) are the positions
+	// x*c, (x+1)*c, ... mod L, c = mult's inverse: a golden-ratio walk.
+	c := coprimeNear(L)
+	s.mult = new(big.Int).ModInverse(new(big.Int).SetUint64(c), new(big.Int).SetUint64(L)).Uint64()
 	n := len(s.nodes)
 	for (L-1)>>s.shift+1 > uint64(max(n, 1)) {
 		s.shift++
@@ -460,7 +579,7 @@ func (s *schedule) startPosition(cfg *config, prev *schedule) uint64 {
 		case cfg.randomStart:
 			r := rand.New(rand.NewPCG(uint64(cfg.seed), 0x5afe))
 			return r.Uint64N(s.length)
-		case s.algo == Resty && s.kind != kindSpread:
+		case s.algo == Resty && s.kind <= kindTable32:
 			last := len(s.nodes) - 1
 			if cfg.start >= 0 && cfg.start < len(s.nodes) {
 				last = cfg.start
@@ -473,7 +592,7 @@ func (s *schedule) startPosition(cfg *config, prev *schedule) uint64 {
 	if s.m == prev.m && slices.Equal(s.prefix, prev.prefix) {
 		return p // same nodes, same weights: same place
 	}
-	if s.algo == Resty && s.kind != kindSpread && prev.kind != kindSpread {
+	if s.algo == Resty && s.kind <= kindTable32 && prev.kind <= kindTable32 {
 		lastPos := p + prev.length - 1
 		if lastPos >= prev.length {
 			lastPos -= prev.length
