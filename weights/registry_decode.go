@@ -1,7 +1,6 @@
 package weights
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -236,9 +235,6 @@ func decodeRegistryRaw(f Format, root Raw, o RegistryOptions) (Snapshot, Registr
 	r.Notes = append(notes, r.Notes...)
 	return s, r, nil
 }
-
-// errTooMany stops a decoder that has collected more instances than the limit.
-var errTooMany = errors.New("too many instances")
 
 // collector gathers a decoder's instances and payload notes.
 type collector struct {
