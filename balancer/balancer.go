@@ -283,8 +283,11 @@ func (b *Balancer) Update(nodes []weights.Node) error {
 		case ok && n.Weight > 0 && b.nodes[j].Weight > 0:
 			until[i], ramp[i] = b.until[j], b.ramp[j]
 		case ok:
+			// Drained before or after: an ejection carries over; a node
+			// that starts serving ramps (from the end of its ejection, if
+			// it has one).
 			until[i] = b.until[j]
-			if n.Weight > 0 && b.cfg.slowStart > 0 {
+			if n.Weight > 0 && b.cfg.slowStart > 0 && until[i] == never {
 				ramp[i] = now
 			}
 		case n.Weight > 0 && b.cfg.slowStart > 0:

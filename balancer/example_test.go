@@ -3,6 +3,7 @@ package balancer_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/safewrr/safewrr/balancer"
@@ -21,6 +22,51 @@ func Example() {
 	}
 	fmt.Println()
 	// Output: a a b a c a a
+}
+
+// Example_embedding is the whole path in a proxy: registry bytes validated by
+// package weights, a balancer built from what was accepted, picks with
+// retries, ejection, and an update that is refused because it would leave
+// nothing to serve.
+func Example_embedding() {
+	payload := []byte(`{"10.0.0.1:80": 5, "10.0.0.2:80": "0", "10.0.0.3:80": 1, "10.0.0.4:80": 0}`)
+	snap, report, err := weights.Decode(payload, weights.Policy{})
+	if err != nil || report.Refused != nil {
+		panic(fmt.Sprint(err, report.Refused))
+	}
+	for _, r := range report.Rejected {
+		fmt.Println("rejected:", r.ID, r.Reason)
+	}
+	b, err := balancer.New(snap.Nodes)
+	if err != nil {
+		panic(err)
+	}
+	var seq []string
+	for range 6 {
+		n, _ := b.Next()
+		seq = append(seq, n.ID)
+	}
+	fmt.Println(strings.Join(seq, " "))
+
+	// One request: retry on another node, never the same one twice.
+	var tried balancer.Tried
+	first, _ := b.NextExcluding(&tried)
+	second, _ := b.NextExcluding(&tried)
+	_, err = b.NextExcluding(&tried)
+	fmt.Println(first.ID, "then", second.ID, "then", err)
+
+	// The registry empties: the update is refused, the last good set serves.
+	empty, _, _ := weights.Decode([]byte(`{}`), weights.Policy{})
+	err = b.Update(empty.Nodes)
+	fmt.Println(errors.Is(err, balancer.ErrUpdateRefused), err)
+	n, _ := b.Next()
+	fmt.Println("still serving", n.ID)
+	// Output:
+	// rejected: 10.0.0.2:80 string-zero
+	// 10.0.0.1:80 10.0.0.1:80 10.0.0.1:80 10.0.0.3:80 10.0.0.1:80 10.0.0.1:80
+	// 10.0.0.1:80 then 10.0.0.3:80 then balancer: all serving backends were already tried
+	// true balancer: update refused: no backends: the new set is empty
+	// still serving 10.0.0.3:80
 }
 
 func ExampleWithAlgorithm() {

@@ -34,7 +34,7 @@ const (
 
 // maxRows bounds the number of rows (the largest weight / gcd) of a kindRows
 // schedule, so that its row tables stay within maxTableBytes.
-const maxRows = 1 << 14
+const maxRows = 1<<14 - 1
 
 // rowLimit is maxRows; tests lower it to exercise kindSpread.
 var rowLimit uint64 = maxRows
