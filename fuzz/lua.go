@@ -31,6 +31,12 @@ const (
 	// known to hang: fuzzing it without the variable exercises the harness
 	// (and keeps CI green), a campaign sets SAFEWRR_LUA_FINDINGS=hang.
 	EnvLuaFindings = "SAFEWRR_LUA_FINDINGS"
+	// EnvLuaIgnore lists weight kinds (see WeightKind) whose findings a
+	// campaign is not looking for: a hang or error on a node set holding
+	// any of them is not reported. A campaign that found one class sets it
+	// to look for the next; SAFEWRR_LUA_IGNORE=nan,inf,-inf,negative makes
+	// the search for the string-"0" hang ignore the others.
+	EnvLuaIgnore = "SAFEWRR_LUA_IGNORE"
 )
 
 // Run limits for the Lua targets: short, so that a hang costs milliseconds.
@@ -79,6 +85,23 @@ func luaFindings(custom bool) (findingMode, error) {
 		}
 	}
 	return m, nil
+}
+
+// ignored reports whether the node set holds a weight kind listed in
+// EnvLuaIgnore.
+func ignored(entries []weights.Entry) bool {
+	list := os.Getenv(EnvLuaIgnore)
+	if list == "" {
+		return false
+	}
+	for _, e := range entries {
+		for _, k := range strings.Split(list, ",") {
+			if strings.TrimSpace(k) == WeightKind(e.Weight) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // luaTarget is the Lua side LuaModule runs: the built-in 2020 model, or the
@@ -151,6 +174,9 @@ func LuaModule(data []byte) (interesting bool, err error) {
 		return true, err
 	}
 	if res.Outcome == luacompat.OutcomeHang && mode.hang || res.Outcome == luacompat.OutcomeError && mode.err {
+		if ignored(entries) {
+			return true, nil
+		}
 		return true, newFinding(res, entries)
 	}
 	return true, nil
