@@ -5,13 +5,16 @@ import "github.com/safewrr/safewrr/weights"
 // The incident's input: one node with weight 10 and one whose weight the
 // registry sent as the JSON string "0".
 //
-// The ids are chosen so that every engine walks the weight-10 node first,
-// which is the order in which resty-roundrobin-2020 hangs (the other order
-// raises "attempt to compare string with number" instead): gopher-lua walks a
-// table in insertion order, and OpenResty's LuaJIT (luajit2 2.1-20230119, the
-// engine of Debian's libnginx-mod-http-lua) happens to place "10.0.0.3:80"
-// before "10.0.0.4:80" in a two-key table whichever is inserted first. The
-// LuaJIT end-to-end test checks this. Run reports the order actually used.
+// Which of the two resty-roundrobin-2020 does depends on the order Lua's
+// next() walks the nodes: weight-10 node first, the gcd never ends (a hang);
+// "0" first, the gcd ends and the next comparison, 10 > "0", raises "attempt
+// to compare string with number" (a failed request). gopher-lua walks a table
+// in insertion order, so Run, given these nodes in this order, hangs every
+// time. LuaJIT (OpenResty's luajit2, the engine of ngx_lua) seeds its string
+// hash at random for every Lua state, so the order, and with it hang or
+// error, changes from one nginx worker to the next; with n nodes of which one
+// is "0", a worker hangs with probability (n-1)/n. The LuaJIT end-to-end test
+// checks that LuaJIT does in each order what gopher-lua does in that order.
 const (
 	IncidentGoodID = "10.0.0.3:80"
 	IncidentBadID  = "10.0.0.4:80"
