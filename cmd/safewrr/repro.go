@@ -352,9 +352,11 @@ func reproIncident(stdout, stderr io.Writer, asJSON bool, seed uint64, picks, st
 		fmt.Fprintf(w, "   never overflows and no error ever stops it. The harness stopped it after\n")
 		fmt.Fprintf(w, "   %d calls (%s). In nginx nothing stops it: every worker that builds\n", old.StepLimit, reproDuration(old.Elapsed))
 		fmt.Fprintf(w, "   this balancer spins at 100%% CPU and stops answering.\n")
-		fmt.Fprintf(w, "   (Lua walked %s first. In the other order the gcd ends at 10 and the\n", good)
+		fmt.Fprintf(w, "   Lua walked %s first. In the other order the gcd ends at 10 and the\n", good)
 		fmt.Fprintf(w, "   next comparison, 10 > \"0\", raises \"attempt to compare string with number\":\n")
-		fmt.Fprintf(w, "   a failed request instead of a hang.)\n")
+		fmt.Fprintf(w, "   a failed request instead of a hang. gopher-lua walks a table in insertion\n")
+		fmt.Fprintf(w, "   order; LuaJIT seeds its string hash at random in every nginx worker, so\n")
+		fmt.Fprintf(w, "   there some workers hang and the others fail their requests.\n")
 	} else {
 		fmt.Fprintf(w, "   NOT AS DESCRIBED: expected a hang while building the balancer.\n")
 	}
