@@ -143,13 +143,15 @@ func TestIncidentNginx(t *testing.T) {
 			runnable := float64(run1-run0+wait1-wait0) / 1e9 / wall
 			t.Logf("nginx start %d: requests time out; worker %d state %s, CPU %.0f%% (utime+stime), runnable %.0f%% (on a CPU or waiting for one) over %.1fs",
 				start, worker, state, 100*cpu, 100*runnable, wall)
-			// On a quiet machine the spin shows as ~100% CPU; on a busy one
-			// the worker shares the CPUs but is still runnable all the time.
+			// On a quiet machine the spin shows as ~100% CPU. On a busy one
+			// (other work on the same cores) its CPU share drops, but it is
+			// runnable all the time: on a CPU or queued for one, never
+			// waiting for I/O like an idle worker.
 			if runnable < 0.9 {
 				t.Errorf("worker runnable %.0f%% of the time while requests time out, want ~100%%", 100*runnable)
 			}
-			if cpu < 0.25 {
-				t.Errorf("worker CPU %.0f%% while requests time out, want near 100%%", 100*cpu)
+			if ticks1 == ticks0 {
+				t.Errorf("worker used no CPU while requests time out")
 			}
 			if state != "R" {
 				t.Errorf("worker state %q, want R (running)", state)
