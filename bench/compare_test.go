@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/go-kratos/kratos/v2/registry"
@@ -42,6 +43,8 @@ type lib struct {
 	// seeded, when set, builds a deterministic picker for the sanity test
 	// (random libraries only).
 	seeded func(nodes []weights.Node, seed int64) (picker, error)
+	// floor marks the reference row that is not a balancer (no sanity test).
+	floor bool
 }
 
 var allSizes = []int{10, 1000, 100000}
@@ -70,6 +73,13 @@ var libs = []lib{
 		concurrent: true, // Balancer.Pick takes its own sync.Mutex
 		smooth:     true,
 		build:      newKratos,
+	},
+	{
+		name:       "floor",
+		sizes:      allSizes,
+		concurrent: true,
+		floor:      true,
+		build:      newFloor,
 	},
 }
 
@@ -174,6 +184,29 @@ func (p kratosPicker) Next() string {
 	}
 	return n.Address()
 }
+
+// floor is not a balancer: one atomic add and one slice load, ignoring the
+// weights. It is the cost below which no shared round-robin picker can go,
+// measured in the same run as the libraries.
+
+type floorPicker struct {
+	ctr *atomic.Uint64
+	ids []string
+}
+
+func newFloor(nodes []weights.Node) (picker, error) {
+	size := 1
+	for size < len(nodes) {
+		size *= 2
+	}
+	ids := make([]string, size) // a power of two, so a mask replaces the modulo
+	for i := range ids {
+		ids[i] = nodes[i%len(nodes)].ID
+	}
+	return floorPicker{new(atomic.Uint64), ids}, nil
+}
+
+func (p floorPicker) Next() string { return p.ids[p.ctr.Add(1)&uint64(len(p.ids)-1)] }
 
 // lockedPicker serialises a picker that is not safe for concurrent use.
 type lockedPicker struct {
