@@ -204,3 +204,38 @@ func FuzzDecodeRegistry(f *testing.F) {
 		}
 	})
 }
+
+// TestRegistryEmptyIsNormal: a service scaled to zero is an empty snapshot,
+// not an error and not refused, in every format.
+func TestRegistryEmptyIsNormal(t *testing.T) {
+	empties := map[weights.Format]string{
+		weights.FormatDiscovery:     `{"code":0,"data":{"instances":{},"latest_timestamp":1}}`,
+		weights.FormatKratos:        `[]`,
+		weights.FormatConsul:        `[]`,
+		weights.FormatNacos:         `{"name":"DEFAULT_GROUP@@s","hosts":[],"cacheMillis":10000}`,
+		weights.FormatEureka:        `{"applications":{"versions__delta":"1","apps__hashcode":"","application":[]}}`,
+		weights.FormatEDS:           `{"cluster_name":"s"}`,
+		weights.FormatAPISIX:        `{"type":"roundrobin","nodes":{}}`,
+		weights.FormatEndpointSlice: `{"kind":"EndpointSlice","addressType":"IPv4","endpoints":null,"ports":null}`,
+	}
+	for f, payload := range empties {
+		t.Run(string(f), func(t *testing.T) {
+			s, r, err := weights.DecodeRegistry(f, []byte(payload), weights.RegistryOptions{})
+			if err != nil || r.Refused != nil || len(s.Nodes) != 0 || r.Entries != 0 {
+				t.Errorf("DecodeRegistry(%s) = %v, refused %v, %d entries, err %v; want an empty snapshot", payload, s.Nodes, r.Refused, r.Entries, err)
+			}
+		})
+	}
+}
+
+// TestDiscoveryErrorCode: a discovery answer with a non-zero code (-304 not
+// modified, -404 no such app) carries no instances; it is a payload error,
+// never an empty snapshot that would drain the service.
+func TestDiscoveryErrorCode(t *testing.T) {
+	for _, payload := range []string{`{"code":-304,"message":"-304"}`, `{"code":-404,"message":"nothing found","data":null}`} {
+		_, _, err := weights.DecodeRegistry(weights.FormatDiscovery, []byte(payload), weights.RegistryOptions{})
+		if !errors.Is(err, weights.ErrShape) {
+			t.Errorf("DecodeRegistry(%s) error %v, want ErrShape", payload, err)
+		}
+	}
+}
