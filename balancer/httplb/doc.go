@@ -9,6 +9,8 @@
 // (doubling each time it is ejected again, within the balancer's cap on
 // ejected nodes); when the ejection ends the balancer brings the node back
 // through its slow start, and the node's first success clears its record.
+// A success from a node that is still ejected (a request sent before the
+// ejection) restores it at once, also through slow start.
 //
 // NewProxy wires a Transport into a ReverseProxy: its Rewrite picks the first
 // node and sets the X-Forwarded headers, its Transport retries, and its

@@ -42,8 +42,9 @@ type Transport struct {
 // nodeHealth is the passive health record of one node.
 type nodeHealth struct {
 	mu        sync.Mutex
-	fails     int // consecutive failed attempts
-	ejections int // ejections since the node last succeeded
+	fails     int       // consecutive failed attempts
+	ejections int       // ejections since the node last succeeded
+	until     time.Time // end of the current ejection
 }
 
 // NewTransport returns a Transport over b. It panics if b is nil. Options
@@ -208,7 +209,10 @@ func closeBody(req *http.Request) {
 	}
 }
 
-// succeeded clears the failure record of a node that answered.
+// succeeded clears the failure record of a node that answered. A node that
+// had been ejected has recovered: if it is still ejected (the answer is from
+// a request sent before the ejection) it is restored at once, and the
+// balancer's slow start ramps it back up.
 func (t *Transport) succeeded(id string) {
 	v, ok := t.health.Load(id)
 	if !ok {
@@ -217,9 +221,12 @@ func (t *Transport) succeeded(id string) {
 	h := v.(*nodeHealth)
 	h.mu.Lock()
 	recovered := h.ejections > 0
-	h.fails, h.ejections = 0, 0
+	h.fails, h.ejections, h.until = 0, 0, time.Time{}
 	h.mu.Unlock()
 	if recovered {
+		if err := t.b.Restore(id); err != nil {
+			t.health.Delete(id)
+		}
 		t.cfg.logger.Info("httplb: node recovered", "node", id)
 	}
 }
@@ -233,7 +240,13 @@ func (t *Transport) failed(id string, err error, resp *http.Response) {
 	}
 	v, _ := t.health.LoadOrStore(id, &nodeHealth{})
 	h := v.(*nodeHealth)
+	now := t.cfg.now()
 	h.mu.Lock()
+	if now.Before(h.until) {
+		// A request sent before the ejection failed too; it says nothing new.
+		h.mu.Unlock()
+		return
+	}
 	h.fails++
 	if h.fails < t.cfg.ejectAfter {
 		h.mu.Unlock()
@@ -245,17 +258,19 @@ func (t *Transport) failed(id string, err error, resp *http.Response) {
 		d *= 2
 	}
 	d = min(d, t.cfg.maxEjectFor)
+	until := now.Add(d)
 	h.ejections++
+	h.until = until
 	h.mu.Unlock()
 
 	why := "status " + fmt.Sprint(statusOf(resp))
 	if err != nil {
 		why = err.Error()
 	}
-	until := t.cfg.now().Add(d)
 	if eerr := t.b.Eject(id, until); eerr != nil {
 		h.mu.Lock()
 		h.ejections--
+		h.until = time.Time{}
 		h.mu.Unlock()
 		if errors.Is(eerr, balancer.ErrUnknownNode) {
 			t.health.Delete(id)

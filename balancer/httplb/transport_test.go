@@ -444,3 +444,23 @@ func TestRetryableBodies(t *testing.T) {
 		}
 	}
 }
+
+func TestLateSuccessRestoresAnEjectedNode(t *testing.T) {
+	f := newFixture(t, []uint32{1, 1, 1}, []balancer.Option{balancer.WithSlowStart(time.Minute)},
+		WithEjection(1, time.Hour, time.Hour), WithMaxAttempts(1))
+	f.net.set("a:1", true)
+	f.do(t, http.MethodGet, "") // a fails once: ejected for an hour
+	if st := f.states()["a:1"]; st != balancer.Ejected {
+		t.Fatalf("a:1 is %v, want ejected", st)
+	}
+	// A request sent to a before its ejection fails late: nothing changes.
+	f.t.failed("a:1", errRefused, nil)
+	if f.t.Ejections() != 1 {
+		t.Fatalf("Ejections() = %d after a late failure, want 1", f.t.Ejections())
+	}
+	// Another one succeeds late: a has recovered and ramps back up.
+	f.t.succeeded("a:1")
+	if st := f.states()["a:1"]; st != balancer.Ramping {
+		t.Fatalf("a:1 is %v after a success, want ramping (restored with slow start)", st)
+	}
+}
