@@ -77,7 +77,7 @@ func TestSeedVerdicts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res := run(t, Config{Model: tt.model, Nodes: nodes})
+			res := run(t, Config{Model: tt.model, Nodes: nodes, StepLimit: 20_000})
 			if res.Outcome != tt.want || res.Phase != tt.phase {
 				t.Fatalf("%s on %s = %s/%s %q, want %s/%s", tt.model, tt.seed, res.Outcome, res.Phase, res.Message, tt.want, tt.phase)
 			}
