@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -196,7 +197,7 @@ func proxyParse(args []string, stdout, stderr io.Writer) (proxyConfig, int, bool
 		return fail("--max-ejected %d must be between 0 and 100", cfg.maxEjected)
 	case cfg.slowStart < 0:
 		return fail("--slow-start %v must not be negative", cfg.slowStart)
-	case cfg.maxDrop < 0 || cfg.maxDrop > 1 || cfg.maxDrop != cfg.maxDrop:
+	case math.IsNaN(cfg.maxDrop) || cfg.maxDrop < 0 || cfg.maxDrop > 1:
 		return fail("--max-drop %v must be between 0 and 1", cfg.maxDrop)
 	case cfg.logFormat != "text" && cfg.logFormat != "json":
 		return fail("--log %q: want text or json", cfg.logFormat)
