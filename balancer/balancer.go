@@ -30,8 +30,27 @@ type Balancer struct {
 	base  time.Time // times below are nanoseconds since base
 	m     *members
 	nodes []weights.Node // m.nodes
-	until []int64        // ejected until; never = not ejected
-	ramp  []int64        // slow start began; never = not ramping
+	until times          // ejected nodes: until when
+	ramp  times          // ramping nodes: since when
+}
+
+// times maps node positions to a time; absent means never. Only ejected
+// or ramping nodes have entries, so it costs nothing per node otherwise.
+type times map[int]int64
+
+func (t times) get(i int) int64 {
+	if v, ok := t[i]; ok {
+		return v
+	}
+	return never
+}
+
+func (t times) set(i int, v int64) {
+	if v == never {
+		delete(t, i)
+	} else {
+		t[i] = v
+	}
 }
 
 // New returns a balancer over nodes, in their order. Ids must be non-empty
@@ -61,21 +80,13 @@ func New(nodes []weights.Node, opts ...Option) (*Balancer, error) {
 		base:  cfg.now(),
 		m:     m,
 		nodes: m.nodes,
-		until: fill(len(nodes), never),
-		ramp:  fill(len(nodes), never),
+		until: times{},
+		ramp:  times{},
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.rebuild(0, nil)
 	return b, nil
-}
-
-func fill(n int, v int64) []int64 {
-	s := make([]int64, n)
-	for i := range s {
-		s[i] = v
-	}
-	return s
 }
 
 // now returns the clock as nanoseconds since b.base.
@@ -94,16 +105,13 @@ func (b *Balancer) Next() (weights.Node, error) {
 		return weights.Node{}, s.err
 	}
 	p := s.mod(s.ctr.Add(1) - 1)
-	var i int
 	switch s.kind {
 	case kindTable8:
-		i = int(s.t8[p])
+		return s.nodes[s.t8[p]], nil
 	case kindTable16:
-		i = int(s.t16[p])
-	default:
-		i = s.at(p)
+		return s.nodes[s.t16[p]], nil
 	}
-	return s.nodes[i], nil
+	return *s.node(p), nil
 }
 
 // NextExcluding is Next for retries: it returns a serving node that is not
@@ -115,16 +123,14 @@ func (b *Balancer) Next() (weights.Node, error) {
 // errors of Next when none serves). A nil tried is an empty set that records
 // nothing.
 func (b *Balancer) NextExcluding(tried *Tried) (weights.Node, error) {
-	s := b.load()
-	i, err := s.nextExcluding(tried)
+	nd, err := b.load().nextExcluding(tried)
 	if err != nil {
 		return weights.Node{}, err
 	}
-	n := s.nodes[i]
 	if tried != nil {
-		tried.Add(n.ID)
+		tried.Add(nd.ID)
 	}
-	return n, nil
+	return *nd, nil
 }
 
 // load returns the current schedule, first applying the clock-driven
@@ -156,15 +162,17 @@ func (b *Balancer) due(s *schedule) *schedule {
 // expire applies the clock to the per-node state: ejections that ended
 // become (with slow start) ramps, ramps that ended become plain serving.
 func (b *Balancer) expire(now int64) {
-	for i := range b.nodes {
-		if b.until[i] != never && now >= b.until[i] {
+	for i, end := range b.until {
+		if now >= end {
 			if b.cfg.slowStart > 0 && b.nodes[i].Weight > 0 {
-				b.ramp[i] = b.until[i]
+				b.ramp[i] = end
 			}
-			b.until[i] = never
+			delete(b.until, i)
 		}
-		if b.ramp[i] != never && now-b.ramp[i] >= int64(b.cfg.slowStart) {
-			b.ramp[i] = never
+	}
+	for i, start := range b.ramp {
+		if now-start >= int64(b.cfg.slowStart) {
+			delete(b.ramp, i)
 		}
 	}
 }
@@ -176,12 +184,12 @@ func (b *Balancer) effective(i int, now int64) (uint32, State, int64) {
 	if w == 0 {
 		return 0, Drained, never
 	}
-	if b.until[i] != never && now < b.until[i] {
-		return 0, Ejected, b.until[i]
+	if end := b.until.get(i); end != never && now < end {
+		return 0, Ejected, end
 	}
-	if b.ramp[i] != never && b.cfg.slowStart > 0 {
+	if start := b.ramp.get(i); start != never && b.cfg.slowStart > 0 {
 		d := int64(b.cfg.slowStart)
-		e := now - b.ramp[i]
+		e := now - start
 		if e < 0 {
 			e = 0
 		}
@@ -194,7 +202,7 @@ func (b *Balancer) effective(i int, now int64) (uint32, State, int64) {
 			if eff < 1 {
 				eff = 1
 			}
-			next := b.ramp[i] + int64(float64(d)*float64(step+1)/rampSteps)
+			next := start + int64(float64(d)*float64(step+1)/rampSteps)
 			if next <= now {
 				next = now + 1
 			}
@@ -274,24 +282,24 @@ func (b *Balancer) Update(nodes []weights.Node) error {
 	}
 	now := b.now()
 	b.expire(now)
-	until := fill(len(nodes), never)
-	ramp := fill(len(nodes), never)
+	until, ramp := times{}, times{}
 	for i, n := range nodes {
 		j := b.m.lookup(n.ID)
 		ok := j >= 0
 		switch {
 		case ok && n.Weight > 0 && b.nodes[j].Weight > 0:
-			until[i], ramp[i] = b.until[j], b.ramp[j]
+			until.set(i, b.until.get(j))
+			ramp.set(i, b.ramp.get(j))
 		case ok:
 			// Drained before or after: an ejection carries over; a node
 			// that starts serving ramps (from the end of its ejection, if
 			// it has one).
-			until[i] = b.until[j]
-			if n.Weight > 0 && b.cfg.slowStart > 0 && until[i] == never {
-				ramp[i] = now
+			until.set(i, b.until.get(j))
+			if n.Weight > 0 && b.cfg.slowStart > 0 && until.get(i) == never {
+				ramp.set(i, now)
 			}
 		case n.Weight > 0 && b.cfg.slowStart > 0:
-			ramp[i] = now
+			ramp.set(i, now)
 		}
 	}
 	b.m, b.nodes = m, m.nodes
@@ -310,14 +318,16 @@ func totalWeight(nodes []weights.Node) uint64 {
 	return t
 }
 
-// maxEjected returns how many nodes may be ejected at once.
+// maxEjected returns how many nodes may be ejected at once, how many are,
+// and how many nodes are not drained.
 func (b *Balancer) maxEjected() (limit, ejected, nonDrained int) {
-	for i, n := range b.nodes {
-		if n.Weight == 0 {
-			continue
+	for _, n := range b.nodes {
+		if n.Weight > 0 {
+			nonDrained++
 		}
-		nonDrained++
-		if b.until[i] != never {
+	}
+	for i := range b.until {
+		if b.nodes[i].Weight > 0 {
 			ejected++
 		}
 	}
@@ -332,14 +342,19 @@ func (b *Balancer) capEjections(now int64) {
 		return
 	}
 	var idx []int
-	for i, n := range b.nodes {
-		if n.Weight > 0 && b.until[i] != never {
+	for i := range b.until {
+		if b.nodes[i].Weight > 0 {
 			idx = append(idx, i)
 		}
 	}
-	sort.SliceStable(idx, func(x, y int) bool { return b.until[idx[x]] < b.until[idx[y]] })
+	sort.Slice(idx, func(x, y int) bool {
+		if a, c := b.until[idx[x]], b.until[idx[y]]; a != c {
+			return a < c
+		}
+		return idx[x] < idx[y]
+	})
 	for _, i := range idx[:ejected-limit] {
-		b.until[i] = never
+		delete(b.until, i)
 		if b.cfg.slowStart > 0 {
 			b.ramp[i] = now
 		}
@@ -366,8 +381,8 @@ func (b *Balancer) Eject(id string, until time.Time) error {
 	if end <= now {
 		return nil
 	}
-	if b.until[i] != never {
-		if end > b.until[i] {
+	if cur := b.until.get(i); cur != never {
+		if end > cur {
 			b.until[i] = end
 			b.rebuild(now, b.cur.Load())
 		}
@@ -381,7 +396,7 @@ func (b *Balancer) Eject(id string, until time.Time) error {
 		}
 	}
 	b.until[i] = end
-	b.ramp[i] = never
+	delete(b.ramp, i)
 	b.rebuild(now, b.cur.Load())
 	return nil
 }
@@ -398,10 +413,10 @@ func (b *Balancer) Restore(id string) error {
 	}
 	now := b.now()
 	b.expire(now)
-	if b.until[i] == never {
+	if b.until.get(i) == never {
 		return nil
 	}
-	b.until[i] = never
+	delete(b.until, i)
 	if b.cfg.slowStart > 0 && b.nodes[i].Weight > 0 {
 		b.ramp[i] = now
 	}

@@ -553,7 +553,8 @@ func TestZeroAllocs(t *testing.T) {
 		if a := testing.AllocsPerRun(1000, func() { sinkNode, _ = b.Next() }); a != 0 {
 			t.Errorf("nodes=%d: Next allocates %v times", n, a)
 		}
-		first := b.nodes[b.cur.Load().at(b.cur.Load().mod(b.cur.Load().ctr.Load()))].ID
+		s := b.cur.Load()
+		first := s.node(s.mod(s.ctr.Load())).ID
 		if a := testing.AllocsPerRun(1000, func() {
 			var tried Tried
 			tried.Add(first)
@@ -574,8 +575,7 @@ func TestFootprint(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := b.cur.Load()
-		per := 24*cap(b.nodes) + 4*cap(b.m.sorted) + 8*cap(b.until) + 8*cap(b.ramp) +
-			8*cap(s.prefix) + 4*cap(s.byWeight)
+		per := 24*cap(b.nodes) + 4*cap(b.m.sorted) + 8*cap(s.prefix) + 24*cap(s.rowNodes)
 		table := cap(s.t8) + 2*cap(s.t16) + 4*cap(s.t32) + 8*cap(s.rowStart)
 		if s.kind == kindSpread {
 			per += 4 * cap(s.bucket)

@@ -56,9 +56,10 @@ type schedule struct {
 
 	// kindRows: position p is in row k (rowStart[k] <= p < rowStart[k+1],
 	// found through bucket: the first candidate row per 1<<shift
-	// positions), at rank p-rowStart[k] of byWeight.
+	// positions), at rank p-rowStart[k] of rowNodes, a copy of the serving
+	// nodes so that the picks of a row read memory in order.
 	rowStart []uint64
-	byWeight []uint32 // serving nodes, heaviest first, ties in order
+	rowNodes []weights.Node // serving nodes, heaviest first, ties in order
 
 	// kindSpread: position p goes to (p*mult) mod length, whose node is
 	// found through bucket (the first candidate node per 1<<shift
@@ -97,22 +98,35 @@ func (s *schedule) mod(c uint64) uint64 {
 	return r
 }
 
-// at returns the node position at cycle position p (0 <= p < length).
+// at returns the position in s.nodes of the node at cycle position p
+// (0 <= p < length) of a table schedule.
 func (s *schedule) at(p uint64) int {
 	switch s.kind {
 	case kindTable8:
 		return int(s.t8[p])
 	case kindTable16:
 		return int(s.t16[p])
-	case kindTable32:
-		return int(s.t32[p])
-	case kindRows:
-		return s.rowsAt(p)
 	}
-	return s.spreadAt(p)
+	return int(s.t32[p])
 }
 
-func (s *schedule) rowsAt(p uint64) int {
+// node returns the node at cycle position p (0 <= p < length).
+func (s *schedule) node(p uint64) *weights.Node {
+	switch s.kind {
+	case kindTable8:
+		return &s.nodes[s.t8[p]]
+	case kindTable16:
+		return &s.nodes[s.t16[p]]
+	case kindTable32:
+		return &s.nodes[s.t32[p]]
+	case kindRows:
+		return &s.rowNodes[s.rowRank(p)]
+	}
+	return &s.nodes[s.spreadAt(p)]
+}
+
+// rowRank returns the place in rowNodes of cycle position p.
+func (s *schedule) rowRank(p uint64) uint64 {
 	b := p >> s.shift
 	lo, hi := int(s.bucket[b]), int(s.bucket[b+1])
 	for lo < hi {
@@ -123,7 +137,7 @@ func (s *schedule) rowsAt(p uint64) int {
 			hi = mid - 1
 		}
 	}
-	return int(s.byWeight[p-s.rowStart[lo]])
+	return p - s.rowStart[lo]
 }
 
 func (s *schedule) spreadAt(p uint64) int {
@@ -147,26 +161,18 @@ func (s *schedule) spreadAt(p uint64) int {
 	return lo
 }
 
-// next picks the next node: one atomic add, one lookup.
-func (s *schedule) next() (int, error) {
+// nextExcluding picks like Balancer.Next, skipping nodes in t: first the
+// next positions of the cycle (at most walkLimit), then a weighted choice
+// among the untried nodes. Work is O(walkLimit*len(t) + len(t)*log n).
+func (s *schedule) nextExcluding(t *Tried) (*weights.Node, error) {
 	if s.err != nil {
-		return 0, s.err
-	}
-	return s.at(s.mod(s.ctr.Add(1) - 1)), nil
-}
-
-// nextExcluding picks like next, skipping nodes in t: first the next
-// positions of the cycle (at most walkLimit), then a weighted choice among
-// the untried nodes. Work is O(walkLimit*len(t) + len(t)*log n).
-func (s *schedule) nextExcluding(t *Tried) (int, error) {
-	if s.err != nil {
-		return 0, s.err
+		return nil, s.err
 	}
 	c := s.ctr.Add(1) - 1
 	p := s.mod(c)
-	i := s.at(p)
-	if t.Len() == 0 || !t.Has(s.nodes[i].ID) {
-		return i, nil
+	nd := s.node(p)
+	if t.Len() == 0 || !t.Has(nd.ID) {
+		return nd, nil
 	}
 	walk := min(s.length-1, walkLimit)
 	for k := uint64(1); k <= walk; k++ {
@@ -174,12 +180,16 @@ func (s *schedule) nextExcluding(t *Tried) (int, error) {
 		if p == s.length {
 			p = 0
 		}
-		i = s.at(p)
-		if !t.Has(s.nodes[i].ID) {
-			return i, nil
+		nd = s.node(p)
+		if !t.Has(nd.ID) {
+			return nd, nil
 		}
 	}
-	return s.pickUntried(t, c)
+	i, err := s.pickUntried(t, c)
+	if err != nil {
+		return nil, err
+	}
+	return &s.nodes[i], nil
 }
 
 // pickUntried chooses among the untried serving nodes in proportion to
@@ -313,35 +323,38 @@ func smoothCycle(prefix []uint64, length uint64) []int32 {
 		}
 		members[g] = append(members[g], int32(i))
 	}
+	// Each group's candidate is one word: (current weight + total) in the
+	// high half (it stays in (0, 2*total]), and ^position in the low half so
+	// that on equal current weights the first node in order is larger.
 	m := len(ws)
-	cw := make([]int64, m)   // current weight of each group's candidate
-	w := make([]int64, m)    // the group's weight
-	cand := make([]int32, m) // the group's candidate: members[g][pos[g]]
+	total := uint64(length)
+	key := make([]uint64, m)
+	step := make([]uint64, m)
 	pos := make([]int, m)
 	for g := range m {
-		w[g] = int64(ws[g])
-		cand[g] = members[g][0]
+		step[g] = ws[g] << 32
+		key[g] = total<<32 | uint64(^uint32(members[g][0]))
 	}
-	total := int64(length)
 	seq := make([]int32, length)
 	for t := range seq {
 		best := 0
-		cw[0] += w[0]
-		bestCW, bestIdx := cw[0], cand[0]
+		bestKey := key[0] + step[0]
+		key[0] = bestKey
 		for g := 1; g < m; g++ {
-			c := cw[g] + w[g]
-			cw[g] = c
-			if c > bestCW || (c == bestCW && cand[g] < bestIdx) {
-				best, bestCW, bestIdx = g, c, cand[g]
+			k := key[g] + step[g]
+			key[g] = k
+			if k > bestKey {
+				best, bestKey = g, k
 			}
 		}
-		seq[t] = bestIdx
+		seq[t] = int32(^uint32(bestKey))
 		pos[best]++
+		k := bestKey >> 32 << 32
 		if pos[best] == len(members[best]) {
 			pos[best] = 0
-			cw[best] -= total
+			k -= total << 32
 		}
-		cand[best] = members[best][pos[best]]
+		key[best] = k | uint64(^uint32(members[best][pos[best]]))
 	}
 	return seq
 }
@@ -494,16 +507,16 @@ func (s *schedule) buildRows() {
 			cnt[r]++
 		}
 	}
-	next := make([]uint64, top+2) // where weight t starts in byWeight
+	next := make([]uint64, top+2) // where weight t starts in rowNodes
 	var acc uint64
 	for t := top; t >= 1; t-- {
 		next[t] = acc
 		acc += cnt[t]
 	}
-	s.byWeight = make([]uint32, acc)
+	s.rowNodes = make([]weights.Node, acc)
 	for i := range n {
 		if r := s.weight(i); r > 0 {
-			s.byWeight[next[r]] = uint32(i)
+			s.rowNodes[next[r]] = s.nodes[i]
 			next[r]++
 		}
 	}
