@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	"github.com/safewrr/safewrr/balancer"
 	"github.com/safewrr/safewrr/balancer/httplb"
@@ -45,4 +46,35 @@ func Example() {
 	}
 	fmt.Println()
 	// Output: 200 a, 200 b, 200 a, 200 b, 200 a, 200 a,
+}
+
+// A Transport also works as an http.Client's transport: the URL's host is
+// only a name, each attempt goes to a node of the balancer.
+func ExampleTransport() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %s", r.Method, r.URL.Path)
+	}))
+	defer srv.Close()
+	lb, err := balancer.New([]weights.Node{{ID: srv.Listener.Addr().String(), Weight: 1}})
+	if err != nil {
+		panic(err)
+	}
+	client := &http.Client{Transport: httplb.NewTransport(lb)}
+	resp, err := client.Get("http://inventory.service/items/42")
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(resp.StatusCode, string(body))
+	// Output: 200 GET /items/42
+}
+
+func ExampleRetryable() {
+	get, _ := http.NewRequest(http.MethodGet, "http://svc/", nil)
+	post, _ := http.NewRequest(http.MethodPost, "http://svc/", strings.NewReader("order"))
+	keyed, _ := http.NewRequest(http.MethodPost, "http://svc/", strings.NewReader("order"))
+	keyed.Header.Set("Idempotency-Key", "7f3a")
+	fmt.Println(httplb.Retryable(get), httplb.Retryable(post), httplb.Retryable(keyed))
+	// Output: true false true
 }
