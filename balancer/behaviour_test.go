@@ -588,3 +588,62 @@ func TestFootprint(t *testing.T) {
 		}
 	}
 }
+
+// TestHugeWeights: weights near the uint32 limit make cycles of billions of
+// picks; picks stay O(1) and retries still find the light node at once.
+func TestHugeWeights(t *testing.T) {
+	tests := []struct {
+		name string
+		ws   []uint32
+		want kind
+	}{
+		{"max and one", []uint32{4294967295, 1}, kindSpread},
+		{"three large", []uint32{4000000000, 3000000000, 2000000001}, kindSpread},
+		{"rows", []uint32{16000, 1, 7}, kindTable8},
+		{"many rows", mkWeights(300, func(i int) uint32 { return uint32(1 + i*50) }), kindRows},
+	}
+	for _, tt := range tests {
+		for _, algo := range []Algorithm{Smooth, Resty} {
+			t.Run(tt.name+"/"+algo.String(), func(t *testing.T) {
+				b, err := New(mkNodes(tt.ws), WithAlgorithm(algo))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if k := b.cur.Load().kind; k != tt.want {
+					t.Fatalf("kind %d, want %d", k, tt.want)
+				}
+				seen := map[string]int{}
+				for range 1000 {
+					n, err := b.Next()
+					if err != nil {
+						t.Fatal(err)
+					}
+					seen[n.ID]++
+				}
+				if seen["n0"] == 0 {
+					t.Fatalf("heaviest node never picked: %v", seen)
+				}
+				for i := range tt.ws {
+					var tried Tried
+					for j := range tt.ws {
+						if j != i {
+							tried.Add(fmt.Sprintf("n%d", j))
+						}
+					}
+					n, err := b.NextExcluding(&tried)
+					if err != nil || n.ID != fmt.Sprintf("n%d", i) {
+						t.Fatalf("only n%d untried: got %v, %v", i, n.ID, err)
+					}
+				}
+			})
+		}
+	}
+}
+
+func mkWeights(n int, f func(int) uint32) []uint32 {
+	ws := make([]uint32, n)
+	for i := range ws {
+		ws[i] = f(i)
+	}
+	return ws
+}
