@@ -73,9 +73,17 @@ func BenchmarkRequest(b *testing.B) {
 	})
 }
 
-// BenchmarkProxyParallel sends requests through the proxy from 8 concurrent
-// clients and reports requests (one pick each) per second.
+// BenchmarkProxyParallel sends requests from 8 concurrent clients straight
+// to a backend and through the proxy, and reports requests (through the
+// proxy: one pick each) per second.
 func BenchmarkProxyParallel(b *testing.B) {
+	b.Run("clients=8/direct", func(b *testing.B) {
+		backend := httptest.NewServer(okHandler())
+		defer backend.Close()
+		client := keepAliveClient()
+		b.ReportAllocs()
+		parallel(b, 8, func() { get(b, client, backend.URL) })
+	})
 	b.Run("clients=8/nodes=3", func(b *testing.B) {
 		front := httptest.NewServer(NewProxy(loopbackBalancer(b, 3), WithBase(&http.Transport{MaxIdleConnsPerHost: 64})))
 		defer front.Close()
