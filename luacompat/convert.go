@@ -3,7 +3,6 @@ package luacompat
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -103,21 +102,14 @@ func fromLua(v lua.LValue, depth int) (weights.Raw, error) {
 		n := x.Len()
 		var members []weights.Member
 		count := 0
-		var err error
-		x.ForEach(func(k, val lua.LValue) {
+		// next() order; LTable.ForEach would walk Go maps in random order.
+		for k, val := x.Next(lua.LNil); k != lua.LNil; k, val = x.Next(k) {
 			count++
+			r, err := fromLua(val, depth+1)
 			if err != nil {
-				return
-			}
-			r, e := fromLua(val, depth+1)
-			if e != nil {
-				err = e
-				return
+				return weights.Raw{}, err
 			}
 			members = append(members, weights.Member{Key: luaKeyString(k), Value: r})
-		})
-		if err != nil {
-			return weights.Raw{}, err
 		}
 		if count == n && n > 0 {
 			items := make([]weights.Raw, n)
@@ -293,14 +285,4 @@ func quoteLua(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
-}
-
-// sortedKeys is a helper for deterministic output of maps in tests and text.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

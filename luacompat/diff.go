@@ -56,6 +56,11 @@ type GoSide struct {
 	Start int
 	// Report is the validation report: rejected nodes with their reasons.
 	Report weights.Report
+	// Skipped is the number of picks dropped from the front of safewrr's
+	// sequence to line it up with a loaded smooth module that advances its
+	// sequence by a random number of picks when built (resty.swrr does, by
+	// 1 to n picks). Always 0 for the built-in models.
+	Skipped int
 	// Picks are the ids the balancer returned.
 	Picks []string
 	// Err is the error that stopped the picks (balancer.ErrAllDrained,
@@ -93,6 +98,17 @@ func Diff(ctx context.Context, cfg DiffConfig) (DiffResult, error) {
 		picks = DefaultPicks
 	}
 	g := RunGo(cfg.Lua.Nodes, cfg.Policy, algo, lr.Order, lr.Start, picks)
+	if algo == balancer.Smooth && cfg.Lua.LuaPath != "" && lr.Outcome == OutcomeOK && g.Err == nil && !slices.Equal(g.Picks, lr.Picks) {
+		// Line up with a random start of up to n picks.
+		n := len(g.Nodes)
+		long := RunGo(cfg.Lua.Nodes, cfg.Policy, algo, lr.Order, lr.Start, picks+n)
+		for k := 1; k <= n && long.Err == nil && k+picks <= len(long.Picks); k++ {
+			if slices.Equal(long.Picks[k:k+picks], lr.Picks) {
+				g.Picks, g.Skipped = long.Picks[k:k+picks], k
+				break
+			}
+		}
+	}
 	res := DiffResult{Lua: lr, Go: g, FirstDifference: -1}
 	res.judge()
 	return res, nil
@@ -209,6 +225,9 @@ func (r *DiffResult) judge() {
 	default:
 		r.Verdict = VerdictSame
 		r.Explanation = fmt.Sprintf("Both served the same %d picks.", len(lua.Picks))
+		if g.Skipped > 0 {
+			r.Explanation = fmt.Sprintf("Both served the same %d picks, once safewrr's sequence skips its first %d (the module advanced its own by a random start).", len(lua.Picks), g.Skipped)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/safewrr/safewrr/balancer"
 	"github.com/safewrr/safewrr/weights"
@@ -132,5 +133,62 @@ func TestDifferentialDetectsDifference(t *testing.T) {
 	res := diff(t, DiffConfig{Lua: Config{Model: Resty2021, Nodes: nodes, Picks: 12}, Algorithm: balancer.Smooth, FixedAlgorithm: true})
 	if res.Verdict != VerdictDiffer || res.FirstDifference < 0 {
 		t.Fatalf("resty vs smooth: verdict %s, first difference %d\n lua %v\n  go %v (%v)", res.Verdict, res.FirstDifference, res.Lua.Picks, res.Go.Picks, res.Go.Algorithm)
+	}
+}
+
+// TestDifferentialLoadedModules runs modules laid out like a
+// lua-resty-balancer lib/ directory: a roundrobin module that takes its copy
+// helper from resty.balancer.utils (which probes for LuaJIT's table.new and
+// table.nkeys with pcall), and a smooth module that advances its sequence by
+// a random number of picks when built.
+func TestDifferentialLoadedModules(t *testing.T) {
+	dir := t.TempDir()
+	writeModule(t, dir, "resty.roundrobin", Resty2021)
+	writeFile(t, dir+"/resty/balancer/utils.lua", `
+		local M = {}
+		local ok, new_tab = pcall(require, "table.new")
+		if not ok then new_tab = function() return {} end end
+		local ok2, nkeys = pcall(require, "table.nkeys")
+		if not ok2 then
+			nkeys = function(t) local n = 0 for _ in pairs(t) do n = n + 1 end return n end
+		end
+		M.new_tab, M.nkeys = new_tab, nkeys
+		function M.copy(nodes)
+			local t = new_tab(0, nkeys(nodes))
+			for k, v in pairs(nodes) do t[k] = tonumber(v) end
+			return t
+		end
+		return M`)
+	writeFile(t, dir+"/resty/swrr.lua", `
+		local utils = require "resty.balancer.utils"
+		local M = {}
+		local mt = { __index = M }
+		function M.find(self)
+			local best, total = nil, 0
+			for _, id in ipairs(self.ids) do
+				local w = self.nodes[id]
+				self.cur[id] = self.cur[id] + w
+				total = total + w
+				if best == nil or self.cur[id] > self.cur[best] then best = id end
+			end
+			self.cur[best] = self.cur[best] - total
+			return best
+		end
+		function M.new(_, nodes)
+			local self = setmetatable({ nodes = utils.copy(nodes), ids = {}, cur = {} }, mt)
+			for id in pairs(self.nodes) do self.ids[#self.ids + 1] = id; self.cur[id] = 0 end
+			for _ = 1, math.random(#self.ids) do self:find() end
+			return self
+		end
+		return M`)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for round := 0; round < 30; round++ {
+		nodes := randomValid(rng)
+		for _, module := range []string{"resty.roundrobin", "resty.swrr"} {
+			res := diff(t, DiffConfig{Lua: Config{LuaPath: dir, Module: module, Nodes: nodes, Picks: 20, Seed: rng.Uint64(), Budget: 10 * time.Second}})
+			if res.Verdict != VerdictSame {
+				t.Fatalf("%s on %s: %s (%s)\n lua %v\n  go %v", module, FormatSpec(nodes), res.Verdict, res.Explanation, res.Lua.Picks, res.Go.Picks)
+			}
+		}
 	}
 }

@@ -388,9 +388,12 @@ func (r *runner) probe() {
 	}
 }
 
-// tableKeys lists a table's keys in next() order.
+// tableKeys lists a table's keys in next() order. (LTable.ForEach walks
+// Go maps, in an order of its own; Next is what Lua's next() uses.)
 func tableKeys(t *lua.LTable) []string {
 	var keys []string
-	t.ForEach(func(k, _ lua.LValue) { keys = append(keys, luaKeyString(k)) })
+	for k, _ := t.Next(lua.LNil); k != lua.LNil; k, _ = t.Next(k) {
+		keys = append(keys, luaKeyString(k))
+	}
 	return keys
 }
