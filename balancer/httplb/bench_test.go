@@ -74,22 +74,22 @@ func BenchmarkRequest(b *testing.B) {
 }
 
 // BenchmarkProxyParallel sends requests from 8 concurrent clients straight
-// to a backend and through the proxy, and reports requests (through the
-// proxy: one pick each) per second.
+// to a backend and through the proxy, and reports requests per second
+// (through the proxy each request is one pick).
 func BenchmarkProxyParallel(b *testing.B) {
 	b.Run("clients=8/direct", func(b *testing.B) {
 		backend := httptest.NewServer(okHandler())
 		defer backend.Close()
 		client := keepAliveClient()
 		b.ReportAllocs()
-		parallel(b, 8, func() { get(b, client, backend.URL) })
+		parallel(b, 8, "req/s", func() { get(b, client, backend.URL) })
 	})
 	b.Run("clients=8/nodes=3", func(b *testing.B) {
 		front := httptest.NewServer(NewProxy(loopbackBalancer(b, 3), WithBase(&http.Transport{MaxIdleConnsPerHost: 64})))
 		defer front.Close()
 		client := keepAliveClient()
 		b.ReportAllocs()
-		parallel(b, 8, func() { get(b, client, front.URL) })
+		parallel(b, 8, "req/s", func() { get(b, client, front.URL) })
 	})
 }
 
@@ -117,7 +117,7 @@ func BenchmarkRoundTripParallel(b *testing.B) {
 			tr := NewTransport(lb, WithBase(nullNet{}))
 			req, _ := http.NewRequest(http.MethodGet, "http://service/", nil)
 			b.ReportAllocs()
-			parallel(b, 8, func() {
+			parallel(b, 8, "picks/s", func() {
 				resp, err := tr.RoundTrip(req)
 				if err != nil {
 					b.Fatal(err)
@@ -130,8 +130,8 @@ func BenchmarkRoundTripParallel(b *testing.B) {
 
 // parallel runs op b.N times in all from about clients goroutines (a
 // multiple of GOMAXPROCS, exactly 8 on 1, 2, 4 or 8 procs) and
-// reports the rate as picks/s.
-func parallel(b *testing.B, clients int, op func()) {
+// reports the rate of op in unit.
+func parallel(b *testing.B, clients int, unit string, op func()) {
 	procs := runtime.GOMAXPROCS(0)
 	b.SetParallelism(max(1, (clients+procs-1)/procs))
 	b.RunParallel(func(pb *testing.PB) {
@@ -139,5 +139,5 @@ func parallel(b *testing.B, clients int, op func()) {
 			op()
 		}
 	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "picks/s")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), unit)
 }
