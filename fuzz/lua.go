@@ -263,11 +263,12 @@ func sameLuaValue(a, b weights.Raw) bool {
 	return true
 }
 
-// Class names the kind of input behind a hang or an error, from the run's
-// outcome, phase and message and the kinds of weight in the node set, for
-// example "hang/build: number, string-zero" or "error/build: attempt to
-// compare string with number: number, numeric-string". Callers that want
-// the minimal class shrink the node set first (see Shrink).
+// Class names the kind of input behind a hang or an error: the run's
+// outcome, phase and message, and the distinct kinds of weight in the node
+// set, sorted, for example "hang/build: step limit: integer, string-zero" or
+// "error/build: attempt to compare string with number: integer,
+// numeric-string". Findings of one class share a cause; go-fuzz keeps one
+// crasher per class.
 func Class(res luacompat.Result, entries []weights.Entry) string {
 	msg := "step limit"
 	if res.Outcome == luacompat.OutcomeError {
@@ -277,6 +278,8 @@ func Class(res luacompat.Result, entries []weights.Entry) string {
 	for _, e := range entries {
 		kinds = append(kinds, WeightKind(e.Weight))
 	}
+	slices.Sort(kinds)
+	kinds = slices.Compact(kinds)
 	return fmt.Sprintf("%s/%s: %s: %s", res.Outcome, res.Phase, msg, strings.Join(kinds, ", "))
 }
 
@@ -294,7 +297,8 @@ func normalizeMessage(m string) string {
 
 // WeightKind names the kind of one weight as a Lua balancer sees it:
 // integer, zero, negative, fraction, huge (2^53 or more), nan, inf, -inf,
-// minus-zero; string-zero, numeric-string, non-numeric-string; bool; nil.
+// minus-zero; string-zero (a string tonumber reads as 0), numeric-string,
+// nonfinite-string ("inf", "nan", "1e400"), non-numeric-string; bool; nil.
 func WeightKind(r weights.Raw) string {
 	switch r.Kind {
 	case weights.KindAbsent, weights.KindNull:
@@ -302,16 +306,16 @@ func WeightKind(r weights.Raw) string {
 	case weights.KindBool:
 		return "bool"
 	case weights.KindString:
-		if isAllZeros(strings.TrimSpace(r.Text)) {
+		f, ok := luaToNumber(r.Text)
+		switch {
+		case !ok:
+			return "non-numeric-string"
+		case f == 0:
 			return "string-zero"
+		case math.IsNaN(f) || math.IsInf(f, 0):
+			return "nonfinite-string"
 		}
-		if f, ok := luaToNumber(r.Text); ok {
-			if f == 0 {
-				return "string-zero"
-			}
-			return "numeric-string"
-		}
-		return "non-numeric-string"
+		return "numeric-string"
 	case weights.KindNumber:
 		f, ok := r.Float64()
 		switch {
@@ -339,19 +343,20 @@ func WeightKind(r weights.Raw) string {
 	return r.Kind.String()
 }
 
-// luaToNumber approximates Lua 5.1's tonumber on a string: a decimal
-// number or a hexadecimal integer, surrounding white space allowed.
+// luaToNumber is tonumber on a string as the built-in models see it under
+// gopher-lua: a hexadecimal integer, or what Go's ParseFloat reads after
+// trimming white space, "inf" and "nan" included.
 func luaToNumber(s string) (float64, bool) {
 	t := strings.TrimSpace(s)
 	if len(t) > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X') {
 		u, err := strconv.ParseUint(t[2:], 16, 64)
 		return float64(u), err == nil
 	}
-	if t == "" || strings.Trim(t, "0123456789.eE+-") != "" {
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return 0, false
 	}
-	f, err := strconv.ParseFloat(t, 64)
-	return f, err == nil
+	return f, true
 }
 
 // Shrink removes nodes from a node set, one at a time, as long as run still
