@@ -224,6 +224,10 @@ type runner struct {
 	res    *Result
 	start  time.Time
 	mod    *lua.LTable
+	// handler is the message handler of protected calls. With one,
+	// gopher-lua skips its stack traceback, which after a long tail-call
+	// loop has a line per call (megabytes for a hang).
+	handler *lua.LFunction
 }
 
 func (r *runner) run(cfg Config, proto *lua.FunctionProto) error {
@@ -311,7 +315,13 @@ func (r *runner) call(fn lua.LValue, args ...lua.LValue) (lua.LValue, error) {
 	if fn.Type() != lua.LTFunction {
 		return lua.LNil, fmt.Errorf("attempt to call a %s value", fn.Type())
 	}
-	if err := r.L.CallByParam(lua.P{Fn: fn, NRet: 1, Protect: true}, args...); err != nil {
+	if r.handler == nil {
+		r.handler = r.L.NewFunction(func(L *lua.LState) int {
+			L.Push(L.Get(1))
+			return 1
+		})
+	}
+	if err := r.L.CallByParam(lua.P{Fn: fn, NRet: 1, Protect: true, Handler: r.handler}, args...); err != nil {
 		return lua.LNil, err
 	}
 	v := r.L.Get(-1)
@@ -362,7 +372,7 @@ func (r *runner) probe() {
 	if L.Context() != nil {
 		L.RemoveContext() // read it even after the budget ran out
 	}
-	if err := L.CallByParam(lua.P{Fn: fn, NRet: 5, Protect: true}); err != nil {
+	if err := L.CallByParam(lua.P{Fn: fn, NRet: 5, Protect: true, Handler: r.handler}); err != nil {
 		return
 	}
 	steps, order, traced, ta, tb := L.Get(-5), L.Get(-4), L.Get(-3), L.Get(-2), L.Get(-1)

@@ -58,6 +58,7 @@ func newSandbox(seed uint64, dir string) *lua.LState {
 	g.RawSetString("print", L.NewFunction(func(*lua.LState) int { return 0 }))
 	g.RawSetString("collectgarbage", L.NewFunction(func(L *lua.LState) int { L.Push(lua.LNumber(0)); return 1 }))
 	g.RawSetString("tonumber", L.NewFunction(luaToNumber))
+	g.RawSetString("type", L.NewFunction(luaType))
 
 	if str, ok := g.RawGetString("string").(*lua.LTable); ok {
 		rep := str.RawGetString("rep")
@@ -97,6 +98,27 @@ func newSandbox(seed uint64, dir string) *lua.LState {
 		loaders.RawSetInt(2, L.NewFunction(dirLoader(dir)))
 	}
 	return L
+}
+
+// typeNames holds type()'s answers as ready-made Lua values, so type()
+// allocates nothing (the models call it on every arithmetic operand).
+var typeNames = func() [lua.LTChannel + 1]lua.LValue {
+	var names [lua.LTChannel + 1]lua.LValue
+	for t := lua.LTNil; t <= lua.LTChannel; t++ {
+		names[t] = lua.LString(t.String())
+	}
+	return names
+}()
+
+// luaType is type() without an allocation per call.
+func luaType(L *lua.LState) int {
+	t := L.CheckAny(1).Type()
+	if int(t) < len(typeNames) {
+		L.Push(typeNames[t])
+	} else {
+		L.Push(lua.LString(t.String()))
+	}
+	return 1
 }
 
 // luaRandom is math.random with Lua 5.1's interface: random() in [0,1),
