@@ -99,6 +99,11 @@ func newFlagSet(c command, stdout, stderr io.Writer) *flag.FlagSet {
 // returns ok=false with the exit code when the command should stop. Flags may
 // come before or after positional arguments.
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (code int, ok bool) {
+	// flag prints its own message and the usage on any error, to the set's
+	// output; silence it and print once here, to the right stream.
+	stderr := fs.Output()
+	fs.SetOutput(io.Discard)
+	defer fs.SetOutput(stderr)
 	var positional []string
 	for {
 		err := fs.Parse(args)
@@ -108,6 +113,9 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (code int, ok
 			return exitOK, false
 		}
 		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
+			fs.SetOutput(stderr)
+			fs.Usage()
 			return exitUsage, false
 		}
 		args = fs.Args()

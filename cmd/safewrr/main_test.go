@@ -52,3 +52,27 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		}
 	}
 }
+
+func TestHelpPrintedOnceToStdout(t *testing.T) {
+	for name := range commands {
+		code, out, errOut := runCLI(t, name, "-h")
+		if code != exitOK || errOut != "" {
+			t.Errorf("safewrr %s -h: exit %d, stderr %q; want exit 0 and nothing on stderr", name, code, errOut)
+		}
+		if n := strings.Count(out, "Flags:"); n != 1 {
+			t.Errorf("safewrr %s -h printed the flags %d times", name, n)
+		}
+	}
+}
+
+func TestBadFlagIsUsageError(t *testing.T) {
+	for name := range commands {
+		code, out, errOut := runCLI(t, name, "--no-such-flag")
+		if code != exitUsage {
+			t.Errorf("safewrr %s --no-such-flag: exit %d want %d", name, code, exitUsage)
+		}
+		if !strings.Contains(errOut, "flag provided but not defined: -no-such-flag") || strings.Count(errOut, "Flags:") != 1 || out != "" {
+			t.Errorf("safewrr %s --no-such-flag: stdout %q stderr %q", name, out, errOut)
+		}
+	}
+}
