@@ -207,4 +207,3 @@ func TestGofuzzImport(t *testing.T) {
 		t.Fatalf("imported %s = %q, want found-0123456789ab.lua = %q", ents[0].Name(), got, want)
 	}
 }
-
