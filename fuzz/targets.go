@@ -11,8 +11,11 @@ import (
 // a known reason, in payload order; the string "0" (or "00"...) never
 // accepted; every accepted weight the exact integer value sent (times the
 // policy's scale) within the policy's maximum; node order kept; a refused
-// snapshot empty; and Decode(Encode(s)) == s. The input is interesting when
-// it decodes as a snapshot.
+// snapshot empty; and Decode(Encode(s)) == s. The same bytes then go to
+// weights.DecodeRegistry with the format detected, under the default and a
+// lenient, policy-following, unhealthy-rejecting setting, whose snapshots
+// must hold the same guarantees. The input is interesting when it decodes
+// as a snapshot.
 func Weights(data []byte) (interesting bool, err error) {
 	defTree, defErr := weights.ParseJSON(data, weights.Limits{})
 	for _, wp := range weightPolicies {
@@ -21,6 +24,13 @@ func Weights(data []byte) (interesting bool, err error) {
 			tree, treeErr = weights.ParseJSON(data, wp.p.Limits)
 		}
 		ok, err := checkDecode(data, wp, tree, treeErr)
+		if err != nil {
+			return true, err
+		}
+		interesting = interesting || ok
+	}
+	for _, o := range registryOptions {
+		ok, err := checkRegistry(data, o)
 		if err != nil {
 			return true, err
 		}

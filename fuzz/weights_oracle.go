@@ -467,3 +467,54 @@ func gcdOf(nodes []weights.Node) uint32 {
 	}
 	return g
 }
+
+// registryOptions are the registry decoder settings the Weights target
+// tries on every input (format detected from the payload's shape).
+var registryOptions = []weights.RegistryOptions{
+	{},
+	{Policy: weights.Lenient(), Convention: weights.FollowPolicy, Health: weights.HealthReject},
+}
+
+// checkRegistry decodes data as a registry response and checks what holds
+// for every format: a payload error or a snapshot, never both; rejects with
+// known reasons; a refused snapshot empty; accepted ids non-empty and
+// distinct, weights within the maximum; and the encoded snapshot decodes
+// back to itself.
+func checkRegistry(data []byte, o weights.RegistryOptions) (bool, error) {
+	snap, rep, err := weights.DecodeRegistry(weights.FormatAuto, data, o)
+	if err != nil {
+		if len(snap.Nodes) != 0 {
+			return false, fmt.Errorf("registry: %d nodes returned with error %v", len(snap.Nodes), err)
+		}
+		return false, nil
+	}
+	max := o.Policy.MaxWeight
+	if max == 0 {
+		max = weights.DefaultMaxWeight
+	}
+	for _, ne := range rep.Rejected {
+		if ne == nil || ne.Reason.Err() == nil {
+			return true, fmt.Errorf("registry %s: reject without a known reason: %v", rep.Format, ne)
+		}
+	}
+	if rep.Refused != nil && len(snap.Nodes) != 0 {
+		return true, fmt.Errorf("registry %s: refused snapshot has %d nodes", rep.Format, len(snap.Nodes))
+	}
+	for _, n := range snap.Nodes {
+		if n.ID == "" || n.Weight > max {
+			return true, fmt.Errorf("registry %s: accepted node %q with weight %d (maximum %d)", rep.Format, n.ID, n.Weight, max)
+		}
+	}
+	if id, dup := duplicateID(snap.Nodes); dup {
+		return true, fmt.Errorf("registry %s: id %q accepted twice", rep.Format, id)
+	}
+	if g := gcdOf(snap.Nodes); rep.GCD != g && rep.Refused == nil {
+		return true, fmt.Errorf("registry %s: Report.GCD = %d, want %d", rep.Format, rep.GCD, g)
+	}
+	enc := weights.Encode(snap)
+	back, brep, err := weights.Decode(enc, weights.Policy{MaxWeight: max})
+	if err != nil || !brep.OK() || !sameNodes(back.Nodes, snap.Nodes) {
+		return true, fmt.Errorf("registry %s: round trip of %v gives %v, %v, %v", rep.Format, snap.Nodes, back.Nodes, brep.Rejected, err)
+	}
+	return true, nil
+}
