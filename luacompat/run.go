@@ -199,8 +199,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		res.Target = dir + ":" + cfg.Module
 	}
 
-	L := newSandbox(cfg.Seed, cfg.LuaPath)
-	defer L.Close()
+	var sb *sandbox
+	if builtin {
+		sb = getModelSandbox(cfg.Seed)
+	} else {
+		sb = newSeededSandbox(cfg.Seed, cfg.LuaPath)
+	}
+	L := sb.L
 	runCtx := ctx
 	if !builtin {
 		var cancel context.CancelFunc
@@ -214,6 +219,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	r := &runner{L: L, ctx: ctx, runCtx: runCtx, res: &res, start: start}
 	err := r.run(cfg, proto)
 	res.Elapsed = time.Since(start)
+	if builtin && err == nil && runCtx.Err() == nil && L.Context() == nil {
+		putModelSandbox(sb)
+	} else {
+		L.Close()
+	}
 	return res, err
 }
 

@@ -404,3 +404,30 @@ func TestModels2020And2021DifferOnlyInTheFix(t *testing.T) {
 }
 
 func signbit(f float64) bool { return 1/f < 0 }
+
+// TestReusedStatesCarryNothing: built-in models reuse Lua states; a run must
+// give the same result whatever ran before it.
+func TestReusedStatesCarryNothing(t *testing.T) {
+	nodes := []weights.Entry{{ID: "a", Weight: weights.Int(3)}, {ID: "b", Weight: weights.Int(2)}, {ID: "c", Weight: weights.Int(1)}, {ID: "d", Weight: weights.Int(4)}}
+	first := map[uint64]Result{}
+	for round := 0; round < 3; round++ {
+		for seed := uint64(0); seed < 6; seed++ {
+			run(t, Config{Model: Resty2020, Nodes: IncidentNodes(), StepLimit: 1000}) // a hang in between
+			res := run(t, Config{Model: Resty2021, Nodes: nodes, Seed: seed})
+			if round == 0 {
+				first[seed] = res
+				continue
+			}
+			if res.Start != first[seed].Start || !slices.Equal(res.Picks, first[seed].Picks) {
+				t.Fatalf("seed %d, round %d: start %q picks %q; first run: start %q picks %q", seed, round, res.Start, res.Picks, first[seed].Start, first[seed].Picks)
+			}
+		}
+	}
+	starts := map[string]bool{}
+	for _, r := range first {
+		starts[r.Start] = true
+	}
+	if len(starts) < 2 {
+		t.Errorf("six seeds gave one start node: %v", starts)
+	}
+}

@@ -31,6 +31,40 @@ const (
 // strings the way LuaJIT does, and require finds modules only in preload and,
 // when dir is not empty, under dir.
 func newSandbox(seed uint64, dir string) *lua.LState {
+	return newSeededSandbox(seed, dir).L
+}
+
+// sandbox is a Lua state and the source of its math.random.
+type sandbox struct {
+	L   *lua.LState
+	src *rand.PCG
+}
+
+const randomStream = 0x5afe1ca7
+
+// reseed restarts math.random from seed.
+func (sb *sandbox) reseed(seed uint64) { sb.src.Seed(seed, randomStream) }
+
+// States for the built-in models, reused between runs: the models touch no
+// globals and each run loads a fresh copy of the model, so a state carries
+// nothing from one run to the next once its stack is emptied and its random
+// generator reseeded. Building a state costs more than a short run.
+var modelStates sync.Pool
+
+func getModelSandbox(seed uint64) *sandbox {
+	if v, ok := modelStates.Get().(*sandbox); ok {
+		v.reseed(seed)
+		return v
+	}
+	return newSeededSandbox(seed, "")
+}
+
+func putModelSandbox(sb *sandbox) {
+	sb.L.SetTop(0)
+	modelStates.Put(sb)
+}
+
+func newSeededSandbox(seed uint64, dir string) *sandbox {
 	L := lua.NewState(lua.Options{
 		SkipOpenLibs:    true,
 		CallStackSize:   callStackSize,
@@ -75,12 +109,12 @@ func newSandbox(seed uint64, dir string) *lua.LState {
 		}))
 	}
 
-	rng := rand.New(rand.NewPCG(seed, 0x5afe1ca7))
+	src := rand.NewPCG(seed, randomStream)
+	rng := rand.New(src)
 	if m, ok := g.RawGetString("math").(*lua.LTable); ok {
 		m.RawSetString("random", L.NewFunction(func(L *lua.LState) int { return luaRandom(L, rng) }))
 		m.RawSetString("randomseed", L.NewFunction(func(L *lua.LState) int {
-			s := float64(L.CheckNumber(1))
-			*rng = *rand.New(rand.NewPCG(uint64(int64(s)), 0x5afe1ca7))
+			src.Seed(uint64(int64(float64(L.CheckNumber(1)))), randomStream)
 			return 0
 		}))
 	}
@@ -97,7 +131,7 @@ func newSandbox(seed uint64, dir string) *lua.LState {
 		pkg.RawSetString("path", lua.LString(filepath.Join(dir, "?.lua")+";"+filepath.Join(dir, "?", "init.lua")))
 		loaders.RawSetInt(2, L.NewFunction(dirLoader(dir)))
 	}
-	return L
+	return &sandbox{L: L, src: src}
 }
 
 // typeNames holds type()'s answers as ready-made Lua values, so type()
