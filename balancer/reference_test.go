@@ -336,3 +336,76 @@ func TestTable32(t *testing.T) {
 		}
 	}
 }
+
+// TestRestyUpdateCarriesState: after an update, Resty continues like
+// resty.roundrobin's find() from the state it had reached: after the last
+// picked node (or the nearest earlier one that stayed), at the same current
+// weight rounded up to the new gcd, or at the new maximum from the first
+// node when the current weight is above it.
+func TestRestyUpdateCarriesState(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for trial := range 300 {
+		n := 1 + r.IntN(12)
+		ws := randomWeights(r, n)
+		nodes := mkNodes(ws)
+		b, err := New(nodes, WithAlgorithm(Resty), WithStart(r.IntN(n)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := newRefResty(ws, b.cfg.start)
+		next := index(t, b)
+		for range 1 + r.IntN(40) {
+			next()
+			ref.next()
+		}
+		// A new set: some nodes leave, weights change, new nodes join.
+		var nodes2 []weights.Node
+		for _, nd := range nodes {
+			switch r.IntN(5) {
+			case 0: // leaves
+			case 1:
+				nodes2 = append(nodes2, weights.Node{ID: nd.ID, Weight: uint32(r.IntN(30))})
+			default:
+				nodes2 = append(nodes2, nd)
+			}
+		}
+		if r.IntN(2) == 0 {
+			nodes2 = append(nodes2, weights.Node{ID: fmt.Sprintf("new%d", trial), Weight: uint32(1 + r.IntN(30))})
+		}
+		ws2 := make([]uint32, len(nodes2))
+		pos2 := map[string]int{}
+		for i, nd := range nodes2 {
+			ws2[i] = nd.Weight
+			pos2[nd.ID] = i
+		}
+		if err := b.Update(nodes2); err != nil {
+			continue // refused (nothing serving); covered elsewhere
+		}
+		last := -1
+		for j := ref.last; j >= 0 && last < 0; j-- {
+			if i, ok := pos2[nodes[j].ID]; ok {
+				last = i
+			}
+		}
+		ref2 := newRefResty(ws2, last)
+		cw := (ref.cw + ref2.gcd - 1) / ref2.gcd * ref2.gcd
+		if cw > ref2.max {
+			cw, ref2.last = ref2.max, -1
+		}
+		ref2.cw = cw
+		at := map[string]int{}
+		for i, nd := range b.nodes {
+			at[nd.ID] = i
+		}
+		for k := range 60 {
+			nd, err := b.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := at[nd.ID], ref2.next(); got != want {
+				t.Fatalf("trial %d: %v -> %v (state last=%d cw=%d): pick %d after the update = %d, want %d",
+					trial, ws, ws2, ref.last, ref.cw, k, got, want)
+			}
+		}
+	}
+}
