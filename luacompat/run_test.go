@@ -431,3 +431,29 @@ func TestReusedStatesCarryNothing(t *testing.T) {
 		t.Errorf("six seeds gave one start node: %v", starts)
 	}
 }
+
+// TestConcurrentRuns: Run is safe to call from many goroutines (states are
+// per run, compiled models are shared).
+func TestConcurrentRuns(t *testing.T) {
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 5; i++ {
+				res, err := Run(context.Background(), Config{Model: Models()[(g+i)%3], Nodes: IncidentNodes(), StepLimit: 2000})
+				if err == nil && res.Outcome == OutcomeError {
+					err = errors.New(res.Message)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
