@@ -24,6 +24,34 @@
 // no file loading, a bounded call stack and registry, math.random seeded from
 // Config.Seed, and a tonumber that reads strings the way LuaJIT does.
 //
+// # gopher-lua and LuaJIT
+//
+// The engine that ran the incident is LuaJIT (OpenResty's branch, in
+// ngx_lua). Where gopher-lua differs in a way that changes a verdict, the
+// harness or the models make up for it, and an end-to-end test (build tag
+// e2e) runs the same model files under the luajit binary and requires the
+// same outcome, phase, order and picks for every seed and for hundreds of
+// random typed node sets:
+//
+//   - a % b: gopher-lua uses C's fmod, Lua 5.1 and LuaJIT a - floor(a/b)*b;
+//     they differ when b is ±inf (10 % math.huge is 10 against nan), which
+//     would move some inf inputs from a build-phase hang to a pick-phase
+//     one. The models spell out Lua 5.1's definition.
+//   - strings as numbers: gopher-lua's tonumber rejects "1e2", "inf" and
+//     "nan", and its arithmetic reads "017" as octal and accepts "0b1" and
+//     "1_0". The sandbox's tonumber reads strings as LuaJIT does, and the
+//     models coerce arithmetic operands through it. A module loaded from
+//     Config.LuaPath still gets gopher-lua's arithmetic coercion.
+//   - iteration order: gopher-lua walks a table in insertion order; LuaJIT
+//     in hash order, with a string hash seeded at random for every Lua state
+//     (every nginx worker), so the same node set can hang one worker and
+//     raise an error in another. Result.Order reports the order used.
+//   - tail calls: both engines reuse the frame, so the incident's _gcd
+//     loops forever rather than overflowing the stack (a test holds
+//     gopher-lua to it); non-tail recursion overflows in both.
+//   - messages and tostring differ ("nan" against "NaN"): verdicts compare
+//     outcome and phase, and traces are written by FormatValue.
+//
 // ParseSpec reads a node set written as a Lua table literal
 // ({a=10, b="0", c=0/0}), a JSON object or array, or @file; FormatSpec writes
 // one back as a Lua table literal. Diff runs a Lua side and safewrr on the

@@ -14,6 +14,9 @@
 -- finds none it lowers the current weight by the gcd, back to the largest
 -- weight when that reaches 0. The first find() starts after a node chosen
 -- with math.random.
+-- (lua-resty-balancer draws that node from the caller's table rather than
+-- from its copy; the model draws from the copy, so a node tonumber dropped
+-- can never be the start.)
 --
 -- With the incident's input, in the order 10 then "0":
 --   _gcd(10, "0")    "0" == 0 is false, so recurse on ("0", 10 % "0")

@@ -20,6 +20,9 @@
 -- current weight; after a pass that finds none it lowers the current weight
 -- by the gcd, back to the largest weight when that reaches 0. The first
 -- find() starts after a node chosen with math.random.
+-- (lua-resty-balancer draws that node from the caller's table rather than
+-- from its copy; the model draws from the copy, so a node tonumber dropped
+-- can never be the start.)
 --
 -- Lua 5.1 defines a % b as a - floor(a / b) * b and coerces numeric strings
 -- in arithmetic as tonumber does. Both rules are spelled out below, so the
