@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/safewrr/safewrr/weights"
 )
@@ -132,6 +133,32 @@ func BenchmarkBuild(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					if _, err := New(nodes, WithAlgorithm(algo)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkEjectRestore measures a schedule rebuild as ejection causes it:
+// one Eject and one Restore per op.
+func BenchmarkEjectRestore(b *testing.B) {
+	for _, n := range []int{10, 1000, 10000, 100000} {
+		nodes := benchNodes(n)
+		for _, algo := range []Algorithm{Smooth, Resty} {
+			b.Run(fmt.Sprintf("nodes=%d/algo=%v", n, algo), func(b *testing.B) {
+				bl, err := New(nodes, WithAlgorithm(algo))
+				if err != nil {
+					b.Fatal(err)
+				}
+				until := time.Now().Add(time.Hour)
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := bl.Eject(nodes[0].ID, until); err != nil {
+						b.Fatal(err)
+					}
+					if err := bl.Restore(nodes[0].ID); err != nil {
 						b.Fatal(err)
 					}
 				}
