@@ -457,3 +457,42 @@ func TestConcurrentRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadedModuleRecursion: a module may recurse a few thousand levels, as
+// in LuaJIT; endless non-tail recursion is an error, endless tail recursion
+// a hang.
+func TestLoadedModuleRecursion(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "deep.lua"), `
+		local function depth(n) if n == 0 then return 0 end return 1 + depth(n - 1) end
+		local M = {}
+		function M.new(_, nodes) return { find = function() return depth(2500) == 2500 and "a" or nil end } end
+		return M`)
+	writeFile(t, filepath.Join(dir, "overflow.lua"), `
+		local function depth(n) return 1 + depth(n + 1) end
+		return { new = function(_, nodes) return depth(0) end }`)
+	writeFile(t, filepath.Join(dir, "tail.lua"), `
+		local function loop(a, b) if b == 0 then return a end return loop(b, a % b) end
+		return { new = function(_, nodes) return loop(10, 0/0) end }`)
+	tests := []struct {
+		module string
+		want   Outcome
+		msg    string
+	}{
+		{"deep", OutcomeOK, ""},
+		{"overflow", OutcomeError, "stack overflow"},
+		{"tail", OutcomeHang, "budget"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.module, func(t *testing.T) {
+			budget := 5 * time.Second // the finishing runs must not be cut short
+			if tt.want == OutcomeHang {
+				budget = 30 * time.Millisecond
+			}
+			res := run(t, Config{LuaPath: dir, Module: tt.module, Nodes: IncidentNodes(), Picks: 1, Budget: budget})
+			if res.Outcome != tt.want || !strings.Contains(res.Message, tt.msg) {
+				t.Fatalf("%s: %s/%s %q, want %s %q", tt.module, res.Outcome, res.Phase, res.Message, tt.want, tt.msg)
+			}
+		})
+	}
+}

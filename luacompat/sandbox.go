@@ -16,11 +16,17 @@ import (
 
 // Sandbox bounds. A tail call reuses its frame in gopher-lua, so a
 // tail-recursive loop such as the incident's _gcd never reaches the call
-// stack limit; it is stopped by the step limit or the budget instead.
+// stack limit; it is stopped by the step limit or the budget instead. The
+// models never nest more than a few calls; a module loaded from a directory
+// gets 3,000 frames, grown on demand. LuaJIT allows deeper recursion (its Lua
+// stack holds 65,500 slots), but a balancer that recurses thousands of levels
+// without a tail call is broken either way, and gopher-lua takes long enough
+// to unwind a deeper overflow that a budget might call it a hang.
 const (
-	callStackSize   = 200     // Lua call frames
+	modelCallStack  = 200     // Lua call frames, built-in models
+	moduleCallStack = 3000    // Lua call frames, modules from a directory
 	registrySize    = 1024    // initial value stack slots
-	registryMaxSize = 1 << 18 // value stack slots at most
+	registryMaxSize = 1 << 20 // value stack slots at most
 	maxStringRep    = 1 << 20 // bytes string.rep may build
 )
 
@@ -65,12 +71,17 @@ func putModelSandbox(sb *sandbox) {
 }
 
 func newSeededSandbox(seed uint64, dir string) *sandbox {
-	L := lua.NewState(lua.Options{
+	opts := lua.Options{
 		SkipOpenLibs:    true,
-		CallStackSize:   callStackSize,
+		CallStackSize:   modelCallStack,
 		RegistrySize:    registrySize,
 		RegistryMaxSize: registryMaxSize,
-	})
+	}
+	if dir != "" {
+		opts.CallStackSize, opts.MinimizeStackMemory = moduleCallStack, true
+		opts.RegistryGrowStep = 4096
+	}
+	L := lua.NewState(opts)
 	for _, lib := range []struct {
 		name string
 		open lua.LGFunction
