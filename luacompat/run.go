@@ -216,7 +216,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		L.SetContext(runCtx)
 	}
 
-	r := &runner{L: L, ctx: ctx, runCtx: runCtx, res: &res, start: start}
+	r := &runner{L: L, ctx: ctx, runCtx: runCtx, res: &res, start: start, budget: cfg.Budget}
 	err := r.run(cfg, proto)
 	res.Elapsed = time.Since(start)
 	if builtin && err == nil && runCtx.Err() == nil && L.Context() == nil {
@@ -233,6 +233,7 @@ type runner struct {
 	runCtx context.Context // with the budget
 	res    *Result
 	start  time.Time
+	budget time.Duration
 	mod    *lua.LTable
 	// handler is the message handler of protected calls. With one,
 	// gopher-lua skips its stack traceback, which after a long tail-call
@@ -349,7 +350,7 @@ func (r *runner) fail(phase Phase, err error) error {
 			return fmt.Errorf("luacompat: run stopped: %w", cerr)
 		}
 		res.Outcome, res.Phase = OutcomeHang, phase
-		res.Message = fmt.Sprintf("still running after the %v budget", time.Since(r.start).Round(time.Millisecond))
+		res.Message = fmt.Sprintf("still running when the %v budget ran out", r.budget)
 		res.Err = &LuaError{Phase: phase, Message: "budget ran out", cause: context.DeadlineExceeded}
 		return nil
 	}
