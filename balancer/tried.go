@@ -4,9 +4,11 @@ package balancer
 const triedInline = 8
 
 // Tried is the set of nodes already attempted for one request, passed to
-// NextExcluding on each attempt. The zero value is an empty set ready to use;
-// it holds up to 8 ids without allocating. A Tried belongs to one request:
-// it is not safe for concurrent use.
+// NextExcluding on each attempt; NextExcluding records every node it
+// returns, so a retry loop just passes the same Tried again. Nodes are
+// recorded by id, so a Tried stays right across an Update. The zero value
+// is an empty set ready to use; it holds up to 8 ids without allocating. A
+// Tried belongs to one request: it is not safe for concurrent use.
 type Tried struct {
 	n     int
 	small [triedInline]string
