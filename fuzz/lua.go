@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/safewrr/safewrr/balancer"
 	"github.com/safewrr/safewrr/luacompat"
@@ -435,8 +436,9 @@ func Differential(data []byte) (interesting bool, err error) {
 
 var pickErrs = []error{balancer.ErrNoBackends, balancer.ErrAllDrained, balancer.ErrAllEjected}
 
-// validIntegers reports whether every weight is an integer number from 0 to
-// the strict policy's maximum, not all of them zero, and every id distinct.
+// validIntegers reports whether every weight is a number written as a plain
+// decimal integer from 0 to the strict policy's maximum, not all of them zero, and every id distinct
+// and valid for safewrr (non-empty UTF-8 of at most 255 bytes).
 func validIntegers(entries []weights.Entry) bool {
 	if len(entries) == 0 {
 		return false
@@ -444,15 +446,20 @@ func validIntegers(entries []weights.Entry) bool {
 	var total float64
 	seen := make(map[string]bool, len(entries))
 	for _, e := range entries {
-		if e.ID == "" || seen[e.ID] {
+		if e.ID == "" || seen[e.ID] || len(e.ID) > weights.DefaultMaxIDLen || !utf8.ValidString(e.ID) {
 			return false
 		}
 		seen[e.ID] = true
 		if e.Weight.Kind != weights.KindNumber {
 			return false
 		}
+		// Number text as a registry sends it: Lua spellings of the same
+		// value (01, 0x10, 1e1, 10.0) are safewrr's bad-number or fraction.
+		if !plainDecimal(e.Weight.Text) {
+			return false
+		}
 		f, ok := e.Weight.Float64()
-		if !ok || f != math.Trunc(f) || f < 0 || f > weights.DefaultMaxWeight || f == 0 && math.Signbit(f) {
+		if !ok || f > weights.DefaultMaxWeight {
 			return false
 		}
 		total += f
