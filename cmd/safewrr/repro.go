@@ -161,7 +161,7 @@ func reproPrintRun(w io.Writer, ind string, res luacompat.Result, cfg luacompat.
 	}
 	if res.StepLimit > 0 {
 		if res.Outcome == luacompat.OutcomeHang {
-			fmt.Fprintf(w, "%ssteps:   stopped at the limit of %d steps\n", ind, res.StepLimit)
+			fmt.Fprintf(w, "%ssteps:   stopped at the limit of %d steps (_gcd calls and nodes visited by find)\n", ind, res.StepLimit)
 		} else {
 			fmt.Fprintf(w, "%ssteps:   %d (the limit is %d)\n", ind, res.Steps, res.StepLimit)
 		}
@@ -390,7 +390,7 @@ func reproIncident(stdout, stderr io.Writer, asJSON bool, seed uint64, picks, st
 	}
 	if goOK {
 		fmt.Fprintf(w, "   Why: safewrr validates every weight before any arithmetic. The string \"0\"\n")
-		fmt.Fprintf(w, "   is rejected with the reason string-zero and logged; the valid node keeps\n")
+		fmt.Fprintf(w, "   is rejected with the reason string-zero and reported; the valid node keeps\n")
 		fmt.Fprintf(w, "   serving. Its picks are bounded work whatever the weights: no pick loops.\n")
 	} else {
 		fmt.Fprintf(w, "   NOT AS DESCRIBED: expected %s rejected (string-zero) and %s served.\n", bad, good)
