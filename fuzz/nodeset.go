@@ -49,9 +49,11 @@ var specialNumbers = [...]float64{
 }
 
 // specialStrings are weight strings that Lua coerces, half-coerces or refuses
-// to coerce in arithmetic and comparisons.
+// to coerce in arithmetic and comparisons. The plain decimal strings ("0",
+// "10") come from kindDecimalStr, so nothing here singles out the
+// incident's value.
 var specialStrings = [...]string{
-	"0", "", "ten", " 10", "10 ", "0x10", "1e1", "nan", "inf", "-0", "0.0",
+	"", "ten", " 10", "10 ", "0x10", "1e1", "nan", "inf", "-0", "0.0",
 	"-1", "10.5", "00", "1e400", "0x0", "+5", "\t7\n", "1/0", "true",
 }
 
