@@ -335,19 +335,33 @@ func smoothCycle(prefix []uint64, length uint64) []int32 {
 		step[g] = ws[g] << 32
 		key[g] = total<<32 | uint64(^uint32(members[g][0]))
 	}
+	group := make([]int32, n) // node position -> its group
+	for g, ms := range members {
+		for _, i := range ms {
+			group[i] = int32(g)
+		}
+	}
+	// Keys are distinct (their low halves name distinct nodes), so the
+	// maximum alone identifies the winner; four running maxima keep the
+	// loop free of a long dependency chain.
 	seq := make([]int32, length)
 	for t := range seq {
-		best := 0
-		bestKey := key[0] + step[0]
-		key[0] = bestKey
-		for g := 1; g < m; g++ {
+		var m0, m1, m2, m3 uint64
+		g := 0
+		for ; g+4 <= m; g += 4 {
+			k0, k1, k2, k3 := key[g]+step[g], key[g+1]+step[g+1], key[g+2]+step[g+2], key[g+3]+step[g+3]
+			key[g], key[g+1], key[g+2], key[g+3] = k0, k1, k2, k3
+			m0, m1, m2, m3 = max(m0, k0), max(m1, k1), max(m2, k2), max(m3, k3)
+		}
+		for ; g < m; g++ {
 			k := key[g] + step[g]
 			key[g] = k
-			if k > bestKey {
-				best, bestKey = g, k
-			}
+			m0 = max(m0, k)
 		}
-		seq[t] = int32(^uint32(bestKey))
+		bestKey := max(m0, m1, m2, m3)
+		idx := int32(^uint32(bestKey))
+		best := group[idx]
+		seq[t] = idx
 		pos[best]++
 		k := bestKey >> 32 << 32
 		if pos[best] == len(members[best]) {
