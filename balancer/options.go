@@ -81,7 +81,8 @@ func WithAlgorithm(a Algorithm) Option {
 // like resty.roundrobin's random last_id: the first scan begins at node i+1
 // with the current weight at the maximum weight. The default is the last node
 // (see the package comment). The index is into the nodes given to New; it
-// must be in range when New is called. Smooth ignores it.
+// must be in range when New is called. Smooth ignores it, and so does a
+// cycle too long for an exact table (see Schedules in the package comment).
 func WithStart(i int) Option {
 	return optionFunc(func(c *config) error {
 		if i < 0 {
@@ -121,7 +122,8 @@ func WithSlowStart(window time.Duration) Option {
 
 // WithRandomStart starts the balancer at a point of the cycle drawn from the
 // seed, so that a fleet of proxies built from the same nodes does not send
-// its first picks to the same node. For Resty the starting point is any
+// its first picks to the same node: give each process its own seed (from
+// its host name, pid or start time). For Resty the starting point is any
 // resty.roundrobin state (last node, current weight), not only the states
 // with the current weight at the maximum. It overrides WithStart.
 func WithRandomStart(seed int64) Option {
