@@ -21,6 +21,13 @@ const nullName = "null"
 // (object members in order, so a later duplicate key wins, as in Lua). An
 // absent value becomes nil. A number whose text does not parse is an error.
 func ToLua(L *lua.LState, r weights.Raw) (lua.LValue, error) {
+	return toLua(L, r, 0)
+}
+
+func toLua(L *lua.LState, r weights.Raw, depth int) (lua.LValue, error) {
+	if depth > maxSpecDepth {
+		return lua.LNil, fmt.Errorf("luacompat: value nested deeper than %d", maxSpecDepth)
+	}
 	switch r.Kind {
 	case weights.KindAbsent:
 		return lua.LNil, nil
@@ -39,7 +46,7 @@ func ToLua(L *lua.LState, r weights.Raw) (lua.LValue, error) {
 	case weights.KindArray:
 		t := L.CreateTable(len(r.Items), 0)
 		for i, it := range r.Items {
-			v, err := ToLua(L, it)
+			v, err := toLua(L, it, depth+1)
 			if err != nil {
 				return lua.LNil, err
 			}
@@ -49,7 +56,7 @@ func ToLua(L *lua.LState, r weights.Raw) (lua.LValue, error) {
 	case weights.KindObject:
 		t := L.CreateTable(0, len(r.Members))
 		for _, m := range r.Members {
-			v, err := ToLua(L, m.Value)
+			v, err := toLua(L, m.Value, depth+1)
 			if err != nil {
 				return lua.LNil, err
 			}
@@ -82,8 +89,8 @@ func FromLua(v lua.LValue) (weights.Raw, error) {
 }
 
 func fromLua(v lua.LValue, depth int) (weights.Raw, error) {
-	if depth > 64 {
-		return weights.Raw{}, fmt.Errorf("luacompat: table nested deeper than 64")
+	if depth > maxSpecDepth {
+		return weights.Raw{}, fmt.Errorf("luacompat: table nested deeper than %d", maxSpecDepth)
 	}
 	switch x := v.(type) {
 	case *lua.LNilType:
