@@ -72,9 +72,10 @@ type Config struct {
 	Budget time.Duration
 	// StepLimit bounds the steps a built-in model may take (every _gcd call,
 	// every node find() visits); 0 means DefaultStepLimit. It is raised, if
-	// needed, above twice what any valid input of this size takes
-	// (64 per node for the gcd pass, 2*nodes+2 per pick), so a run that
-	// would finish on integer weights is never called a hang.
+	// needed, above twice what any input of non-negative integer weights
+	// of this size takes (80 per node for the gcd pass, enough for Euclid on
+	// any integers below 2^53, and 2*nodes+2 per pick), so such a run is
+	// never called a hang.
 	StepLimit int
 	// Seed seeds math.random (the resty models' random start node).
 	Seed uint64
@@ -161,7 +162,7 @@ func (c Config) withDefaults() Config {
 		c.StepLimit = DefaultStepLimit
 	}
 	n := len(c.Nodes)
-	if need := 2 * (n*64 + n + c.Picks*(2*n+2)); c.StepLimit < need {
+	if need := 2 * (n*80 + n + c.Picks*(2*n+2)); c.StepLimit < need {
 		c.StepLimit = need
 	}
 	return c
