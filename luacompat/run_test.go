@@ -496,3 +496,20 @@ func TestLoadedModuleRecursion(t *testing.T) {
 		})
 	}
 }
+
+// TestStepLimitCoversLargeIntegers: consecutive Fibonacci numbers are the
+// worst case of Euclid's algorithm; below 2^53 they still finish inside the
+// limit Run sets, however small the configured one.
+func TestStepLimitCoversLargeIntegers(t *testing.T) {
+	a, b := int64(1), int64(1)
+	for b < 1<<53-a {
+		a, b = b, a+b
+	}
+	for _, model := range []string{Resty2020, Resty2021} {
+		nodes := []weights.Entry{{ID: "a", Weight: weights.Int(b)}, {ID: "b", Weight: weights.Int(a)}, {ID: "c", Weight: weights.Int(1 << 52)}}
+		res := run(t, Config{Model: model, Nodes: nodes, StepLimit: 1, Picks: 30})
+		if res.Outcome != OutcomeOK {
+			t.Fatalf("%s on %s: %s/%s after %d steps (limit %d)", model, FormatSpec(nodes), res.Outcome, res.Phase, res.Steps, res.StepLimit)
+		}
+	}
+}
