@@ -143,10 +143,12 @@ func e2eCases(t *testing.T) []ljCase {
 		weights.Number("NaN"), weights.Number("Inf"), weights.Number("-Inf"), weights.Number("-0"),
 		weights.String("0"), weights.String("10"), weights.String(" 10 "), weights.String("0x10"), weights.String("1e1"),
 		weights.String("nan"), weights.String("inf"), weights.String("ten"), weights.String(""), weights.String("017"),
+		weights.String("0x1p4"), weights.String("1e400"), weights.String("-0"), weights.String("+5"), weights.String("5."),
+		weights.Number("1e-300"), weights.Number("4294967296"), weights.Int(7), weights.Int(1000000),
 		weights.Bool(true), weights.Bool(false), weights.Null(),
 	}
 	rng := rand.New(rand.NewPCG(7, 13))
-	for i := 0; i < 300; i++ {
+	for i := 0; i < 600; i++ {
 		n := 1 + rng.IntN(5)
 		nodes := make([]weights.Entry, n)
 		for j := range nodes {
