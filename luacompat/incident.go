@@ -16,8 +16,8 @@ import "github.com/safewrr/safewrr/weights"
 // is "0", a worker hangs with probability (n-1)/n. The LuaJIT end-to-end test
 // checks that LuaJIT does in each order what gopher-lua does in that order.
 const (
-	IncidentGoodID = "10.0.0.3:80"
-	IncidentBadID  = "10.0.0.4:80"
+	IncidentGoodID = "10.0.0.3:80" // the node with weight 10
+	IncidentBadID  = "10.0.0.4:80" // the node whose weight is the string "0"
 	// IncidentSpec is the input as a node spec for ParseSpec.
 	IncidentSpec = `{["10.0.0.3:80"]=10, ["10.0.0.4:80"]="0"}`
 )

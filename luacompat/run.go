@@ -135,6 +135,7 @@ type LuaError struct {
 	cause   error
 }
 
+// Error reads like: luacompat: lua error in build: attempt to compare ...
 func (e *LuaError) Error() string {
 	return "luacompat: lua error in " + string(e.Phase) + ": " + e.Message
 }
