@@ -110,6 +110,8 @@ func (b *Balancer) Next() (weights.Node, error) {
 		return s.nodes[s.t8[p]], nil
 	case kindTable16:
 		return s.nodes[s.t16[p]], nil
+	case kindRows:
+		return s.rowNodes[s.rowRank(p)], nil
 	}
 	return *s.node(p), nil
 }
