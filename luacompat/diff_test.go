@@ -192,3 +192,58 @@ func TestDifferentialLoadedModules(t *testing.T) {
 		}
 	}
 }
+
+// TestDifferentialHostileInputs: on random typed node sets (strings, NaN,
+// ±Inf, negatives, fractions, bools, null), whenever a Lua model hangs or
+// errors, safewrr rejects nodes with a reason, or answers at once with a
+// typed error, and every pick it makes is an accepted, non-drained node.
+func TestDifferentialHostileInputs(t *testing.T) {
+	pool := []weights.Raw{
+		weights.Int(0), weights.Int(1), weights.Int(3), weights.Int(10), weights.Int(-5), weights.Number("0.5"),
+		weights.Number("1e308"), weights.Number("NaN"), weights.Number("Inf"), weights.Number("-Inf"), weights.Number("-0"),
+		weights.String("0"), weights.String("10"), weights.String(" 10 "), weights.String("nan"), weights.String("ten"),
+		weights.Bool(true), weights.Null(),
+	}
+	rng := rand.New(rand.NewPCG(99, 1))
+	failed := 0
+	for round := 0; round < 200; round++ {
+		n := 1 + rng.IntN(4)
+		nodes := make([]weights.Entry, n)
+		for i := range nodes {
+			nodes[i] = weights.Entry{ID: fmt.Sprintf("n%d", i), Weight: pool[rng.IntN(len(pool))]}
+		}
+		model := Models()[round%3]
+		res := diff(t, DiffConfig{Lua: Config{Model: model, Nodes: nodes, StepLimit: 2000}})
+		if res.Lua.Outcome == OutcomeOK {
+			continue
+		}
+		failed++
+		if res.Verdict != VerdictSafe {
+			t.Fatalf("%s on %s: Lua %s, verdict %s", model, FormatSpec(nodes), res.Lua.Outcome, res.Verdict)
+		}
+		g := res.Go
+		if len(g.Report.Rejected) == 0 && g.Err == nil && len(g.Picks) == 0 {
+			t.Fatalf("%s on %s: safewrr neither rejected, answered nor served", model, FormatSpec(nodes))
+		}
+		for _, r := range g.Report.Rejected {
+			if r.Reason == "" {
+				t.Fatalf("rejected without a reason: %v", r)
+			}
+		}
+		if g.Err != nil && !errors.Is(g.Err, balancer.ErrNoBackends) && !errors.Is(g.Err, balancer.ErrAllDrained) && !errors.Is(g.Err, weights.ErrRefused) {
+			t.Fatalf("%s on %s: safewrr error %v is not a typed answer", model, FormatSpec(nodes), g.Err)
+		}
+		serving := map[string]bool{}
+		for _, nd := range g.Nodes {
+			serving[nd.ID] = nd.Weight > 0
+		}
+		for _, p := range g.Picks {
+			if !serving[p] {
+				t.Fatalf("%s on %s: safewrr picked %q, not an accepted serving node", model, FormatSpec(nodes), p)
+			}
+		}
+	}
+	if failed < 50 {
+		t.Errorf("only %d of 200 random sets made Lua hang or fail; the generator is too tame", failed)
+	}
+}
