@@ -221,3 +221,13 @@ func bothZero(a, b weights.Raw) bool {
 	y, ok2 := b.Float64()
 	return ok1 && ok2 && x == 0 && y == 0
 }
+
+func TestIncidentSpecMatchesNodes(t *testing.T) {
+	got, err := ParseSpec(IncidentSpec)
+	if err != nil || !equalEntries(got, IncidentNodes()) {
+		t.Fatalf("ParseSpec(IncidentSpec) = %v, %v; want %v", got, err, IncidentNodes())
+	}
+	if FormatSpec(IncidentNodes()) != IncidentSpec {
+		t.Errorf("FormatSpec(IncidentNodes()) = %s, want %s", FormatSpec(IncidentNodes()), IncidentSpec)
+	}
+}
