@@ -123,3 +123,23 @@ func ExampleBalancer_Eject() {
 	// balancer: maximum ejected percentage reached: ejecting "b" would make 2 of 2 nodes ejected, above 50%
 	// serving
 }
+
+func ExampleWithSlowStart() {
+	now := time.Date(2021, 7, 13, 22, 52, 0, 0, time.UTC)
+	b, _ := balancer.New([]weights.Node{{ID: "a", Weight: 100}},
+		balancer.WithClock(func() time.Time { return now }),
+		balancer.WithSlowStart(10*time.Second))
+	// A node scaled out joins at about a tenth of its weight and ramps up.
+	if err := b.Update([]weights.Node{{ID: "a", Weight: 100}, {ID: "b", Weight: 100}}); err != nil {
+		panic(err)
+	}
+	for range 3 {
+		s := b.States()[1]
+		fmt.Println(s.ID, s.State, s.Effective)
+		now = now.Add(5 * time.Second)
+	}
+	// Output:
+	// b ramping 9
+	// b ramping 54
+	// b serving 100
+}
