@@ -75,7 +75,8 @@ function M.find(self)
       if steps > limit then over("pick") end
     end
     local p = peers[i]
-    local w = operand(p.weight)
+    local w = p.weight
+    if type(w) == "string" then w = operand(w) end
     p.current = p.current + w
     total = total + w
     if best == nil or p.current > best.current then

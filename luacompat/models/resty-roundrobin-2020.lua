@@ -66,8 +66,16 @@ end
 
 -- a % b, as Lua 5.1 and LuaJIT define it.
 local function mod(a, b)
-  a, b = operand(a), operand(b)
+  if type(a) == "string" then a = operand(a) end
+  if type(b) == "string" then b = operand(b) end
   return a - floor(a / b) * b
+end
+
+-- a - b, with the same coercion.
+local function sub(a, b)
+  if type(a) == "string" then a = operand(a) end
+  if type(b) == "string" then b = operand(b) end
+  return a - b
 end
 
 local function _gcd(a, b)
@@ -168,7 +176,7 @@ function M.find(self)
         return id
       end
     end
-    cw = operand(cw) - operand(gcd)
+    cw = sub(cw, gcd)
     if cw <= 0 then
       cw = max_weight
     end
