@@ -3,6 +3,7 @@ package fuzz
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/safewrr/safewrr/balancer"
@@ -133,15 +134,15 @@ func (r *scriptRun) build(nodes []weights.Node) error {
 
 // invalidIDs says what is wrong with the ids of a node set, "" when nothing.
 func invalidIDs(nodes []weights.Node) string {
-	seen := make(map[string]bool, len(nodes))
 	for i, n := range nodes {
 		if n.ID == "" {
 			return fmt.Sprintf("an empty id (node #%d)", i)
 		}
-		if seen[n.ID] {
-			return fmt.Sprintf("a duplicate id %q (node #%d)", n.ID, i)
+		for j := 0; j < i; j++ {
+			if nodes[j].ID == n.ID {
+				return fmt.Sprintf("a duplicate id %q (node #%d)", n.ID, i)
+			}
 		}
-		seen[n.ID] = true
 	}
 	return ""
 }
@@ -237,23 +238,26 @@ func (r *scriptRun) update(nodes []weights.Node) error {
 	return err
 }
 
-// eligible reports which members may be picked now.
-func (r *scriptRun) eligible() (ids map[string]bool, n int) {
-	ids = make(map[string]bool, len(r.states))
+// eligible returns how many members may be picked now.
+func (r *scriptRun) eligible() (n int) {
 	for _, st := range r.states {
 		if st.Effective > 0 {
-			ids[st.ID] = true
 			n++
 		}
 	}
-	return ids, n
+	return n
+}
+
+// serving reports whether member id may be picked now.
+func (r *scriptRun) serving(id string) bool {
+	st, ok := r.member(id)
+	return ok && st.Effective > 0
 }
 
 // wantPickErr returns the error a pick must fail with now, nil if it must
 // succeed.
 func (r *scriptRun) wantPickErr() error {
-	_, n := r.eligible()
-	if n > 0 {
+	if r.eligible() > 0 {
 		return nil
 	}
 	drained := true
@@ -275,7 +279,7 @@ func (r *scriptRun) next(picks int) (bool, error) {
 	if r.b == nil {
 		return false, nil
 	}
-	ok, want := r.eligible()
+	want := r.eligible()
 	wantErr := r.wantPickErr()
 	for i := 0; i < picks; i++ {
 		n, err := r.b.Next()
@@ -289,7 +293,7 @@ func (r *scriptRun) next(picks int) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("Next() failed with %d serving nodes: %v", want, err)
 		}
-		if !ok[n.ID] {
+		if !r.serving(n.ID) {
 			return false, fmt.Errorf("Next() returned %s, which is not serving (states %v)", n.ID, r.states)
 		}
 	}
@@ -304,12 +308,12 @@ func (r *scriptRun) nextExcluding(ids []string) (bool, error) {
 	if r.b == nil {
 		return false, nil
 	}
-	ok, want := r.eligible()
+	want := r.eligible()
 	wantErr := r.wantPickErr()
 	var tried balancer.Tried
 	left := want
 	for _, id := range ids {
-		if ok[id] && !tried.Has(id) {
+		if r.serving(id) && !tried.Has(id) {
 			left--
 		}
 		tried.Add(id)
@@ -331,7 +335,7 @@ func (r *scriptRun) nextExcluding(ids []string) (bool, error) {
 			return true, nil
 		case err != nil:
 			return false, fmt.Errorf("NextExcluding failed with %d untried serving nodes: %v", left, err)
-		case !ok[n.ID]:
+		case !r.serving(n.ID):
 			return false, fmt.Errorf("NextExcluding returned %s, which is not serving", n.ID)
 		case tried.Len() != before+1 || !tried.Has(n.ID):
 			return false, fmt.Errorf("NextExcluding returned %s, which was already tried (or was not recorded)", n.ID)
@@ -419,19 +423,23 @@ func (r *scriptRun) cycle() (bool, error) {
 	if length > maxCycle {
 		return r.next(maxScriptPicks)
 	}
-	counts := make(map[string]uint64, len(r.states))
+	var counts [maxScriptNodes]uint64
 	for i := uint64(0); i < length; i++ {
 		n, err := r.b.Next()
 		r.calls++
 		if err != nil {
 			return false, fmt.Errorf("Next() failed in a cycle: %v", err)
 		}
-		counts[n.ID]++
+		k := slices.IndexFunc(r.states, func(st balancer.NodeState) bool { return st.ID == n.ID })
+		if k < 0 {
+			return false, fmt.Errorf("Next() returned %s, not a member", n.ID)
+		}
+		counts[k]++
 	}
-	for _, st := range r.states {
-		if want := uint64(st.Effective) / g; counts[st.ID] != want {
+	for k, st := range r.states {
+		if want := uint64(st.Effective) / g; counts[k] != want {
 			return false, fmt.Errorf("cycle of %d picks: %s picked %d times, want %d (effective weights %v)",
-				length, st.ID, counts[st.ID], want, r.states)
+				length, st.ID, counts[k], want, r.states)
 		}
 	}
 	return true, nil

@@ -37,11 +37,13 @@ const allButStringZero = "nan,inf,-inf,negative,fraction,huge,minus-zero,bool,ni
 // runs is how many campaigns each time-to-find figure is the median of.
 const runs = 5
 
-// testBinary builds this package's test binary once per test.
-func testBinary(t *testing.T) string {
+// testBinary builds this package's test binary with the coverage
+// instrumentation go test -fuzz uses (without -fuzz, go test -c leaves it
+// out and a campaign runs blind).
+func testBinary(t *testing.T, target string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "fuzz.test")
-	out, err := exec.Command("go", "test", "-c", "-o", bin, ".").CombinedOutput()
+	out, err := exec.Command("go", "test", "-c", "-fuzz", "^"+target+"$", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go test -c: %v\n%s", err, out)
 	}
@@ -77,7 +79,7 @@ func median(ds []time.Duration) time.Duration {
 // native engine, empty corpus, 2 workers, findings other than the string
 // "0" ignored. Goal: the hang within 30 s.
 func TestMeasureStringZeroNative(t *testing.T) {
-	bin := testBinary(t)
+	bin := testBinary(t, "FuzzLuaModule")
 	var times []time.Duration
 	for i := 0; i < runs; i++ {
 		out, took, _ := nativeCampaign(t, bin, "FuzzLuaModule", 60*time.Second, 2,
@@ -140,7 +142,7 @@ func firstLine(s string) string {
 // it built and lists every class of input that hangs or fails, each reduced
 // to the nodes and kinds that matter.
 func TestMeasureLuaClasses(t *testing.T) {
-	bin := testBinary(t)
+	bin := testBinary(t, "FuzzLuaModule")
 	out, took, dir := nativeCampaign(t, bin, "FuzzLuaModule", 60*time.Second, 2,
 		"SAFEWRR_FUZZ_SEEDS=off", "SAFEWRR_LUA_FINDINGS=none")
 	if !strings.Contains(out, "PASS") {
@@ -230,9 +232,9 @@ var execLine = regexp.MustCompile(`elapsed: (\d+)s, execs: (\d+) `)
 // worker, 30 s each, with the seed corpus, native engine and go-fuzz.
 // Goal: at least 50,000 per core.
 func TestMeasureExecRate(t *testing.T) {
-	bin := testBinary(t)
 	seedsDir, _ := filepath.Abs(seedRoot)
 	for _, target := range []string{"Weights", "Balancer"} {
+		bin := testBinary(t, "Fuzz"+target)
 		dir := t.TempDir()
 		// The test binary reads ../seeds; give it a parent with the seeds.
 		run := filepath.Join(dir, "pkg")
