@@ -43,7 +43,8 @@ Verdicts:
 
 SPEC is a Lua table literal ({a=10, b="0", c=0/0}), a JSON object, or @file.
 
-Exit codes: 0 for same, stricter or safe; 1 for differ; 2 usage or I/O error.
+Exit codes: 0 for same, stricter or safe; 1 for differ; 2 usage or I/O error
+(a module that does not load included).
 
 Example:
   safewrr diff --nodes '{a=5, b=1, c=1}' --picks 14
@@ -121,7 +122,11 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	code := exitOK
-	if res.Verdict == luacompat.VerdictDiffer {
+	switch {
+	case res.Lua.Outcome == luacompat.OutcomeError && res.Lua.Phase == luacompat.PhaseLoad:
+		fmt.Fprintf(stderr, "safewrr diff: cannot load %s: %s\n", res.Lua.Target, res.Lua.Message)
+		code = exitUsage
+	case res.Verdict == luacompat.VerdictDiffer:
 		code = exitRejected
 	}
 	if *asJSON {

@@ -50,6 +50,7 @@ func TestDiffUsageErrors(t *testing.T) {
 		{"diff", "--nodes", "{a=1}", "--model", "nope"},
 		{"diff", "--nodes", "{a=1}", "--lua-path", "/nonexistent/lib"},
 		{"diff", "--nodes", "{a=}"},
+		{"diff", "--nodes", "{a=1}", "--lua-path", ".", "--module", "no.such.module"},
 	} {
 		if code, _, errOut := runCLI(t, args...); code != exitUsage || errOut == "" {
 			t.Errorf("safewrr %s: exit %d, stderr %q; want exit %d", strings.Join(args, " "), code, errOut, exitUsage)

@@ -45,7 +45,8 @@ lua-resty-balancer checkout's lib/ (DIR/resty/roundrobin.lua and what it
 requires; --module resty.swrr also works), builds it with the nodes of SPEC
 (inserted in the order written), calls find() --picks times and prints the
 verdict: ok with the picks, hang (the --budget ran out; while building or
-picking) or error with Lua's message. --model NAME does the same with a
+picking) or error with Lua's message (a module that does not load is a usage
+error, exit 2). --model NAME does the same with a
 built-in model (resty-roundrobin-2020, resty-roundrobin-2021, nginx-swrr),
 which counts its own steps, so its verdict does not depend on the machine's
 load. The order in which Lua iterated the nodes is always reported. These
@@ -129,13 +130,22 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "safewrr repro: %v\n", err)
 		return exitUsage
 	}
+	code := exitOK
+	if res.Outcome == luacompat.OutcomeError && res.Phase == luacompat.PhaseLoad {
+		// Nothing about the nodes was learned: the module did not load.
+		fmt.Fprintf(stderr, "safewrr repro: cannot load %s: %s\n", res.Target, res.Message)
+		code = exitUsage
+	}
 	if *asJSON {
-		return reproWriteJSON(stdout, stderr, reproJSON(res, entries))
+		if c := reproWriteJSON(stdout, stderr, reproJSON(res, entries)); c != exitOK {
+			return c
+		}
+		return code
 	}
 	fmt.Fprintf(stdout, "target:  %s\n", res.Target)
 	fmt.Fprintf(stdout, "nodes:   %s\n", luacompat.FormatSpec(entries))
 	reproPrintRun(stdout, "", res, cfg)
-	return exitOK
+	return code
 }
 
 // reproPrintRun prints one classified run, each line indented by ind.

@@ -126,6 +126,8 @@ func TestReproUsageErrors(t *testing.T) {
 		{"repro", "--lua-path", "/nonexistent/lib"},
 		{"repro", "--picks", "0"},
 		{"repro", "--budget", "1s"},
+		{"repro", "--lua-path", ".", "--module", "no.such.module"},
+		{"repro", "--lua-path", ".", "--module", "no.such.module", "--json"},
 	} {
 		if code, _, errOut := runCLI(t, args...); code != exitUsage || errOut == "" {
 			t.Errorf("safewrr %s: exit %d, stderr %q; want exit %d", strings.Join(args, " "), code, errOut, exitUsage)
