@@ -1,13 +1,53 @@
 package luacompat
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/safewrr/safewrr/weights"
 )
 
-// seedFiles lists the Lua node-set seeds (the fuzz corpus of Lua targets).
+// seedSpecs reads the seed corpus: every file under ../seeds/lua (node sets
+// as Lua table literals) and every payload under ../seeds/weights that
+// ParseSpec reads as a node set (a JSON object or an id/weight array). A
+// file that is no node set (a fuzzer's binary input, a payload in a
+// registry's own format, deliberately broken JSON) is listed in the log.
+func seedSpecs(t *testing.T) map[string][]weights.Entry {
+	t.Helper()
+	specs := map[string][]weights.Entry{}
+	var other []string
+	for _, dir := range []string{"lua", "weights"} {
+		files, err := filepath.Glob(filepath.Join("..", "seeds", dir, "*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, file := range files {
+			nodes, err := ParseSpec("@" + file)
+			if err != nil {
+				other = append(other, dir+"/"+filepath.Base(file))
+				continue
+			}
+			specs[dir+"/"+filepath.Base(file)] = nodes
+		}
+	}
+	lua := 0
+	for name := range specs {
+		if strings.HasPrefix(name, "lua/") {
+			lua++
+		}
+	}
+	if lua == 0 {
+		t.Fatal("no node-set seeds under ../seeds/lua")
+	}
+	t.Logf("%d node-set seeds; not node sets: %v", len(specs), other)
+	return specs
+}
+
+// seedFiles lists the Lua node-set seed files.
 func seedFiles(t *testing.T) []string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("..", "seeds", "lua", "*"))
@@ -24,18 +64,11 @@ func seedFiles(t *testing.T) []string {
 // three times (with different math.random seeds) and requires the same
 // outcome, phase, message and iteration order each time.
 func TestSeedsClassifiedTheSameEveryRun(t *testing.T) {
-	for _, file := range seedFiles(t) {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodes, err := ParseSpec(string(data))
-		if err != nil {
-			t.Errorf("%s: %v", file, err)
-			continue
-		}
+	specs := seedSpecs(t)
+	for _, name := range slices.Sorted(maps.Keys(specs)) {
+		nodes := specs[name]
 		for _, model := range Models() {
-			t.Run(filepath.Base(file)+"/"+model, func(t *testing.T) {
+			t.Run(name+"/"+model, func(t *testing.T) {
 				var first Result
 				for i := 0; i < 3; i++ {
 					res := run(t, Config{Model: model, Nodes: nodes, Seed: uint64(i), StepLimit: 10_000})
