@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -127,13 +128,10 @@ func e2eCases(t *testing.T) []ljCase {
 	for _, m := range Models() {
 		cases = append(cases, ljCase{"incident", m, IncidentNodes()})
 	}
-	for _, file := range seedFiles(t) {
-		nodes, err := ParseSpec("@" + file)
-		if err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
+	specs := seedSpecs(t)
+	for _, name := range slices.Sorted(maps.Keys(specs)) {
 		for _, m := range Models() {
-			cases = append(cases, ljCase{filepath.Base(file), m, nodes})
+			cases = append(cases, ljCase{name, m, specs[name]})
 		}
 	}
 	// Random typed node sets, the values that matter to Lua's semantics.
@@ -178,12 +176,16 @@ func TestLuaJITClassifiesLikeGopherLua(t *testing.T) {
 		}
 		return g
 	}
-	// gopher-lua's random start is the k-th node of the order, k drawn
-	// from the seed and the node count only: find k once, tell LuaJIT.
+	// gopher-lua's random start is the k-th node of the order, where
+	// k+1 = math.random(count) is drawn from the seed (0 here) and the number
+	// of nodes in the balancer's copy only: draw k as the sandbox would, and
+	// tell LuaJIT to start after its k-th node.
 	starts := make([]int, len(cases))
 	for i, c := range cases {
-		g := run(c, c.nodes)
-		starts[i] = slices.Index(g.Order, g.Start)
+		starts[i] = -1
+		if n := copyCount(c.model, c.nodes); n > 0 {
+			starts[i] = int(rand.New(rand.NewPCG(0, randomStream)).Int64N(int64(n)))
+		}
 	}
 	lj := runLuaJIT(t, bin, dir, cases, starts, picks)
 	counts := map[string]int{}
@@ -210,6 +212,31 @@ func TestLuaJITClassifiesLikeGopherLua(t *testing.T) {
 		}
 	}
 	t.Logf("%d cases (%d iterated in the order written), LuaJIT and gopher-lua agree; outcomes %v", len(cases), inSpecOrder, counts)
+}
+
+// copyCount is the number of nodes in a resty model's copy of the nodes:
+// distinct ids (the last value wins) whose weight is not nil, and for
+// resty-roundrobin-2021 one that tonumber reads.
+func copyCount(model string, nodes []weights.Entry) int {
+	last := map[string]weights.Raw{}
+	for _, e := range nodes {
+		last[e.ID] = e.Weight
+	}
+	n := 0
+	for _, w := range last {
+		switch {
+		case w.Kind == weights.KindAbsent:
+		case model != Resty2021:
+			n++
+		case w.Kind == weights.KindNumber:
+			n++
+		case w.Kind == weights.KindString:
+			if _, ok := str2number(w.Text); ok {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func entryIDs(nodes []weights.Entry) []string {
