@@ -173,7 +173,9 @@ func (c Config) withDefaults() Config {
 // times and classifies what happened. It returns an error only when it could
 // not run at all (unknown model, unreadable directory, a node whose number
 // text does not parse) or when ctx itself ends; a Lua error or a hang is a
-// Result. Every run gets a fresh Lua state; compiled code is reused.
+// Result. A loaded module runs in a fresh Lua state; the built-in models
+// run in reused states that carry nothing from one run to the next. Compiled
+// code is reused in both cases. Run is safe for concurrent use.
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	start := time.Now()
 	cfg = cfg.withDefaults()
@@ -218,10 +220,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		L.SetContext(runCtx)
 	}
 
-	r := &runner{L: L, ctx: ctx, runCtx: runCtx, res: &res, start: start, budget: cfg.Budget}
-	err := r.run(cfg, proto)
+	r := &runner{L: L, ctx: ctx, runCtx: runCtx, res: &res, start: start, budget: cfg.Budget, phase: PhaseLoad}
+	clean, err := r.protected(cfg, proto)
 	res.Elapsed = time.Since(start)
-	if builtin && err == nil && runCtx.Err() == nil && L.Context() == nil {
+	if builtin && clean && err == nil && runCtx.Err() == nil && L.Context() == nil {
 		putModelSandbox(sb)
 	} else {
 		L.Close()
@@ -237,10 +239,28 @@ type runner struct {
 	start  time.Time
 	budget time.Duration
 	mod    *lua.LTable
+	phase  Phase // where the run is
 	// handler is the message handler of protected calls. With one,
 	// gopher-lua skips its stack traceback, which after a long tail-call
 	// loop has a line per call (megabytes for a hang).
 	handler *lua.LFunction
+}
+
+// protected runs r.run and turns a Lua error raised outside a protected
+// call (a field lookup through a metatable whose __index fails) into an
+// error outcome of the current phase. clean is false when that happened and
+// the state must not be reused.
+func (r *runner) protected(cfg Config, proto *lua.FunctionProto) (clean bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			apiErr, ok := p.(*lua.ApiError)
+			if !ok {
+				panic(p)
+			}
+			clean, err = false, r.fail(r.phase, apiErr)
+		}
+	}()
+	return true, r.run(cfg, proto)
 }
 
 func (r *runner) run(cfg Config, proto *lua.FunctionProto) error {
@@ -288,6 +308,7 @@ func (r *runner) run(cfg Config, proto *lua.FunctionProto) error {
 	}
 
 	// Build.
+	r.phase = PhaseBuild
 	bv, err := r.call(L.GetField(mod, "new"), mod, nodes)
 	if err == nil {
 		if _, ok := bv.(*lua.LTable); !ok {
@@ -298,14 +319,15 @@ func (r *runner) run(cfg Config, proto *lua.FunctionProto) error {
 		return r.fail(PhaseBuild, err)
 	}
 	b := bv.(*lua.LTable)
-	if t, ok := L.GetField(b, "nodes").(*lua.LTable); ok && !builtin {
+	if t, ok := b.RawGetString("nodes").(*lua.LTable); ok && !builtin {
 		res.Order = tableKeys(t)
 	}
-	if id, ok := L.GetField(b, "last_id").(lua.LString); ok {
+	if id, ok := b.RawGetString("last_id").(lua.LString); ok {
 		res.Start = string(id)
 	}
 
 	// Pick.
+	r.phase = PhasePick
 	find := L.GetField(b, "find")
 	res.Picks = make([]string, 0, cfg.Picks)
 	for i := 0; i < cfg.Picks; i++ {

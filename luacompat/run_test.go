@@ -310,6 +310,12 @@ func TestLuaPathModuleErrors(t *testing.T) {
 		local ok2, ffi = pcall(require, "ffi")
 		assert(not ok2)
 		return { new = function(_, nodes) return { find = function() return next(nodes) end } end }`)
+	writeFile(t, filepath.Join(dir, "badindex.lua"), `
+		local M = {}
+		function M.new(_, nodes) return setmetatable({}, { __index = function() error("no such field") end }) end
+		return M`)
+	writeFile(t, filepath.Join(dir, "badmodule.lua"), `
+		return setmetatable({}, { __index = function() error("module has no fields") end })`)
 	tests := []struct {
 		module string
 		want   Outcome
@@ -321,6 +327,8 @@ func TestLuaPathModuleErrors(t *testing.T) {
 		{"missing", OutcomeError, PhaseLoad, "not found"},
 		{"broken", OutcomeError, PhaseLoad, ""},
 		{"notable", OutcomeError, PhaseLoad, "not a table with new()"},
+		{"badindex", OutcomeError, PhasePick, "no such field"},
+		{"badmodule", OutcomeError, PhaseLoad, "module has no fields"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.module, func(t *testing.T) {
