@@ -4,24 +4,47 @@ import (
 	"github.com/safewrr/safewrr/weights"
 )
 
-// Weights feeds data to weights.Decode under each of several policies
+// Weights feeds data to weights.Decode under one of several policies
 // (strict, lenient, scaled with a default for zero, and a tight one that
-// refuses partial snapshots under small limits) and checks the result: a
-// payload error only for what the tree parser also refuses; every reject with
-// a known reason, in payload order; the string "0" (or "00"...) never
-// accepted; every accepted weight the exact integer value sent (times the
-// policy's scale) within the policy's maximum; node order kept; a refused
-// snapshot empty; and Decode(Encode(s)) == s. The same bytes then go to
-// weights.DecodeRegistry with the format detected, under the default and a
+// refuses partial snapshots under small limits; the input's length picks
+// which, so a campaign covers them all while each input costs one decode)
+// and checks the result: a payload error only for what the tree parser also
+// refuses; every reject with a known reason, in payload order; the string
+// "0" (or "00"...) never accepted; every accepted weight the exact integer
+// value sent (times the policy's scale) within the policy's maximum; node
+// order kept; a refused snapshot empty; Build on the parsed entries agrees
+// with Decode; and Decode(Encode(s)) == s. The same bytes then go to
+// weights.DecodeRegistry with the format detected, under the default or a
 // lenient, policy-following, unhealthy-rejecting setting, whose snapshots
 // must hold the same guarantees. The input is interesting when it decodes
-// as a snapshot.
+// as a snapshot. WeightsAll checks every policy and setting.
 func Weights(data []byte) (interesting bool, err error) {
-	defTree, defErr := weights.ParseJSON(data, weights.Limits{})
-	for _, wp := range weightPolicies {
-		tree, treeErr := defTree, defErr
+	n := len(data)
+	return checkWeights(data, weightPolicies[n%len(weightPolicies):][:1],
+		registryOptions[n/len(weightPolicies)%len(registryOptions):][:1])
+}
+
+// WeightsAll is Weights under every policy and registry setting; plain go
+// test replays the seed corpus through it.
+func WeightsAll(data []byte) (interesting bool, err error) {
+	return checkWeights(data, weightPolicies, registryOptions)
+}
+
+func checkWeights(data []byte, policies []weightPolicy, registry []weights.RegistryOptions) (interesting bool, err error) {
+	var defTree weights.Raw
+	var defErr error
+	parsed := false
+	for _, wp := range policies {
+		var tree weights.Raw
+		var treeErr error
 		if wp.p.Limits != (weights.Limits{}) {
 			tree, treeErr = weights.ParseJSON(data, wp.p.Limits)
+		} else {
+			if !parsed {
+				defTree, defErr = weights.ParseJSON(data, weights.Limits{})
+				parsed = true
+			}
+			tree, treeErr = defTree, defErr
 		}
 		ok, err := checkDecode(data, wp, tree, treeErr)
 		if err != nil {
@@ -29,7 +52,7 @@ func Weights(data []byte) (interesting bool, err error) {
 		}
 		interesting = interesting || ok
 	}
-	for _, o := range registryOptions {
+	for _, o := range registry {
 		ok, err := checkRegistry(data, o)
 		if err != nil {
 			return true, err
