@@ -66,9 +66,10 @@ type Config struct {
 	Nodes []weights.Entry
 	// Picks is how many times find() is called; 0 means DefaultPicks.
 	Picks int
-	// Budget is the wall-clock time a loaded module may take before the run
-	// is a hang; 0 means DefaultBudget. Built-in models count steps instead
-	// and ignore it.
+	// Budget is the wall-clock time a loaded module may take to build the
+	// balancer and make the picks before the run is a hang (loading the
+	// module, require and all, gets a budget of its own); 0 means
+	// DefaultBudget. Built-in models count steps instead and ignore it.
 	Budget time.Duration
 	// StepLimit bounds the steps a built-in model may take (every _gcd call,
 	// every node find() visits); 0 means DefaultStepLimit. It is raised, if
@@ -210,20 +211,18 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		sb = newSeededSandbox(cfg.Seed, cfg.LuaPath)
 	}
 	L := sb.L
-	runCtx := ctx
-	if !builtin {
-		var cancel context.CancelFunc
-		runCtx, cancel = context.WithTimeout(ctx, cfg.Budget)
-		defer cancel()
+	r := &runner{L: L, ctx: ctx, runCtx: ctx, res: &res, start: start, budget: cfg.Budget, phase: PhaseLoad}
+	defer r.stopBudget()
+	if builtin {
+		if ctx.Done() != nil {
+			L.SetContext(ctx)
+		}
+	} else {
+		r.startBudget() // for loading; new() and find() get a budget of their own
 	}
-	if runCtx.Done() != nil {
-		L.SetContext(runCtx)
-	}
-
-	r := &runner{L: L, ctx: ctx, runCtx: runCtx, res: &res, start: start, budget: cfg.Budget, phase: PhaseLoad}
 	clean, err := r.protected(cfg, proto)
 	res.Elapsed = time.Since(start)
-	if builtin && clean && err == nil && runCtx.Err() == nil && L.Context() == nil {
+	if builtin && clean && err == nil && ctx.Err() == nil && L.Context() == nil {
 		putModelSandbox(sb)
 	} else {
 		L.Close()
@@ -235,6 +234,7 @@ type runner struct {
 	L      *lua.LState
 	ctx    context.Context // the caller's
 	runCtx context.Context // with the budget
+	cancel context.CancelFunc
 	res    *Result
 	start  time.Time
 	budget time.Duration
@@ -244,6 +244,20 @@ type runner struct {
 	// gopher-lua skips its stack traceback, which after a long tail-call
 	// loop has a line per call (megabytes for a hang).
 	handler *lua.LFunction
+}
+
+// startBudget gives the code that runs next a fresh budget.
+func (r *runner) startBudget() {
+	r.stopBudget()
+	r.runCtx, r.cancel = context.WithTimeout(r.ctx, r.budget)
+	r.L.SetContext(r.runCtx)
+}
+
+func (r *runner) stopBudget() {
+	if r.cancel != nil {
+		r.cancel()
+		r.cancel = nil
+	}
 }
 
 // protected runs r.run and turns a Lua error raised outside a protected
@@ -283,6 +297,10 @@ func (r *runner) run(cfg Config, proto *lua.FunctionProto) error {
 		return r.fail(PhaseLoad, fmt.Errorf("module %s returned %s, not a table with new()", res.Target, modv.Type()))
 	}
 	r.mod = mod
+
+	if !builtin {
+		r.startBudget()
+	}
 
 	// The nodes table, in the given order.
 	nodes := L.CreateTable(0, len(cfg.Nodes))

@@ -84,8 +84,8 @@ func TestReproSingleRuns(t *testing.T) {
 		message string
 	}{
 		{"lua-path hang", []string{"--lua-path", dir, "--nodes", `{a=10, b="0"}`, "--budget", "20ms"}, "hang", "build", "budget"},
-		{"lua-path error", []string{"--lua-path", dir, "--nodes", "@" + spec}, "error", "build", "attempt to compare string with number"},
-		{"lua-path ok", []string{"--lua-path", dir, "--nodes", `{"a": 2, "b": 1}`}, "ok", "", ""},
+		{"lua-path error", []string{"--lua-path", dir, "--nodes", "@" + spec, "--budget", "5s"}, "error", "build", "attempt to compare string with number"},
+		{"lua-path ok", []string{"--lua-path", dir, "--nodes", `{"a": 2, "b": 1}`, "--budget", "5s"}, "ok", "", ""},
 		{"model hang", []string{"--model", "resty-roundrobin-2020", "--nodes", `{a=10, b=0/0}`, "--steps", "1000"}, "hang", "build", "step limit"},
 		{"model ok", []string{"--model", "nginx-swrr", "--nodes", `{a=10, b="0"}`}, "ok", "", ""},
 		{"nodes only", []string{"--nodes", `{a=1, b=-2}`, "--steps", "1000"}, "hang", "pick", "step limit"},
