@@ -34,6 +34,7 @@ const (
 	simTextHead           = 100        // picks printed at the start of a longer sequence
 	simTextTail           = 20         // picks printed at its end
 	simHistogramWidth     = 50         // characters of the longest histogram bar
+	simTextMaxNodes       = 40         // nodes listed in the text tables
 )
 
 const simulateUsage = `Usage:
@@ -43,7 +44,8 @@ const simulateUsage = `Usage:
 Runs N picks of the safewrr balancer on a node set and prints the sequence
 (whole up to 200 picks, otherwise the first 100 and the last 20), the picks
 per node against the ideal share (weight / total serving weight × N) with the
-deviation, and a text histogram. Drained nodes (weight 0) are listed with 0
+deviation, and a text histogram (the text lists the first 40 nodes; --json
+lists all). Drained nodes (weight 0) are listed with 0
 picks; rejected nodes are listed with their reason and are never picked.
 
 SPEC is a JSON object {"id": weight, ...} or array [{"id": .., "weight": ..}],
@@ -356,13 +358,22 @@ func writeWrapped(w io.Writer, ids []string) {
 	}
 }
 
+// shownNodes returns the nodes the text tables list and how many are left out.
+func shownNodes(out simOutcome) ([]simNode, int) {
+	if len(out.nodes) <= simTextMaxNodes {
+		return out.nodes, 0
+	}
+	return out.nodes[:simTextMaxNodes], len(out.nodes) - simTextMaxNodes
+}
+
 func printCounts(w io.Writer, out simOutcome) {
+	nodes, hidden := shownNodes(out)
 	idW := len("node")
-	for _, n := range out.nodes {
+	for _, n := range nodes {
 		idW = max(idW, len(n.ID))
 	}
 	fmt.Fprintf(w, "%-*s  %10s  %10s  %12s  %10s  %8s\n", idW, "node", "weight", "picks", "ideal", "deviation", "")
-	for _, n := range out.nodes {
+	for _, n := range nodes {
 		dev, pct := "-", ""
 		if n.Weight == 0 {
 			pct = "drained"
@@ -373,19 +384,40 @@ func printCounts(w io.Writer, out simOutcome) {
 		}
 		fmt.Fprintf(w, "%-*s  %10d  %10d  %12.2f  %10s  %8s\n", idW, n.ID, n.Weight, n.Count, n.Ideal, dev, pct)
 	}
+	if hidden > 0 {
+		fmt.Fprintf(w, "... %s not shown (--json lists every node)\n", plural(hidden, "more node"))
+	}
+	if out.failure != nil {
+		return
+	}
+	// The largest deviation over every serving node, shown or not.
+	worst := -1
+	for i, n := range out.nodes {
+		if n.Weight > 0 && (worst < 0 || math.Abs(float64(n.Count)-n.Ideal) > math.Abs(float64(out.nodes[worst].Count)-out.nodes[worst].Ideal)) {
+			worst = i
+		}
+	}
+	if worst >= 0 {
+		n := out.nodes[worst]
+		d := float64(n.Count) - n.Ideal
+		fmt.Fprintf(w, "largest deviation from the ideal: %s, %+.2f picks (%+.2f%%)\n", n.ID, d, 100*d/n.Ideal)
+	}
 }
 
 func printHistogram(w io.Writer, out simOutcome) {
+	nodes, hidden := shownNodes(out)
 	idW, most := 0, 0
-	for _, n := range out.nodes {
+	for _, n := range nodes {
 		idW = max(idW, len(n.ID))
+	}
+	for _, n := range out.nodes {
 		most = max(most, n.Count)
 	}
 	if most == 0 {
 		return
 	}
 	fmt.Fprintf(w, "histogram (%s):\n", histogramScale(most))
-	for _, n := range out.nodes {
+	for _, n := range nodes {
 		bar := int(math.Round(float64(n.Count) * simHistogramWidth / float64(most)))
 		if bar == 0 && n.Count > 0 {
 			bar = 1
@@ -395,6 +427,9 @@ func printHistogram(w io.Writer, out simOutcome) {
 			note = " (drained)"
 		}
 		fmt.Fprintf(w, "%-*s  %s %d%s\n", idW, n.ID, strings.Repeat("#", bar), n.Count, note)
+	}
+	if hidden > 0 {
+		fmt.Fprintf(w, "... %s not shown\n", plural(hidden, "more node"))
 	}
 }
 

@@ -187,6 +187,35 @@ func TestSimulateLongSequenceIsAbbreviated(t *testing.T) {
 	}
 }
 
+func TestSimulateManyNodesText(t *testing.T) {
+	var spec strings.Builder
+	spec.WriteString("{")
+	for i := range 45 {
+		if i > 0 {
+			spec.WriteString(",")
+		}
+		spec.WriteString(`"n` + strconv.Itoa(i) + `":` + strconv.Itoa(i%7+1))
+	}
+	spec.WriteString("}")
+	code, out, _ := runCLI(t, "simulate", "--nodes", spec.String(), "--picks", "100")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if strings.Count(out, "5 more nodes not shown") != 2 {
+		t.Errorf("the counts table and the histogram should each say 5 more nodes are not shown:\n%s", out)
+	}
+	if regexpLine(out, "n44", "3") || !regexpLine(out, "n39", "5") {
+		t.Errorf("the text should list n0..n39 and not n44:\n%s", out)
+	}
+	if !strings.Contains(out, "largest deviation from the ideal: ") {
+		t.Errorf("no largest-deviation line:\n%s", out)
+	}
+	r := simulateJSON(t, exitOK, "--nodes", spec.String(), "--picks", "100")
+	if len(r.Counts) != 45 || len(r.Nodes) != 45 {
+		t.Errorf("--json lists %d counts and %d nodes, want all 45", len(r.Counts), len(r.Nodes))
+	}
+}
+
 func TestSimulateRejectedAndDrained(t *testing.T) {
 	r := simulateJSON(t, exitOK, "--nodes", `{"a":5,"b":"0","c":0,"d":2}`, "--picks", "14")
 	if len(r.Rejected) != 1 || r.Rejected[0].ID != "b" || r.Rejected[0].Reason != "string-zero" || r.Rejected[0].Raw != `"0"` || r.Rejected[0].Index != 1 {
