@@ -138,7 +138,7 @@ func TestDifferentialDetectsDifference(t *testing.T) {
 
 // TestDifferentialLoadedModules runs modules laid out like a
 // lua-resty-balancer lib/ directory: a roundrobin module that takes its copy
-// helper from resty.balancer.utils (which probes for LuaJIT's table.new and
+// function from resty.balancer.utils (which probes for LuaJIT's table.new and
 // table.nkeys with pcall), and a smooth module that advances its sequence by
 // a random number of picks when built.
 func TestDifferentialLoadedModules(t *testing.T) {
