@@ -11,6 +11,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/safewrr/safewrr/balancer"
 	"github.com/safewrr/safewrr/luacompat"
@@ -322,7 +324,7 @@ func printSimText(w io.Writer, out simOutcome) {
 	ids := func(idx []int) []string {
 		s := make([]string, len(idx))
 		for i, x := range idx {
-			s[i] = out.nodes[x].ID
+			s[i] = textID(out.nodes[x].ID)
 		}
 		return s
 	}
@@ -370,7 +372,7 @@ func printCounts(w io.Writer, out simOutcome) {
 	nodes, hidden := shownNodes(out)
 	idW := len("node")
 	for _, n := range nodes {
-		idW = max(idW, len(n.ID))
+		idW = max(idW, utf8.RuneCountInString(textID(n.ID)))
 	}
 	fmt.Fprintf(w, "%-*s  %10s  %10s  %12s  %10s  %8s\n", idW, "node", "weight", "picks", "ideal", "deviation", "")
 	for _, n := range nodes {
@@ -382,7 +384,7 @@ func printCounts(w io.Writer, out simOutcome) {
 			dev = fmt.Sprintf("%+.2f", d)
 			pct = fmt.Sprintf("%+.2f%%", 100*d/n.Ideal)
 		}
-		fmt.Fprintf(w, "%-*s  %10d  %10d  %12.2f  %10s  %8s\n", idW, n.ID, n.Weight, n.Count, n.Ideal, dev, pct)
+		fmt.Fprintf(w, "%-*s  %10d  %10d  %12.2f  %10s  %8s\n", idW, textID(n.ID), n.Weight, n.Count, n.Ideal, dev, pct)
 	}
 	if hidden > 0 {
 		fmt.Fprintf(w, "... %s not shown (--json lists every node)\n", plural(hidden, "more node"))
@@ -400,7 +402,7 @@ func printCounts(w io.Writer, out simOutcome) {
 	if worst >= 0 {
 		n := out.nodes[worst]
 		d := float64(n.Count) - n.Ideal
-		fmt.Fprintf(w, "largest deviation from the ideal: %s, %+.2f picks (%+.2f%%)\n", n.ID, d, 100*d/n.Ideal)
+		fmt.Fprintf(w, "largest deviation from the ideal: %s, %+.2f picks (%+.2f%%)\n", textID(n.ID), d, 100*d/n.Ideal)
 	}
 }
 
@@ -408,7 +410,7 @@ func printHistogram(w io.Writer, out simOutcome) {
 	nodes, hidden := shownNodes(out)
 	idW, most := 0, 0
 	for _, n := range nodes {
-		idW = max(idW, len(n.ID))
+		idW = max(idW, utf8.RuneCountInString(textID(n.ID)))
 	}
 	for _, n := range out.nodes {
 		most = max(most, n.Count)
@@ -426,11 +428,22 @@ func printHistogram(w io.Writer, out simOutcome) {
 		if n.Weight == 0 {
 			note = " (drained)"
 		}
-		fmt.Fprintf(w, "%-*s  %s %d%s\n", idW, n.ID, strings.Repeat("#", bar), n.Count, note)
+		fmt.Fprintf(w, "%-*s  %s %d%s\n", idW, textID(n.ID), strings.Repeat("#", bar), n.Count, note)
 	}
 	if hidden > 0 {
 		fmt.Fprintf(w, "... %s not shown\n", plural(hidden, "more node"))
 	}
+}
+
+// textID is how the text output shows a node id: as is when it is printable
+// and has no spaces, Go-quoted otherwise, so that one id reads as one word.
+func textID(id string) string {
+	for _, r := range id {
+		if !unicode.IsPrint(r) || unicode.IsSpace(r) || r == '"' {
+			return strconv.Quote(id)
+		}
+	}
+	return id
 }
 
 // plural writes n and the word, with an s unless n is 1.

@@ -171,6 +171,19 @@ func regexpLine(out string, fields ...string) bool {
 	return false
 }
 
+func TestSimulateTextQuotesOddIDs(t *testing.T) {
+	code, out, _ := runCLI(t, "simulate", "--nodes", `{"a b":1,"c\nd":1,"e":1}`, "--picks", "3")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(out, `"a b" "c\nd" e`) {
+		t.Errorf("ids with a space or a newline should be quoted in the sequence:\n%s", out)
+	}
+	if !regexpLine(out, `"c\nd"`, "1", "1") {
+		t.Errorf("no quoted counts row for c\\nd:\n%s", out)
+	}
+}
+
 func TestSimulateLongSequenceIsAbbreviated(t *testing.T) {
 	code, out, _ := runCLI(t, "simulate", "--nodes", `{"a":2,"b":1}`, "--picks", "3000")
 	if code != exitOK {
