@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -136,6 +137,46 @@ func TestSimulateLuaSpec(t *testing.T) {
 	}
 	if want := map[string]int{"a": 5, "e": 1}; !reflect.DeepEqual(r.Counts, want) {
 		t.Errorf("counts = %v want %v", r.Counts, want)
+	}
+}
+
+func TestSimulateJSONKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name, spec string
+		code       int
+		extra      string // a key present only in this case
+	}{
+		{"ok", `{"a":1}`, exitOK, ""},
+		{"no node", `{"a":0}`, exitRejected, "error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, _ := runCLI(t, "simulate", "--json", "--nodes", tc.spec, "--picks", "2")
+			if code != tc.code {
+				t.Fatalf("exit %d want %d", code, tc.code)
+			}
+			var top map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(out), &top); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"algo", "counts", "cycle", "ideal", "nodes", "picks", "rejected", "requested", "sequence", "sequence_truncated"}
+			if tc.extra != "" {
+				want = append(want, tc.extra)
+			}
+			var got []string
+			for k := range top {
+				got = append(got, k)
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("keys %v want %v", got, want)
+			}
+			for _, k := range []string{"sequence", "rejected", "nodes"} {
+				if string(top[k]) == "null" {
+					t.Errorf("%s is null; an empty list must be []", k)
+				}
+			}
+		})
 	}
 }
 
