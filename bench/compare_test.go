@@ -149,7 +149,8 @@ func newMrothSeeded(nodes []weights.Node, seed int64) (picker, error) {
 	return mrothSeededPicker{c, randv1.New(randv1.NewSource(seed))}, nil
 }
 
-//lint:ignore SA1019 a seeded source keeps the sanity test deterministic.
+// Next uses PickSource, deprecated upstream in favour of Pick, because a
+// seeded source keeps the sanity test deterministic.
 func (p mrothSeededPicker) Next() string { return p.c.PickSource(p.rng) }
 
 // kratos-wrr: go-kratos selector/wrr, which picks among the
