@@ -47,19 +47,22 @@ Runs N picks of the safewrr balancer on a node set and prints the sequence
 (whole up to 200 picks, otherwise the first 100 and the last 20), the picks
 per node against the ideal share (weight / total serving weight × N) with the
 deviation, and a text histogram (the text lists the first 40 nodes; --json
-lists all). Drained nodes (weight 0) are listed with 0
-picks; rejected nodes are listed with their reason and are never picked.
+lists all). Drained nodes (weight 0) are listed with 0 picks; rejected nodes
+are listed with their reason and are never picked.
 
 SPEC is a JSON object {"id": weight, ...} or array [{"id": .., "weight": ..}],
-a Lua table literal {a=10, b="0", c=0/0}, or @file holding one of them. Weights are checked with the strict policy: only
-numbers are weights, 0 drains, the string "0" is rejected (string-zero).
+a Lua table literal {a=10, b="0", c=0/0}, or @file holding one of them.
+Weights are checked with the strict policy: only numbers are weights, 0
+drains, the string "0" is rejected (string-zero).
 
 --algo smooth is nginx's smooth weighted round robin (the default); resty is
 lua-resty-balancer's resty.roundrobin order. --start I makes resty begin after
 node I (0-based, counting the accepted nodes in spec order), as
 resty.roundrobin's random start does; by default it begins after the last.
 --seed S starts the balancer at a point of its cycle chosen from S, as a fleet
-of proxies would with random start.
+of proxies would with random start. A set whose cycle is too long for the
+balancer's exact table (many nodes with unrelated weights) keeps exact
+proportions per cycle but not the nginx or resty order, and ignores --start.
 
 Bounds: --picks is 1 to 10,000,000. With --json the sequence holds at most
 --max-sequence picks (default 100,000; at most 10,000,000); a longer run
