@@ -287,6 +287,27 @@ type instance struct {
 	notes   []Note // per-node notes (Index and ID filled in by build)
 }
 
+// metadataWeight reads the weight from the string map it.metadata.weight, as
+// discovery, kratos and Eureka send it. A missing or null metadata leaves the
+// weight absent; metadata of another kind, or a weight key sent twice with
+// different values, marks the entry malformed.
+func (in *instance) metadataWeight(it Raw) {
+	md, _ := it.Get("metadata")
+	switch md.Kind {
+	case KindObject:
+		var bad string
+		in.weight, bad = weightOf(md, "weight")
+		if bad != "" && in.bad == "" {
+			in.bad = bad
+		}
+	case KindAbsent, KindNull:
+	default:
+		if in.bad == "" {
+			in.bad = "metadata is " + md.Kind.article() + ", not an object"
+		}
+	}
+}
+
 func (in *instance) addNote(code NoteCode, raw Raw, format string, args ...any) {
 	in.notes = append(in.notes, Note{Code: code, Raw: raw, Detail: fmt.Sprintf(format, args...)})
 }

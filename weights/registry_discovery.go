@@ -85,20 +85,7 @@ func discoveryInstance(c *collector, it Raw) instance {
 	}
 	addrs, _ := it.Get("addrs")
 	pickURL(c, &in, addrs, "addrs")
-	md, _ := it.Get("metadata")
-	switch md.Kind {
-	case KindObject:
-		var bad string
-		in.weight, bad = weightOf(md, "weight")
-		if bad != "" && in.bad == "" {
-			in.bad = bad
-		}
-	case KindAbsent, KindNull:
-	default:
-		if in.bad == "" {
-			in.bad = "metadata is " + md.Kind.article() + ", not an object"
-		}
-	}
+	in.metadataWeight(it)
 	st, _ := it.Get("status")
 	switch {
 	case st.Kind == KindNumber && st.Text == "1":

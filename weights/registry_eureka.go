@@ -90,20 +90,7 @@ func eurekaInstance(it Raw) instance {
 	default:
 		in.id = hostPort(ip, n)
 	}
-	md, _ := it.Get("metadata")
-	switch md.Kind {
-	case KindObject:
-		var bad string
-		in.weight, bad = weightOf(md, "weight")
-		if bad != "" && in.bad == "" {
-			in.bad = bad
-		}
-	case KindAbsent, KindNull:
-	default:
-		if in.bad == "" {
-			in.bad = "metadata is " + md.Kind.article() + ", not an object"
-		}
-	}
+	in.metadataWeight(it)
 	st, _ := it.Get("status")
 	if st.Kind != KindString || st.Text != "UP" {
 		in.down = fmt.Sprintf("status %s (only \"UP\" takes traffic)", st)

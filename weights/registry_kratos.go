@@ -42,20 +42,7 @@ func decodeKratos(c *collector, root Raw) error {
 		} else {
 			eps, _ := it.Get("endpoints")
 			pickURL(c, &in, eps, "endpoints")
-			md, _ := it.Get("metadata")
-			switch md.Kind {
-			case KindObject:
-				var bad string
-				in.weight, bad = weightOf(md, "weight")
-				if bad != "" && in.bad == "" {
-					in.bad = bad
-				}
-			case KindAbsent, KindNull:
-			default:
-				if in.bad == "" {
-					in.bad = "metadata is " + md.Kind.article() + ", not an object"
-				}
-			}
+			in.metadataWeight(it)
 		}
 		if err := c.add(in); err != nil {
 			return err
