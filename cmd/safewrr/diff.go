@@ -55,17 +55,9 @@ Example:
 func runDiff(args []string, stdout, stderr io.Writer) int {
 	c := commands["diff"]
 	fs := newFlagSet(c, stdout, stderr)
-	luaPath := fs.String("lua-path", "", "directory holding the Lua module, like lua-resty-balancer's `lib/`")
-	module := fs.String("module", luacompat.DefaultModule, "Lua module to load from --lua-path")
-	model := fs.String("model", "", "built-in model (default resty-roundrobin-2021): "+strings.Join(luacompat.Models(), ", "))
-	spec := fs.String("nodes", "", "the node set: Lua table literal, JSON object, or @file (required)")
-	picks := fs.Int("picks", luacompat.DefaultPicks, "number of picks on each side")
+	lf := addLuaFlags(fs, luacompat.Resty2021)
 	policy := fs.String("policy", "strict", "safewrr's weights policy: strict or lenient")
 	algo := fs.String("algo", "auto", "safewrr's algorithm: auto, resty or smooth")
-	budget := fs.Duration("budget", luacompat.DefaultBudget, "wall-clock budget of a --lua-path run before it counts as a hang")
-	steps := fs.Int("steps", luacompat.DefaultStepLimit, "step limit of a built-in model before it counts as a hang")
-	seed := fs.Uint64("seed", 1, "seed of math.random (the resty start node)")
-	asJSON := fs.Bool("json", false, "print one JSON object")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
 	}
@@ -78,15 +70,15 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
-	case *spec == "":
+	case *lf.spec == "":
 		return usageErr("--nodes SPEC is required")
-	case *luaPath != "" && *model != "":
+	case *lf.luaPath != "" && *lf.model != "":
 		return usageErr("--lua-path and --model cannot be used together")
-	case *model != "" && !luacompat.IsModel(*model):
-		return usageErr("unknown model %q (have %s)", *model, strings.Join(luacompat.Models(), ", "))
-	case *picks < 1 || *picks > 100_000:
-		return usageErr("--picks must be between 1 and 100000, got %d", *picks)
-	case *budget <= 0 || *steps < 1:
+	case *lf.model != "" && !luacompat.IsModel(*lf.model):
+		return usageErr("unknown model %q (have %s)", *lf.model, strings.Join(luacompat.Models(), ", "))
+	case *lf.picks < 1 || *lf.picks > 100_000:
+		return usageErr("--picks must be between 1 and 100000, got %d", *lf.picks)
+	case *lf.budget <= 0 || *lf.steps < 1:
 		return usageErr("--budget and --steps must be positive")
 	case *policy == "strict":
 	case *policy == "lenient":
@@ -94,18 +86,18 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 	default:
 		return usageErr("--policy must be strict or lenient, got %q", *policy)
 	}
-	if *luaPath == "" && *model == "" {
-		*model = luacompat.Resty2021
+	if *lf.luaPath == "" && *lf.model == "" {
+		*lf.model = luacompat.Resty2021
 	}
-	entries, err := luacompat.ParseSpec(*spec)
+	entries, err := luacompat.ParseSpec(*lf.spec)
 	if err != nil {
 		fmt.Fprintf(stderr, "safewrr diff: --nodes: %v\n", err)
 		return exitUsage
 	}
 	cfg := luacompat.DiffConfig{
 		Lua: luacompat.Config{
-			Model: *model, LuaPath: *luaPath, Module: *module, Nodes: entries,
-			Picks: *picks, Budget: *budget, StepLimit: *steps, Seed: *seed, Trace: reproTrace,
+			Model: *lf.model, LuaPath: *lf.luaPath, Module: *lf.module, Nodes: entries,
+			Picks: *lf.picks, Budget: *lf.budget, StepLimit: *lf.steps, Seed: *lf.seed, Trace: reproTrace,
 		},
 		Policy: pol,
 	}
@@ -129,7 +121,7 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 	case res.Verdict == luacompat.VerdictDiffer:
 		code = exitRejected
 	}
-	if *asJSON {
+	if *lf.asJSON {
 		if c := reproWriteJSON(stdout, stderr, diffJSON(res, entries, *policy)); c != exitOK {
 			return c
 		}

@@ -70,15 +70,7 @@ const reproTrace = 5
 func runRepro(args []string, stdout, stderr io.Writer) int {
 	c := commands["repro"]
 	fs := newFlagSet(c, stdout, stderr)
-	luaPath := fs.String("lua-path", "", "directory holding the Lua module, like lua-resty-balancer's `lib/`")
-	module := fs.String("module", luacompat.DefaultModule, "Lua module to load from --lua-path")
-	model := fs.String("model", "", "built-in model: "+strings.Join(luacompat.Models(), ", "))
-	spec := fs.String("nodes", "", "the node set: Lua table literal, JSON object, or @file")
-	budget := fs.Duration("budget", luacompat.DefaultBudget, "wall-clock budget of a --lua-path run before it counts as a hang")
-	steps := fs.Int("steps", luacompat.DefaultStepLimit, "step limit of a built-in model before it counts as a hang")
-	picks := fs.Int("picks", luacompat.DefaultPicks, "number of find() calls")
-	seed := fs.Uint64("seed", 1, "seed of math.random (the resty start node)")
-	asJSON := fs.Bool("json", false, "print one JSON object")
+	lf := addLuaFlags(fs, "")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
 	}
@@ -92,38 +84,38 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
-	case *luaPath != "" && *model != "":
+	case *lf.luaPath != "" && *lf.model != "":
 		return usageErr("--lua-path and --model cannot be used together")
-	case *model != "" && !luacompat.IsModel(*model):
-		return usageErr("unknown model %q (have %s)", *model, strings.Join(luacompat.Models(), ", "))
-	case *picks < 1 || *picks > 100_000:
-		return usageErr("--picks must be between 1 and 100000, got %d", *picks)
-	case *budget <= 0:
-		return usageErr("--budget must be positive, got %v", *budget)
-	case *steps < 1:
-		return usageErr("--steps must be positive, got %d", *steps)
+	case *lf.model != "" && !luacompat.IsModel(*lf.model):
+		return usageErr("unknown model %q (have %s)", *lf.model, strings.Join(luacompat.Models(), ", "))
+	case *lf.picks < 1 || *lf.picks > 100_000:
+		return usageErr("--picks must be between 1 and 100000, got %d", *lf.picks)
+	case *lf.budget <= 0:
+		return usageErr("--budget must be positive, got %v", *lf.budget)
+	case *lf.steps < 1:
+		return usageErr("--steps must be positive, got %d", *lf.steps)
 	}
-	single := *luaPath != "" || *model != "" || *spec != ""
+	single := *lf.luaPath != "" || *lf.model != "" || *lf.spec != ""
 	if !single {
 		for name := range set {
 			if name != "json" && name != "seed" && name != "picks" && name != "steps" {
 				return usageErr("--%s needs --lua-path, --model or --nodes", name)
 			}
 		}
-		return reproIncident(stdout, stderr, *asJSON, *seed, *picks, *steps)
+		return reproIncident(stdout, stderr, *lf.asJSON, *lf.seed, *lf.picks, *lf.steps)
 	}
 
 	entries := luacompat.IncidentNodes()
-	if *spec != "" {
+	if *lf.spec != "" {
 		var err error
-		if entries, err = luacompat.ParseSpec(*spec); err != nil {
+		if entries, err = luacompat.ParseSpec(*lf.spec); err != nil {
 			fmt.Fprintf(stderr, "safewrr repro: --nodes: %v\n", err)
 			return exitUsage
 		}
 	}
 	cfg := luacompat.Config{
-		Model: *model, LuaPath: *luaPath, Module: *module, Nodes: entries,
-		Picks: *picks, Budget: *budget, StepLimit: *steps, Seed: *seed, Trace: reproTrace,
+		Model: *lf.model, LuaPath: *lf.luaPath, Module: *lf.module, Nodes: entries,
+		Picks: *lf.picks, Budget: *lf.budget, StepLimit: *lf.steps, Seed: *lf.seed, Trace: reproTrace,
 	}
 	res, err := luacompat.Run(context.Background(), cfg)
 	if err != nil {
@@ -136,7 +128,7 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "safewrr repro: cannot load %s: %s\n", res.Target, res.Message)
 		code = exitUsage
 	}
-	if *asJSON {
+	if *lf.asJSON {
 		if c := reproWriteJSON(stdout, stderr, reproJSON(res, entries)); c != exitOK {
 			return c
 		}
