@@ -584,10 +584,48 @@ func (p *specParser) number() (weights.Raw, error) {
 		return weights.Raw{}, p.errorf("malformed number %q", text)
 	}
 	p.i = j
-	if strings.HasPrefix(lower, "0x") {
+	if strings.HasPrefix(lower, "0x") || !jsonNumberText(text) {
+		// Lua reads 0x10, 01, .5 and 5. as numbers; JSON has no such
+		// spellings, so pass on the value Lua reads, not the text.
 		return weights.Float(f), nil
 	}
 	return weights.Number(text), nil
+}
+
+// jsonNumberText reports whether text is an unsigned number as JSON writes
+// one: 0 or a digit run without a leading zero, an optional fraction with
+// digits, an optional exponent. Such text is kept as written, so 10.0 and 1e2
+// are reported as sent.
+func jsonNumberText(text string) bool {
+	i, n := 0, len(text)
+	digits := func() int {
+		j := i
+		for i < n && text[i] >= '0' && text[i] <= '9' {
+			i++
+		}
+		return i - j
+	}
+	if i < n && text[i] == '0' {
+		i++
+	} else if digits() == 0 {
+		return false
+	}
+	if i < n && text[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < n && (text[i] == 'e' || text[i] == 'E') {
+		i++
+		if i < n && (text[i] == '+' || text[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == n
 }
 
 func (p *specParser) shortString(q byte) (string, error) {

@@ -231,3 +231,35 @@ func TestIncidentSpecMatchesNodes(t *testing.T) {
 		t.Errorf("FormatSpec(IncidentNodes()) = %s, want %s", FormatSpec(IncidentNodes()), IncidentSpec)
 	}
 }
+
+// Lua spellings of numbers that JSON lacks reach weights as the value Lua
+// reads; JSON spellings keep their text.
+func TestParseSpecLuaOnlyNumberSpellings(t *testing.T) {
+	for _, tc := range []struct {
+		spec string
+		want weights.Raw
+	}{
+		{`{a=01}`, weights.Float(1)},
+		{`{a=.5}`, weights.Float(0.5)},
+		{`{a=5.}`, weights.Float(5)},
+		{`{a=0x10}`, weights.Float(16)},
+		{`{a=10.0}`, weights.Number("10.0")},
+		{`{a=1e2}`, weights.Number("1e2")},
+		{`{a=0}`, weights.Number("0")},
+	} {
+		entries, err := ParseSpec(tc.spec)
+		if err != nil {
+			t.Fatalf("ParseSpec(%s): %v", tc.spec, err)
+		}
+		if len(entries) != 1 || entries[0].Weight.Kind != tc.want.Kind || entries[0].Weight.Text != tc.want.Text {
+			t.Errorf("ParseSpec(%s) = %+v want weight %v", tc.spec, entries, tc.want)
+		}
+	}
+	entries, err := ParseSpec(`{a=01}`)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("ParseSpec({a=01}) = %v, %v", entries, err)
+	}
+	if w, reason := (weights.Policy{}).Weight(entries[0].Weight); reason != "" || w != 1 {
+		t.Errorf("{a=01}: weight %d reason %q, want 1 accepted as Lua reads it", w, reason)
+	}
+}
