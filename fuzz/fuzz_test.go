@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -110,17 +112,54 @@ func fuzzTarget(f *testing.F, dir string, run func([]byte) (bool, error), knownO
 			f.Add(s.data)
 		}
 	}
+	var w watchdog
 	f.Fuzz(func(t *testing.T, data []byte) {
-		// A target that does not return is a finding too. The native engine
-		// has no per-input time limit, so crash the worker with the input.
-		watchdog := time.AfterFunc(hangLimit, func() {
-			panic(fmt.Sprintf("%s did not return within %v on input %q", dir, hangLimit, data))
-		})
-		defer watchdog.Stop()
+		w.begin(dir, data)
+		defer w.end()
 		if _, err := run(data); err != nil {
 			t.Fatal(err)
 		}
 	})
+}
+
+// watchdog turns an input that does not return into a finding: the native
+// engine has no per-input time limit, so a target that hangs would stall
+// its worker silently. One goroutine per process checks the input in
+// flight every hangLimit/4 and crashes the worker with it once it has run
+// for hangLimit; an input costs two atomic stores instead of a timer of
+// its own.
+type watchdog struct {
+	once  sync.Once
+	start atomic.Int64 // when the input in flight started (UnixNano); 0: none
+	dir   string
+	input atomic.Pointer[[]byte]
+}
+
+func (w *watchdog) begin(dir string, data []byte) {
+	w.once.Do(func() {
+		w.dir = dir
+		go w.watch()
+	})
+	w.input.Store(&data)
+	w.start.Store(time.Now().UnixNano())
+}
+
+func (w *watchdog) end() { w.start.Store(0) }
+
+func (w *watchdog) watch() {
+	tick := time.NewTicker(hangLimit / 4)
+	defer tick.Stop()
+	for now := range tick.C {
+		st := w.start.Load()
+		if st == 0 || now.UnixNano()-st < int64(hangLimit) {
+			continue
+		}
+		data := w.input.Load()
+		if w.start.Load() != st {
+			continue // it returned meanwhile
+		}
+		panic(fmt.Sprintf("%s did not return within %v on input %q", w.dir, hangLimit, *data))
+	}
 }
 
 // FuzzWeights: go test ./fuzz -run '^$' -fuzz '^FuzzWeights$' -fuzztime 60s
