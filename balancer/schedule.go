@@ -472,19 +472,22 @@ func (s *schedule) restyState(p uint64) (last int, v uint64) {
 // 0, c, 2c, ... (mod m) are spread evenly for every r. That holds when the
 // continued fraction of c/m has only small partial quotients, as 1/phi's
 // (all 1s) has: c is searched among a bounded number of candidates around
-// m/phi for the smallest largest partial quotient.
+// m/phi for the smallest largest partial quotient (the first found on a
+// tie). A candidate's expansion stops as soon as a quotient reaches the best
+// score so far, and the search stops at score 2, which no candidate can
+// beat: the last partial quotient of c/m (0 < c < m) is at least 2.
 func coprimeNear(m uint64) uint64 {
 	if m <= 2 {
 		return 1
 	}
 	a := uint64(float64(m) * 0.6180339887498949)
 	best, bestScore := uint64(1), ^uint64(0)
-	for d := uint64(0); d <= 64; d++ {
+	for d := uint64(0); d <= 64 && bestScore > 2; d++ {
 		for _, c := range [2]uint64{a + d, a - d} {
-			if c == 0 || c >= m || gcd(c, m) != 1 {
+			if c == 0 || c >= m {
 				continue
 			}
-			if score := largestQuotient(c, m); score < bestScore {
+			if score, ok := quotientBelow(c, m, bestScore); ok {
 				best, bestScore = c, score
 			}
 		}
@@ -492,15 +495,30 @@ func coprimeNear(m uint64) uint64 {
 	return best
 }
 
-// largestQuotient returns the largest partial quotient of the continued
-// fraction of c/m (0 < c < m).
-func largestQuotient(c, m uint64) uint64 {
+// quotientBelow returns the largest partial quotient of the continued
+// fraction of c/m (0 < c < m), and whether c and m are coprime and that
+// quotient is below limit. It stops early once a quotient reaches limit.
+func quotientBelow(c, m, limit uint64) (uint64, bool) {
 	var q uint64
 	for c != 0 {
-		q = max(q, m/c)
-		m, c = c, m%c
+		// c < m here. Quotients are mostly small: subtract a few times
+		// before paying for a division.
+		k, r := uint64(1), m-c
+		for r >= c && k < 8 {
+			r -= c
+			k++
+		}
+		if r >= c {
+			k = m / c
+			r = m - k*c
+		}
+		if k >= limit {
+			return 0, false
+		}
+		q = max(q, k)
+		m, c = c, r
 	}
-	return q
+	return q, m == 1 // m is gcd(c, m)
 }
 
 // buildRows sets up the long-cycle representation for moderate weight

@@ -1,0 +1,64 @@
+package balancer
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"testing"
+)
+
+// coprimeNearReference is the plain search coprimeNear must agree with:
+// every candidate expanded in full, the first with the smallest largest
+// partial quotient kept.
+func coprimeNearReference(m uint64) uint64 {
+	if m <= 2 {
+		return 1
+	}
+	a := uint64(float64(m) * 0.6180339887498949)
+	best, bestScore := uint64(1), ^uint64(0)
+	for d := uint64(0); d <= 64; d++ {
+		for _, c := range [2]uint64{a + d, a - d} {
+			if c == 0 || c >= m || gcd(c, m) != 1 {
+				continue
+			}
+			var q uint64
+			for x, y := c, m; x != 0; x, y = y%x, x {
+				q = max(q, y/x)
+			}
+			if q < bestScore {
+				best, bestScore = c, q
+			}
+		}
+	}
+	return best
+}
+
+func TestCoprimeNearMatchesReference(t *testing.T) {
+	ms := []uint64{1 << 32, 1<<32 - 1, 1<<32 + 1, 1 << 63, 1<<64 - 1, 1<<64 - 59, 1000000, 999999 + 1000000 + 1, 6000*2 + 1}
+	for m := uint64(0); m <= 3000; m++ {
+		ms = append(ms, m)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		ms = append(ms, r.Uint64N(1<<uint(1+r.IntN(63))))
+	}
+	for _, m := range ms {
+		got, want := coprimeNear(m), coprimeNearReference(m)
+		if got != want {
+			t.Fatalf("coprimeNear(%d) = %d, want %d", m, got, want)
+		}
+		if m > 2 && gcd(got, m) != 1 {
+			t.Fatalf("coprimeNear(%d) = %d, not coprime", m, got)
+		}
+	}
+}
+
+func BenchmarkCoprimeNear(b *testing.B) {
+	for _, m := range []uint64{12001, 1000000, 1<<40 + 15} {
+		b.Run("m="+strconv.FormatUint(m, 10), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				coprimeNear(m)
+			}
+		})
+	}
+}
