@@ -1,8 +1,11 @@
 package fuzz
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/safewrr/safewrr/weights"
 )
@@ -75,8 +78,9 @@ type op struct {
 //	max-ejected 50         advance 31
 //	max-weight-drop 50
 func parseScript(data []byte) []op {
-	var ops []op
+	ops := make([]op, 0, min(bytes.Count(data, newline)+1, maxScriptOps))
 	text := string(data)
+	var buf [1 + maxScriptNodes]string // the words of one line, at most as many as are read
 	for len(text) > 0 && len(ops) < maxScriptOps {
 		line := text
 		if i := strings.IndexByte(text, '\n'); i >= 0 {
@@ -87,7 +91,7 @@ func parseScript(data []byte) []op {
 		if i := strings.IndexByte(line, '#'); i >= 0 {
 			line = line[:i]
 		}
-		words := strings.Fields(line)
+		words := fields(buf[:0], line)
 		if len(words) == 0 {
 			continue
 		}
@@ -107,11 +111,11 @@ func parseScript(data []byte) []op {
 		case opNext:
 			o.n = min(number(args, 0, 1), maxScriptPicks)
 		case opNodes, opUpdate:
-			for _, a := range args {
-				if len(o.nodes) == maxScriptNodes {
-					break
+			if len(args) > 0 {
+				o.nodes = make([]weights.Node, len(args))
+				for i, a := range args {
+					o.nodes[i] = parseNode(a)
 				}
-				o.nodes = append(o.nodes, parseNode(a))
 			}
 		case opNextExcluding, opRestore:
 			o.ids = clampIDs(args)
@@ -125,6 +129,38 @@ func parseScript(data []byte) []op {
 		ops = append(ops, o)
 	}
 	return ops
+}
+
+var newline = []byte{'\n'}
+
+// fields appends to words the space-separated words of line, as
+// strings.Fields splits them, up to cap(words): the words past that are
+// never read (a line names at most maxScriptNodes nodes or ids).
+func fields(words []string, line string) []string {
+	for i := 0; i < len(line) && len(words) < cap(words); {
+		r, size := rune(line[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(line[i:])
+		}
+		if unicode.IsSpace(r) {
+			i += size
+			continue
+		}
+		j := i + size
+		for j < len(line) {
+			r, size := rune(line[j]), 1
+			if r >= utf8.RuneSelf {
+				r, size = utf8.DecodeRuneInString(line[j:])
+			}
+			if unicode.IsSpace(r) {
+				break
+			}
+			j += size
+		}
+		words = append(words, line[i:j])
+		i = j
+	}
+	return words
 }
 
 // parseNode reads ID=W (W an unsigned 32-bit integer; a bad or missing weight
