@@ -3,7 +3,6 @@ package fuzz
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/safewrr/safewrr/balancer"
@@ -345,11 +344,19 @@ func (r *scriptRun) nextExcluding(ids []string) (bool, error) {
 	return false, fmt.Errorf("NextExcluding did not end with ErrAllExcluded after %d serving nodes", want)
 }
 
-func (r *scriptRun) member(id string) (balancer.NodeState, bool) {
-	for _, st := range r.states {
-		if st.ID == id {
-			return st, true
+// index returns the place of member id in the states, -1 if none.
+func (r *scriptRun) index(id string) int {
+	for k := range r.states {
+		if r.states[k].ID == id {
+			return k
 		}
+	}
+	return -1
+}
+
+func (r *scriptRun) member(id string) (balancer.NodeState, bool) {
+	if k := r.index(id); k >= 0 {
+		return r.states[k], true
 	}
 	return balancer.NodeState{}, false
 }
@@ -430,7 +437,7 @@ func (r *scriptRun) cycle() (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("Next() failed in a cycle: %v", err)
 		}
-		k := slices.IndexFunc(r.states, func(st balancer.NodeState) bool { return st.ID == n.ID })
+		k := r.index(n.ID)
 		if k < 0 {
 			return false, fmt.Errorf("Next() returned %s, not a member", n.ID)
 		}
