@@ -346,10 +346,15 @@ func (b *builder) finish() (Snapshot, Report) {
 // node: an open-addressing table of positions, so that adding an id costs
 // no allocation beyond amortised growth.
 type idSet struct {
-	seed  maphash.Seed
 	slots []int32 // 1 + position in ents; 0 is empty
 	ents  []idEnt
 }
+
+// idSeed seeds the id hashes, once per process: random, so that a payload
+// cannot choose ids that collide, and fixed, so that the same payload always
+// probes the table the same way (deterministic work, which coverage-guided
+// fuzzing relies on).
+var idSeed = maphash.MakeSeed()
 
 type idEnt struct {
 	key   string
@@ -362,7 +367,6 @@ func (s *idSet) reserve(n int) {
 	if n <= 8 || s.slots != nil || len(s.ents) > 0 {
 		return
 	}
-	s.seed = maphash.MakeSeed()
 	s.ents = make([]idEnt, 0, n)
 	size := 64
 	for size < 2*n {
@@ -385,13 +389,12 @@ func (s *idSet) insert(id string, index int) (int, bool) {
 			s.ents = append(s.ents, idEnt{key: id, first: int32(index)})
 			return 0, false
 		}
-		s.seed = maphash.MakeSeed()
 		for j := range s.ents {
-			s.ents[j].hash = uint32(maphash.String(s.seed, s.ents[j].key))
+			s.ents[j].hash = uint32(maphash.String(idSeed, s.ents[j].key))
 		}
 		s.rehash(64)
 	}
-	h := uint32(maphash.String(s.seed, id))
+	h := uint32(maphash.String(idSeed, id))
 	mask := uint32(len(s.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		p := s.slots[i]
