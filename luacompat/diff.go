@@ -131,26 +131,7 @@ func AlgorithmFor(c Config) balancer.Algorithm {
 func RunGo(entries []weights.Entry, p weights.Policy, algo balancer.Algorithm, order []string, start string, picks int) GoSide {
 	snap, rep := p.Build(entries)
 	g := GoSide{Algorithm: algo, Report: rep, Start: -1}
-	pos := make(map[string]int, len(order))
-	for i, id := range order {
-		if _, dup := pos[id]; !dup {
-			pos[id] = i
-		}
-	}
-	nodes := slices.Clone(snap.Nodes)
-	slices.SortStableFunc(nodes, func(a, b weights.Node) int {
-		pa, oka := pos[a.ID]
-		pb, okb := pos[b.ID]
-		switch {
-		case oka && okb:
-			return pa - pb
-		case oka:
-			return -1
-		case okb:
-			return 1
-		}
-		return 0
-	})
+	nodes := inOrder(snap.Nodes, order, func(n weights.Node) string { return n.ID })
 	g.Nodes = nodes
 	opts := []balancer.Option{balancer.WithAlgorithm(algo)}
 	if algo == balancer.Resty && start != "" {
@@ -237,4 +218,31 @@ func rejectList(rep weights.Report) string {
 		parts = append(parts, fmt.Sprintf("%q (%s)", e.ID, e.Reason))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// inOrder returns a copy of items sorted as order lists their ids (the first
+// place of an id counts); items whose id is not listed keep their relative
+// places after the listed ones.
+func inOrder[T any](items []T, order []string, id func(T) string) []T {
+	pos := make(map[string]int, len(order))
+	for i, o := range order {
+		if _, dup := pos[o]; !dup {
+			pos[o] = i
+		}
+	}
+	out := slices.Clone(items)
+	slices.SortStableFunc(out, func(a, b T) int {
+		pa, oka := pos[id(a)]
+		pb, okb := pos[id(b)]
+		switch {
+		case oka && okb:
+			return pa - pb
+		case oka:
+			return -1
+		case okb:
+			return 1
+		}
+		return 0
+	})
+	return out
 }

@@ -98,31 +98,6 @@ func runLuaJIT(t *testing.T, bin, dir string, cases []ljCase, starts []int, pick
 	return res
 }
 
-// inOrder returns nodes reordered as order lists them (gopher-lua iterates
-// in insertion order, so it then walks them as LuaJIT did); nodes not in
-// order keep their places after the listed ones.
-func inOrder(nodes []weights.Entry, order []string) []weights.Entry {
-	out := slices.Clone(nodes)
-	pos := map[string]int{}
-	for i, id := range order {
-		pos[id] = i
-	}
-	slices.SortStableFunc(out, func(a, b weights.Entry) int {
-		pa, oka := pos[a.ID]
-		pb, okb := pos[b.ID]
-		switch {
-		case oka && okb:
-			return pa - pb
-		case oka:
-			return -1
-		case okb:
-			return 1
-		}
-		return 0
-	})
-	return out
-}
-
 func e2eCases(t *testing.T) []ljCase {
 	var cases []ljCase
 	for _, m := range Models() {
@@ -194,7 +169,7 @@ func TestLuaJITClassifiesLikeGopherLua(t *testing.T) {
 		if lj[i].outcome == "spec-error" {
 			t.Fatalf("%s: LuaJIT cannot read %s: %s", c.name, FormatSpec(c.nodes), lj[i].message)
 		}
-		g := run(c, inOrder(c.nodes, lj[i].order))
+		g := run(c, inOrder(c.nodes, lj[i].order, entryID))
 		counts[lj[i].outcome+"/"+lj[i].phase]++
 		if string(g.Outcome) != lj[i].outcome || string(g.Phase) != lj[i].phase {
 			t.Errorf("%s %s %s: LuaJIT %s/%s %q, gopher-lua %s/%s %q (order %q)", c.name, c.model, FormatSpec(c.nodes),
@@ -273,7 +248,7 @@ func TestLuaJITIncident(t *testing.T) {
 		if got := lj[0].outcome + "/" + lj[0].phase; got != want {
 			t.Errorf("order %s: 2020 model %s %q, want %s", order, got, lj[0].message, want)
 		}
-		g, err := Run(context.Background(), Config{Model: Resty2020, Nodes: inOrder(IncidentNodes(), lj[0].order), StepLimit: e2eSteps})
+		g, err := Run(context.Background(), Config{Model: Resty2020, Nodes: inOrder(IncidentNodes(), lj[0].order, entryID), StepLimit: e2eSteps})
 		if err != nil || string(g.Outcome)+"/"+string(g.Phase) != want {
 			t.Errorf("order %s: gopher-lua %s/%s (%v), want %s", order, g.Outcome, g.Phase, err, want)
 		}
@@ -309,3 +284,5 @@ func BenchmarkLuaJITFind(b *testing.B) {
 		}
 	}
 }
+
+func entryID(e weights.Entry) string { return e.ID }
