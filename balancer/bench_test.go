@@ -82,29 +82,49 @@ func BenchmarkNextExcluding(b *testing.B) {
 	}
 }
 
-// floorTable and floorCtr are the floor: one atomic add and one slice load.
-var (
-	floorCtr   atomic.Uint64
-	floorTable = make([]weights.Node, 1024)
-)
+// floorCtr is the floor's counter, on a cache line of its own like a
+// schedule's.
+var floorCtr struct {
+	_ [64]byte
+	atomic.Uint64
+	_ [56]byte
+}
 
+// BenchmarkFloor is the floor the pick benchmarks are held against: one
+// atomic add and one load from a slice of nodes. nodes=N reads a table of at
+// least N nodes (the next power of two, so the index is a mask), so the floor
+// pays the same cache misses as a pick over N nodes; "serial" and "parallel"
+// use 1,024 nodes.
 func BenchmarkFloor(b *testing.B) {
-	b.Run("serial", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			sinkNode = floorTable[floorCtr.Add(1)&1023]
+	run := func(b *testing.B, n int, parallel bool) {
+		size := 1
+		for size < n {
+			size <<= 1
 		}
-	})
-	b.Run("parallel", func(b *testing.B) {
+		table := make([]weights.Node, size)
+		copy(table, benchNodes(n))
+		mask := uint64(size - 1)
 		b.ReportAllocs()
+		if !parallel {
+			for b.Loop() {
+				sinkNode = table[floorCtr.Add(1)&mask]
+			}
+			return
+		}
 		b.RunParallel(func(pb *testing.PB) {
 			var local weights.Node
 			for pb.Next() {
-				local = floorTable[floorCtr.Add(1)&1023]
+				local = table[floorCtr.Add(1)&mask]
 			}
 			_ = local
 		})
-	})
+	}
+	b.Run("serial", func(b *testing.B) { run(b, 1024, false) })
+	b.Run("parallel", func(b *testing.B) { run(b, 1024, true) })
+	for _, n := range []int{10, 1000, 100000} {
+		b.Run(fmt.Sprintf("serial/nodes=%d", n), func(b *testing.B) { run(b, n, false) })
+		b.Run(fmt.Sprintf("parallel/nodes=%d", n), func(b *testing.B) { run(b, n, true) })
+	}
 }
 
 // BenchmarkNaiveSmooth is the O(n)-per-pick smooth WRR, for contrast.
