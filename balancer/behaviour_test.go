@@ -4,34 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/safewrr/safewrr/internal/clocktest"
 	"github.com/safewrr/safewrr/weights"
 )
-
-// fakeClock is an injected clock; tests move it instead of sleeping.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2021, 7, 13, 22, 52, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func nodesOf(spec string) []weights.Node {
 	var nodes []weights.Node
@@ -105,7 +83,7 @@ func TestNewRejectsBadIDs(t *testing.T) {
 }
 
 func TestNoServingErrors(t *testing.T) {
-	clk := newFakeClock()
+	clk := clocktest.New()
 	tests := []struct {
 		name  string
 		nodes []weights.Node
@@ -273,7 +251,7 @@ func TestTried(t *testing.T) {
 }
 
 func TestEjectRestore(t *testing.T) {
-	clk := newFakeClock()
+	clk := clocktest.New()
 	b, err := New(nodesOf("a=1 b=1 c=1 d=1 e=0"), WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
@@ -347,7 +325,7 @@ func TestZeroEjectPercent(t *testing.T) {
 }
 
 func TestSlowStart(t *testing.T) {
-	clk := newFakeClock()
+	clk := clocktest.New()
 	b, err := New(nodesOf("a=100 b=100"), WithClock(clk.Now), WithSlowStart(10*time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -435,7 +413,7 @@ func TestUpdateRefused(t *testing.T) {
 }
 
 func TestUpdateCarriesState(t *testing.T) {
-	clk := newFakeClock()
+	clk := clocktest.New()
 	b, err := New(nodesOf("a=1 b=1 c=1 d=1"), WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/safewrr/safewrr/internal/clocktest"
 	"github.com/safewrr/safewrr/weights"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestConcurrentStress(t *testing.T) {
 	for _, algo := range []Algorithm{Smooth, Resty} {
 		t.Run(algo.String(), func(t *testing.T) {
-			clk := newFakeClock()
+			clk := clocktest.New()
 			universe := make([]weights.Node, 40)
 			for i := range universe {
 				universe[i] = weights.Node{ID: fmt.Sprintf("n%02d", i), Weight: uint32(1 + i%9)}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/safewrr/safewrr/balancer"
+	"github.com/safewrr/safewrr/internal/clocktest"
 	"github.com/safewrr/safewrr/weights"
 )
 
@@ -68,7 +69,7 @@ func getBody(t *testing.T, url string) (int, string) {
 }
 
 func TestProxyServesAroundADeadBackend(t *testing.T) {
-	clock := newClock()
+	clock := clocktest.New()
 	a, c := startLoopback(t, "a"), startLoopback(t, "c")
 	dead := deadAddr(t)
 	b, err := balancer.New([]weights.Node{{ID: a.addr(), Weight: 1}, {ID: dead, Weight: 1}, {ID: c.addr(), Weight: 1}},
@@ -96,7 +97,7 @@ func TestProxyServesAroundADeadBackend(t *testing.T) {
 		t.Fatalf("states = %v, want the dead node ejected", states)
 	}
 	// After the ejection the node comes back ramping (slow start).
-	clock.Add(time.Minute)
+	clock.Advance(time.Minute)
 	if st := b.States()[1].State; st != balancer.Ramping {
 		t.Fatalf("dead node after its ejection: %v, want ramping", st)
 	}

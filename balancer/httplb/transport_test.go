@@ -13,28 +13,9 @@ import (
 	"time"
 
 	"github.com/safewrr/safewrr/balancer"
+	"github.com/safewrr/safewrr/internal/clocktest"
 	"github.com/safewrr/safewrr/weights"
 )
-
-// fakeClock is a clock the tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.Date(2021, 7, 13, 22, 52, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // fakeNet is a RoundTripper standing in for the network: each host either
 // answers with a status or fails with an error, and every attempt is logged.
@@ -93,14 +74,14 @@ type fixture struct {
 	b     *balancer.Balancer
 	t     *Transport
 	net   *fakeNet
-	clock *fakeClock
+	clock *clocktest.Clock
 }
 
 // newFixture builds a balancer over nodes "a:1", "b:1", ... with the given
 // weights and a transport whose base is a fakeNet.
 func newFixture(t *testing.T, weightsInOrder []uint32, bopts []balancer.Option, opts ...Option) *fixture {
 	t.Helper()
-	f := &fixture{net: newNet(), clock: newClock()}
+	f := &fixture{net: newNet(), clock: clocktest.New()}
 	var nodes []weights.Node
 	for i, w := range weightsInOrder {
 		nodes = append(nodes, weights.Node{ID: fmt.Sprintf("%c:1", 'a'+i), Weight: w})
@@ -332,7 +313,7 @@ func TestEjectionAfterConsecutiveFailures(t *testing.T) {
 	}
 
 	// The ejection ends after a minute; the node comes back ramping.
-	f.clock.Add(time.Minute)
+	f.clock.Advance(time.Minute)
 	if st := f.states()["a:1"]; st != balancer.Ramping {
 		t.Fatalf("a:1 is %v after its ejection ended, want ramping", st)
 	}
@@ -359,7 +340,7 @@ func TestEjectionAfterConsecutiveFailures(t *testing.T) {
 	// It recovers: after the ejection it serves again and a success clears
 	// its record, so the next ejection is back to one minute.
 	f.net.set("a:1", false)
-	f.clock.Add(2 * time.Minute)
+	f.clock.Advance(2 * time.Minute)
 	served := false
 	for i := 0; !served && i < 100; i++ {
 		f.do(t, http.MethodGet, "")

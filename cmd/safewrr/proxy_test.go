@@ -15,25 +15,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/safewrr/safewrr/internal/clocktest"
 )
-
-// proxyTestClock is a clock the proxy tests move by hand.
-type proxyTestClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *proxyTestClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *proxyTestClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // proxyLogBuffer collects the proxy's log lines.
 type proxyLogBuffer struct {
@@ -95,7 +79,7 @@ func (b *proxyBackend) take() int {
 type proxyFixture struct {
 	p     *registryProxy
 	file  string
-	clock *proxyTestClock
+	clock *clocktest.Clock
 	logs  *proxyLogBuffer
 	front *httptest.Server
 }
@@ -104,7 +88,7 @@ func newProxyFixture(t *testing.T, initial string, args ...string) *proxyFixture
 	t.Helper()
 	f := &proxyFixture{
 		file:  filepath.Join(t.TempDir(), "registry.json"),
-		clock: &proxyTestClock{t: time.Date(2021, 7, 13, 22, 52, 0, 0, time.UTC)},
+		clock: clocktest.New(),
 		logs:  &proxyLogBuffer{},
 	}
 	f.write(t, initial)
@@ -275,7 +259,7 @@ func TestProxyUnchangedPayloadIsNotDecodedAgain(t *testing.T) {
 	payload := registryJSON(bs, "1", `"0"`)
 	f := newProxyFixture(t, payload)
 	f.logs.take()
-	f.clock.Add(time.Second)
+	f.clock.Advance(time.Second)
 	st := f.flip(t, payload)
 	if st.LastPoll != pollUnchanged || st.Polls != 2 || st.Generation != 1 {
 		t.Fatalf("polls %d generation %d last %q, want 2 1 unchanged", st.Polls, st.Generation, st.LastPoll)
@@ -318,7 +302,7 @@ func TestProxyEjectionShowsInStatus(t *testing.T) {
 	if st.Nodes[1].State != "ejected" || st.Nodes[1].EjectedUntil == nil || st.Ejections != 1 {
 		t.Fatalf("nodes %s, ejections %d: want %s ejected once", nodeStates(st), st.Ejections, deadAddr)
 	}
-	f.clock.Add(30 * time.Second)
+	f.clock.Advance(30 * time.Second)
 	if st := f.status(t); st.Nodes[1].State != "serving" {
 		t.Fatalf("after the ejection: %s, want serving again (slow start off)", nodeStates(st))
 	}
