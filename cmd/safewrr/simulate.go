@@ -421,9 +421,10 @@ func printHistogram(w io.Writer, out simOutcome) {
 	if most == 0 {
 		return
 	}
-	fmt.Fprintf(w, "histogram (%s):\n", histogramScale(most))
+	unit := histogramUnit(most)
+	fmt.Fprintf(w, "histogram (%s):\n", histogramLegend(unit))
 	for _, n := range nodes {
-		bar := int(math.Round(float64(n.Count) * simHistogramWidth / float64(most)))
+		bar := int(math.Round(float64(n.Count) / unit))
 		if bar == 0 && n.Count > 0 {
 			bar = 1
 		}
@@ -457,15 +458,25 @@ func plural(n int, word string) string {
 	return strconv.Itoa(n) + " " + word + "s"
 }
 
-func histogramScale(most int) string {
+// histogramUnit is how many picks one # stands for: one while the largest
+// count fits in simHistogramWidth characters, else the largest count over
+// the width, so that the longest bar is exactly that wide.
+func histogramUnit(most int) float64 {
 	if most <= simHistogramWidth {
+		return 1
+	}
+	return float64(most) / simHistogramWidth
+}
+
+// histogramLegend says what one # stands for.
+func histogramLegend(unit float64) string {
+	switch {
+	case unit == 1:
 		return "# = 1 pick"
+	case unit >= 100:
+		return fmt.Sprintf("# = %.0f picks", unit)
 	}
-	per := float64(most) / simHistogramWidth
-	if per >= 100 {
-		return fmt.Sprintf("# = %.0f picks", per)
-	}
-	return fmt.Sprintf("# = %.1f picks", per)
+	return fmt.Sprintf("# = %.1f picks", unit)
 }
 
 // orderedObject marshals as a JSON object whose keys keep their order.
