@@ -1,0 +1,299 @@
+package feed
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/safewrr/safewrr/balancer"
+	"github.com/safewrr/safewrr/weights"
+)
+
+// Feed keeps a balancer.Balancer in step with a registry. Create one with
+// New; it is safe for concurrent use.
+type Feed struct {
+	src     Source
+	cfg     config
+	bopts   []balancer.Option
+	lb      *balancer.Balancer // set before New returns, never again
+	trigger chan struct{}
+
+	// pollMu serializes polls; it guards the fields below it.
+	pollMu   sync.Mutex
+	last     []byte // the payload last decoded
+	applied  []byte // the payload last applied
+	rejected map[rejectKey]struct{}
+	notesSig string
+	fetchErr string // the last poll's fetch error, "" after a success
+
+	mu      sync.Mutex
+	st      Status
+	changed chan struct{} // closed and replaced after every poll
+}
+
+// New returns a feed over src and polls it once before returning, so that
+// Balancer serves the registry's nodes at once when the first poll is good;
+// otherwise the balancer starts empty (picks fail with balancer.ErrNoBackends)
+// until a good update comes, and Status says why. The first good nodes start
+// at full weight; later ones join through slow start when it is on.
+//
+// New fails only on bad options or a nil source, never because of what the
+// source returned. It does not poll again by itself: call Run (or Poll).
+func New(ctx context.Context, src Source, opts ...Option) (*Feed, error) {
+	if src == nil {
+		return nil, errors.New("feed: nil Source")
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if cfg.rand == nil {
+		cfg.rand = rand.Float64
+	}
+	cfg.decode.Policy.Limits.MaxBytes = int(min(cfg.maxBytes, 1<<31-1))
+	f := &Feed{
+		src:     src,
+		cfg:     cfg,
+		bopts:   append([]balancer.Option{balancer.WithClock(cfg.now)}, cfg.balancer...),
+		trigger: make(chan struct{}, 1),
+		changed: make(chan struct{}),
+	}
+	if _, err := balancer.New(nil, f.bopts...); err != nil {
+		return nil, fmt.Errorf("feed: %w", err)
+	}
+	f.st = Status{Source: src.String(), Reasons: map[string]int{}, Rejects: []Reject{}, NoteCodes: map[string]int{}, Notes: []Note{}}
+	f.Poll(ctx)
+	if f.lb == nil {
+		lb, err := balancer.New(nil, f.bopts...)
+		if err != nil {
+			return nil, fmt.Errorf("feed: %w", err)
+		}
+		f.lb = lb
+	}
+	return f, nil
+}
+
+// Balancer returns the balancer the feed updates. It is the same balancer
+// for the feed's whole life.
+func (f *Feed) Balancer() *balancer.Balancer { return f.lb }
+
+// Source returns the feed's source.
+func (f *Feed) Source() Source { return f.src }
+
+// Status returns a snapshot of the feed's state.
+func (f *Feed) Status() Status {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st
+}
+
+// Changed returns a channel that is closed when the next poll completes.
+func (f *Feed) Changed() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.changed
+}
+
+// Wait returns once more than after polls have completed (at once if they
+// already have), or when ctx is done, with the status at that time.
+func (f *Feed) Wait(ctx context.Context, after int64) Status {
+	for {
+		f.mu.Lock()
+		st, ch := f.st, f.changed
+		f.mu.Unlock()
+		if st.Polls > after {
+			return st
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return f.Status()
+		}
+	}
+}
+
+// Trigger asks Run to poll at once. It never blocks; requests made while a
+// poll is pending are merged.
+func (f *Feed) Trigger() {
+	select {
+	case f.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Run polls the source until ctx is done, then returns context.Cause(ctx).
+// It waits the interval between polls, spread by the jitter, and backs off
+// after failed fetches (see WithInterval, WithJitter, WithMaxBackoff); Trigger
+// makes it poll at once. With an interval of 0 it polls only on Trigger.
+// Run one at a time.
+func (f *Feed) Run(ctx context.Context) error {
+	for {
+		var tick <-chan time.Time
+		if d := f.nextWait(); d > 0 {
+			t := time.NewTimer(d)
+			tick = t.C
+			defer t.Stop()
+		}
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-tick:
+		case <-f.trigger:
+		}
+		f.Poll(ctx)
+	}
+}
+
+// nextWait is the wait before Run's next poll: the interval, doubled for
+// each consecutive failed fetch up to the maximum backoff, times a random
+// factor in [1-jitter, 1+jitter]. 0 means no timed poll.
+func (f *Feed) nextWait() time.Duration {
+	f.mu.Lock()
+	failures := f.st.FetchFailures
+	f.mu.Unlock()
+	return backoff(f.cfg.interval, f.cfg.maxBackoff, f.cfg.jitter, failures, f.cfg.rand())
+}
+
+// backoff computes a wait (see nextWait) with r in [0, 1).
+func backoff(interval, maxBackoff time.Duration, jitter float64, failures int, r float64) time.Duration {
+	if interval <= 0 {
+		return 0
+	}
+	d := interval
+	ceiling := max(maxBackoff, interval)
+	for i := 0; i < failures && d < ceiling; i++ {
+		d *= 2
+	}
+	d = min(d, ceiling)
+	return time.Duration(float64(d) * (1 + jitter*(2*r-1)))
+}
+
+// Poll reads the source once, decodes and checks the payload, and applies
+// it unless it is refused; it returns the status after the poll. It never
+// leaves the balancer worse than it was: every refusal keeps the last good
+// nodes. Polls are serialized.
+func (f *Feed) Poll(ctx context.Context) Status {
+	f.pollMu.Lock()
+	defer f.pollMu.Unlock()
+
+	data, ferr := f.src.Fetch(ctx, f.cfg.maxBytes)
+	if ferr == nil && int64(len(data)) > f.cfg.maxBytes {
+		ferr = fmt.Errorf("registry payload is larger than %d bytes", f.cfg.maxBytes)
+	}
+	now := f.cfg.now()
+
+	f.mu.Lock()
+	st := f.st // the next status, built without holding mu during decode
+	f.mu.Unlock()
+	st.Polls++
+	st.PolledAt = now
+	changed := f.poll(&st, data, ferr, now)
+
+	f.mu.Lock()
+	f.st = st
+	close(f.changed)
+	f.changed = make(chan struct{})
+	f.mu.Unlock()
+	if changed && f.cfg.onChange != nil {
+		f.cfg.onChange(st)
+	}
+	return st
+}
+
+// poll does the work of Poll on st; it reports whether anything changed
+// that WithOnChange should hear about. f.pollMu is held.
+func (f *Feed) poll(st *Status, data []byte, ferr error, now time.Time) bool {
+	log := f.cfg.log
+	if ferr != nil {
+		st.LastPoll = FetchError
+		st.LastError = "fetch: " + ferr.Error()
+		st.FetchFailures++
+		msg := ferr.Error()
+		repeated := msg == f.fetchErr
+		f.fetchErr = msg
+		args := []any{"registry", st.Source, "error", msg, "failures", st.FetchFailures}
+		switch {
+		case repeated:
+			log.Debug("registry: fetch failed again", args...)
+		case st.Generation == 0:
+			log.Error("registry: fetch failed; no backends to serve yet", args...)
+		default:
+			log.Warn("registry: fetch failed, keeping the last good nodes", append(args, "generation", st.Generation)...)
+		}
+		return !repeated
+	}
+	st.FetchFailures = 0
+	f.fetchErr = ""
+	if f.last != nil && bytes.Equal(data, f.last) {
+		st.LastPoll = Unchanged
+		if f.applied != nil && bytes.Equal(data, f.applied) {
+			// The registry says again what is serving.
+			st.LastError = ""
+		}
+		return false
+	}
+	f.last = data
+
+	snap, rep, err := weights.DecodeRegistry(f.cfg.format, data, f.cfg.decode)
+	f.record(st, rep, now)
+	refuse := func(stage string, err error) bool {
+		st.LastPoll = Refused
+		st.LastError = "update refused (" + stage + "): " + err.Error()
+		st.Refused = &Refusal{At: now, Stage: stage, Error: err.Error()}
+		if st.Generation == 0 {
+			log.Error("registry: update refused; no backends to serve yet", "stage", stage, "error", err.Error(), "registry", st.Source)
+		} else {
+			log.Error("registry: update refused, keeping the last good nodes", "stage", stage, "error", err.Error(), "generation", st.Generation)
+		}
+		return true
+	}
+	switch {
+	case err != nil:
+		return refuse("decode", err)
+	case rep.Refused != nil:
+		return refuse("policy", rep.Refused)
+	}
+	if err := f.apply(snap.Nodes); err != nil {
+		return refuse("balancer", err)
+	}
+	f.applied = data
+	st.Generation++
+	st.AppliedAt = now
+	st.LastPoll = Applied
+	st.LastError = ""
+	st.Refused = nil
+	st.Nodes = snap.Nodes
+	log.Info("registry: update applied", "generation", st.Generation, "nodes", len(snap.Nodes),
+		"rejected", len(rep.Rejected), "format", rep.Format)
+	return true
+}
+
+// apply hands nodes to the balancer, which refuses a set that would leave
+// nothing to serve. The first good set builds the balancer, so its nodes
+// start at full weight rather than ramping up.
+func (f *Feed) apply(nodes []weights.Node) error {
+	if f.lb != nil {
+		return f.lb.Update(nodes)
+	}
+	// The same checks as Update, on a scratch balancer.
+	scratch, err := balancer.New(nil, f.bopts...)
+	if err != nil {
+		return err
+	}
+	if err := scratch.Update(nodes); err != nil {
+		return err
+	}
+	lb, err := balancer.New(nodes, f.bopts...)
+	if err != nil {
+		return err
+	}
+	f.lb = lb
+	return nil
+}
