@@ -224,6 +224,9 @@ func (b *Balancer) rebuild(now int64, prev *schedule) {
 	var nonDrained, serving int
 	for i := range b.nodes {
 		w, st, next := b.effective(i, now)
+		if plantEjectedPicked && st == Ejected {
+			w = b.nodes[i].Weight
+		}
 		eff[i] = w
 		if st != Drained {
 			nonDrained++
@@ -277,6 +280,9 @@ func (b *Balancer) Update(nodes []weights.Node) error {
 		return refuse(ErrNoBackends, "the new set is empty")
 	}
 	if newTotal == 0 {
+		if plantRefusedApplied {
+			b.m, b.nodes = m, m.nodes
+		}
 		return refuse(ErrAllDrained, fmt.Sprintf("all %d nodes of the new set have weight 0", len(nodes)))
 	}
 	if b.cfg.maxDrop > 0 && oldTotal > 0 && float64(newTotal) < float64(oldTotal)*(1-b.cfg.maxDrop) {

@@ -181,7 +181,7 @@ func (s *schedule) nextExcluding(t *Tried) (*weights.Node, error) {
 			p = 0
 		}
 		nd = s.node(p)
-		if !t.Has(nd.ID) {
+		if !t.Has(nd.ID) || (plantTriedReturned && k == walk) {
 			return nd, nil
 		}
 	}
@@ -207,6 +207,9 @@ func (s *schedule) pickUntried(t *Tried, c uint64) (int, error) {
 			idx = append(idx, int32(i))
 			excl += w
 		}
+	}
+	for plantExcludedSpin && excl >= s.length {
+		c = s.mod(c + 1)
 	}
 	if excl >= s.length {
 		return 0, ErrAllExcluded
@@ -269,6 +272,9 @@ func newSchedule(m *members, eff []uint32, cfg *config, prev *schedule) *schedul
 			seq = restyCycle(s.prefix, s.length)
 		} else {
 			seq = smoothCycle(s.prefix, s.length)
+		}
+		if plantCycleCount && len(seq) > 1 {
+			seq[len(seq)-1] = seq[0]
 		}
 		switch width {
 		case 1:

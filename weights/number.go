@@ -35,6 +35,9 @@ func numberValue(text string, scale, max uint64) (uint64, Reason) {
 		}
 	}
 	if r, special := nonFinite(text); special {
+		if plantNaN && r == ReasonNaN {
+			return 0, ""
+		}
 		return 0, r
 	}
 	neg, intPart, frac, exp, ok := splitNumber(text)
@@ -52,7 +55,7 @@ func numberValue(text string, scale, max uint64) (uint64, Reason) {
 	if lo == hi {
 		return 0, "" // every spelling of zero: 0, -0, 0.000, 0e99
 	}
-	if neg {
+	if neg && !plantNegative {
 		return 0, ReasonNegative
 	}
 	// The value is D × 10^e, D = digits [lo, hi) without leading or trailing zeros.
@@ -81,7 +84,7 @@ func numberValue(text string, scale, max uint64) (uint64, Reason) {
 		tailLo = lo
 	}
 	q, exact := scaledTail(d, tailLo, hi, int(k), scale)
-	if !exact {
+	if !exact && !plantFraction {
 		return 0, ReasonFraction
 	}
 	// The integer part (digits before the fraction), scaled, plus q.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -108,6 +109,9 @@ func (p Policy) weigh(r Raw) (uint32, Reason, string) {
 		}
 		return uint32(v), "", ""
 	case KindString:
+		if plantStringZero && isZeros(r.Text) {
+			return 0, "", ""
+		}
 		if isZeros(r.Text) {
 			return 0, ReasonStringZero, ""
 		}
@@ -284,7 +288,7 @@ func (b *builder) add(index int, e Entry) {
 		b.reject(index, e, ReasonBadID, "the id is not valid UTF-8")
 		return
 	}
-	if first, dup := b.ids.insert(e.ID, index); dup {
+	if first, dup := b.ids.insert(e.ID, index); dup && !plantDuplicateID {
 		b.reject(index, e, ReasonDuplicateID, fmt.Sprintf("first sent as node #%d", first))
 		return
 	}
@@ -318,6 +322,9 @@ func (b *builder) finish() (Snapshot, Report) {
 	case b.n > 0 && len(b.nodes) == 0:
 		rep.Refused = fmt.Errorf("%w: all %d nodes rejected", ErrRefused, b.n)
 		return Snapshot{}, rep
+	}
+	if plantOrder {
+		slices.SortStableFunc(b.nodes, func(x, y Node) int { return strings.Compare(x.ID, y.ID) })
 	}
 	if b.fromPayload {
 		// Copy the ids into one block so the snapshot does not keep the
