@@ -2,6 +2,7 @@ package fuzz
 
 import (
 	"github.com/safewrr/safewrr/weights"
+	"github.com/safewrr/safewrr/weights/registry"
 )
 
 // Weights feeds data to weights.Decode under one of several policies
@@ -14,7 +15,7 @@ import (
 // value sent (times the policy's scale) within the policy's maximum; node
 // order kept; a refused snapshot empty; Build on the parsed entries agrees
 // with Decode; and Decode(Encode(s)) == s. The same bytes then go to
-// weights.DecodeRegistry with the format detected, under the default or a
+// registry.Decode with the format detected, under the default or a
 // lenient, policy-following, unhealthy-rejecting setting, whose snapshots
 // must hold the same guarantees. The input is interesting when it decodes
 // as a snapshot. WeightsAll checks every policy and setting.
@@ -30,7 +31,7 @@ func WeightsAll(data []byte) (interesting bool, err error) {
 	return checkWeights(data, weightPolicies, registryOptions)
 }
 
-func checkWeights(data []byte, policies []weightPolicy, registry []weights.RegistryOptions) (interesting bool, err error) {
+func checkWeights(data []byte, policies []weightPolicy, registry []registry.Options) (interesting bool, err error) {
 	var defTree weights.Raw
 	var defErr error
 	parsed := false

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/safewrr/safewrr/weights"
+	"github.com/safewrr/safewrr/weights/registry"
 )
 
 // weightPolicy is one policy the Weights target decodes every input under.
@@ -470,9 +471,9 @@ func gcdOf(nodes []weights.Node) uint32 {
 
 // registryOptions are the registry decoder settings the Weights target
 // tries on every input (format detected from the payload's shape).
-var registryOptions = []weights.RegistryOptions{
+var registryOptions = []registry.Options{
 	{},
-	{Policy: weights.Lenient(), Convention: weights.FollowPolicy, Health: weights.HealthReject},
+	{Policy: weights.Lenient(), Convention: registry.FollowPolicy, Health: registry.HealthReject},
 }
 
 // checkRegistry decodes data as a registry response and checks what holds
@@ -480,8 +481,8 @@ var registryOptions = []weights.RegistryOptions{
 // known reasons; a refused snapshot empty; accepted ids non-empty and
 // distinct, weights within the maximum; and the encoded snapshot decodes
 // back to itself.
-func checkRegistry(data []byte, o weights.RegistryOptions) (bool, error) {
-	snap, rep, err := weights.DecodeRegistry(weights.FormatAuto, data, o)
+func checkRegistry(data []byte, o registry.Options) (bool, error) {
+	snap, rep, err := registry.Decode(registry.FormatAuto, data, o)
 	if err != nil {
 		if len(snap.Nodes) != 0 {
 			return false, fmt.Errorf("registry: %d nodes returned with error %v", len(snap.Nodes), err)

@@ -57,7 +57,7 @@ func Decode(data []byte, p Policy) (Snapshot, Report, error) {
 			return Snapshot{}, Report{}, verr
 		}
 		err = &PayloadError{Offset: 0, Err: ErrShape,
-			Msg: "a snapshot is a JSON object or array, not " + v.Kind.article()}
+			Msg: "a snapshot is a JSON object or array, not " + v.Kind.Article()}
 	}
 	if err == nil {
 		err = d.end()
@@ -168,7 +168,7 @@ func (d *decoder) element() error {
 		if err != nil {
 			return err
 		}
-		detail := "the entry is " + v.Kind.article() + `, not an object with "id" and "weight"`
+		detail := "the entry is " + v.Kind.Article() + `, not an object with "id" and "weight"`
 		if big > 0 {
 			detail = bigDetail("entry", v.Kind, big) + `, not an object with "id" and "weight"`
 		}
@@ -244,7 +244,7 @@ func (d *decoder) element() error {
 		e.Reject, e.Detail = ReasonBadID, `"id" is `+sized(id.Kind, idBig)+", not a string"
 	case id.Kind != KindString:
 		e.ID = ""
-		e.Reject, e.Detail = ReasonBadID, `"id" is `+id.Kind.article()+" ("+id.String()+"), not a string"
+		e.Reject, e.Detail = ReasonBadID, `"id" is `+id.Kind.Article()+" ("+id.String()+"), not a string"
 	case weightBig > 0:
 		e.Reject, e.Detail = ReasonNotNumberType, strconv.Itoa(weightBig)+" bytes, contents not kept"
 	}
@@ -320,7 +320,7 @@ func (d *decoder) reparse(start, end int) (Raw, error) {
 
 // sized describes a value that is too big to show: "an array of 5000 bytes".
 func sized(k Kind, size int) string {
-	return k.article() + " of " + strconv.Itoa(size) + " bytes, not shown"
+	return k.Article() + " of " + strconv.Itoa(size) + " bytes, not shown"
 }
 
 func bigDetail(what string, k Kind, size int) string {

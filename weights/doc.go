@@ -15,7 +15,8 @@
 //   - Policy.Build validates entries that came from elsewhere (Go values, Lua
 //     values, a registry decoder).
 //   - Policy.Weight decides a single raw weight.
-//   - ParseJSON is the token-level decoder underneath, for registry formats.
+//   - ParseJSON is the token-level decoder underneath; package
+//     weights/registry uses it to read registry formats.
 //   - Encode writes a snapshot back as {"id": weight, ...}.
 //
 // # Numbers

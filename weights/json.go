@@ -50,8 +50,9 @@ func (e *PayloadError) Error() string {
 // Unwrap returns the sentinel error.
 func (e *PayloadError) Unwrap() error { return e.Err }
 
-// withDefaults fills the zero (or negative) fields with the defaults.
-func (l Limits) withDefaults() Limits {
+// WithDefaults returns l with its zero (or negative) fields set to the
+// documented defaults.
+func (l Limits) WithDefaults() Limits {
 	if l.MaxBytes <= 0 {
 		l.MaxBytes = DefaultMaxBytes
 	}
@@ -84,7 +85,7 @@ func (l Limits) withDefaults() Limits {
 // whole payload. Strings and numbers in the result share memory with one copy
 // of data; data itself is not retained.
 func ParseJSON(data []byte, l Limits) (Raw, error) {
-	l = l.withDefaults()
+	l = l.WithDefaults()
 	if err := precheck(data, l); err != nil {
 		return Raw{}, err
 	}

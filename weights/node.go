@@ -153,9 +153,9 @@ func describe(r Reason, raw Raw) string {
 		return "weight " + raw.String() + " is above the maximum"
 	case ReasonNotNumberType:
 		if raw.Kind == KindArray || raw.Kind == KindObject {
-			return "weight is " + raw.Kind.article() + ", not a number"
+			return "weight is " + raw.Kind.Article() + ", not a number"
 		}
-		return "weight is " + raw.Kind.article() + " (" + raw.String() + "), not a number"
+		return "weight is " + raw.Kind.Article() + " (" + raw.String() + "), not a number"
 	case ReasonMissing:
 		return "weight is missing"
 	case ReasonZero:

@@ -30,8 +30,9 @@ func (k Kind) String() string {
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// article returns the kind's name with "a" or "an" before it.
-func (k Kind) article() string {
+// Article returns the kind's name with "a" or "an" before it ("a number",
+// "an object"), for messages.
+func (k Kind) Article() string {
 	if k == KindAbsent || k == KindArray || k == KindObject {
 		return "an " + k.String()
 	}

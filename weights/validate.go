@@ -256,7 +256,7 @@ func newBuilder(p Policy) (*builder, error) {
 	if err := p.Check(); err != nil {
 		return nil, err
 	}
-	return &builder{p: p, lim: p.Limits.withDefaults()}, nil
+	return &builder{p: p, lim: p.Limits.WithDefaults()}, nil
 }
 
 // reserve makes room for about n nodes.

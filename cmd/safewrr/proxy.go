@@ -21,6 +21,7 @@ import (
 	"github.com/safewrr/safewrr/balancer"
 	"github.com/safewrr/safewrr/balancer/httplb"
 	"github.com/safewrr/safewrr/weights"
+	"github.com/safewrr/safewrr/weights/registry"
 )
 
 func init() {
@@ -87,7 +88,7 @@ const (
 type proxyConfig struct {
 	listen       string
 	registry     string
-	format       weights.Format
+	format       registry.Format
 	policyName   string
 	policy       weights.Policy
 	poll         time.Duration
@@ -167,7 +168,7 @@ func proxyParse(args []string, stdout, stderr io.Writer) (proxyConfig, int, bool
 	if cfg.registry == "" {
 		return fail("--registry FILE|URL is required")
 	}
-	f, err := weights.ParseFormat(format)
+	f, err := registry.ParseFormat(format)
 	if err != nil {
 		return fail("--format: %v", err)
 	}
@@ -208,7 +209,7 @@ func proxyParse(args []string, stdout, stderr io.Writer) (proxyConfig, int, bool
 
 func proxyFormats() string {
 	var s []string
-	for _, f := range weights.Formats() {
+	for _, f := range registry.Formats() {
 		s = append(s, string(f))
 	}
 	return strings.Join(s, ", ")
@@ -438,7 +439,7 @@ func (p *registryProxy) pollOnce(ctx context.Context) {
 	}
 	p.last = data
 
-	snap, rep, err := weights.DecodeFormat(p.cfg.format, data, p.cfg.policy)
+	snap, rep, err := registry.DecodeFormat(p.cfg.format, data, p.cfg.policy)
 	p.st.Format = rep.Format
 	p.st.Rejects = make([]proxyReject, 0, len(rep.Rejected))
 	p.st.RejectsAt = &now

@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/safewrr/safewrr/weights"
+	"github.com/safewrr/safewrr/weights/registry"
 )
 
 func init() {
@@ -106,7 +107,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	default:
 		return usageErr("--policy must be strict or lenient, got %q", *policyName)
 	}
-	format, err := weights.ParseFormat(*formatName)
+	format, err := registry.ParseFormat(*formatName)
 	if err != nil {
 		return usageErr("--format: %v", err)
 	}
@@ -117,20 +118,20 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	if *refuse {
 		p.Partial = weights.RefuseWhole
 	}
-	o := weights.RegistryOptions{Service: *service, Scheme: *scheme, Port: *port}
+	o := registry.Options{Service: *service, Scheme: *scheme, Port: *port}
 	switch *convention {
 	case "registry":
 	case "policy":
-		o.Convention = weights.FollowPolicy
+		o.Convention = registry.FollowPolicy
 	default:
 		return usageErr("--convention must be registry or policy, got %q", *convention)
 	}
 	switch *health {
 	case "drain":
 	case "reject":
-		o.Health = weights.HealthReject
+		o.Health = registry.HealthReject
 	case "ignore":
-		o.Health = weights.HealthIgnore
+		o.Health = registry.HealthIgnore
 	default:
 		return usageErr("--health must be drain, reject or ignore, got %q", *health)
 	}
@@ -150,10 +151,10 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	}
 
 	o.Policy = p
-	snap, rep, derr := weights.DecodeRegistry(format, data, o)
+	snap, rep, derr := registry.Decode(format, data, o)
 	out := validateResult{
 		Format:   rep.Format,
-		Detected: format == weights.FormatAuto,
+		Detected: format == registry.FormatAuto,
 		Policy:   *policyName,
 		Entries:  rep.Entries,
 		GCD:      rep.GCD,
@@ -205,8 +206,8 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 
 func formatNames() string {
 	var names []string
-	for _, f := range weights.Formats() {
-		if f != weights.FormatMap {
+	for _, f := range registry.Formats() {
+		if f != registry.FormatMap {
 			names = append(names, string(f))
 		}
 	}

@@ -7,19 +7,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/safewrr/safewrr/weights"
+	"github.com/safewrr/safewrr/weights/registry"
 )
 
 // registryFixtures are the weights package's registry samples.
-func registryFixtures(t *testing.T) map[string]weights.Format {
+func registryFixtures(t *testing.T) map[string]registry.Format {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join("..", "..", "weights", "testdata", "registries", "*.json"))
+	paths, err := filepath.Glob(filepath.Join("..", "..", "weights", "registry", "testdata", "registries", "*.json"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no registry fixtures: %v", err)
 	}
-	out := map[string]weights.Format{}
+	out := map[string]registry.Format{}
 	for _, p := range paths {
-		f, err := weights.ParseFormat(strings.SplitN(strings.TrimSuffix(filepath.Base(p), ".json"), "-", 2)[0])
+		f, err := registry.ParseFormat(strings.SplitN(strings.TrimSuffix(filepath.Base(p), ".json"), "-", 2)[0])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +48,7 @@ func TestValidateRegistryFormats(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, r, derr := weights.DecodeRegistry(f, data, weights.RegistryOptions{})
+		s, r, derr := registry.Decode(f, data, registry.Options{})
 		if derr != nil {
 			t.Fatalf("%s: %v", path, derr)
 		}
@@ -128,9 +128,9 @@ func TestValidateRegistryText(t *testing.T) {
 
 // TestValidateRegistryOptions covers the flags that map to RegistryOptions.
 func TestValidateRegistryOptions(t *testing.T) {
-	fetch := filepath.Join("..", "..", "weights", "testdata", "registries", "discovery-fetch.json")
-	eds := filepath.Join("..", "..", "weights", "testdata", "registries", "eds-zero.json")
-	slices := filepath.Join("..", "..", "weights", "testdata", "registries", "endpointslice-list.json")
+	fetch := filepath.Join("..", "..", "weights", "registry", "testdata", "registries", "discovery-fetch.json")
+	eds := filepath.Join("..", "..", "weights", "registry", "testdata", "registries", "eds-zero.json")
+	slices := filepath.Join("..", "..", "weights", "registry", "testdata", "registries", "endpointslice-list.json")
 	ids := func(v validateOut) string {
 		var s []string
 		for _, a := range v.Accepted {

@@ -1,7 +1,8 @@
-package weights
+package registry
 
 import (
 	"fmt"
+	"github.com/safewrr/safewrr/weights"
 	"strings"
 )
 
@@ -28,15 +29,15 @@ var edsRule = rule{
 	prio:        prioLowest,
 }
 
-func decodeEDS(c *collector, root Raw) error {
+func decodeEDS(c *collector, root weights.Raw) error {
 	c.rule = edsRule
-	if root.Kind != KindObject {
-		return shapeError(FormatEDS, "the payload is %s, not an object", root.Kind.article())
+	if root.Kind != weights.KindObject {
+		return shapeError(FormatEDS, "the payload is %s, not an object", root.Kind.Article())
 	}
-	var clas []Raw
+	var clas []weights.Raw
 	if res, ok := root.Get("resources"); ok {
-		if res.Kind != KindArray {
-			return shapeError(FormatEDS, "resources is %s, not an array", res.Kind.article())
+		if res.Kind != weights.KindArray {
+			return shapeError(FormatEDS, "resources is %s, not an array", res.Kind.Article())
 		}
 		for _, r := range res.Items {
 			if t, _ := text(r, "@type"); t != "" && !strings.HasSuffix(t, ".ClusterLoadAssignment") {
@@ -45,15 +46,15 @@ func decodeEDS(c *collector, root Raw) error {
 			clas = append(clas, r)
 		}
 	} else {
-		clas = []Raw{root}
+		clas = []weights.Raw{root}
 	}
 	for _, cla := range clas {
-		if cla.Kind != KindObject {
-			return shapeError(FormatEDS, "a ClusterLoadAssignment is %s, not an object", cla.Kind.article())
+		if cla.Kind != weights.KindObject {
+			return shapeError(FormatEDS, "a ClusterLoadAssignment is %s, not an object", cla.Kind.Article())
 		}
 		name, _ := text(cla, "cluster_name", "clusterName")
 		if c.o.Service != "" && name != c.o.Service {
-			c.note(NoteFiltered, Raw{}, "cluster %q left out: not %q", name, c.o.Service)
+			c.note(NoteFiltered, weights.Raw{}, "cluster %q left out: not %q", name, c.o.Service)
 			continue
 		}
 		if err := edsCluster(c, cla); err != nil {
@@ -63,18 +64,18 @@ func decodeEDS(c *collector, root Raw) error {
 	return nil
 }
 
-func edsCluster(c *collector, cla Raw) error {
+func edsCluster(c *collector, cla weights.Raw) error {
 	eps, _, _ := field(cla, "endpoints")
-	if eps.Kind != KindArray && eps.Kind != KindNull && eps.Kind != KindAbsent {
-		return shapeError(FormatEDS, "endpoints is %s, not an array", eps.Kind.article())
+	if eps.Kind != weights.KindArray && eps.Kind != weights.KindNull && eps.Kind != weights.KindAbsent {
+		return shapeError(FormatEDS, "endpoints is %s, not an array", eps.Kind.Article())
 	}
 	for li, loc := range eps.Items {
-		if loc.Kind != KindObject {
-			return shapeError(FormatEDS, "endpoints[%d] is %s, not an object", li, loc.Kind.article())
+		if loc.Kind != weights.KindObject {
+			return shapeError(FormatEDS, "endpoints[%d] is %s, not an object", li, loc.Kind.Article())
 		}
 		locBad := ""
-		if lw, _, ok := field(loc, "load_balancing_weight", "loadBalancingWeight"); ok && lw.Kind != KindNull {
-			v, reason := Policy{Strings: StringsDecimal}.Weight(lw)
+		if lw, _, ok := field(loc, "load_balancing_weight", "loadBalancingWeight"); ok && lw.Kind != weights.KindNull {
+			v, reason := weights.Policy{Strings: weights.StringsDecimal}.Weight(lw)
 			switch {
 			case reason != "" || v == 0:
 				locBad = fmt.Sprintf("the locality's load_balancing_weight %s is invalid (an integer ≥ 1 is required)", lw)
@@ -87,16 +88,16 @@ func edsCluster(c *collector, cla Raw) error {
 			}
 		}
 		prio := int64(0)
-		if pr, _, ok := field(loc, "priority"); ok && pr.Kind != KindNull {
-			v, reason := Policy{Strings: StringsDecimal, MaxWeight: 1 << 31}.Weight(pr)
+		if pr, _, ok := field(loc, "priority"); ok && pr.Kind != weights.KindNull {
+			v, reason := weights.Policy{Strings: weights.StringsDecimal, MaxWeight: 1 << 31}.Weight(pr)
 			if reason != "" {
 				return shapeError(FormatEDS, "endpoints[%d].priority %s is not an integer", li, pr)
 			}
 			prio = int64(v)
 		}
 		lbs, _, _ := field(loc, "lb_endpoints", "lbEndpoints")
-		if lbs.Kind != KindArray && lbs.Kind != KindNull && lbs.Kind != KindAbsent {
-			return shapeError(FormatEDS, "endpoints[%d].lb_endpoints is %s, not an array", li, lbs.Kind.article())
+		if lbs.Kind != weights.KindArray && lbs.Kind != weights.KindNull && lbs.Kind != weights.KindAbsent {
+			return shapeError(FormatEDS, "endpoints[%d].lb_endpoints is %s, not an array", li, lbs.Kind.Article())
 		}
 		for _, lb := range lbs.Items {
 			in := edsEndpoint(lb)
@@ -112,10 +113,10 @@ func edsCluster(c *collector, cla Raw) error {
 	return nil
 }
 
-func edsEndpoint(lb Raw) instance {
+func edsEndpoint(lb weights.Raw) instance {
 	in := instance{where: "lb_endpoints[].load_balancing_weight"}
-	if lb.Kind != KindObject {
-		in.bad = "lb_endpoint is " + lb.Kind.article() + ", not an object"
+	if lb.Kind != weights.KindObject {
+		in.bad = "lb_endpoint is " + lb.Kind.Article() + ", not an object"
 		return in
 	}
 	var bad string
@@ -160,18 +161,18 @@ func edsEndpoint(lb Raw) instance {
 
 // edsHealth names a HealthStatus sent as its name or its number ("" if
 // neither); unset is UNKNOWN.
-func edsHealth(r Raw) string {
+func edsHealth(r weights.Raw) string {
 	names := []string{"UNKNOWN", "HEALTHY", "UNHEALTHY", "DRAINING", "TIMEOUT", "DEGRADED"}
 	switch r.Kind {
-	case KindAbsent, KindNull:
+	case weights.KindAbsent, weights.KindNull:
 		return "UNKNOWN"
-	case KindString:
+	case weights.KindString:
 		for _, n := range names {
 			if r.Text == n {
 				return n
 			}
 		}
-	case KindNumber:
+	case weights.KindNumber:
 		for i, n := range names {
 			if r.Text == fmt.Sprint(i) {
 				return n

@@ -1,6 +1,9 @@
-package weights
+package registry
 
-import "fmt"
+import (
+	"fmt"
+	"github.com/safewrr/safewrr/weights"
+)
 
 // A Kubernetes EndpointSlice (discovery.k8s.io/v1):
 //
@@ -14,21 +17,21 @@ import "fmt"
 // are per slice.
 var endpointSliceRule = rule{registry: "Kubernetes", def: 1}
 
-func decodeEndpointSlice(c *collector, root Raw) error {
+func decodeEndpointSlice(c *collector, root weights.Raw) error {
 	c.rule = endpointSliceRule
-	if root.Kind != KindObject {
-		return shapeError(FormatEndpointSlice, "the payload is %s, not an object", root.Kind.article())
+	if root.Kind != weights.KindObject {
+		return shapeError(FormatEndpointSlice, "the payload is %s, not an object", root.Kind.Article())
 	}
-	slices := []Raw{root}
+	slices := []weights.Raw{root}
 	if its, ok := root.Get("items"); ok {
-		if its.Kind != KindArray && its.Kind != KindNull {
-			return shapeError(FormatEndpointSlice, "items is %s, not an array", its.Kind.article())
+		if its.Kind != weights.KindArray && its.Kind != weights.KindNull {
+			return shapeError(FormatEndpointSlice, "items is %s, not an array", its.Kind.Article())
 		}
 		slices = its.Items
 	}
 	for si, sl := range slices {
-		if sl.Kind != KindObject {
-			return shapeError(FormatEndpointSlice, "items[%d] is %s, not an object", si, sl.Kind.article())
+		if sl.Kind != weights.KindObject {
+			return shapeError(FormatEndpointSlice, "items[%d] is %s, not an object", si, sl.Kind.Article())
 		}
 		if err := endpointSlice(c, sl); err != nil {
 			return err
@@ -37,14 +40,14 @@ func decodeEndpointSlice(c *collector, root Raw) error {
 	return nil
 }
 
-func endpointSlice(c *collector, sl Raw) error {
+func endpointSlice(c *collector, sl weights.Raw) error {
 	pn, portBad := 0, ""
 	ports, _ := sl.Get("ports")
 	switch {
 	case len(ports.Items) == 0:
 		portBad = "the slice lists no port"
 	default:
-		chosen := Raw{}
+		chosen := weights.Raw{}
 		for _, p := range ports.Items {
 			name, _ := text(p, "name")
 			if c.o.Port == "" || name == c.o.Port {
@@ -52,7 +55,7 @@ func endpointSlice(c *collector, sl Raw) error {
 				break
 			}
 		}
-		if chosen.Kind == KindAbsent {
+		if chosen.Kind == weights.KindAbsent {
 			portBad = fmt.Sprintf("the slice has no port named %q", c.o.Port)
 			break
 		}
@@ -63,28 +66,28 @@ func endpointSlice(c *collector, sl Raw) error {
 		}
 		if len(ports.Items) > 1 && c.o.Port == "" {
 			name, _ := text(chosen, "name")
-			c.note(NoteAddress, Raw{}, "the slice lists %d ports; used the first, %q (%d)", len(ports.Items), name, pn)
+			c.note(NoteAddress, weights.Raw{}, "the slice lists %d ports; used the first, %q (%d)", len(ports.Items), name, pn)
 		}
 	}
 	eps, _ := sl.Get("endpoints")
-	if eps.Kind != KindArray && eps.Kind != KindNull && eps.Kind != KindAbsent {
-		return shapeError(FormatEndpointSlice, "endpoints is %s, not an array", eps.Kind.article())
+	if eps.Kind != weights.KindArray && eps.Kind != weights.KindNull && eps.Kind != weights.KindAbsent {
+		return shapeError(FormatEndpointSlice, "endpoints is %s, not an array", eps.Kind.Article())
 	}
 	for _, ep := range eps.Items {
-		in := instance{weight: Int(1)}
-		if ep.Kind != KindObject {
-			in.bad = "endpoint is " + ep.Kind.article() + ", not an object"
+		in := instance{weight: weights.Int(1)}
+		if ep.Kind != weights.KindObject {
+			in.bad = "endpoint is " + ep.Kind.Article() + ", not an object"
 		} else {
 			addrs, _ := ep.Get("addresses")
 			switch {
-			case len(addrs.Items) == 0 || addrs.Items[0].Kind != KindString || addrs.Items[0].Text == "":
+			case len(addrs.Items) == 0 || addrs.Items[0].Kind != weights.KindString || addrs.Items[0].Text == "":
 				in.bad = "no address"
 			case portBad != "":
 				in.bad = portBad
 			default:
 				in.id = hostPort(addrs.Items[0].Text, pn)
 				if len(addrs.Items) > 1 {
-					in.addNote(NoteAddress, Raw{}, "the endpoint lists %d addresses; used the first (they are fungible)", len(addrs.Items))
+					in.addNote(NoteAddress, weights.Raw{}, "the endpoint lists %d addresses; used the first (they are fungible)", len(addrs.Items))
 				}
 			}
 			cond, _ := ep.Get("conditions")

@@ -1,4 +1,4 @@
-package weights_test
+package registry_test
 
 import (
 	"errors"
@@ -9,39 +9,40 @@ import (
 	"testing"
 
 	"github.com/safewrr/safewrr/weights"
+	"github.com/safewrr/safewrr/weights/registry"
 )
 
 // registryTemplates hold one small payload per format: two instances, the
 // first with its weight member replaced by %s (the whole `"key": value`
 // text, or nothing for a missing weight), the second a plain good one.
 var registryTemplates = []struct {
-	format weights.Format
+	format registry.Format
 	key    string // the weight's key as the registry spells it
 	text   string
 	native string // a good weight in the registry's own type
 }{
-	{weights.FormatDiscovery, "weight", `{"code":0,"data":{"instances":{"sh001":[
+	{registry.FormatDiscovery, "weight", `{"code":0,"data":{"instances":{"sh001":[
 		{"hostname":"a","addrs":["grpc://10.0.0.1:9000"],"status":1,"metadata":{%s}},
 		{"hostname":"b","addrs":["grpc://10.0.0.2:9000"],"status":1,"metadata":{"weight":"10"}}]}}}`, `"10"`},
-	{weights.FormatKratos, "weight", `[
+	{registry.FormatKratos, "weight", `[
 		{"id":"a","name":"s","metadata":{%s},"endpoints":["grpc://10.0.0.1:9000?isSecure=false"]},
 		{"id":"b","name":"s","metadata":{"weight":"10"},"endpoints":["grpc://10.0.0.2:9000"]}]`, `"10"`},
-	{weights.FormatConsul, "Passing", `[
+	{registry.FormatConsul, "Passing", `[
 		{"Node":{"Address":"10.0.0.1"},"Service":{"ID":"a","Address":"","Port":9000,"Weights":{%s}},"Checks":[]},
 		{"Node":{"Address":"10.0.0.2"},"Service":{"ID":"b","Address":"10.0.0.2","Port":9000,"Weights":{"Passing":10,"Warning":1}},"Checks":[]}]`, `10`},
-	{weights.FormatNacos, "weight", `{"hosts":[
+	{registry.FormatNacos, "weight", `{"hosts":[
 		{"ip":"10.0.0.1","port":9000,%s,"healthy":true,"enabled":true},
 		{"ip":"10.0.0.2","port":9000,"weight":0.1,"healthy":true,"enabled":true}]}`, `0.1`},
-	{weights.FormatEureka, "weight", `{"applications":{"application":{"name":"S","instance":[
+	{registry.FormatEureka, "weight", `{"applications":{"application":{"name":"S","instance":[
 		{"ipAddr":"10.0.0.1","status":"UP","port":{"$":9000,"@enabled":"true"},"metadata":{%s}},
 		{"ipAddr":"10.0.0.2","status":"UP","port":{"$":"9000","@enabled":"true"},"metadata":{"weight":"10"}}]}}}`, `"10"`},
-	{weights.FormatEDS, "load_balancing_weight", `{"cluster_name":"s","endpoints":[{"lb_endpoints":[
+	{registry.FormatEDS, "load_balancing_weight", `{"cluster_name":"s","endpoints":[{"lb_endpoints":[
 		{"endpoint":{"address":{"socket_address":{"address":"10.0.0.1","port_value":9000}}},%s},
 		{"endpoint":{"address":{"socket_address":{"address":"10.0.0.2","port_value":9000}}},"load_balancing_weight":10}]}]}`, `10`},
-	{weights.FormatAPISIX, "weight", `{"type":"roundrobin","nodes":[
+	{registry.FormatAPISIX, "weight", `{"type":"roundrobin","nodes":[
 		{"host":"10.0.0.1","port":9000,%s},
 		{"host":"10.0.0.2","port":9000,"weight":10}]}`, `10`},
-	{weights.FormatAPISIX, "", `{"type":"roundrobin","nodes":{
+	{registry.FormatAPISIX, "", `{"type":"roundrobin","nodes":{
 		"10.0.0.1:9000"%s,
 		"10.0.0.2:9000":10}}`, `10`},
 }
@@ -76,10 +77,10 @@ func fill(key, text, value string) string {
 // the good node survives unless the format refuses the whole response;
 // nodes keep the payload's order; a rejected node is never also accepted.
 func TestRegistryHostileWeights(t *testing.T) {
-	options := map[string]weights.RegistryOptions{
+	options := map[string]registry.Options{
 		"registry":         {},
-		"policy":           {Convention: weights.FollowPolicy},
-		"policy-lenient":   {Convention: weights.FollowPolicy, Policy: weights.Lenient()},
+		"policy":           {Convention: registry.FollowPolicy},
+		"policy-lenient":   {Convention: registry.FollowPolicy, Policy: weights.Lenient()},
 		"registry-max-50":  {Policy: weights.Policy{MaxWeight: 5000}},
 		"registry-reject0": {Policy: weights.Policy{Zero: weights.ZeroReject, MissingRejected: true}},
 	}
@@ -92,9 +93,9 @@ func TestRegistryHostileWeights(t *testing.T) {
 				}
 				t.Run(name, func(t *testing.T) {
 					payload := fill(tpl.key, tpl.text, v)
-					s, r, err := weights.DecodeRegistry(tpl.format, []byte(payload), o)
+					s, r, err := registry.Decode(tpl.format, []byte(payload), o)
 					if err != nil {
-						t.Fatalf("DecodeRegistry: %v\n%s", err, payload)
+						t.Fatalf("Decode: %v\n%s", err, payload)
 					}
 					checkRegistryResult(t, s, r, o)
 					first := rejectedAt(r, 0)
@@ -115,7 +116,7 @@ func TestRegistryHostileWeights(t *testing.T) {
 	}
 }
 
-func rejectedAt(r weights.RegistryReport, i int) *weights.NodeError {
+func rejectedAt(r registry.Report, i int) *weights.NodeError {
 	for _, e := range r.Rejected {
 		if e.Index == i {
 			return e
@@ -134,7 +135,7 @@ func hasNode(s weights.Snapshot, id string) bool {
 }
 
 // checkRegistryResult checks the invariants of any decode result.
-func checkRegistryResult(t *testing.T, s weights.Snapshot, r weights.RegistryReport, o weights.RegistryOptions) {
+func checkRegistryResult(t *testing.T, s weights.Snapshot, r registry.Report, o registry.Options) {
 	t.Helper()
 	max := o.Policy.MaxWeight
 	if max == 0 {
@@ -179,10 +180,10 @@ func checkRegistryResult(t *testing.T, s weights.Snapshot, r weights.RegistryRep
 	}
 }
 
-// FuzzDecodeRegistry decodes arbitrary bytes in every format, seeded with
+// FuzzDecode decodes arbitrary bytes in every format, seeded with
 // the registry fixtures, and checks the invariants of checkRegistryResult.
 // Plain go test runs the seeds.
-func FuzzDecodeRegistry(f *testing.F) {
+func FuzzDecode(f *testing.F) {
 	paths, _ := filepath.Glob(filepath.Join("testdata", "registries", "*.json"))
 	for _, p := range paths {
 		if data, err := os.ReadFile(p); err == nil {
@@ -190,9 +191,9 @@ func FuzzDecodeRegistry(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, fm := range append(weights.Formats(), weights.FormatAuto) {
-			for _, o := range []weights.RegistryOptions{{}, {Convention: weights.FollowPolicy, Health: weights.HealthIgnore}} {
-				s, r, err := weights.DecodeRegistry(fm, data, o)
+		for _, fm := range append(registry.Formats(), registry.FormatAuto) {
+			for _, o := range []registry.Options{{}, {Convention: registry.FollowPolicy, Health: registry.HealthIgnore}} {
+				s, r, err := registry.Decode(fm, data, o)
 				if err != nil {
 					if len(s.Nodes) > 0 {
 						t.Fatalf("%s: error %v with %d nodes", fm, err, len(s.Nodes))
@@ -208,21 +209,21 @@ func FuzzDecodeRegistry(f *testing.F) {
 // TestRegistryEmptyIsNormal: a service scaled to zero is an empty snapshot,
 // not an error and not refused, in every format.
 func TestRegistryEmptyIsNormal(t *testing.T) {
-	empties := map[weights.Format]string{
-		weights.FormatDiscovery:     `{"code":0,"data":{"instances":{},"latest_timestamp":1}}`,
-		weights.FormatKratos:        `[]`,
-		weights.FormatConsul:        `[]`,
-		weights.FormatNacos:         `{"name":"DEFAULT_GROUP@@s","hosts":[],"cacheMillis":10000}`,
-		weights.FormatEureka:        `{"applications":{"versions__delta":"1","apps__hashcode":"","application":[]}}`,
-		weights.FormatEDS:           `{"cluster_name":"s"}`,
-		weights.FormatAPISIX:        `{"type":"roundrobin","nodes":{}}`,
-		weights.FormatEndpointSlice: `{"kind":"EndpointSlice","addressType":"IPv4","endpoints":null,"ports":null}`,
+	empties := map[registry.Format]string{
+		registry.FormatDiscovery:     `{"code":0,"data":{"instances":{},"latest_timestamp":1}}`,
+		registry.FormatKratos:        `[]`,
+		registry.FormatConsul:        `[]`,
+		registry.FormatNacos:         `{"name":"DEFAULT_GROUP@@s","hosts":[],"cacheMillis":10000}`,
+		registry.FormatEureka:        `{"applications":{"versions__delta":"1","apps__hashcode":"","application":[]}}`,
+		registry.FormatEDS:           `{"cluster_name":"s"}`,
+		registry.FormatAPISIX:        `{"type":"roundrobin","nodes":{}}`,
+		registry.FormatEndpointSlice: `{"kind":"EndpointSlice","addressType":"IPv4","endpoints":null,"ports":null}`,
 	}
 	for f, payload := range empties {
 		t.Run(string(f), func(t *testing.T) {
-			s, r, err := weights.DecodeRegistry(f, []byte(payload), weights.RegistryOptions{})
+			s, r, err := registry.Decode(f, []byte(payload), registry.Options{})
 			if err != nil || r.Refused != nil || len(s.Nodes) != 0 || r.Entries != 0 {
-				t.Errorf("DecodeRegistry(%s) = %v, refused %v, %d entries, err %v; want an empty snapshot", payload, s.Nodes, r.Refused, r.Entries, err)
+				t.Errorf("Decode(%s) = %v, refused %v, %d entries, err %v; want an empty snapshot", payload, s.Nodes, r.Refused, r.Entries, err)
 			}
 		})
 	}
@@ -233,9 +234,9 @@ func TestRegistryEmptyIsNormal(t *testing.T) {
 // never an empty snapshot that would drain the service.
 func TestDiscoveryErrorCode(t *testing.T) {
 	for _, payload := range []string{`{"code":-304,"message":"-304"}`, `{"code":-404,"message":"nothing found","data":null}`} {
-		_, _, err := weights.DecodeRegistry(weights.FormatDiscovery, []byte(payload), weights.RegistryOptions{})
+		_, _, err := registry.Decode(registry.FormatDiscovery, []byte(payload), registry.Options{})
 		if !errors.Is(err, weights.ErrShape) {
-			t.Errorf("DecodeRegistry(%s) error %v, want ErrShape", payload, err)
+			t.Errorf("Decode(%s) error %v, want ErrShape", payload, err)
 		}
 	}
 }

@@ -1,8 +1,9 @@
-package weights
+package registry
 
 import (
 	"errors"
 	"fmt"
+	"github.com/safewrr/safewrr/weights"
 	"strings"
 )
 
@@ -44,7 +45,7 @@ const (
 // ErrUnknownFormat is wrapped by the errors of ParseFormat and of format
 // detection: the name is not a format, or the payload's shape matches no
 // format, or more than one.
-var ErrUnknownFormat = errors.New("weights: unknown payload format")
+var ErrUnknownFormat = errors.New("registry: unknown payload format")
 
 // Formats returns every format DecodeFormat accepts except FormatAuto, in a
 // stable order.
@@ -79,11 +80,11 @@ func ParseFormat(s string) (Format, error) {
 
 // DecodeFormat decodes a payload of format f under policy p: FormatMap is
 // Decode; a registry format applies that registry's own meaning of 0, missing
-// and unparsable weights and of its health flags, as DecodeRegistry does with
-// default RegistryOptions; FormatAuto detects the format first. Report.Format
+// and unparsable weights and of its health flags, as Decode does with
+// default Options; FormatAuto detects the format first. Report.Format
 // names the format that was used. The error is a problem with the payload as
 // a whole (not JSON, beyond the limits, not the named format).
-func DecodeFormat(f Format, data []byte, p Policy) (Snapshot, Report, error) {
-	s, r, err := DecodeRegistry(f, data, RegistryOptions{Policy: p})
+func DecodeFormat(f Format, data []byte, p weights.Policy) (weights.Snapshot, weights.Report, error) {
+	s, r, err := Decode(f, data, Options{Policy: p})
 	return s, r.Report, err
 }

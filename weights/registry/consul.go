@@ -1,6 +1,9 @@
-package weights
+package registry
 
-import "fmt"
+import (
+	"fmt"
+	"github.com/safewrr/safewrr/weights"
+)
 
 // Consul /v1/health/service/NAME answers an array of
 //
@@ -18,10 +21,10 @@ var consulRule = rule{
 	def:      1,
 }
 
-func decodeConsul(c *collector, root Raw) error {
+func decodeConsul(c *collector, root weights.Raw) error {
 	c.rule = consulRule
-	if root.Kind != KindArray {
-		return shapeError(FormatConsul, "the response is %s, not an array of service entries", root.Kind.article())
+	if root.Kind != weights.KindArray {
+		return shapeError(FormatConsul, "the response is %s, not an array of service entries", root.Kind.Article())
 	}
 	for _, it := range root.Items {
 		if err := c.add(consulEntry(it)); err != nil {
@@ -42,16 +45,16 @@ func consulStatus(s string) int {
 	return 2 // critical, maintenance, and anything unknown
 }
 
-func consulEntry(it Raw) instance {
+func consulEntry(it weights.Raw) instance {
 	in := instance{where: "Service.Weights.Passing"}
-	if it.Kind != KindObject {
-		in.bad = "entry is " + it.Kind.article() + ", not an object"
+	if it.Kind != weights.KindObject {
+		in.bad = "entry is " + it.Kind.Article() + ", not an object"
 		return in
 	}
 	svc, _ := it.Get("Service")
 	node, _ := it.Get("Node")
 	in.name, _ = text(svc, "ID")
-	if svc.Kind != KindObject {
+	if svc.Kind != weights.KindObject {
 		in.bad = "entry has no Service object"
 		return in
 	}
@@ -59,7 +62,7 @@ func consulEntry(it Raw) instance {
 	if addr == "" {
 		addr, _ = text(node, "Address")
 		if addr != "" {
-			in.addNote(NoteAddress, Raw{}, "Service.Address is empty; used Node.Address %s", addr)
+			in.addNote(NoteAddress, weights.Raw{}, "Service.Address is empty; used Node.Address %s", addr)
 		}
 	}
 	p, _ := svc.Get("Port")
@@ -83,9 +86,9 @@ func consulEntry(it Raw) instance {
 		}
 	}
 	ws, hasWeights := svc.Get("Weights")
-	if hasWeights && ws.Kind != KindObject && ws.Kind != KindNull {
+	if hasWeights && ws.Kind != weights.KindObject && ws.Kind != weights.KindNull {
 		if in.bad == "" {
-			in.bad = "Service.Weights is " + ws.Kind.article() + ", not an object"
+			in.bad = "Service.Weights is " + ws.Kind.Article() + ", not an object"
 		}
 		return in
 	}
@@ -93,7 +96,7 @@ func consulEntry(it Raw) instance {
 	switch worst {
 	case 1:
 		key = "Warning"
-		in.addNote(NoteDegraded, Raw{}, "check %s: Service.Weights.Warning applies", worstCheck)
+		in.addNote(NoteDegraded, weights.Raw{}, "check %s: Service.Weights.Warning applies", worstCheck)
 	case 2:
 		in.down = "check " + worstCheck
 	}
@@ -103,14 +106,14 @@ func consulEntry(it Raw) instance {
 	if bad != "" && in.bad == "" {
 		in.bad = bad
 	}
-	if w := in.weight; w.Kind == KindNumber && w.Text == "0" && in.down == "" {
+	if w := in.weight; w.Kind == weights.KindNumber && w.Text == "0" && in.down == "" {
 		if key == "Passing" {
 			in.addNote(NoteDrained, w, "Service.Weights.Passing is 0: the agent refuses that, a catalog registration can read back {0,0}; 0 drains")
 		} else {
 			in.addNote(NoteDrained, w, "Service.Weights.Warning is 0 while a check warns: Consul leaves such instances out of DNS; 0 drains")
 		}
 	}
-	if meta, _ := svc.Get("Meta"); meta.Kind == KindObject {
+	if meta, _ := svc.Get("Meta"); meta.Kind == weights.KindObject {
 		if mw, ok := meta.Get("weight"); ok {
 			in.addNote(NoteIgnored, mw, "Service.Meta.weight %s is not Consul's weight; %s is", mw, in.where)
 		}

@@ -1,7 +1,8 @@
-package weights
+package registry
 
 import (
 	"fmt"
+	"github.com/safewrr/safewrr/weights"
 	"net"
 	"net/url"
 	"strconv"
@@ -11,7 +12,7 @@ import (
 // field returns the first member of r named by one of names (a registry's
 // spellings of one field, such as proto3 JSON's "lb_endpoints" and
 // "lbEndpoints"), and the name found.
-func field(r Raw, names ...string) (Raw, string, bool) {
+func field(r weights.Raw, names ...string) (weights.Raw, string, bool) {
 	for _, m := range r.Members {
 		for _, n := range names {
 			if m.Key == n {
@@ -19,15 +20,15 @@ func field(r Raw, names ...string) (Raw, string, bool) {
 			}
 		}
 	}
-	return Raw{}, "", false
+	return weights.Raw{}, "", false
 }
 
 // weightOf returns the weight member of obj among names. A weight sent twice
 // with different values is a problem: JSON decoders disagree on which one
 // wins (Go's encoding/json takes the last), so the entry is malformed.
-func weightOf(obj Raw, names ...string) (Raw, string) {
+func weightOf(obj weights.Raw, names ...string) (weights.Raw, string) {
 	var (
-		first Raw
+		first weights.Raw
 		found bool
 	)
 	for _, m := range obj.Members {
@@ -46,9 +47,9 @@ func weightOf(obj Raw, names ...string) (Raw, string) {
 }
 
 // text returns a string member's value.
-func text(r Raw, names ...string) (string, bool) {
+func text(r weights.Raw, names ...string) (string, bool) {
 	v, _, ok := field(r, names...)
-	if !ok || v.Kind != KindString {
+	if !ok || v.Kind != weights.KindString {
 		return "", false
 	}
 	return v.Text, true
@@ -56,13 +57,13 @@ func text(r Raw, names ...string) (string, bool) {
 
 // flag reads a boolean that a registry may send as a JSON bool or as the
 // string "true"/"false" (Eureka). def is used when it is absent or null.
-func flag(r Raw, def bool) (bool, bool) {
+func flag(r weights.Raw, def bool) (bool, bool) {
 	switch r.Kind {
-	case KindAbsent, KindNull:
+	case weights.KindAbsent, weights.KindNull:
 		return def, true
-	case KindBool:
+	case weights.KindBool:
 		return r.Bool, true
-	case KindString:
+	case weights.KindString:
 		switch strings.ToLower(r.Text) {
 		case "true":
 			return true, true
@@ -75,17 +76,17 @@ func flag(r Raw, def bool) (bool, bool) {
 
 // port reads a port sent as a JSON number or a decimal string (Eureka's "$",
 // proto3 JSON), 1 to 65535.
-func port(r Raw) (int, string) {
+func port(r weights.Raw) (int, string) {
 	var s string
 	switch r.Kind {
-	case KindAbsent:
+	case weights.KindAbsent:
 		return 0, "no port"
-	case KindNumber, KindString:
+	case weights.KindNumber, weights.KindString:
 		s = r.Text
 	default:
-		return 0, "port is " + r.Kind.article() + " (" + r.String() + ")"
+		return 0, "port is " + r.Kind.Article() + " (" + r.String() + ")"
 	}
-	if f, ok := r.Float64(); ok && r.Kind == KindNumber && f == float64(int(f)) {
+	if f, ok := r.Float64(); ok && r.Kind == weights.KindNumber && f == float64(int(f)) {
 		s = strconv.Itoa(int(f))
 	}
 	n, err := strconv.Atoi(s)
@@ -121,16 +122,16 @@ func urlAddr(s string) (scheme, id, problem string) {
 
 // pickURL chooses one of an instance's URLs: the first with the wanted
 // scheme, or the first of all when scheme is empty. where names the field.
-func pickURL(c *collector, in *instance, list Raw, where string) {
+func pickURL(c *collector, in *instance, list weights.Raw, where string) {
 	scheme := c.o.Scheme
-	if list.Kind != KindArray {
-		in.bad = fmt.Sprintf("%s is %s, not a list of URLs", where, list.Kind.article())
+	if list.Kind != weights.KindArray {
+		in.bad = fmt.Sprintf("%s is %s, not a list of URLs", where, list.Kind.Article())
 		return
 	}
 	var urls []string
 	for _, it := range list.Items {
-		if it.Kind != KindString {
-			in.bad = fmt.Sprintf("%s holds %s (%s), not a URL string", where, it.Kind.article(), it)
+		if it.Kind != weights.KindString {
+			in.bad = fmt.Sprintf("%s holds %s (%s), not a URL string", where, it.Kind.Article(), it)
 			return
 		}
 		urls = append(urls, it.Text)
@@ -160,12 +161,12 @@ func pickURL(c *collector, in *instance, list Raw, where string) {
 // items returns the elements of an array, or the value itself when a
 // registry sends one object where it usually sends an array (Eureka), or
 // nothing for null or absent.
-func items(r Raw) []Raw {
+func items(r weights.Raw) []weights.Raw {
 	switch r.Kind {
-	case KindArray:
+	case weights.KindArray:
 		return r.Items
-	case KindAbsent, KindNull:
+	case weights.KindAbsent, weights.KindNull:
 		return nil
 	}
-	return []Raw{r}
+	return []weights.Raw{r}
 }

@@ -1,7 +1,8 @@
-package weights
+package registry
 
 import (
 	"fmt"
+	"github.com/safewrr/safewrr/weights"
 	"math"
 	"math/big"
 	"strconv"
@@ -46,14 +47,14 @@ const (
 	HealthIgnore
 )
 
-// RegistryOptions tell DecodeRegistry how to read a registry's response. The
+// Options tell Decode how to read a registry's response. The
 // zero value follows the registry's conventions under the strict Policy.
-type RegistryOptions struct {
+type Options struct {
 	// Policy validates the weights, as for Decode. Its Strings mode applies
 	// to registries whose weights are numbers; for registries that store the
 	// weight as a string (discovery, kratos, Eureka metadata) decimal strings
 	// are the normal type and are always read.
-	Policy Policy
+	Policy weights.Policy
 	// Convention: FollowRegistry (default) or FollowPolicy.
 	Convention Convention
 	// Health: HealthDrain (default), HealthReject or HealthIgnore.
@@ -118,8 +119,8 @@ type Note struct {
 	Index  int    // position of the instance in the payload, from 0; -1 for the payload
 	ID     string // the node's id ("" for the payload)
 	Code   NoteCode
-	Raw    Raw    // the value the note is about, as sent (absent if none)
-	Detail string // for people
+	Raw    weights.Raw // the value the note is about, as sent (absent if none)
+	Detail string      // for people
 }
 
 // String reads like: node "10.0.0.1:9000" (#2): defaulted: weight "abc" ...
@@ -130,15 +131,15 @@ func (n Note) String() string {
 	return fmt.Sprintf("node %q (#%d): %s: %s", n.ID, n.Index, n.Code, n.Detail)
 }
 
-// RegistryReport is a Report with the notes of a registry decoder.
-type RegistryReport struct {
-	Report
+// Report is a Report with the notes of a registry decoder.
+type Report struct {
+	weights.Report
 	// Notes say what the decoder decided for accepted nodes and for the
 	// payload, in payload order (payload notes first).
 	Notes []Note
 }
 
-// DecodeRegistry decodes one response of registry format f into an ordered
+// Decode decodes one response of registry format f into an ordered
 // snapshot, node ids "host:port", in the registry's order. Each registry's
 // own meaning of its weight is applied as o.Convention says, instances the
 // registry marks as not serving are handled as o.Health says, and every such
@@ -158,46 +159,46 @@ type RegistryReport struct {
 //
 // The string "0" (and "00", ...) is rejected with ReasonStringZero in every
 // format and convention.
-func DecodeRegistry(f Format, data []byte, o RegistryOptions) (Snapshot, RegistryReport, error) {
+func Decode(f Format, data []byte, o Options) (weights.Snapshot, Report, error) {
 	if f == FormatMap {
-		s, r, err := Decode(data, o.Policy)
+		s, r, err := weights.Decode(data, o.Policy)
 		r.Format = string(FormatMap)
-		return s, RegistryReport{Report: r}, err
+		return s, Report{Report: r}, err
 	}
 	if f != FormatAuto {
 		if _, err := ParseFormat(string(f)); err != nil {
-			return Snapshot{}, RegistryReport{}, err
+			return weights.Snapshot{}, Report{}, err
 		}
 	}
 	if err := o.Policy.Check(); err != nil {
-		return Snapshot{}, RegistryReport{}, err
+		return weights.Snapshot{}, Report{}, err
 	}
-	root, err := ParseJSON(data, o.Policy.Limits)
+	root, err := weights.ParseJSON(data, o.Policy.Limits)
 	if err != nil {
-		return Snapshot{}, RegistryReport{}, err
+		return weights.Snapshot{}, Report{}, err
 	}
 	if f == FormatAuto {
 		f, err = detectFormat(root)
 		if err != nil {
-			return Snapshot{}, RegistryReport{Report: Report{Format: string(FormatAuto)}}, err
+			return weights.Snapshot{}, Report{Report: weights.Report{Format: string(FormatAuto)}}, err
 		}
 		if f == FormatMap {
-			s, r, err := Decode(data, o.Policy)
+			s, r, err := weights.Decode(data, o.Policy)
 			r.Format = string(FormatMap)
-			return s, RegistryReport{Report: r}, err
+			return s, Report{Report: r}, err
 		}
 	}
 	return decodeRegistryRaw(f, root, o)
 }
 
 // decodeRegistryRaw runs the decoder of a registry format on a parsed payload.
-func decodeRegistryRaw(f Format, root Raw, o RegistryOptions) (Snapshot, RegistryReport, error) {
+func decodeRegistryRaw(f Format, root weights.Raw, o Options) (weights.Snapshot, Report, error) {
 	var (
 		insts []instance
 		notes []Note
 		err   error
 	)
-	c := &collector{o: o, max: o.Policy.Limits.withDefaults().MaxNodes}
+	c := &collector{o: o, max: o.Policy.Limits.WithDefaults().MaxNodes}
 	switch f {
 	case FormatDiscovery:
 		err = decodeDiscovery(c, root)
@@ -218,15 +219,15 @@ func decodeRegistryRaw(f Format, root Raw, o RegistryOptions) (Snapshot, Registr
 	default:
 		err = fmt.Errorf("%w %q", ErrUnknownFormat, f)
 	}
-	rep := RegistryReport{Report: Report{Format: string(f)}}
+	rep := Report{Report: weights.Report{Format: string(f)}}
 	if err != nil {
-		return Snapshot{}, rep, err
+		return weights.Snapshot{}, rep, err
 	}
 	if c.multiURL > 0 {
 		if o.Scheme == "" {
-			c.note(NoteAddress, Raw{}, "%d instances list several URLs; the first of each was used (set a scheme to choose)", c.multiURL)
+			c.note(NoteAddress, weights.Raw{}, "%d instances list several URLs; the first of each was used (set a scheme to choose)", c.multiURL)
 		} else {
-			c.note(NoteAddress, Raw{}, "%d instances list several URLs; the %s:// one of each was used", c.multiURL, o.Scheme)
+			c.note(NoteAddress, weights.Raw{}, "%d instances list several URLs; the %s:// one of each was used", c.multiURL, o.Scheme)
 		}
 	}
 	insts, notes = c.insts, c.notes
@@ -238,7 +239,7 @@ func decodeRegistryRaw(f Format, root Raw, o RegistryOptions) (Snapshot, Registr
 
 // collector gathers a decoder's instances and payload notes.
 type collector struct {
-	o     RegistryOptions
+	o     Options
 	rule  rule
 	insts []instance
 	notes []Note
@@ -250,7 +251,7 @@ type collector struct {
 // add appends an instance, and fails once the node limit is passed.
 func (c *collector) add(in instance) error {
 	if len(c.insts) >= c.max {
-		return &PayloadError{Err: ErrTooManyNodes,
+		return &weights.PayloadError{Err: weights.ErrTooManyNodes,
 			Msg: fmt.Sprintf("more than %d instances, the limit", c.max)}
 	}
 	c.insts = append(c.insts, in)
@@ -258,7 +259,7 @@ func (c *collector) add(in instance) error {
 }
 
 // note adds a payload-level note, once.
-func (c *collector) note(code NoteCode, raw Raw, format string, args ...any) {
+func (c *collector) note(code NoteCode, raw weights.Raw, format string, args ...any) {
 	n := Note{Index: -1, Code: code, Raw: raw, Detail: fmt.Sprintf(format, args...)}
 	for _, m := range c.notes {
 		if m.Code == n.Code && m.Detail == n.Detail {
@@ -270,45 +271,45 @@ func (c *collector) note(code NoteCode, raw Raw, format string, args ...any) {
 
 // shapeError reports a payload that is not the named format.
 func shapeError(f Format, format string, args ...any) error {
-	return &PayloadError{Err: ErrShape, Msg: fmt.Sprintf("not a %s payload: ", f) + fmt.Sprintf(format, args...)}
+	return &weights.PayloadError{Err: weights.ErrShape, Msg: fmt.Sprintf("not a %s payload: ", f) + fmt.Sprintf(format, args...)}
 }
 
 // instance is one registry entry on its way to an Entry.
 type instance struct {
 	name    string // the registry's name for the instance, for messages
 	id      string
-	weight  Raw    // as sent; absent when the registry sent none
-	where   string // where the weight lives, e.g. "metadata.weight"
-	down    string // non-empty: the registry marks it not serving, and why
-	standby string // non-empty: a lower priority group, and why
-	prio    int64  // the priority group, for rules with priorities
-	extra   string // more words for a rejection of the weight
-	bad     string // non-empty: the entry is malformed, and why
-	notes   []Note // per-node notes (Index and ID filled in by build)
+	weight  weights.Raw // as sent; absent when the registry sent none
+	where   string      // where the weight lives, e.g. "metadata.weight"
+	down    string      // non-empty: the registry marks it not serving, and why
+	standby string      // non-empty: a lower priority group, and why
+	prio    int64       // the priority group, for rules with priorities
+	extra   string      // more words for a rejection of the weight
+	bad     string      // non-empty: the entry is malformed, and why
+	notes   []Note      // per-node notes (Index and ID filled in by build)
 }
 
 // metadataWeight reads the weight from the string map it.metadata.weight, as
 // discovery, kratos and Eureka send it. A missing or null metadata leaves the
 // weight absent; metadata of another kind, or a weight key sent twice with
 // different values, marks the entry malformed.
-func (in *instance) metadataWeight(it Raw) {
+func (in *instance) metadataWeight(it weights.Raw) {
 	md, _ := it.Get("metadata")
 	switch md.Kind {
-	case KindObject:
+	case weights.KindObject:
 		var bad string
 		in.weight, bad = weightOf(md, "weight")
 		if bad != "" && in.bad == "" {
 			in.bad = bad
 		}
-	case KindAbsent, KindNull:
+	case weights.KindAbsent, weights.KindNull:
 	default:
 		if in.bad == "" {
-			in.bad = "metadata is " + md.Kind.article() + ", not an object"
+			in.bad = "metadata is " + md.Kind.Article() + ", not an object"
 		}
 	}
 }
 
-func (in *instance) addNote(code NoteCode, raw Raw, format string, args ...any) {
+func (in *instance) addNote(code NoteCode, raw weights.Raw, format string, args ...any) {
 	in.notes = append(in.notes, Note{Code: code, Raw: raw, Detail: fmt.Sprintf(format, args...)})
 }
 
@@ -351,7 +352,7 @@ const (
 // priorities marks as standby every instance outside the active priority
 // group: the first group, in the registry's order, with an instance that
 // will be accepted with a weight above 0 and is serving.
-func (r rule) priorities(insts []instance, entries []Entry, p Policy, o RegistryOptions) {
+func (r rule) priorities(insts []instance, entries []weights.Entry, p weights.Policy, o Options) {
 	if r.prio == prioNone {
 		return
 	}
@@ -383,10 +384,10 @@ func (r rule) priorities(insts []instance, entries []Entry, p Policy, o Registry
 }
 
 // policy returns the policy handed to Build, and the scale used.
-func (r rule) policy(o RegistryOptions) (Policy, uint64) {
+func (r rule) policy(o Options) (weights.Policy, uint64) {
 	p := o.Policy
 	if r.strings {
-		p.Strings = StringsDecimal
+		p.Strings = weights.StringsDecimal
 	}
 	if r.scale != 0 && p.Scale == 0 {
 		p.Scale = r.scale
@@ -396,11 +397,11 @@ func (r rule) policy(o RegistryOptions) (Policy, uint64) {
 		scale = uint64(p.Scale)
 	}
 	if o.Convention == FollowRegistry {
-		if r.zeroInvalid && p.Zero == ZeroDrain {
-			p.Zero = ZeroReject
+		if r.zeroInvalid && p.Zero == weights.ZeroDrain {
+			p.Zero = weights.ZeroReject
 		}
-		if r.whole && p.Partial == DropRejected {
-			p.Partial = RefuseWhole
+		if r.whole && p.Partial == weights.DropRejected {
+			p.Partial = weights.RefuseWhole
 		}
 		if p.DefaultWeight == 0 {
 			if r.def == 0 {
@@ -415,17 +416,17 @@ func (r rule) policy(o RegistryOptions) (Policy, uint64) {
 
 // build turns instances into entries, runs Build, and puts back what the
 // registry sent into the report.
-func (r rule) build(insts []instance, o RegistryOptions) (Snapshot, RegistryReport) {
+func (r rule) build(insts []instance, o Options) (weights.Snapshot, Report) {
 	p, scale := r.policy(o)
 	follow := o.Convention == FollowRegistry
 	regDefault := follow && r.def != 0 && o.Policy.DefaultWeight == 0
-	entries := make([]Entry, len(insts))
+	entries := make([]weights.Entry, len(insts))
 	substituted := make([]bool, len(insts))
 	for i := range insts {
 		in := &insts[i]
-		e := Entry{ID: in.id, Weight: in.weight}
+		e := weights.Entry{ID: in.id, Weight: in.weight}
 		if in.bad != "" {
-			e.Reject, e.Detail = ReasonMalformedEntry, in.bad
+			e.Reject, e.Detail = weights.ReasonMalformedEntry, in.bad
 			if in.id == "" && in.name != "" {
 				e.Detail = fmt.Sprintf("instance %q: %s", in.name, in.bad)
 			}
@@ -444,24 +445,24 @@ func (r rule) build(insts []instance, o RegistryOptions) (Snapshot, RegistryRepo
 		}
 		switch {
 		case in.down != "" && o.Health == HealthReject:
-			e.Reject, e.Detail = ReasonNotServing, in.down
+			e.Reject, e.Detail = weights.ReasonNotServing, in.down
 		case in.down != "" && o.Health == HealthIgnore:
-			in.addNote(NoteHealthIgnored, Raw{}, "%s; used as serving, as the options say", in.down)
+			in.addNote(NoteHealthIgnored, weights.Raw{}, "%s; used as serving, as the options say", in.down)
 		case in.down != "":
 			e.Drained = true
-			in.addNote(NoteDrained, Raw{}, "%s; kept with weight 0", in.down)
+			in.addNote(NoteDrained, weights.Raw{}, "%s; kept with weight 0", in.down)
 		}
 		if in.standby != "" && e.Reject == "" && !e.Drained {
 			e.Drained = true
-			in.addNote(NoteStandby, Raw{}, "%s; kept with weight 0", in.standby)
+			in.addNote(NoteStandby, weights.Raw{}, "%s; kept with weight 0", in.standby)
 		}
 		entries[i] = e
 	}
 	s, rep := p.Build(entries)
-	if rep.Refused != nil && follow && r.whole && o.Policy.Partial == DropRejected && len(rep.Rejected) > 0 {
+	if rep.Refused != nil && follow && r.whole && o.Policy.Partial == weights.DropRejected && len(rep.Rejected) > 0 {
 		rep.Refused = fmt.Errorf("%w; %s rejects a whole response in which one value is invalid", rep.Refused, r.registry)
 	}
-	out := RegistryReport{Report: rep}
+	out := Report{Report: rep}
 	rejected := make(map[int]bool, len(rep.Rejected))
 	for _, ne := range rep.Rejected {
 		rejected[ne.Index] = true
@@ -495,9 +496,9 @@ func (r rule) build(insts []instance, o RegistryOptions) (Snapshot, RegistryRepo
 }
 
 // weightReason reports whether a reason is about the weight's value.
-func weightReason(r Reason) bool {
+func weightReason(r weights.Reason) bool {
 	switch r {
-	case ReasonDuplicateID, ReasonEmptyID, ReasonBadID, ReasonNotServing, ReasonMalformedEntry:
+	case weights.ReasonDuplicateID, weights.ReasonEmptyID, weights.ReasonBadID, weights.ReasonNotServing, weights.ReasonMalformedEntry:
 		return false
 	}
 	return true
@@ -515,29 +516,29 @@ func joinDetail(a, b string) string {
 // handed to Build as an absent weight, so Build gives it the policy's
 // DefaultWeight, which policy() set to the registry's default unless the
 // caller chose one.
-func (r rule) weight(in *instance, p Policy, scale uint64, follow, regDefault bool) (Raw, bool) {
+func (r rule) weight(in *instance, p weights.Policy, scale uint64, follow, regDefault bool) (weights.Raw, bool) {
 	w := in.weight
-	if w.Kind == KindNull && r.nullUnset {
-		w = Raw{}
+	if w.Kind == weights.KindNull && r.nullUnset {
+		w = weights.Raw{}
 	}
 	whose := func() string {
 		if regDefault {
 			return r.registry + " uses " + r.defText(scale)
 		}
-		return "the policy's default is " + strconv.FormatUint(uint64(p.defaultWeight()), 10)
+		return "the policy's default is " + strconv.FormatUint(uint64(defaultWeight(p)), 10)
 	}
-	deflt := func(why string) (Raw, bool) {
+	deflt := func(why string) (weights.Raw, bool) {
 		if p.MissingRejected {
 			return w, false
 		}
 		in.addNote(NoteDefaulted, in.weight, "%s; %s", why, whose())
-		return Raw{}, true
+		return weights.Raw{}, true
 	}
 	switch w.Kind {
-	case KindAbsent:
+	case weights.KindAbsent:
 		if !p.MissingRejected {
 			what := "no weight"
-			if in.weight.Kind == KindNull {
+			if in.weight.Kind == weights.KindNull {
 				what = "weight null (unset)"
 			}
 			if in.where != "" {
@@ -545,24 +546,24 @@ func (r rule) weight(in *instance, p Policy, scale uint64, follow, regDefault bo
 			}
 			in.addNote(NoteDefaulted, in.weight, "%s; %s", what, whose())
 		}
-		return w, in.weight.Kind != KindAbsent
-	case KindString:
+		return w, in.weight.Kind != weights.KindAbsent
+	case weights.KindString:
 		if !r.strings || zeroText(w.Text) || !follow {
 			return w, false
 		}
 		v, ok := r.parse(w.Text)
 		switch {
 		case ok && v > 0:
-			return Int(v), true
+			return weights.Int(v), true
 		case ok && v < 0 && r.lowDefault:
 			return deflt(fmt.Sprintf("weight %s is below 1", w))
 		case ok && v < 0:
-			return Int(v), true
+			return weights.Int(v), true
 		case !ok && r.badDefault:
 			return deflt(fmt.Sprintf("weight %s is not an integer", w))
 		}
 		return w, false
-	case KindNumber:
+	case weights.KindNumber:
 		if r.strings && !r.nullUnset {
 			in.addNote(NoteNumberType, w, "weight sent as the JSON number %s where the registry stores a string", w)
 		}
@@ -616,8 +617,8 @@ func zeroText(s string) bool {
 // positive weight to at least 1), as registries with float weights mean
 // them. It changes nothing that Build would accept or reject for another
 // reason than a fraction.
-func (r rule) rounded(in *instance, w Raw, p Policy, scale uint64) (Raw, bool) {
-	if _, reason := p.Weight(w); reason != ReasonFraction {
+func (r rule) rounded(in *instance, w weights.Raw, p weights.Policy, scale uint64) (weights.Raw, bool) {
+	if _, reason := p.Weight(w); reason != weights.ReasonFraction {
 		return w, false
 	}
 	v, ok := exactRat(w.Text)
@@ -643,7 +644,7 @@ func (r rule) rounded(in *instance, w Raw, p Policy, scale uint64) (Raw, bool) {
 		return w, false
 	}
 	in.addNote(NoteRounded, w, "weight %s × scale %d = %s, rounded to %s", w, scale, ratText(v), n.String())
-	return Number(text), true
+	return weights.Number(text), true
 }
 
 // exactRat parses JSON number text exactly, refusing exponents that would
@@ -711,4 +712,12 @@ func protoUint32(s string) (int64, bool) {
 	}
 	v, err := strconv.ParseUint(s, 10, 32)
 	return int64(v), err == nil
+}
+
+// defaultWeight is the weight a policy gives a missing weight.
+func defaultWeight(p weights.Policy) uint32 {
+	if p.DefaultWeight == 0 {
+		return weights.DefaultWeight
+	}
+	return p.DefaultWeight
 }

@@ -1,6 +1,9 @@
-package weights
+package registry
 
-import "fmt"
+import (
+	"fmt"
+	"github.com/safewrr/safewrr/weights"
+)
 
 // Bilibili discovery: /discovery/fetch answers
 //
@@ -20,17 +23,17 @@ var discoveryRule = rule{
 	lowDefault: true,
 }
 
-func decodeDiscovery(c *collector, root Raw) error {
+func decodeDiscovery(c *collector, root weights.Raw) error {
 	c.rule = discoveryRule
-	if root.Kind != KindObject {
-		return shapeError(FormatDiscovery, "the response is %s, not an object", root.Kind.article())
+	if root.Kind != weights.KindObject {
+		return shapeError(FormatDiscovery, "the response is %s, not an object", root.Kind.Article())
 	}
-	if code, ok := root.Get("code"); ok && code.Kind == KindNumber && code.Text != "0" {
+	if code, ok := root.Get("code"); ok && code.Kind == weights.KindNumber && code.Text != "0" {
 		msg, _ := text(root, "message")
 		return shapeError(FormatDiscovery, "the response has code %s (%q), not 0", code.Text, msg)
 	}
 	data, ok := root.Get("data")
-	if !ok || data.Kind != KindObject {
+	if !ok || data.Kind != weights.KindObject {
 		return shapeError(FormatDiscovery, "no \"data\" object")
 	}
 	if _, single := data.Get("instances"); single {
@@ -38,11 +41,11 @@ func decodeDiscovery(c *collector, root Raw) error {
 	}
 	for _, m := range data.Members {
 		if c.o.Service != "" && m.Key != c.o.Service {
-			c.note(NoteFiltered, Raw{}, "appid %q left out: not %q", m.Key, c.o.Service)
+			c.note(NoteFiltered, weights.Raw{}, "appid %q left out: not %q", m.Key, c.o.Service)
 			continue
 		}
-		if m.Value.Kind != KindObject {
-			return shapeError(FormatDiscovery, "data.%s is %s, not an object", m.Key, m.Value.Kind.article())
+		if m.Value.Kind != weights.KindObject {
+			return shapeError(FormatDiscovery, "data.%s is %s, not an object", m.Key, m.Value.Kind.Article())
 		}
 		if err := discoveryApp(c, m.Key+".", m.Value); err != nil {
 			return err
@@ -51,21 +54,21 @@ func decodeDiscovery(c *collector, root Raw) error {
 	return nil
 }
 
-func discoveryApp(c *collector, prefix string, app Raw) error {
-	if sch, ok := app.Get("scheduler"); ok && sch.Kind != KindNull {
+func discoveryApp(c *collector, prefix string, app weights.Raw) error {
+	if sch, ok := app.Get("scheduler"); ok && sch.Kind != weights.KindNull {
 		c.note(NoteIgnored, sch, "data.%sscheduler holds zone weights for cross-zone traffic; they are not applied to instance weights", prefix)
 	}
 	zones, _ := app.Get("instances")
 	switch zones.Kind {
-	case KindNull, KindAbsent:
+	case weights.KindNull, weights.KindAbsent:
 		return nil
-	case KindObject:
+	case weights.KindObject:
 	default:
-		return shapeError(FormatDiscovery, "data.%sinstances is %s, not an object of zones", prefix, zones.Kind.article())
+		return shapeError(FormatDiscovery, "data.%sinstances is %s, not an object of zones", prefix, zones.Kind.Article())
 	}
 	for _, z := range zones.Members {
-		if z.Value.Kind != KindArray && z.Value.Kind != KindNull {
-			return shapeError(FormatDiscovery, "data.%sinstances.%s is %s, not an array", prefix, z.Key, z.Value.Kind.article())
+		if z.Value.Kind != weights.KindArray && z.Value.Kind != weights.KindNull {
+			return shapeError(FormatDiscovery, "data.%sinstances.%s is %s, not an array", prefix, z.Key, z.Value.Kind.Article())
 		}
 		for _, it := range z.Value.Items {
 			if err := c.add(discoveryInstance(c, it)); err != nil {
@@ -76,11 +79,11 @@ func discoveryApp(c *collector, prefix string, app Raw) error {
 	return nil
 }
 
-func discoveryInstance(c *collector, it Raw) instance {
+func discoveryInstance(c *collector, it weights.Raw) instance {
 	in := instance{where: "metadata.weight"}
 	in.name, _ = text(it, "hostname")
-	if it.Kind != KindObject {
-		in.bad = "instance is " + it.Kind.article() + ", not an object"
+	if it.Kind != weights.KindObject {
+		in.bad = "instance is " + it.Kind.Article() + ", not an object"
 		return in
 	}
 	addrs, _ := it.Get("addrs")
@@ -88,10 +91,10 @@ func discoveryInstance(c *collector, it Raw) instance {
 	in.metadataWeight(it)
 	st, _ := it.Get("status")
 	switch {
-	case st.Kind == KindNumber && st.Text == "1":
-	case st.Kind == KindNumber && st.Text == "2":
+	case st.Kind == weights.KindNumber && st.Text == "1":
+	case st.Kind == weights.KindNumber && st.Text == "2":
 		in.down = "status 2 (registered, not receiving traffic)"
-	case st.Kind == KindAbsent:
+	case st.Kind == weights.KindAbsent:
 		in.down = "no status"
 	default:
 		in.down = fmt.Sprintf("status %s (only 1 receives traffic)", st)

@@ -1,21 +1,22 @@
-package weights_test
+package registry_test
 
 import (
 	"fmt"
 
 	"github.com/safewrr/safewrr/weights"
+	"github.com/safewrr/safewrr/weights/registry"
 )
 
 // A Bilibili discovery response: the registry sends weights as strings in a
 // metadata map. Its SDK reads "" as its default, 10; the string "0" is
 // rejected whatever the registry's convention; status 2 drains.
-func ExampleDecodeRegistry() {
+func ExampleDecode() {
 	payload := []byte(`{"code":0,"data":{"instances":{"sh001":[
 		{"hostname":"a","addrs":["grpc://10.0.0.1:9000"],"status":1,"metadata":{"weight":"20"}},
 		{"hostname":"b","addrs":["grpc://10.0.0.2:9000"],"status":1,"metadata":{"weight":"0"}},
 		{"hostname":"c","addrs":["grpc://10.0.0.3:9000"],"status":1,"metadata":{"weight":""}},
 		{"hostname":"d","addrs":["grpc://10.0.0.4:9000"],"status":2,"metadata":{"weight":"20"}}]}}}`)
-	snap, rep, err := weights.DecodeRegistry(weights.FormatDiscovery, payload, weights.RegistryOptions{})
+	snap, rep, err := registry.Decode(registry.FormatDiscovery, payload, registry.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -45,7 +46,7 @@ func ExampleDecodeFormat() {
 		{"ip":"10.0.0.1","port":8080,"weight":1.0,"healthy":true,"enabled":true},
 		{"ip":"10.0.0.2","port":8080,"weight":0.5,"healthy":true,"enabled":true},
 		{"ip":"10.0.0.3","port":8080,"weight":1.0,"healthy":false,"enabled":true}]}`)
-	snap, rep, err := weights.DecodeFormat(weights.FormatAuto, payload, weights.Policy{})
+	snap, rep, err := registry.DecodeFormat(registry.FormatAuto, payload, weights.Policy{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -66,8 +67,8 @@ func ExampleDecodeFormat() {
 func ExampleConvention() {
 	payload := []byte(`{"code":0,"data":{"instances":{"sh001":[
 		{"hostname":"a","addrs":["grpc://10.0.0.1:9000"],"status":1,"metadata":{"weight":"abc"}}]}}}`)
-	for _, c := range []weights.Convention{weights.FollowRegistry, weights.FollowPolicy} {
-		snap, rep, _ := weights.DecodeRegistry(weights.FormatDiscovery, payload, weights.RegistryOptions{Convention: c})
+	for _, c := range []registry.Convention{registry.FollowRegistry, registry.FollowPolicy} {
+		snap, rep, _ := registry.Decode(registry.FormatDiscovery, payload, registry.Options{Convention: c})
 		fmt.Println(len(snap.Nodes), "accepted,", len(rep.Rejected), "rejected")
 	}
 	// Output:

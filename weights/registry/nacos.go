@@ -1,6 +1,9 @@
-package weights
+package registry
 
-import "fmt"
+import (
+	"fmt"
+	"github.com/safewrr/safewrr/weights"
+)
 
 // Nacos /nacos/v1/ns/instance/list answers
 //
@@ -20,32 +23,32 @@ var nacosRule = rule{
 	round:    true,
 }
 
-func decodeNacos(c *collector, root Raw) error {
+func decodeNacos(c *collector, root weights.Raw) error {
 	c.rule = nacosRule
-	if root.Kind != KindObject {
-		return shapeError(FormatNacos, "the response is %s, not an object", root.Kind.article())
+	if root.Kind != weights.KindObject {
+		return shapeError(FormatNacos, "the response is %s, not an object", root.Kind.Article())
 	}
 	if _, ok := root.Get("hosts"); !ok {
-		if data, ok := root.Get("data"); ok && data.Kind == KindObject {
+		if data, ok := root.Get("data"); ok && data.Kind == weights.KindObject {
 			root = data
 		}
 	}
 	hosts, ok := root.Get("hosts")
-	if !ok || (hosts.Kind != KindArray && hosts.Kind != KindNull) {
+	if !ok || (hosts.Kind != weights.KindArray && hosts.Kind != weights.KindNull) {
 		return shapeError(FormatNacos, "no \"hosts\" array")
 	}
 	scale := c.o.Policy.Scale
 	if scale == 0 {
 		scale = nacosRule.scale
 	}
-	c.note(NoteScaled, Raw{}, "Nacos weights are floats; multiplied by %d (1.0 is %d)", scale, scale)
-	if th, _ := root.Get("reachProtectionThreshold"); th.Kind == KindBool && th.Bool {
+	c.note(NoteScaled, weights.Raw{}, "Nacos weights are floats; multiplied by %d (1.0 is %d)", scale, scale)
+	if th, _ := root.Get("reachProtectionThreshold"); th.Kind == weights.KindBool && th.Bool {
 		c.note(NoteIgnored, th, "reachProtectionThreshold is true: Nacos returned unhealthy hosts to spread load; they are still drained here")
 	}
 	for _, h := range hosts.Items {
 		in := instance{where: "hosts[].weight"}
-		if h.Kind != KindObject {
-			in.bad = "host is " + h.Kind.article() + ", not an object"
+		if h.Kind != weights.KindObject {
+			in.bad = "host is " + h.Kind.Article() + ", not an object"
 		} else {
 			ip, _ := text(h, "ip")
 			pr, _ := h.Get("port")
@@ -86,7 +89,7 @@ func decodeNacos(c *collector, root Raw) error {
 }
 
 // get is Raw.Get without the flag.
-func get(r Raw, key string) Raw {
+func get(r weights.Raw, key string) weights.Raw {
 	v, _ := r.Get(key)
 	return v
 }

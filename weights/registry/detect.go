@@ -1,7 +1,8 @@
-package weights
+package registry
 
 import (
 	"fmt"
+	"github.com/safewrr/safewrr/weights"
 	"strings"
 )
 
@@ -9,27 +10,27 @@ import (
 // nesting each registry's responses have. It returns an error wrapping
 // ErrUnknownFormat, which lists the formats, when the shape matches none or
 // more than one; a *PayloadError when data is not JSON within l.
-func DetectFormat(data []byte, l Limits) (Format, error) {
-	root, err := ParseJSON(data, l)
+func DetectFormat(data []byte, l weights.Limits) (Format, error) {
+	root, err := weights.ParseJSON(data, l)
 	if err != nil {
 		return "", err
 	}
 	return detectFormat(root)
 }
 
-func detectFormat(root Raw) (Format, error) {
+func detectFormat(root weights.Raw) (Format, error) {
 	var cands []Format
 	switch root.Kind {
-	case KindObject:
+	case weights.KindObject:
 		cands = detectObject(root)
 		if len(cands) == 0 && allScalar(root) {
 			cands = []Format{FormatMap}
 		}
-	case KindArray:
+	case weights.KindArray:
 		cands = detectArray(root)
 	default:
 		return "", fmt.Errorf("%w: the payload is %s, and every format is a JSON object or array; the formats are %s",
-			ErrUnknownFormat, root.Kind.article(), formatList(Formats()))
+			ErrUnknownFormat, root.Kind.Article(), formatList(Formats()))
 	}
 	switch len(cands) {
 	case 1:
@@ -41,35 +42,35 @@ func detectFormat(root Raw) (Format, error) {
 	return "", fmt.Errorf("%w: the payload's shape matches %s; name one of them", ErrUnknownFormat, formatList(cands))
 }
 
-func detectObject(r Raw) []Format {
+func detectObject(r weights.Raw) []Format {
 	var out []Format
-	kindOf := func(v Raw, k string) Kind { x, _ := v.Get(k); return x.Kind }
+	kindOf := func(v weights.Raw, k string) weights.Kind { x, _ := v.Get(k); return x.Kind }
 
 	// Eureka: {"applications":{...}}, {"application":{...}}, {"instance":{...}}.
 	switch {
-	case kindOf(r, "applications") == KindObject:
+	case kindOf(r, "applications") == weights.KindObject:
 		out = append(out, FormatEureka)
-	case kindOf(r, "application") == KindObject || kindOf(r, "application") == KindArray:
+	case kindOf(r, "application") == weights.KindObject || kindOf(r, "application") == weights.KindArray:
 		out = append(out, FormatEureka)
-	case kindOf(r, "instance") == KindObject || kindOf(r, "instance") == KindArray:
+	case kindOf(r, "instance") == weights.KindObject || kindOf(r, "instance") == weights.KindArray:
 		if it := first(get(r, "instance")); hasKey(it, "ipAddr", "hostName", "app") {
 			out = append(out, FormatEureka)
 		}
 	}
 	// Nacos: {"hosts":[...]} or {"code":0,"data":{"hosts":[...]}}.
-	if kindOf(r, "hosts") == KindArray || kindOf(get(r, "data"), "hosts") == KindArray {
+	if kindOf(r, "hosts") == weights.KindArray || kindOf(get(r, "data"), "hosts") == weights.KindArray {
 		out = append(out, FormatNacos)
 	}
 	// Bilibili discovery: {"code":0,"data":{"instances":{...}}} or data.<appid>.instances.
-	if data := get(r, "data"); hasKey(r, "code") && data.Kind == KindObject {
-		if kindOf(data, "instances") != KindAbsent {
+	if data := get(r, "data"); hasKey(r, "code") && data.Kind == weights.KindObject {
+		if kindOf(data, "instances") != weights.KindAbsent {
 			out = append(out, FormatDiscovery)
-		} else if len(data.Members) > 0 && kindOf(data.Members[0].Value, "instances") != KindAbsent {
+		} else if len(data.Members) > 0 && kindOf(data.Members[0].Value, "instances") != weights.KindAbsent {
 			out = append(out, FormatDiscovery)
 		}
 	}
 	// Envoy EDS: a ClusterLoadAssignment or a DiscoveryResponse of them.
-	if res := get(r, "resources"); res.Kind == KindArray {
+	if res := get(r, "resources"); res.Kind == weights.KindArray {
 		if t, _ := text(first(res), "@type"); strings.HasSuffix(t, ".ClusterLoadAssignment") {
 			out = append(out, FormatEDS)
 		}
@@ -84,35 +85,35 @@ func detectObject(r Raw) []Format {
 	}
 	// APISIX: an upstream, a route with one, or an Admin API answer.
 	up := r
-	if v := get(r, "value"); v.Kind == KindObject {
+	if v := get(r, "value"); v.Kind == weights.KindObject {
 		up = v
 	}
-	if u := get(up, "upstream"); u.Kind == KindObject {
+	if u := get(up, "upstream"); u.Kind == weights.KindObject {
 		up = u
 	}
-	if n := kindOf(up, "nodes"); n == KindObject || n == KindArray {
+	if n := kindOf(up, "nodes"); n == weights.KindObject || n == weights.KindArray {
 		out = append(out, FormatAPISIX)
 	}
 	// go-kratos: one ServiceInstance.
-	if eps := get(r, "endpoints"); eps.Kind == KindArray && first(eps).Kind == KindString && hasKey(r, "id", "name") {
+	if eps := get(r, "endpoints"); eps.Kind == weights.KindArray && first(eps).Kind == weights.KindString && hasKey(r, "id", "name") {
 		out = append(out, FormatKratos)
 	}
 	return out
 }
 
-func detectArray(r Raw) []Format {
+func detectArray(r weights.Raw) []Format {
 	if len(r.Items) == 0 {
 		return []Format{FormatMap} // every array format reads [] as no nodes
 	}
 	e := first(r)
-	if e.Kind != KindObject {
+	if e.Kind != weights.KindObject {
 		return []Format{FormatMap} // Decode explains what is wrong
 	}
 	var out []Format
 	if hasKey(e, "Service") && hasKey(e, "Node", "Checks") {
 		out = append(out, FormatConsul)
 	}
-	if eps := get(e, "endpoints"); eps.Kind == KindArray && !hasKey(e, "weight") {
+	if eps := get(e, "endpoints"); eps.Kind == weights.KindArray && !hasKey(e, "weight") {
 		out = append(out, FormatKratos)
 	}
 	if hasKey(e, "host") && !hasKey(e, "id") {
@@ -125,10 +126,10 @@ func detectArray(r Raw) []Format {
 }
 
 // first returns the first element of an array, the value itself otherwise.
-func first(r Raw) Raw {
-	if r.Kind == KindArray {
+func first(r weights.Raw) weights.Raw {
+	if r.Kind == weights.KindArray {
 		if len(r.Items) == 0 {
-			return Raw{}
+			return weights.Raw{}
 		}
 		return r.Items[0]
 	}
@@ -136,14 +137,14 @@ func first(r Raw) Raw {
 }
 
 // has2 reports whether an object has any of the keys.
-func hasKey(r Raw, keys ...string) bool {
+func hasKey(r weights.Raw, keys ...string) bool {
 	_, _, ok := field(r, keys...)
 	return ok
 }
 
-func allScalar(r Raw) bool {
+func allScalar(r weights.Raw) bool {
 	for _, m := range r.Members {
-		if m.Value.Kind == KindArray || m.Value.Kind == KindObject {
+		if m.Value.Kind == weights.KindArray || m.Value.Kind == weights.KindObject {
 			return false
 		}
 	}
@@ -151,9 +152,9 @@ func allScalar(r Raw) bool {
 }
 
 // keysOf lists an object's first keys for an error message.
-func keysOf(r Raw) string {
-	if r.Kind != KindObject {
-		return "none: " + r.Kind.article()
+func keysOf(r weights.Raw) string {
+	if r.Kind != weights.KindObject {
+		return "none: " + r.Kind.Article()
 	}
 	var ks []string
 	for i, m := range r.Members {

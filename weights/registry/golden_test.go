@@ -1,4 +1,4 @@
-package weights_test
+package registry_test
 
 import (
 	"bytes"
@@ -11,23 +11,24 @@ import (
 	"testing"
 
 	"github.com/safewrr/safewrr/weights"
+	"github.com/safewrr/safewrr/weights/registry"
 )
 
-// go test ./weights -run TestRegistryGolden -update rewrites the golden files.
+// go test ./weights -run TestGolden -update rewrites the golden files.
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata/registries")
 
 // registryFixtures lists testdata/registries/*.json with the format each one
 // is written in (the file name up to the first '-').
-func registryFixtures(t *testing.T) map[string]weights.Format {
+func registryFixtures(t *testing.T) map[string]registry.Format {
 	t.Helper()
 	paths, err := filepath.Glob(filepath.Join("testdata", "registries", "*.json"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no fixtures: %v", err)
 	}
-	out := make(map[string]weights.Format, len(paths))
+	out := make(map[string]registry.Format, len(paths))
 	for _, p := range paths {
 		name := strings.TrimSuffix(filepath.Base(p), ".json")
-		f, err := weights.ParseFormat(strings.SplitN(name, "-", 2)[0])
+		f, err := registry.ParseFormat(strings.SplitN(name, "-", 2)[0])
 		if err != nil {
 			t.Fatalf("fixture %s: name does not start with a format: %v", p, err)
 		}
@@ -37,7 +38,7 @@ func registryFixtures(t *testing.T) map[string]weights.Format {
 }
 
 // render writes a decode result in a stable, readable form.
-func render(s weights.Snapshot, r weights.RegistryReport, err error) string {
+func render(s weights.Snapshot, r registry.Report, err error) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "format: %s\n", r.Format)
 	if err != nil {
@@ -64,23 +65,23 @@ func render(s weights.Snapshot, r weights.RegistryReport, err error) string {
 	return b.String()
 }
 
-// TestRegistryGolden decodes every fixture under the default options, and
+// TestGolden decodes every fixture under the default options, and
 // the hostile ones also under FollowPolicy, and compares with the golden
 // files; -update rewrites them.
-func TestRegistryGolden(t *testing.T) {
+func TestGolden(t *testing.T) {
 	for path, f := range registryFixtures(t) {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		runs := map[string]weights.RegistryOptions{".golden": {}}
+		runs := map[string]registry.Options{".golden": {}}
 		if strings.Contains(path, "hostile") {
-			runs[".policy.golden"] = weights.RegistryOptions{Convention: weights.FollowPolicy, Policy: weights.Lenient()}
+			runs[".policy.golden"] = registry.Options{Convention: registry.FollowPolicy, Policy: weights.Lenient()}
 		}
 		for suffix, o := range runs {
 			golden := strings.TrimSuffix(path, ".json") + suffix
 			t.Run(filepath.Base(golden), func(t *testing.T) {
-				s, r, err := weights.DecodeRegistry(f, data, o)
+				s, r, err := registry.Decode(f, data, o)
 				got := render(s, r, err)
 				if *updateGolden {
 					if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
@@ -93,7 +94,7 @@ func TestRegistryGolden(t *testing.T) {
 					t.Fatalf("%v (run with -update to create it)", err)
 				}
 				if got != string(want) {
-					t.Errorf("DecodeRegistry(%s, %s) differs from %s:\n--- got\n%s--- want\n%s", f, path, golden, got, want)
+					t.Errorf("Decode(%s, %s) differs from %s:\n--- got\n%s--- want\n%s", f, path, golden, got, want)
 				}
 			})
 		}
@@ -109,17 +110,17 @@ func TestRegistryAutoDetect(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := weights.DetectFormat(data, weights.Limits{})
+			got, err := registry.DetectFormat(data, weights.Limits{})
 			if err != nil || got != f {
 				t.Fatalf("DetectFormat(%s) = %q, %v; want %q", path, got, err, f)
 			}
-			s1, r1, err1 := weights.DecodeFormat(weights.FormatAuto, data, weights.Policy{})
-			s2, r2, err2 := weights.DecodeFormat(f, data, weights.Policy{})
+			s1, r1, err1 := registry.DecodeFormat(registry.FormatAuto, data, weights.Policy{})
+			s2, r2, err2 := registry.DecodeFormat(f, data, weights.Policy{})
 			if r1.Format != string(f) {
 				t.Errorf("DecodeFormat(auto).Format = %q, want %q", r1.Format, f)
 			}
-			a := render(s1, weights.RegistryReport{Report: r1}, err1)
-			b := render(s2, weights.RegistryReport{Report: r2}, err2)
+			a := render(s1, registry.Report{Report: r1}, err1)
+			b := render(s2, registry.Report{Report: r2}, err2)
 			if a != b {
 				t.Errorf("auto and %s differ:\n%s\n%s", f, a, b)
 			}
@@ -132,36 +133,36 @@ func TestRegistryAutoDetect(t *testing.T) {
 func TestDetectFormat(t *testing.T) {
 	tests := []struct {
 		name, payload string
-		want          weights.Format
+		want          registry.Format
 		errHas        []string // substrings of the error; nil: no error
 	}{
-		{"map object", `{"10.0.0.1:80": 10, "10.0.0.2:80": "0"}`, weights.FormatMap, nil},
-		{"map array", `[{"id":"a:1","weight":1}]`, weights.FormatMap, nil},
-		{"empty object", `{}`, weights.FormatMap, nil},
-		{"empty array", `[]`, weights.FormatMap, nil},
-		{"map with id named hosts", `{"hosts": 5}`, weights.FormatMap, nil},
-		{"consul", `[{"Node":{"Address":"1.2.3.4"},"Service":{"Port":1},"Checks":[]}]`, weights.FormatConsul, nil},
-		{"kratos array", `[{"id":"x","endpoints":["grpc://1.2.3.4:9000"]}]`, weights.FormatKratos, nil},
-		{"apisix array", `[{"host":"1.2.3.4","port":80,"weight":1}]`, weights.FormatAPISIX, nil},
-		{"apisix route", `{"uri":"/x","upstream":{"nodes":{"1.2.3.4:80":1}}}`, weights.FormatAPISIX, nil},
-		{"nacos v2", `{"code":0,"data":{"hosts":[]}}`, weights.FormatNacos, nil},
-		{"discovery polls", `{"code":0,"data":{"a.b":{"instances":{}}}}`, weights.FormatDiscovery, nil},
-		{"eureka instance", `{"instance":{"app":"A","ipAddr":"1.2.3.4"}}`, weights.FormatEureka, nil},
-		{"slice without kind", `{"addressType":"IPv4","endpoints":[]}`, weights.FormatEndpointSlice, nil},
+		{"map object", `{"10.0.0.1:80": 10, "10.0.0.2:80": "0"}`, registry.FormatMap, nil},
+		{"map array", `[{"id":"a:1","weight":1}]`, registry.FormatMap, nil},
+		{"empty object", `{}`, registry.FormatMap, nil},
+		{"empty array", `[]`, registry.FormatMap, nil},
+		{"map with id named hosts", `{"hosts": 5}`, registry.FormatMap, nil},
+		{"consul", `[{"Node":{"Address":"1.2.3.4"},"Service":{"Port":1},"Checks":[]}]`, registry.FormatConsul, nil},
+		{"kratos array", `[{"id":"x","endpoints":["grpc://1.2.3.4:9000"]}]`, registry.FormatKratos, nil},
+		{"apisix array", `[{"host":"1.2.3.4","port":80,"weight":1}]`, registry.FormatAPISIX, nil},
+		{"apisix route", `{"uri":"/x","upstream":{"nodes":{"1.2.3.4:80":1}}}`, registry.FormatAPISIX, nil},
+		{"nacos v2", `{"code":0,"data":{"hosts":[]}}`, registry.FormatNacos, nil},
+		{"discovery polls", `{"code":0,"data":{"a.b":{"instances":{}}}}`, registry.FormatDiscovery, nil},
+		{"eureka instance", `{"instance":{"app":"A","ipAddr":"1.2.3.4"}}`, registry.FormatEureka, nil},
+		{"slice without kind", `{"addressType":"IPv4","endpoints":[]}`, registry.FormatEndpointSlice, nil},
 		{"ambiguous", `{"hosts":[],"nodes":{}}`, "", []string{"nacos", "apisix", "name one of them"}},
 		{"unknown", `{"servers":[{"addr":"1.2.3.4:80"}]}`, "", []string{`"servers"`, "map, discovery, kratos, consul, nacos, eureka, eds, apisix, endpointslice"}},
 		{"scalar", `42`, "", []string{"a number", "map, discovery"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := weights.DetectFormat([]byte(tt.payload), weights.Limits{})
+			got, err := registry.DetectFormat([]byte(tt.payload), weights.Limits{})
 			if tt.errHas == nil {
 				if err != nil || got != tt.want {
 					t.Fatalf("DetectFormat(%s) = %q, %v; want %q", tt.payload, got, err, tt.want)
 				}
 				return
 			}
-			if err == nil || !errors.Is(err, weights.ErrUnknownFormat) {
+			if err == nil || !errors.Is(err, registry.ErrUnknownFormat) {
 				t.Fatalf("DetectFormat(%s) = %q, %v; want an ErrUnknownFormat", tt.payload, got, err)
 			}
 			for _, s := range tt.errHas {
@@ -169,8 +170,8 @@ func TestDetectFormat(t *testing.T) {
 					t.Errorf("error %q does not mention %q", err, s)
 				}
 			}
-			_, r, err := weights.DecodeFormat(weights.FormatAuto, []byte(tt.payload), weights.Policy{})
-			if !errors.Is(err, weights.ErrUnknownFormat) || r.Format != string(weights.FormatAuto) {
+			_, r, err := registry.DecodeFormat(registry.FormatAuto, []byte(tt.payload), weights.Policy{})
+			if !errors.Is(err, registry.ErrUnknownFormat) || r.Format != string(registry.FormatAuto) {
 				t.Errorf("DecodeFormat(auto) = %q, %v; want format auto and ErrUnknownFormat", r.Format, err)
 			}
 		})
@@ -178,16 +179,16 @@ func TestDetectFormat(t *testing.T) {
 }
 
 func TestParseFormat(t *testing.T) {
-	for _, f := range append(weights.Formats(), weights.FormatAuto) {
-		if got, err := weights.ParseFormat(strings.ToUpper(string(f))); err != nil || got != f {
+	for _, f := range append(registry.Formats(), registry.FormatAuto) {
+		if got, err := registry.ParseFormat(strings.ToUpper(string(f))); err != nil || got != f {
 			t.Errorf("ParseFormat(%q) = %q, %v", strings.ToUpper(string(f)), got, err)
 		}
 	}
-	_, err := weights.ParseFormat("zookeeper")
-	if !errors.Is(err, weights.ErrUnknownFormat) || !strings.Contains(err.Error(), "auto, map, discovery") {
+	_, err := registry.ParseFormat("zookeeper")
+	if !errors.Is(err, registry.ErrUnknownFormat) || !strings.Contains(err.Error(), "auto, map, discovery") {
 		t.Errorf("ParseFormat(zookeeper) error = %v", err)
 	}
-	if _, _, err := weights.DecodeFormat("zookeeper", []byte(`{}`), weights.Policy{}); !errors.Is(err, weights.ErrUnknownFormat) {
+	if _, _, err := registry.DecodeFormat("zookeeper", []byte(`{}`), weights.Policy{}); !errors.Is(err, registry.ErrUnknownFormat) {
 		t.Errorf("DecodeFormat(zookeeper) error = %v", err)
 	}
 }
@@ -199,14 +200,14 @@ func TestRegistryWrongFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []weights.Format{weights.FormatDiscovery, weights.FormatNacos, weights.FormatEureka, weights.FormatEDS, weights.FormatEndpointSlice} {
-		_, r, err := weights.DecodeFormat(f, data, weights.Policy{})
+	for _, f := range []registry.Format{registry.FormatDiscovery, registry.FormatNacos, registry.FormatEureka, registry.FormatEDS, registry.FormatEndpointSlice} {
+		_, r, err := registry.DecodeFormat(f, data, weights.Policy{})
 		var pe *weights.PayloadError
 		if !errors.As(err, &pe) || !errors.Is(err, weights.ErrShape) || r.Format != string(f) {
 			t.Errorf("DecodeFormat(%s, consul payload) = %q, %v; want a *PayloadError wrapping ErrShape", f, r.Format, err)
 		}
 	}
-	if _, _, err := weights.DecodeFormat(weights.FormatNacos, []byte(`{"hosts": [`), weights.Policy{}); !errors.Is(err, weights.ErrSyntax) {
+	if _, _, err := registry.DecodeFormat(registry.FormatNacos, []byte(`{"hosts": [`), weights.Policy{}); !errors.Is(err, weights.ErrSyntax) {
 		t.Errorf("truncated payload: error %v, want ErrSyntax", err)
 	}
 	_ = bytes.MinRead

@@ -1,7 +1,8 @@
-package weights
+package registry
 
 import (
 	"fmt"
+	"github.com/safewrr/safewrr/weights"
 	"net"
 	"strconv"
 	"strings"
@@ -19,7 +20,7 @@ import (
 // default port (443 for https and grpcs, 80 otherwise).
 var apisixRule = rule{registry: "APISIX", prio: prioHighest}
 
-func decodeAPISIX(c *collector, root Raw) error {
+func decodeAPISIX(c *collector, root weights.Raw) error {
 	c.rule = apisixRule
 	up, err := apisixUpstream(root)
 	if err != nil {
@@ -33,14 +34,14 @@ func decodeAPISIX(c *collector, root Raw) error {
 	nodes := up
 	if n, ok := up.Get("nodes"); ok {
 		nodes = n
-	} else if up.Kind == KindObject {
+	} else if up.Kind == weights.KindObject {
 		if d, _ := text(up, "discovery_type"); d != "" {
 			svc, _ := text(up, "service_name")
 			return shapeError(FormatAPISIX, "the upstream finds its nodes through %s discovery (service %q) at run time; decode that registry's payload instead", d, svc)
 		}
 	}
 	switch nodes.Kind {
-	case KindObject:
+	case weights.KindObject:
 		for _, m := range nodes.Members {
 			in := instance{where: "nodes[\"" + m.Key + "\"]", weight: m.Value}
 			in.id = apisixID(&in, m.Key, defPort)
@@ -48,44 +49,44 @@ func decodeAPISIX(c *collector, root Raw) error {
 				return err
 			}
 		}
-	case KindArray:
+	case weights.KindArray:
 		for _, it := range nodes.Items {
 			if err := c.add(apisixNode(it, defPort)); err != nil {
 				return err
 			}
 		}
-	case KindNull:
+	case weights.KindNull:
 	default:
-		return shapeError(FormatAPISIX, "nodes is %s, not an object or an array", nodes.Kind.article())
+		return shapeError(FormatAPISIX, "nodes is %s, not an object or an array", nodes.Kind.Article())
 	}
 	return nil
 }
 
 // apisixUpstream finds the upstream in an upstream, a route or an Admin API
 // answer.
-func apisixUpstream(root Raw) (Raw, error) {
+func apisixUpstream(root weights.Raw) (weights.Raw, error) {
 	switch root.Kind {
-	case KindArray:
-		return Object(Member{Key: "nodes", Value: root}), nil
-	case KindObject:
+	case weights.KindArray:
+		return weights.Object(weights.Member{Key: "nodes", Value: root}), nil
+	case weights.KindObject:
 	default:
-		return Raw{}, shapeError(FormatAPISIX, "the payload is %s, not an upstream", root.Kind.article())
+		return weights.Raw{}, shapeError(FormatAPISIX, "the payload is %s, not an upstream", root.Kind.Article())
 	}
 	r := root
-	if v, ok := r.Get("value"); ok && v.Kind == KindObject {
+	if v, ok := r.Get("value"); ok && v.Kind == weights.KindObject {
 		r = v
 	}
 	if _, ok := r.Get("nodes"); ok {
 		return r, nil
 	}
-	if u, ok := r.Get("upstream"); ok && u.Kind == KindObject {
+	if u, ok := r.Get("upstream"); ok && u.Kind == weights.KindObject {
 		return u, nil
 	}
 	if _, ok := r.Get("discovery_type"); ok {
 		return r, nil
 	}
 	// A bare nodes object: {"host:port": weight, ...}.
-	return Object(Member{Key: "nodes", Value: root}), nil
+	return weights.Object(weights.Member{Key: "nodes", Value: root}), nil
 }
 
 // apisixID makes a node id from an object-form key.
@@ -100,7 +101,7 @@ func apisixID(in *instance, key string, defPort int) string {
 			in.bad = fmt.Sprintf("node key %q is not host:port", key)
 			return key
 		}
-		in.addNote(NoteAddress, Raw{}, "node %q has no port; the scheme's default %d", key, defPort)
+		in.addNote(NoteAddress, weights.Raw{}, "node %q has no port; the scheme's default %d", key, defPort)
 		return hostPort(key, defPort)
 	}
 	n, err := strconv.Atoi(ps)
@@ -111,10 +112,10 @@ func apisixID(in *instance, key string, defPort int) string {
 	return hostPort(host, n)
 }
 
-func apisixNode(it Raw, defPort int) instance {
+func apisixNode(it weights.Raw, defPort int) instance {
 	in := instance{where: "nodes[].weight"}
-	if it.Kind != KindObject {
-		in.bad = "node is " + it.Kind.article() + ", not an object"
+	if it.Kind != weights.KindObject {
+		in.bad = "node is " + it.Kind.Article() + ", not an object"
 		return in
 	}
 	var bad string
@@ -129,7 +130,7 @@ func apisixNode(it Raw, defPort int) instance {
 			in.bad = joinDetail(in.bad, problem)
 		}
 	} else if host != "" {
-		in.addNote(NoteAddress, Raw{}, "node %q has no port; the scheme's default %d", host, defPort)
+		in.addNote(NoteAddress, weights.Raw{}, "node %q has no port; the scheme's default %d", host, defPort)
 	}
 	if host == "" || strings.ContainsAny(host, " \t\r\n/?#@,;") {
 		in.bad = joinDetail(in.bad, fmt.Sprintf("host %q is not a host name or address", host))

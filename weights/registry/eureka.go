@@ -1,7 +1,8 @@
-package weights
+package registry
 
 import (
 	"fmt"
+	"github.com/safewrr/safewrr/weights"
 	"strings"
 )
 
@@ -25,31 +26,31 @@ var eurekaRule = rule{
 	lowDefault: true,
 }
 
-func decodeEureka(c *collector, root Raw) error {
+func decodeEureka(c *collector, root weights.Raw) error {
 	c.rule = eurekaRule
-	if root.Kind != KindObject {
-		return shapeError(FormatEureka, "the response is %s, not an object", root.Kind.article())
+	if root.Kind != weights.KindObject {
+		return shapeError(FormatEureka, "the response is %s, not an object", root.Kind.Article())
 	}
-	var apps []Raw
+	var apps []weights.Raw
 	if a, ok := root.Get("applications"); ok {
-		if a.Kind != KindObject && a.Kind != KindNull {
-			return shapeError(FormatEureka, "applications is %s, not an object", a.Kind.article())
+		if a.Kind != weights.KindObject && a.Kind != weights.KindNull {
+			return shapeError(FormatEureka, "applications is %s, not an object", a.Kind.Article())
 		}
 		apps = items(get(a, "application"))
 	} else if a, ok := root.Get("application"); ok {
 		apps = items(a)
 	} else if ins, ok := root.Get("instance"); ok {
-		apps = []Raw{Object(Member{Key: "instance", Value: ins})}
+		apps = []weights.Raw{weights.Object(weights.Member{Key: "instance", Value: ins})}
 	} else {
 		return shapeError(FormatEureka, "no \"applications\", \"application\" or \"instance\"")
 	}
 	for _, app := range apps {
-		if app.Kind != KindObject {
-			return shapeError(FormatEureka, "an application is %s, not an object", app.Kind.article())
+		if app.Kind != weights.KindObject {
+			return shapeError(FormatEureka, "an application is %s, not an object", app.Kind.Article())
 		}
 		name, _ := text(app, "name")
 		if c.o.Service != "" && name != "" && !strings.EqualFold(name, c.o.Service) {
-			c.note(NoteFiltered, Raw{}, "application %q left out: not %q", name, c.o.Service)
+			c.note(NoteFiltered, weights.Raw{}, "application %q left out: not %q", name, c.o.Service)
 			continue
 		}
 		for _, it := range items(get(app, "instance")) {
@@ -61,10 +62,10 @@ func decodeEureka(c *collector, root Raw) error {
 	return nil
 }
 
-func eurekaInstance(it Raw) instance {
+func eurekaInstance(it weights.Raw) instance {
 	in := instance{where: "metadata.weight"}
-	if it.Kind != KindObject {
-		in.bad = "instance is " + it.Kind.article() + ", not an object"
+	if it.Kind != weights.KindObject {
+		in.bad = "instance is " + it.Kind.Article() + ", not an object"
 		return in
 	}
 	in.name, _ = text(it, "instanceId")
@@ -72,14 +73,14 @@ func eurekaInstance(it Raw) instance {
 	if ip == "" {
 		ip, _ = text(it, "hostName")
 		if ip != "" {
-			in.addNote(NoteAddress, Raw{}, "no ipAddr; used hostName %s", ip)
+			in.addNote(NoteAddress, weights.Raw{}, "no ipAddr; used hostName %s", ip)
 		}
 	}
 	n, problem := eurekaPort(get(it, "port"))
 	if problem != "" {
 		if sn, sp := eurekaPort(get(it, "securePort")); sp == "" {
 			n, problem = sn, ""
-			in.addNote(NoteAddress, Raw{}, "port is not enabled; used securePort %d", sn)
+			in.addNote(NoteAddress, weights.Raw{}, "port is not enabled; used securePort %d", sn)
 		}
 	}
 	switch {
@@ -92,7 +93,7 @@ func eurekaInstance(it Raw) instance {
 	}
 	in.metadataWeight(it)
 	st, _ := it.Get("status")
-	if st.Kind != KindString || st.Text != "UP" {
+	if st.Kind != weights.KindString || st.Text != "UP" {
 		in.down = fmt.Sprintf("status %s (only \"UP\" takes traffic)", st)
 	}
 	return in
@@ -100,8 +101,8 @@ func eurekaInstance(it Raw) instance {
 
 // eurekaPort reads {"$": 8080, "@enabled": "true"} ("$" a number or a
 // string), or a bare port number.
-func eurekaPort(r Raw) (int, string) {
-	if r.Kind != KindObject {
+func eurekaPort(r weights.Raw) (int, string) {
+	if r.Kind != weights.KindObject {
 		n, problem := port(r)
 		if problem != "" {
 			return 0, "port: " + problem

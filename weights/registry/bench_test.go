@@ -1,4 +1,4 @@
-package weights_test
+package registry_test
 
 import (
 	"errors"
@@ -7,11 +7,12 @@ import (
 	"testing"
 
 	"github.com/safewrr/safewrr/weights"
+	"github.com/safewrr/safewrr/weights/registry"
 )
 
 // registryPayload builds a response of n instances in a format, with the
 // quirks of the samples: string weights, a few unhealthy instances.
-func registryPayload(f weights.Format, n int) []byte {
+func registryPayload(f registry.Format, n int) []byte {
 	var b strings.Builder
 	sep := func(i int) {
 		if i > 0 {
@@ -19,7 +20,7 @@ func registryPayload(f weights.Format, n int) []byte {
 		}
 	}
 	switch f {
-	case weights.FormatDiscovery:
+	case registry.FormatDiscovery:
 		b.WriteString(`{"code":0,"data":{"instances":{"sh001":[`)
 		for i := 0; i < n; i++ {
 			sep(i)
@@ -27,7 +28,7 @@ func registryPayload(f weights.Format, n int) []byte {
 				i, i>>16&255, i>>8&255, i&255, i>>16&255, i>>8&255, i&255, 1+btoi(i%10 == 0), 1+i%100)
 		}
 		b.WriteString(`]}}}`)
-	case weights.FormatNacos:
+	case registry.FormatNacos:
 		b.WriteString(`{"name":"DEFAULT_GROUP@@s","cacheMillis":10000,"hosts":[`)
 		for i := 0; i < n; i++ {
 			sep(i)
@@ -35,7 +36,7 @@ func registryPayload(f weights.Format, n int) []byte {
 				i>>16&255, i>>8&255, i&255, i%10, i%7, i%10 != 0)
 		}
 		b.WriteString(`]}`)
-	case weights.FormatEDS:
+	case registry.FormatEDS:
 		b.WriteString(`{"cluster_name":"c","endpoints":[{"locality":{"zone":"a"},"lb_endpoints":[`)
 		for i := 0; i < n; i++ {
 			sep(i)
@@ -54,17 +55,17 @@ func btoi(b bool) int {
 	return 0
 }
 
-// BenchmarkDecodeRegistry measures a whole decode: parse, convention,
+// BenchmarkDecode measures a whole decode: parse, convention,
 // validation, notes.
-func BenchmarkDecodeRegistry(b *testing.B) {
-	for _, f := range []weights.Format{weights.FormatDiscovery, weights.FormatNacos, weights.FormatEDS} {
+func BenchmarkDecode(b *testing.B) {
+	for _, f := range []registry.Format{registry.FormatDiscovery, registry.FormatNacos, registry.FormatEDS} {
 		for _, n := range []int{10, 1000, 10000} {
 			data := registryPayload(f, n)
 			b.Run(fmt.Sprintf("%s/nodes=%d", f, n), func(b *testing.B) {
 				b.ReportAllocs()
 				b.SetBytes(int64(len(data)))
 				for i := 0; i < b.N; i++ {
-					s, _, err := weights.DecodeRegistry(f, data, weights.RegistryOptions{})
+					s, _, err := registry.Decode(f, data, registry.Options{})
 					if err != nil || len(s.Nodes) != n {
 						b.Fatalf("%d nodes, %v", len(s.Nodes), err)
 					}
@@ -76,16 +77,16 @@ func BenchmarkDecodeRegistry(b *testing.B) {
 
 // TestRegistryLimits: the node limit holds for registry payloads too.
 func TestRegistryLimits(t *testing.T) {
-	for _, f := range []weights.Format{weights.FormatDiscovery, weights.FormatNacos, weights.FormatEDS} {
+	for _, f := range []registry.Format{registry.FormatDiscovery, registry.FormatNacos, registry.FormatEDS} {
 		data := registryPayload(f, 50)
-		s, _, err := weights.DecodeRegistry(f, data, weights.RegistryOptions{Policy: weights.Policy{Limits: weights.Limits{MaxNodes: 49}}})
+		s, _, err := registry.Decode(f, data, registry.Options{Policy: weights.Policy{Limits: weights.Limits{MaxNodes: 49}}})
 		if !errors.Is(err, weights.ErrTooManyNodes) || len(s.Nodes) != 0 {
 			t.Errorf("%s: 50 nodes with MaxNodes 49: %v, %d nodes; want ErrTooManyNodes", f, err, len(s.Nodes))
 		}
-		if _, _, err := weights.DecodeRegistry(f, data, weights.RegistryOptions{Policy: weights.Policy{Limits: weights.Limits{MaxNodes: 50}}}); err != nil {
+		if _, _, err := registry.Decode(f, data, registry.Options{Policy: weights.Policy{Limits: weights.Limits{MaxNodes: 50}}}); err != nil {
 			t.Errorf("%s: 50 nodes with MaxNodes 50: %v", f, err)
 		}
-		if _, _, err := weights.DecodeRegistry(f, data, weights.RegistryOptions{Policy: weights.Policy{Limits: weights.Limits{MaxBytes: 100}}}); !errors.Is(err, weights.ErrTooLarge) {
+		if _, _, err := registry.Decode(f, data, registry.Options{Policy: weights.Policy{Limits: weights.Limits{MaxBytes: 100}}}); !errors.Is(err, weights.ErrTooLarge) {
 			t.Errorf("%s: MaxBytes 100: %v, want ErrTooLarge", f, err)
 		}
 	}

@@ -1,4 +1,6 @@
-package weights
+package registry
+
+import "github.com/safewrr/safewrr/weights"
 
 // go-kratos registries (etcd, consul, nacos, ...) store each instance as the
 // JSON of a ServiceInstance:
@@ -17,28 +19,28 @@ var kratosRule = rule{
 	badDefault: true,
 }
 
-func decodeKratos(c *collector, root Raw) error {
+func decodeKratos(c *collector, root weights.Raw) error {
 	c.rule = kratosRule
-	var list []Raw
+	var list []weights.Raw
 	switch root.Kind {
-	case KindArray:
+	case weights.KindArray:
 		list = root.Items
-	case KindObject:
-		list = []Raw{root}
+	case weights.KindObject:
+		list = []weights.Raw{root}
 	default:
-		return shapeError(FormatKratos, "the payload is %s, not an instance or an array of them", root.Kind.article())
+		return shapeError(FormatKratos, "the payload is %s, not an instance or an array of them", root.Kind.Article())
 	}
 	for _, it := range list {
-		if c.o.Service != "" && it.Kind == KindObject {
+		if c.o.Service != "" && it.Kind == weights.KindObject {
 			if name, _ := text(it, "name"); name != c.o.Service {
-				c.note(NoteFiltered, Raw{}, "instance of service %q left out: not %q", name, c.o.Service)
+				c.note(NoteFiltered, weights.Raw{}, "instance of service %q left out: not %q", name, c.o.Service)
 				continue
 			}
 		}
 		in := instance{where: "metadata.weight"}
 		in.name, _ = text(it, "id")
-		if it.Kind != KindObject {
-			in.bad = "instance is " + it.Kind.article() + ", not an object"
+		if it.Kind != weights.KindObject {
+			in.bad = "instance is " + it.Kind.Article() + ", not an object"
 		} else {
 			eps, _ := it.Get("endpoints")
 			pickURL(c, &in, eps, "endpoints")
