@@ -11,6 +11,7 @@ import (
 
 	"github.com/safewrr/safewrr/balancer"
 	"github.com/safewrr/safewrr/weights"
+	"github.com/safewrr/safewrr/weights/registry"
 )
 
 // Feed keeps a balancer.Balancer in step with a registry. Create one with
@@ -241,7 +242,7 @@ func (f *Feed) poll(st *Status, data []byte, ferr error, now time.Time) bool {
 	}
 	f.last = data
 
-	snap, rep, err := weights.DecodeRegistry(f.cfg.format, data, f.cfg.decode)
+	snap, rep, err := registry.Decode(f.cfg.format, data, f.cfg.decode)
 	f.record(st, rep, now)
 	refuse := func(stage string, err error) bool {
 		st.LastPoll = Refused

@@ -13,30 +13,30 @@ import (
 	"github.com/safewrr/safewrr/balancer"
 	"github.com/safewrr/safewrr/feed"
 	"github.com/safewrr/safewrr/internal/clocktest"
-	"github.com/safewrr/safewrr/weights"
+	"github.com/safewrr/safewrr/weights/registry"
 )
 
-// registry is a source whose payload or error tests set.
-type registry struct {
+// fakeRegistry is a source whose payload or error tests set.
+type fakeRegistry struct {
 	mu    sync.Mutex
 	data  string
 	err   error
 	calls int
 }
 
-func (r *registry) set(data string) {
+func (r *fakeRegistry) set(data string) {
 	r.mu.Lock()
 	r.data, r.err = data, nil
 	r.mu.Unlock()
 }
 
-func (r *registry) fail(err error) {
+func (r *fakeRegistry) fail(err error) {
 	r.mu.Lock()
 	r.err = err
 	r.mu.Unlock()
 }
 
-func (r *registry) source() feed.Source {
+func (r *fakeRegistry) source() feed.Source {
 	return feed.Func("test registry", func(context.Context) ([]byte, error) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -68,7 +68,7 @@ func (b *syncBuffer) take() string {
 	return s
 }
 
-func newFeed(t *testing.T, r *registry, opts ...feed.Option) (*feed.Feed, *syncBuffer) {
+func newFeed(t *testing.T, r *fakeRegistry, opts ...feed.Option) (*feed.Feed, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	clock := clocktest.New()
@@ -92,7 +92,7 @@ func nodes(b *balancer.Balancer) string {
 }
 
 func TestGuardsKeepTheLastGoodNodes(t *testing.T) {
-	r := &registry{data: `{"a:1": 5, "b:1": 1}`}
+	r := &fakeRegistry{data: `{"a:1": 5, "b:1": 1}`}
 	f, _ := newFeed(t, r, feed.WithBalancer(balancer.WithMaxWeightDrop(0.5)))
 	lb := f.Balancer()
 	if got, want := nodes(lb), "a:1=5 b:1=1"; got != want {
@@ -157,7 +157,7 @@ func TestGuardsKeepTheLastGoodNodes(t *testing.T) {
 }
 
 func TestFetchErrorClearsWhenTheServingPayloadComesBack(t *testing.T) {
-	r := &registry{data: `{"a:1": 1}`}
+	r := &fakeRegistry{data: `{"a:1": 1}`}
 	f, _ := newFeed(t, r)
 	r.fail(errors.New("timeout"))
 	if st := f.Poll(context.Background()); st.LastError == "" || st.FetchFailures != 1 {
@@ -171,7 +171,7 @@ func TestFetchErrorClearsWhenTheServingPayloadComesBack(t *testing.T) {
 }
 
 func TestStartsEmptyAndSaysWhy(t *testing.T) {
-	r := &registry{}
+	r := &fakeRegistry{}
 	r.fail(errors.New("open registry.json: no such file or directory"))
 	f, logs := newFeed(t, r)
 	st := f.Status()
@@ -216,7 +216,7 @@ func TestRejectsAreLoggedOncePerChange(t *testing.T) {
 	}
 	b.WriteString(`}`)
 	big := b.String()
-	r := &registry{data: big}
+	r := &fakeRegistry{data: big}
 	f, logs := newFeed(t, r, feed.WithMaxListed(100), feed.WithMaxLogged(10))
 	first := logs.take()
 	if n := strings.Count(first, "msg=\"registry: node rejected\""); n != 10 {
@@ -253,7 +253,7 @@ func TestRejectsAreLoggedOncePerChange(t *testing.T) {
 }
 
 func TestFetchErrorsAreLoggedWhenTheyChange(t *testing.T) {
-	r := &registry{data: `{"a:1": 1}`}
+	r := &fakeRegistry{data: `{"a:1": 1}`}
 	f, logs := newFeed(t, r)
 	logs.take()
 	r.fail(errors.New("connection refused"))
@@ -273,9 +273,9 @@ func TestDecodeOptionsAndNotes(t *testing.T) {
 	payload := `{"code":0,"data":{"instances":{"sh001":[
 	  {"appid":"demo","hostname":"h1","addrs":["http://10.0.0.1:80"],"metadata":{"weight":"10"},"status":1},
 	  {"appid":"demo","hostname":"h2","addrs":["http://10.0.0.2:80"],"metadata":{},"status":1}]}}}`
-	r := &registry{data: payload}
+	r := &fakeRegistry{data: payload}
 	var changes []feed.Status
-	f, logs := newFeed(t, r, feed.WithFormat(weights.FormatDiscovery),
+	f, logs := newFeed(t, r, feed.WithFormat(registry.FormatDiscovery),
 		feed.WithOnChange(func(s feed.Status) { changes = append(changes, s) }))
 	st := f.Status()
 	if st.Format != "discovery" || !st.Serving() {
@@ -297,7 +297,7 @@ func TestDecodeOptionsAndNotes(t *testing.T) {
 }
 
 func TestWaitAndTrigger(t *testing.T) {
-	r := &registry{data: `{"a:1": 1}`}
+	r := &fakeRegistry{data: `{"a:1": 1}`}
 	f, _ := newFeed(t, r, feed.WithInterval(0))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -348,7 +348,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 }
 
 func TestTooLargePayloadIsAFetchError(t *testing.T) {
-	r := &registry{data: `{"a:1": 1}`}
+	r := &fakeRegistry{data: `{"a:1": 1}`}
 	f, _ := newFeed(t, r, feed.WithMaxBytes(16))
 	r.set(`{"a:1": 1, "b:1": 1, "c:1": 1}`)
 	st := f.Poll(context.Background())

@@ -8,6 +8,7 @@ import (
 
 	"github.com/safewrr/safewrr/balancer"
 	"github.com/safewrr/safewrr/weights"
+	"github.com/safewrr/safewrr/weights/registry"
 )
 
 // Defaults of a Feed's options.
@@ -31,8 +32,8 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
-	format     weights.Format
-	decode     weights.RegistryOptions
+	format     registry.Format
+	decode     registry.Options
 	maxBytes   int64
 	balancer   []balancer.Option
 	now        func() time.Time
@@ -48,7 +49,7 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		format:     weights.FormatAuto,
+		format:     registry.FormatAuto,
 		maxBytes:   weights.DefaultMaxBytes,
 		now:        time.Now,
 		log:        slog.New(slog.DiscardHandler),
@@ -61,7 +62,7 @@ func defaultConfig() config {
 }
 
 func (c *config) check() error {
-	if _, err := weights.ParseFormat(string(c.format)); err != nil {
+	if _, err := registry.ParseFormat(string(c.format)); err != nil {
 		return fmt.Errorf("feed: %w", err)
 	}
 	if err := c.decode.Policy.Check(); err != nil {
@@ -86,18 +87,18 @@ func (c *config) check() error {
 	return nil
 }
 
-// WithFormat sets the payload's format (see weights.Formats). The default,
-// weights.FormatAuto, detects it from the payload's shape.
-func WithFormat(f weights.Format) Option {
+// WithFormat sets the payload's format (see registry.Formats). The default,
+// registry.FormatAuto, detects it from the payload's shape.
+func WithFormat(f registry.Format) Option {
 	return optionFunc(func(c *config) { c.format = f })
 }
 
 // WithDecode sets how a registry payload is read: the weight policy, whose
 // conventions apply, health, service, scheme and port (see
-// weights.RegistryOptions). The default is the zero value: the registry's
+// registry.Options). The default is the zero value: the registry's
 // conventions under the strict policy. The policy's Limits.MaxBytes is set
 // from WithMaxBytes.
-func WithDecode(o weights.RegistryOptions) Option {
+func WithDecode(o registry.Options) Option {
 	return optionFunc(func(c *config) { c.decode = o })
 }
 

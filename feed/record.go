@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/safewrr/safewrr/weights"
+	"github.com/safewrr/safewrr/weights/registry"
 )
 
 // rejectKey identifies a reject across payloads: the same node rejected for
@@ -20,7 +21,7 @@ type rejectKey struct {
 // what changed since the previous payload: nothing when the rejects (and
 // notes) are the same, otherwise a summary with the totals per reason and a
 // line for each of the first new ones. f.pollMu is held.
-func (f *Feed) record(st *Status, rep weights.RegistryReport, now time.Time) {
+func (f *Feed) record(st *Status, rep registry.Report, now time.Time) {
 	st.Format = rep.Format
 	st.Entries = rep.Entries
 	st.RejectsAt = now
