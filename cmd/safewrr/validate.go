@@ -81,15 +81,7 @@ const validateMaxRaw = 40
 func runValidate(args []string, stdout, stderr io.Writer) int {
 	c := commands["validate"]
 	fs := newFlagSet(c, stdout, stderr)
-	policyName := fs.String("policy", "strict", "weight policy: strict (numbers only) or lenient (also decimal strings)")
-	formatName := fs.String("format", "auto", "payload format: auto, map, or a registry ("+formatNames()+")")
-	scale := fs.Uint("scale", 0, "multiply weights by `N` before the integer check (0: the format's default)")
-	refuse := fs.Bool("refuse-partial", false, "refuse the whole snapshot when any node is rejected")
-	convention := fs.String("convention", "registry", "whose meaning of 0, missing and unparsable weights: registry or policy")
-	health := fs.String("health", "drain", "instances the registry marks not serving: drain, reject or ignore")
-	service := fs.String("service", "", "keep only this service of a multi-service registry payload")
-	scheme := fs.String("scheme", "", "URL scheme to pick among an instance's addresses (discovery, kratos)")
-	port := fs.String("port", "", "EndpointSlice port name (default: the first port)")
+	dec := addDecodeFlags(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object instead of tables")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
@@ -99,41 +91,9 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, `Run "safewrr validate -h" for usage.`)
 		return exitUsage
 	}
-	var p weights.Policy
-	switch *policyName {
-	case "strict":
-	case "lenient":
-		p = weights.Lenient()
-	default:
-		return usageErr("--policy must be strict or lenient, got %q", *policyName)
-	}
-	format, err := registry.ParseFormat(*formatName)
+	format, o, err := dec.options()
 	if err != nil {
-		return usageErr("--format: %v", err)
-	}
-	if *scale > 1<<32-1 {
-		return usageErr("--scale must be at most %d, got %d", uint32(1<<32-1), *scale)
-	}
-	p.Scale = uint32(*scale)
-	if *refuse {
-		p.Partial = weights.RefuseWhole
-	}
-	o := registry.Options{Service: *service, Scheme: *scheme, Port: *port}
-	switch *convention {
-	case "registry":
-	case "policy":
-		o.Convention = registry.FollowPolicy
-	default:
-		return usageErr("--convention must be registry or policy, got %q", *convention)
-	}
-	switch *health {
-	case "drain":
-	case "reject":
-		o.Health = registry.HealthReject
-	case "ignore":
-		o.Health = registry.HealthIgnore
-	default:
-		return usageErr("--health must be drain, reject or ignore, got %q", *health)
+		return usageErr("%v", err)
 	}
 	switch fs.NArg() {
 	case 0:
@@ -144,18 +104,17 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	}
 
 	name := fs.Arg(0)
-	data, err := readPayload(name, p.Limits)
+	data, err := readPayload(name, o.Policy.Limits)
 	if err != nil {
 		fmt.Fprintf(stderr, "safewrr validate: %v\n", err)
 		return exitUsage
 	}
 
-	o.Policy = p
 	snap, rep, derr := registry.Decode(format, data, o)
 	out := validateResult{
 		Format:   rep.Format,
 		Detected: format == registry.FormatAuto,
-		Policy:   *policyName,
+		Policy:   dec.Policy,
 		Entries:  rep.Entries,
 		GCD:      rep.GCD,
 		Accepted: []validateAccepted{},

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+
+	"github.com/safewrr/safewrr/weights"
+	"github.com/safewrr/safewrr/weights/registry"
+)
+
+// decodeFlags are the flags that say how a payload is read: its format, the
+// weight policy and the registry options. validate and proxy register the
+// same set with addDecodeFlags, so the two commands read a payload alike.
+type decodeFlags struct {
+	Policy        string
+	Format        string
+	Scale         uint
+	RefusePartial bool
+	Convention    string
+	Health        string
+	Service       string
+	Scheme        string
+	Port          string
+}
+
+// addDecodeFlags registers the decode flags on fs, with their defaults.
+func addDecodeFlags(fs *flag.FlagSet) *decodeFlags {
+	d := &decodeFlags{}
+	fs.StringVar(&d.Policy, "policy", "strict", "weight `policy`: strict (numbers only) or lenient (also decimal strings)")
+	fs.StringVar(&d.Format, "format", "auto", "payload `format`: auto, map, or a registry ("+formatNames()+")")
+	fs.UintVar(&d.Scale, "scale", 0, "multiply weights by `N` before the integer check (0: the format's default)")
+	fs.BoolVar(&d.RefusePartial, "refuse-partial", false, "refuse the whole snapshot when any node is rejected")
+	fs.StringVar(&d.Convention, "convention", "registry", "whose meaning of 0, missing and unparsable weights: registry or policy")
+	fs.StringVar(&d.Health, "health", "drain", "instances the registry marks not serving: drain, reject or ignore")
+	fs.StringVar(&d.Service, "service", "", "keep only this `service` of a multi-service registry payload")
+	fs.StringVar(&d.Scheme, "scheme", "", "URL `scheme` to pick among an instance's addresses (discovery, kratos)")
+	fs.StringVar(&d.Port, "port", "", "EndpointSlice port `name` (default: the first port)")
+	return d
+}
+
+// options turns the parsed flags into a format and registry options. The
+// error is a usage error that names the flag.
+func (d *decodeFlags) options() (registry.Format, registry.Options, error) {
+	var o registry.Options
+	switch d.Policy {
+	case "strict":
+		o.Policy = weights.Strict()
+	case "lenient":
+		o.Policy = weights.Lenient()
+	default:
+		return "", o, fmt.Errorf("--policy must be strict or lenient, got %q", d.Policy)
+	}
+	format, err := registry.ParseFormat(d.Format)
+	if err != nil {
+		return "", o, fmt.Errorf("--format: %w", err)
+	}
+	if d.Scale > 1<<32-1 {
+		return "", o, fmt.Errorf("--scale must be at most %d, got %d", uint32(1<<32-1), d.Scale)
+	}
+	o.Policy.Scale = uint32(d.Scale)
+	if d.RefusePartial {
+		o.Policy.Partial = weights.RefuseWhole
+	}
+	switch d.Convention {
+	case "registry":
+		o.Convention = registry.FollowRegistry
+	case "policy":
+		o.Convention = registry.FollowPolicy
+	default:
+		return "", o, fmt.Errorf("--convention must be registry or policy, got %q", d.Convention)
+	}
+	switch d.Health {
+	case "drain":
+		o.Health = registry.HealthDrain
+	case "reject":
+		o.Health = registry.HealthReject
+	case "ignore":
+		o.Health = registry.HealthIgnore
+	default:
+		return "", o, fmt.Errorf("--health must be drain, reject or ignore, got %q", d.Health)
+	}
+	o.Service, o.Scheme, o.Port = d.Service, d.Scheme, d.Port
+	return format, o, nil
+}
