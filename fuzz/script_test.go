@@ -2,9 +2,12 @@ package fuzz
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/safewrr/safewrr/weights"
 )
 
 // TestFields checks that fields splits a line as strings.Fields does, up to
@@ -48,5 +51,35 @@ func TestParseScriptCaps(t *testing.T) {
 	}
 	if ops[2].n != maxScriptPicks {
 		t.Fatalf("next 100000 read as next %d, want %d", ops[2].n, maxScriptPicks)
+	}
+}
+
+// TestBinaryScript: the compact form decodes to the operations its text
+// form names, and text input still reads as text.
+func TestBinaryScript(t *testing.T) {
+	// op bytes: opKind-1 (modulo 14); nodes: count, then id and weight bytes.
+	compact := []byte{
+		byte(opAlgo - 1), 1, // algo resty
+		byte(opNodes - 1), 3, 0, 5, 1, 0, 12, 7, // nodes n0=5 n1=0 =7
+		byte(opNodes - 1), 2, 0, 3, 1, 201, // nodes n0=3 n1=255
+		byte(opEject - 1), 1, 30, // eject n1 30
+		byte(opNextExcluding - 1), 2, 0, 25, // next-excluding n0 n12 (ids wrap: 25 % 13 = 12, the empty id)
+		byte(opCycle - 1),
+		byte(opNext - 1), // next 1 (argument cut short reads as 0)
+	}
+	want := []op{
+		{kind: opAlgo, word: "resty"},
+		{kind: opNodes, nodes: []weights.Node{{ID: "n0", Weight: 5}, {ID: "n1", Weight: 0}, {ID: "", Weight: 7}}},
+		{kind: opNodes, nodes: []weights.Node{{ID: "n0", Weight: 3}, {ID: "n1", Weight: 255}}},
+		{kind: opEject, ids: []string{"n1"}, n: 30},
+		{kind: opNextExcluding, ids: []string{"n0", ""}},
+		{kind: opCycle},
+		{kind: opNext, n: 1},
+	}
+	if got := decodeScript(compact); !reflect.DeepEqual(got, want) {
+		t.Fatalf("decodeScript(%v) =\n%+v\nwant\n%+v", compact, got, want)
+	}
+	if got := decodeScript([]byte("nodes a=1\ncycle")); len(got) != 2 || got[0].kind != opNodes || got[1].kind != opCycle {
+		t.Fatalf("a text script read as %+v", got)
 	}
 }

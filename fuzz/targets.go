@@ -65,7 +65,9 @@ func checkWeights(data []byte, policies []weightPolicy, registry []registry.Opti
 
 // Balancer reads data as a script of balancer operations (see the seeds in
 // seeds/balancer: nodes, update, next, next-excluding, eject, restore,
-// advance, cycle and the options) and runs it against a balancer with a fake
+// advance, cycle and the options; input that does not start like text is
+// the compact form of binaryScript, one byte per operation and argument, so
+// that a campaign from an empty corpus builds balancers at once) and runs it against a balancer with a fake
 // clock, checking every call: New and Update refuse exactly the invalid sets
 // and a refused update leaves every member's state as it was; picks never
 // return a drained, ejected or already tried node and fail with the right
@@ -77,5 +79,5 @@ func checkWeights(data []byte, policies []weightPolicy, registry []registry.Opti
 // interesting when it served a pick.
 func Balancer(data []byte) (interesting bool, err error) {
 	var r scriptRun
-	return r.run(parseScript(data))
+	return r.run(decodeScript(data))
 }

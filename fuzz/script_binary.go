@@ -1,0 +1,90 @@
+package fuzz
+
+import "github.com/safewrr/safewrr/weights"
+
+// A balancer script has a second, compact form for fuzzing engines that
+// start from nothing: random bytes rarely spell "nodes" or "cycle", so a
+// campaign from an empty corpus would spend its time on lines parseScript
+// skips. Any input that does not start like a text script (a letter, '#' or
+// white space) is read as bytes: one byte picks the operation (modulo the
+// number of operations), the next bytes are its arguments, and an input cut
+// short reads as zeros. Ids come from a small set ("n0" ... "n11", and the
+// empty id, which New and Update must refuse), so that ejections, exclusions
+// and updates name nodes that exist.
+
+// binaryIDs is the id space of a compact script; the last one is invalid.
+var binaryIDs = [...]string{"n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9", "n10", "n11", ""}
+
+// binaryWeights are the weights a compact script reaches from one byte
+// above 200: large ones make long cycles and the other representations.
+var binaryWeights = [...]uint32{100, 255, 256, 1000, 4096, 65535, 65536, 1 << 20, 1_000_000, 1<<32 - 1}
+
+// isTextScript reports whether data is a text script (see parseScript).
+func isTextScript(data []byte) bool {
+	if len(data) == 0 {
+		return true
+	}
+	c := data[0]
+	return c == '#' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || (c|0x20 >= 'a' && c|0x20 <= 'z')
+}
+
+// decodeScript reads data as a text script or, when it does not start like
+// one, as a compact one.
+func decodeScript(data []byte) []op {
+	if isTextScript(data) {
+		return parseScript(data)
+	}
+	return binaryScript(data)
+}
+
+// binaryScript reads the compact form of a balancer script. Like
+// parseScript it never fails and stops at maxScriptOps operations.
+func binaryScript(data []byte) []op {
+	ops := make([]op, 0, min(len(data)/2+1, maxScriptOps))
+	for len(data) > 0 && len(ops) < maxScriptOps {
+		kind := opKind(data[0]%uint8(opCycle) + 1)
+		data = data[1:]
+		o := op{kind: kind}
+		arg := func() int { return int(take(&data, 1)[0]) }
+		id := func() string { return binaryIDs[arg()%len(binaryIDs)] }
+		switch kind {
+		case opAlgo:
+			o.word = [2]string{"smooth", "resty"}[arg()&1]
+		case opStart, opRandomStart, opSlowStart, opAdvance:
+			o.n = arg()
+		case opMaxEjected, opMaxWeightDrop:
+			o.n = arg() % 101
+		case opNext:
+			o.n = arg()%maxScriptPicks + 1
+		case opNodes, opUpdate:
+			n := arg() % 9
+			o.nodes = make([]weights.Node, n)
+			for i := range o.nodes {
+				o.nodes[i] = weights.Node{ID: id(), Weight: binaryWeight(arg())}
+			}
+		case opNextExcluding, opRestore:
+			n := arg() % 5
+			if kind == opRestore {
+				n = 1
+			}
+			o.ids = make([]string, n)
+			for i := range o.ids {
+				o.ids[i] = id()
+			}
+		case opEject:
+			o.ids = []string{id()}
+			o.n = arg()
+		}
+		ops = append(ops, o)
+	}
+	return ops
+}
+
+// binaryWeight maps one byte to a weight: 0-10 most of the time, a large
+// weight from binaryWeights above 200.
+func binaryWeight(b int) uint32 {
+	if b > 200 {
+		return binaryWeights[b%len(binaryWeights)]
+	}
+	return uint32(b % 11)
+}
