@@ -43,8 +43,8 @@ const (
 // Run limits for the Lua targets: short, so that a hang costs milliseconds.
 const (
 	luaPicks     = 12
-	luaStepLimit = 5_000                 // built-in models: steps before a hang
-	luaBudget    = 50 * time.Millisecond // modules from a directory: wall clock
+	luaStepLimit = 5_000           // steps before a hang (Run raises it for larger node sets)
+	luaSafetyNet = 2 * time.Second // modules from a directory: wall-clock safety net
 )
 
 // LuaFinding is a hang (or, when asked for, an error) of a Lua balancer
@@ -109,7 +109,7 @@ func ignored(entries []weights.Entry) bool {
 // module under EnvLuaPath.
 func luaTarget() (cfg luacompat.Config, custom bool) {
 	if dir := os.Getenv(EnvLuaPath); dir != "" {
-		return luacompat.Config{LuaPath: dir, Module: os.Getenv(EnvLuaModule), Budget: luaBudget}, true
+		return luacompat.Config{LuaPath: dir, Module: os.Getenv(EnvLuaModule), StepLimit: luaStepLimit, Budget: luaSafetyNet}, true
 	}
 	return luacompat.Config{Model: luacompat.Resty2020, StepLimit: luaStepLimit}, false
 }
@@ -138,9 +138,9 @@ func bytesTrimmedHasPrefix(data []byte, c byte) bool {
 }
 
 // LuaModule runs the node set read from data (see NodeSet) through a Lua
-// balancer module: new(nodes), then find() 12 times, with a step limit for
-// the built-in model (a budget of wall-clock time for a module loaded from
-// SAFEWRR_LUA_PATH). A hang is a finding, a *LuaFinding with the node set
+// balancer module: new(nodes), then find() 12 times, with a step limit (a
+// module loaded from SAFEWRR_LUA_PATH counts the steps of its rewritten code,
+// with a far-off wall-clock safety net). A hang is a finding, a *LuaFinding with the node set
 // as a Lua table literal and the phase; an error is one only when
 // SAFEWRR_LUA_FINDINGS includes error. Under the default of "none" for the
 // built-in model, LuaModule still checks the harness: every run is

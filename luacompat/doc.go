@@ -14,10 +14,14 @@
 // Run builds the balancer from weights.Entry values, in order, calls find()
 // a number of times and reports the Outcome: OutcomeOK with the picks,
 // OutcomeHang with the phase (build, inside the gcd, or pick), or OutcomeError
-// with Lua's message. A built-in model counts its own steps, so its verdict
-// does not depend on how busy the machine is; external code gets a wall-clock
-// budget, and the gopher-lua context error is wrapped so that
-// errors.Is(err, context.DeadlineExceeded) holds.
+// with Lua's message. Verdicts come from step counts, never from the clock:
+// a built-in model counts its own steps, and a module loaded from a
+// directory is compiled from a rewritten syntax tree that counts every
+// function entry, loop iteration and goto label (transform.go), while the
+// built-in functions it may call charge for their work and for the memory
+// they build. A far-off wall-clock safety net remains for loaded modules; a
+// run it stops is a hang whose Err satisfies
+// errors.Is(err, context.DeadlineExceeded).
 //
 // The Lua state is a sandbox: only the base, table, string, math and package
 // libraries, require restricted to the module directory, no os, io or debug,
@@ -41,7 +45,9 @@
 //     "nan", and its arithmetic reads "017" as octal and accepts "0b1" and
 //     "1_0". The sandbox's tonumber reads strings as LuaJIT does, and the
 //     models coerce arithmetic operands through it. A module loaded from
-//     Config.LuaPath still gets gopher-lua's arithmetic coercion.
+//     Config.LuaPath gets the same through the rewrite of its syntax tree,
+//     which also gives it Lua 5.1's % and LuaJIT's number formatting in ..
+//     and tostring.
 //   - iteration order: gopher-lua walks a table in insertion order; LuaJIT
 //     in hash order, with a string hash seeded at random for every Lua state
 //     (every nginx worker), so the same node set can hang one worker and

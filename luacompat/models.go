@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/ast"
 	"github.com/yuin/gopher-lua/parse"
 )
 
@@ -117,8 +118,27 @@ func modelProto(name string) (*lua.FunctionProto, error) {
 	return p, nil
 }
 
+// compileModule compiles a module loaded from a directory through the
+// rewrite of its syntax tree (see transform.go). The prototype is the
+// wrapper chunk: called with the runtime, it returns the module's chunk.
+func compileModule(src []byte, chunk string) (*lua.FunctionProto, error) {
+	stmts, err := parseChunk(src, chunk)
+	if err != nil {
+		return nil, err
+	}
+	return lua.Compile(rewriteChunk(stmts), chunk)
+}
+
 // compile parses and compiles Lua source into a reusable prototype.
 func compile(src []byte, chunk string) (*lua.FunctionProto, error) {
+	stmts, err := parseChunk(src, chunk)
+	if err != nil {
+		return nil, err
+	}
+	return lua.Compile(stmts, chunk)
+}
+
+func parseChunk(src []byte, chunk string) ([]ast.Stmt, error) {
 	if len(src) > 0 && src[0] == '#' { // a "#!" first line, as lua skips it
 		if i := bytes.IndexByte(src, '\n'); i >= 0 {
 			src = src[i:]
@@ -126,9 +146,5 @@ func compile(src []byte, chunk string) (*lua.FunctionProto, error) {
 			src = nil
 		}
 	}
-	stmts, err := parse.Parse(bytes.NewReader(src), chunk)
-	if err != nil {
-		return nil, err
-	}
-	return lua.Compile(stmts, chunk)
+	return parse.Parse(bytes.NewReader(src), chunk)
 }

@@ -20,8 +20,9 @@ type Outcome string
 const (
 	// OutcomeOK: the balancer was built and every find() returned a node.
 	OutcomeOK Outcome = "ok"
-	// OutcomeHang: the step limit (built-in models) or the budget (loaded
-	// modules) ran out. In nginx this is a worker spinning at 100% CPU.
+	// OutcomeHang: the step limit ran out (or, for a loaded module, the
+	// far-off wall-clock safety net did). In nginx this is a worker
+	// spinning at 100% CPU.
 	OutcomeHang Outcome = "hang"
 	// OutcomeError: Lua raised an error. In nginx this is a failed request.
 	OutcomeError Outcome = "error"
@@ -39,10 +40,12 @@ const (
 
 // Defaults for Config's zero fields.
 const (
-	DefaultBudget    = 200 * time.Millisecond
-	DefaultPicks     = 12
-	DefaultStepLimit = 100_000
-	DefaultModule    = "resty.roundrobin"
+	DefaultBudget      = 10 * time.Second
+	DefaultPicks       = 12
+	DefaultStepLimit   = 100_000
+	DefaultModule      = "resty.roundrobin"
+	DefaultMemoryLimit = 64 << 20 // bytes
+	DefaultMaxFileSize = 1 << 20  // bytes
 )
 
 // ErrStepLimit is the Result.Err of a built-in model that hung: it counted
@@ -66,18 +69,34 @@ type Config struct {
 	Nodes []weights.Entry
 	// Picks is how many times find() is called; 0 means DefaultPicks.
 	Picks int
-	// Budget is the wall-clock time a loaded module may take to build the
-	// balancer and make the picks before the run is a hang (loading the
-	// module, require and all, gets a budget of its own); 0 means
-	// DefaultBudget. Built-in models count steps instead and ignore it.
+	// Budget is a far-off wall-clock safety net for a loaded module: a run
+	// that has not reached its step limit after this long is stopped and
+	// called a hang all the same. Verdicts come from the step limit; the
+	// safety net only guards against a cost the steps do not see. 0 means
+	// DefaultBudget. Built-in models ignore it.
 	Budget time.Duration
-	// StepLimit bounds the steps a built-in model may take (every _gcd call,
-	// every node find() visits); 0 means DefaultStepLimit. It is raised, if
-	// needed, above twice what any input of non-negative integer weights
-	// of this size takes (80 per node for the gcd pass, enough for Euclid on
-	// any integers below 2^53, and 2*nodes+2 per pick), so such a run is
-	// never called a hang.
+	// StepLimit bounds the steps a run may take; 0 means DefaultStepLimit.
+	// A built-in model counts every _gcd call and every node find()
+	// visits; a loaded module counts every function entry, every loop
+	// iteration and every goto label passed, and built-in functions charge
+	// a step for every 256 bytes they scan or build (pattern matching
+	// charges each match attempt). The limit is raised, if needed, above
+	// twice what any input of non-negative integer weights of this size
+	// takes in the models (80 per node for the gcd pass, enough for Euclid
+	// on any integers below 2^53, and 2*nodes+2 per pick; a loaded module
+	// gets twice that again, plus a few steps per node and pick for its
+	// function calls), so such a run is never called a hang.
 	StepLimit int
+	// MemoryLimit bounds the bytes a loaded module's strings and table
+	// slots may add up to (every string built by .. or a string function,
+	// every table slot added), counted over the whole run; 0 means
+	// DefaultMemoryLimit. Past it the run is OutcomeError with
+	// ErrMemoryLimit.
+	MemoryLimit int64
+	// MaxFileSize bounds the size of a module file; 0 means
+	// DefaultMaxFileSize. A larger file, or anything that is not a regular
+	// file, fails to load at once.
+	MaxFileSize int64
 	// Seed seeds math.random (the resty models' random start node).
 	Seed uint64
 	// Trace is how many _gcd calls a resty model records for Result.Trace.
@@ -163,8 +182,18 @@ func (c Config) withDefaults() Config {
 	if c.StepLimit <= 0 {
 		c.StepLimit = DefaultStepLimit
 	}
+	if c.MemoryLimit <= 0 {
+		c.MemoryLimit = DefaultMemoryLimit
+	}
+	if c.MaxFileSize <= 0 {
+		c.MaxFileSize = DefaultMaxFileSize
+	}
 	n := len(c.Nodes)
-	if need := 2 * (n*80 + n + c.Picks*(2*n+2)); c.StepLimit < need {
+	need := 2 * (n*80 + n + c.Picks*(2*n+2))
+	if c.LuaPath != "" {
+		need = 2*need + 8*n + 8*c.Picks + 1000
+	}
+	if c.StepLimit < need {
 		c.StepLimit = need
 	}
 	return c
@@ -207,20 +236,25 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var sb *sandbox
 	if builtin {
 		sb = getModelSandbox(cfg.Seed)
+		res.StepLimit = cfg.StepLimit
 	} else {
 		sb = newSeededSandbox(cfg.Seed, cfg.LuaPath)
+		sb.maxFile = cfg.MaxFileSize
+		sb.meter.reset(ctx, int64(cfg.StepLimit), cfg.MemoryLimit, start.Add(cfg.Budget))
+		res.StepLimit = cfg.StepLimit
 	}
 	L := sb.L
-	r := &runner{L: L, ctx: ctx, runCtx: ctx, res: &res, start: start, budget: cfg.Budget, phase: PhaseLoad}
-	defer r.stopBudget()
-	if builtin {
-		if ctx.Done() != nil {
-			L.SetContext(ctx)
-		}
-	} else {
-		r.startBudget() // for loading; new() and find() get a budget of their own
+	r := &runner{L: L, ctx: ctx, res: &res, budget: cfg.Budget, phase: PhaseLoad}
+	if !builtin {
+		r.meter = sb.meter
+	}
+	if builtin && ctx.Done() != nil {
+		L.SetContext(ctx)
 	}
 	clean, err := r.protected(cfg, proto)
+	if r.meter != nil {
+		res.Steps = int(r.meter.steps)
+	}
 	res.Elapsed = time.Since(start)
 	if builtin && clean && err == nil && ctx.Err() == nil && L.Context() == nil {
 		putModelSandbox(sb)
@@ -233,30 +267,22 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 type runner struct {
 	L      *lua.LState
 	ctx    context.Context // the caller's
-	runCtx context.Context // with the budget
-	cancel context.CancelFunc
 	res    *Result
-	start  time.Time
 	budget time.Duration
 	mod    *lua.LTable
-	phase  Phase // where the run is
+	phase  Phase  // where the run is
+	meter  *meter // a loaded module's steps and bytes; nil for a model
 	// handler is the message handler of protected calls. With one,
 	// gopher-lua skips its stack traceback, which after a long tail-call
 	// loop has a line per call (megabytes for a hang).
 	handler *lua.LFunction
 }
 
-// startBudget gives the code that runs next a fresh budget.
-func (r *runner) startBudget() {
-	r.stopBudget()
-	r.runCtx, r.cancel = context.WithTimeout(r.ctx, r.budget)
-	r.L.SetContext(r.runCtx)
-}
-
-func (r *runner) stopBudget() {
-	if r.cancel != nil {
-		r.cancel()
-		r.cancel = nil
+// setPhase records where the run is, for the messages of the limits.
+func (r *runner) setPhase(p Phase) {
+	r.phase = p
+	if r.meter != nil {
+		r.meter.phase = p
 	}
 }
 
@@ -298,10 +324,6 @@ func (r *runner) run(cfg Config, proto *lua.FunctionProto) error {
 	}
 	r.mod = mod
 
-	if !builtin {
-		r.startBudget()
-	}
-
 	// The nodes table, in the given order.
 	nodes := L.CreateTable(0, len(cfg.Nodes))
 	for _, e := range cfg.Nodes {
@@ -326,7 +348,7 @@ func (r *runner) run(cfg Config, proto *lua.FunctionProto) error {
 	}
 
 	// Build.
-	r.phase = PhaseBuild
+	r.setPhase(PhaseBuild)
 	bv, err := r.call(L.GetField(mod, "new"), mod, nodes)
 	if err == nil {
 		if _, ok := bv.(*lua.LTable); !ok {
@@ -345,7 +367,7 @@ func (r *runner) run(cfg Config, proto *lua.FunctionProto) error {
 	}
 
 	// Pick.
-	r.phase = PhasePick
+	r.setPhase(PhasePick)
 	find := L.GetField(b, "find")
 	res.Picks = make([]string, 0, cfg.Picks)
 	for i := 0; i < cfg.Picks; i++ {
@@ -379,6 +401,11 @@ func (r *runner) call(fn lua.LValue, args ...lua.LValue) (lua.LValue, error) {
 	}
 	v := r.L.Get(-1)
 	r.L.Pop(1)
+	if r.meter != nil && r.meter.tripped != nil {
+		// The module caught the limit's error with pcall and went on: the
+		// run is judged by the limit all the same.
+		return lua.LNil, r.meter.tripped
+	}
 	return v, nil
 }
 
@@ -387,13 +414,24 @@ func (r *runner) call(fn lua.LValue, args ...lua.LValue) (lua.LValue, error) {
 func (r *runner) fail(phase Phase, err error) error {
 	res := r.res
 	defer r.probe()
-	if r.runCtx.Err() != nil {
-		if cerr := r.ctx.Err(); cerr != nil {
-			return fmt.Errorf("luacompat: run stopped: %w", cerr)
+	if r.ctx.Err() != nil {
+		return fmt.Errorf("luacompat: run stopped: %w", r.ctx.Err())
+	}
+	if m := r.meter; m != nil && m.tripped != nil {
+		switch {
+		case m.timedOut:
+			res.Outcome, res.Phase = OutcomeHang, phase
+			res.Message = fmt.Sprintf("still running when the %v wall-clock safety net ran out (%d steps counted)", r.budget, m.steps)
+			res.Err = &LuaError{Phase: phase, Message: "wall-clock safety net ran out", cause: errSafetyNet}
+		case m.tripped == ErrMemoryLimit:
+			res.Outcome, res.Phase = OutcomeError, phase
+			res.Message = fmt.Sprintf("memory limit reached in %s (%d bytes of strings and table slots)", phase, m.memMax)
+			res.Err = ErrMemoryLimit
+		default:
+			res.Outcome, res.Phase = OutcomeHang, phase
+			res.Message = "step limit reached in " + string(phase)
+			res.Err = ErrStepLimit
 		}
-		res.Outcome, res.Phase = OutcomeHang, phase
-		res.Message = fmt.Sprintf("still running when the %v budget ran out", r.budget)
-		res.Err = &LuaError{Phase: phase, Message: "budget ran out", cause: context.DeadlineExceeded}
 		return nil
 	}
 	msg := err.Error()
@@ -414,7 +452,7 @@ func (r *runner) fail(phase Phase, err error) error {
 
 // probe reads a built-in model's instrumentation into the result.
 func (r *runner) probe() {
-	if r.mod == nil || r.res.StepLimit == 0 {
+	if r.mod == nil || r.meter != nil {
 		return
 	}
 	L := r.L

@@ -273,29 +273,62 @@ func writeFile(t *testing.T, path, text string) {
 	}
 }
 
-func TestLuaPathDeadline(t *testing.T) {
+func TestLuaPathStepLimit(t *testing.T) {
 	dir := t.TempDir()
-	// Uninstrumented, the model loops for real, as it would in nginx; only
-	// the budget stops it.
+	// Uninstrumented, the model loops for real, as it would in nginx; the
+	// steps the rewritten code counts stop it.
 	writeModule(t, dir, "resty.roundrobin", Resty2020)
-	res := run(t, Config{LuaPath: dir, Nodes: IncidentNodes(), Budget: 30 * time.Millisecond})
+	res := run(t, Config{LuaPath: dir, Nodes: IncidentNodes(), StepLimit: 5000})
 	if res.Outcome != OutcomeHang || res.Phase != PhaseBuild {
 		t.Fatalf("loaded 2020 model = %s/%s %q, want hang/build", res.Outcome, res.Phase, res.Message)
 	}
-	if !errors.Is(res.Err, context.DeadlineExceeded) {
-		t.Errorf("errors.Is(%v, context.DeadlineExceeded) = false", res.Err)
+	if !errors.Is(res.Err, ErrStepLimit) {
+		t.Errorf("Err = %v, want ErrStepLimit", res.Err)
+	}
+	if res.Steps <= res.StepLimit || res.StepLimit < 5000 {
+		t.Errorf("steps %d, limit %d", res.Steps, res.StepLimit)
 	}
 	if !slices.Equal(res.Order, []string{IncidentGoodID, IncidentBadID}) {
 		t.Errorf("order = %q", res.Order)
 	}
-	if res.Elapsed < 30*time.Millisecond {
-		t.Errorf("elapsed %v is shorter than the budget", res.Elapsed)
-	}
 
 	// The same module serves a valid set, and reports its own order and start.
-	res = run(t, Config{LuaPath: dir, Nodes: []weights.Entry{{ID: "a", Weight: weights.Int(2)}, {ID: "b", Weight: weights.Int(1)}}, Picks: 6, Budget: 5 * time.Second})
+	res = run(t, Config{LuaPath: dir, Nodes: []weights.Entry{{ID: "a", Weight: weights.Int(2)}, {ID: "b", Weight: weights.Int(1)}}, Picks: 6})
 	if res.Outcome != OutcomeOK || len(res.Picks) != 6 || res.Start == "" {
 		t.Fatalf("valid set = %+v", res)
+	}
+	if res.Steps == 0 || res.Steps > res.StepLimit {
+		t.Errorf("valid set: steps %d, limit %d", res.Steps, res.StepLimit)
+	}
+}
+
+// TestLuaPathStepsAreDeterministic: the same run counts the same steps every
+// time, so its verdict cannot depend on the machine's load.
+func TestLuaPathStepsAreDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	writeModule(t, dir, "resty.roundrobin", Resty2020)
+	nodes := []weights.Entry{{ID: "a", Weight: weights.Int(7)}, {ID: "b", Weight: weights.Int(3)}, {ID: "c", Weight: weights.Int(5)}}
+	first := run(t, Config{LuaPath: dir, Nodes: nodes, Picks: 40, Seed: 3})
+	for i := 0; i < 5; i++ {
+		res := run(t, Config{LuaPath: dir, Nodes: nodes, Picks: 40, Seed: 3})
+		if res.Steps != first.Steps || !slices.Equal(res.Picks, first.Picks) {
+			t.Fatalf("run %d: %d steps, picks %q; first run %d steps, picks %q", i, res.Steps, res.Picks, first.Steps, first.Picks)
+		}
+	}
+	if first.Steps <= 0 {
+		t.Fatal("no steps counted")
+	}
+}
+
+// TestLuaPathSafetyNet: the wall-clock safety net still stops a run whose
+// steps stay under the limit; it is reported as a hang that wraps
+// context.DeadlineExceeded.
+func TestLuaPathSafetyNet(t *testing.T) {
+	dir := t.TempDir()
+	writeModule(t, dir, "resty.roundrobin", Resty2020)
+	res := run(t, Config{LuaPath: dir, Nodes: IncidentNodes(), StepLimit: 1 << 40, Budget: time.Nanosecond})
+	if res.Outcome != OutcomeHang || !errors.Is(res.Err, context.DeadlineExceeded) || !strings.Contains(res.Message, "safety net") {
+		t.Fatalf("= %s/%s %q (%v), want a hang by the safety net", res.Outcome, res.Phase, res.Message, res.Err)
 	}
 }
 
@@ -332,7 +365,7 @@ func TestLuaPathModuleErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.module, func(t *testing.T) {
-			res := run(t, Config{LuaPath: dir, Module: tt.module, Nodes: IncidentNodes(), Budget: 5 * time.Second})
+			res := run(t, Config{LuaPath: dir, Module: tt.module, Nodes: IncidentNodes()})
 			if res.Outcome != tt.want || res.Phase != tt.phase || !strings.Contains(res.Message, tt.msg) {
 				t.Fatalf("%s = %s/%s %q, want %s/%s %q", tt.module, res.Outcome, res.Phase, res.Message, tt.want, tt.phase, tt.msg)
 			}
@@ -489,15 +522,11 @@ func TestLoadedModuleRecursion(t *testing.T) {
 	}{
 		{"deep", OutcomeOK, ""},
 		{"overflow", OutcomeError, "stack overflow"},
-		{"tail", OutcomeHang, "budget"},
+		{"tail", OutcomeHang, "step limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.module, func(t *testing.T) {
-			budget := 5 * time.Second // the finishing runs must not be cut short
-			if tt.want == OutcomeHang {
-				budget = 30 * time.Millisecond
-			}
-			res := run(t, Config{LuaPath: dir, Module: tt.module, Nodes: IncidentNodes(), Picks: 1, Budget: budget})
+			res := run(t, Config{LuaPath: dir, Module: tt.module, Nodes: IncidentNodes(), Picks: 1})
 			if res.Outcome != tt.want || !strings.Contains(res.Message, tt.msg) {
 				t.Fatalf("%s: %s/%s %q, want %s %q", tt.module, res.Outcome, res.Phase, res.Message, tt.want, tt.msg)
 			}

@@ -2,6 +2,7 @@ package luacompat
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -44,6 +46,10 @@ func newSandbox(seed uint64, dir string) *lua.LState {
 type sandbox struct {
 	L   *lua.LState
 	src *rand.PCG
+	// meter counts a loaded module's steps and bytes (nil for the models'
+	// states); maxFile bounds the size of a module file.
+	meter   *meter
+	maxFile int64
 }
 
 const randomStream = 0x5afe1ca7
@@ -138,11 +144,15 @@ func newSeededSandbox(seed uint64, dir string) *sandbox {
 	for i := loaders.Len(); i > 1; i-- {
 		loaders.RawSetInt(i, lua.LNil)
 	}
+	sb := &sandbox{L: L, src: src}
 	if dir != "" {
+		sb.meter = &meter{phase: PhaseLoad}
+		sb.maxFile = DefaultMaxFileSize
 		pkg.RawSetString("path", lua.LString(filepath.Join(dir, "?.lua")+";"+filepath.Join(dir, "?", "init.lua")))
-		loaders.RawSetInt(2, L.NewFunction(dirLoader(dir)))
+		loaders.RawSetInt(2, L.NewFunction(sb.dirLoader(dir)))
+		installBounded(L, sb.meter)
 	}
-	return &sandbox{L: L, src: src}
+	return sb
 }
 
 // typeNames holds type()'s answers as ready-made Lua values, so type()
@@ -372,7 +382,7 @@ type cachedFile struct {
 // dir/a/b/c.lua or dir/a/b/c/init.lua and nowhere else: names that would
 // leave dir ("..", absolute paths) and files whose real path, symbolic links
 // resolved, lies outside dir are refused.
-func dirLoader(dir string) lua.LGFunction {
+func (sb *sandbox) dirLoader(dir string) lua.LGFunction {
 	return func(L *lua.LState) int {
 		name := L.CheckString(1)
 		rel := strings.ReplaceAll(name, ".", "/")
@@ -383,7 +393,7 @@ func dirLoader(dir string) lua.LGFunction {
 				msgs = append(msgs, fmt.Sprintf("\n\tno file '%s' (outside the module directory)", full))
 				continue
 			}
-			proto, err := loadFile(dir, full)
+			proto, err := loadFile(dir, full, sb.maxFile)
 			if os.IsNotExist(err) {
 				msgs = append(msgs, fmt.Sprintf("\n\tno file '%s'", full))
 				continue
@@ -391,7 +401,13 @@ func dirLoader(dir string) lua.LGFunction {
 			if err != nil {
 				L.RaiseError("error loading module '%s' from file '%s':\n\t%v", name, full, err)
 			}
+			// The wrapper chunk takes the run's runtime and returns the
+			// module's own chunk.
 			L.Push(L.NewFunctionFromProto(proto))
+			for _, fn := range sb.meter.runtime(L) {
+				L.Push(fn)
+			}
+			L.Call(len(rtNames), 1)
 			return 1
 		}
 		L.Push(lua.LString(strings.Join(msgs, "")))
@@ -411,7 +427,7 @@ func validModulePath(p string) bool {
 	return true
 }
 
-func loadFile(dir, full string) (*lua.FunctionProto, error) {
+func loadFile(dir, full string, maxSize int64) (*lua.FunctionProto, error) {
 	real, err := filepath.EvalSymlinks(full)
 	if err != nil {
 		return nil, err
@@ -427,17 +443,23 @@ func loadFile(dir, full string) (*lua.FunctionProto, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s)", real, st.Mode().Type())
+	}
+	if st.Size() > maxSize {
+		return nil, fmt.Errorf("%s is %d bytes, more than the %d a module file may have", real, st.Size(), maxSize)
+	}
 	fileCacheMu.Lock()
 	c, ok := fileCache[real]
 	fileCacheMu.Unlock()
 	if ok && c.size == st.Size() && c.mtime.Equal(st.ModTime()) {
 		return c.proto, nil
 	}
-	src, err := os.ReadFile(real)
+	src, err := readBounded(real, maxSize)
 	if err != nil {
 		return nil, err
 	}
-	proto, err := compile(src, full)
+	proto, err := compileModule(src, full)
 	if err != nil {
 		return nil, err
 	}
@@ -445,4 +467,30 @@ func loadFile(dir, full string) (*lua.FunctionProto, error) {
 	fileCache[real] = cachedFile{size: st.Size(), mtime: st.ModTime(), proto: proto}
 	fileCacheMu.Unlock()
 	return proto, nil
+}
+
+// readBounded reads a regular file of at most maxSize bytes. The file is
+// opened without blocking and checked again once open, so a file swapped for
+// a FIFO or a device after the first check is refused rather than waited on.
+func readBounded(path string, maxSize int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s)", path, st.Mode().Type())
+	}
+	src, err := io.ReadAll(io.LimitReader(f, maxSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(src)) > maxSize {
+		return nil, fmt.Errorf("%s is more than the %d bytes a module file may have", path, maxSize)
+	}
+	return src, nil
 }

@@ -23,7 +23,7 @@ func init() {
 const diffUsage = `Usage:
   safewrr diff --nodes SPEC [--lua-path DIR [--module NAME] | --model NAME]
                [--picks N] [--policy strict|lenient] [--algo auto|resty|smooth]
-               [--budget 200ms] [--steps N] [--seed S] [--json]
+               [--steps N] [--seed S] [--json]
 
 Runs a Lua balancer (a built-in model, resty-roundrobin-2021 by default, or
 the module --module from --lua-path DIR, laid out like lua-resty-balancer's
@@ -117,6 +117,12 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case res.Lua.Outcome == luacompat.OutcomeError && res.Lua.Phase == luacompat.PhaseLoad:
 		fmt.Fprintf(stderr, "safewrr diff: cannot load %s: %s\n", res.Lua.Target, res.Lua.Message)
+		if hint := luaPathHint(cfg.Lua.LuaPath, cfg.Lua.Module); hint != "" {
+			fmt.Fprintf(stderr, "safewrr diff: %s\n", hint)
+		}
+		if !*lf.asJSON {
+			return exitUsage
+		}
 		code = exitUsage
 	case res.Verdict == luacompat.VerdictDiffer:
 		code = exitRejected

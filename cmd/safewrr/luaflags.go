@@ -2,6 +2,9 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -30,10 +33,31 @@ func addLuaFlags(fs *flag.FlagSet, defaultModel string) luaFlags {
 		module:  fs.String("module", luacompat.DefaultModule, "Lua module to load from --lua-path"),
 		model:   fs.String("model", "", modelHelp),
 		spec:    fs.String("nodes", "", "the node set: Lua table literal, JSON object, or @file"),
-		budget:  fs.Duration("budget", luacompat.DefaultBudget, "wall-clock budget of a --lua-path run before it counts as a hang"),
-		steps:   fs.Int("steps", luacompat.DefaultStepLimit, "step limit of a built-in model before it counts as a hang"),
+		budget:  fs.Duration("budget", luacompat.DefaultBudget, "far-off wall-clock safety net of a --lua-path run (verdicts come from --steps)"),
+		steps:   fs.Int("steps", luacompat.DefaultStepLimit, "step limit before a run counts as a hang (raised to what valid weights of the node set need)"),
 		picks:   fs.Int("picks", luacompat.DefaultPicks, "number of find() calls"),
 		seed:    fs.Uint64("seed", 1, "seed of math.random (the resty start node)"),
 		asJSON:  fs.Bool("json", false, "print one JSON object"),
 	}
+}
+
+// luaPathHint says where the module is when --lua-path names a checkout's
+// root instead of its lib/: DIR has no resty/roundrobin.lua but
+// DIR/lib/resty/roundrobin.lua exists. It returns "" otherwise.
+func luaPathHint(dir, module string) string {
+	if dir == "" {
+		return ""
+	}
+	if module == "" {
+		module = luacompat.DefaultModule
+	}
+	rel := filepath.FromSlash(strings.ReplaceAll(module, ".", "/")) + ".lua"
+	if _, err := os.Stat(filepath.Join(dir, rel)); err == nil {
+		return ""
+	}
+	lib := filepath.Join(dir, "lib")
+	if st, err := os.Stat(filepath.Join(lib, rel)); err == nil && st.Mode().IsRegular() {
+		return fmt.Sprintf("%s has no %s, but %s does: use --lua-path %s", dir, rel, filepath.Join(lib, rel), lib)
+	}
+	return ""
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -44,13 +45,32 @@ With --lua-path DIR it loads a Lua balancer module from DIR, laid out like a
 lua-resty-balancer checkout's lib/ (DIR/resty/roundrobin.lua and what it
 requires; --module resty.swrr also works), builds it with the nodes of SPEC
 (inserted in the order written), calls find() --picks times and prints the
-verdict: ok with the picks, hang (the --budget ran out; while building or
-picking) or error with Lua's message (a module that does not load is a usage
-error, exit 2). --model NAME does the same with a
-built-in model (resty-roundrobin-2020, resty-roundrobin-2021, nginx-swrr),
-which counts its own steps, so its verdict does not depend on the machine's
-load. The order in which Lua iterated the nodes is always reported. These
-forms exit 0 whenever the run was classified, 2 on a usage or I/O error.
+verdict: ok with the picks, hang (--steps ran out while loading the module,
+building the balancer or picking) or error with Lua's message (a module that
+does not load is a usage error, exit 2). The module is compiled from a
+rewritten syntax tree that counts steps (every function entry, loop
+iteration and goto label; built-in functions charge for the bytes they scan
+or build, pattern matching for every match attempt), so the verdict never
+depends on the machine's load; --budget is only a far-off wall-clock safety
+net. Strings and table slots count against a memory limit of 64 MiB; past it
+the run is an error (memory limit). A module file must be a regular file of
+at most 1 MiB. --model NAME does the same with a built-in model
+(resty-roundrobin-2020, resty-roundrobin-2021, nginx-swrr), which counts its
+own steps. The order in which Lua iterated the nodes is always reported.
+These forms exit 0 whenever the run was classified, 2 on a usage or I/O
+error.
+
+The rewrite gives loaded code LuaJIT's arithmetic: a % b is
+a - floor(a/b)*b (LuaJIT: 1 % 1.56e-317 is -inf, 10 % math.huge is nan),
+strings in arithmetic and numeric for loops are read as LuaJIT reads them
+("017" is 17, "1e2" is 100, "0b1" and "1_0" are not numbers), and numbers
+in .. and tostring are written as LuaJIT writes them (%.14g, inf, nan).
+Differences that remain under gopher-lua: the order pairs() and next() walk
+a table (insertion order here, hash order in LuaJIT, seeded per process);
+the border # picks in a table with holes; error message texts; the math
+library's handling of nan (math.max, math.min) and of strings passed to it;
+string.format details; LuaJIT-only libraries (ffi, table.new, bit, jit) are
+absent.
 
 SPEC is a Lua table literal ({a=10, b="0", c=0/0}), a JSON object, or @file.
 
@@ -125,7 +145,14 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 	code := exitOK
 	if res.Outcome == luacompat.OutcomeError && res.Phase == luacompat.PhaseLoad {
 		// Nothing about the nodes was learned: the module did not load.
+		// Said once, on stderr, with a hint when DIR is a checkout's root.
 		fmt.Fprintf(stderr, "safewrr repro: cannot load %s: %s\n", res.Target, res.Message)
+		if hint := luaPathHint(cfg.LuaPath, cfg.Module); hint != "" {
+			fmt.Fprintf(stderr, "safewrr repro: %s\n", hint)
+		}
+		if !*lf.asJSON {
+			return exitUsage
+		}
 		code = exitUsage
 	}
 	if *lf.asJSON {
@@ -162,8 +189,14 @@ func reproPrintRun(w io.Writer, ind string, res luacompat.Result, cfg luacompat.
 		fmt.Fprintf(w, "%sstart:   the first find() began after %s (math.random, seed %d)\n", ind, res.Start, cfg.Seed)
 	}
 	if res.StepLimit > 0 {
-		if res.Outcome == luacompat.OutcomeHang {
-			fmt.Fprintf(w, "%ssteps:   stopped at the limit of %d steps (_gcd calls and nodes visited by find)\n", ind, res.StepLimit)
+		what := "_gcd calls and nodes visited by find"
+		if cfg.LuaPath != "" {
+			what = "function entries, loop iterations and built-in work"
+		}
+		if res.Outcome == luacompat.OutcomeHang && errors.Is(res.Err, luacompat.ErrStepLimit) {
+			fmt.Fprintf(w, "%ssteps:   stopped at the limit of %d steps (%s)\n", ind, res.StepLimit, what)
+		} else if res.Outcome == luacompat.OutcomeHang {
+			fmt.Fprintf(w, "%ssteps:   %d (the limit is %d; the wall-clock safety net stopped the run)\n", ind, res.Steps, res.StepLimit)
 		} else {
 			fmt.Fprintf(w, "%ssteps:   %d (the limit is %d)\n", ind, res.Steps, res.StepLimit)
 		}

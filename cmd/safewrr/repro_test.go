@@ -83,9 +83,9 @@ func TestReproSingleRuns(t *testing.T) {
 		where   string
 		message string
 	}{
-		{"lua-path hang", []string{"--lua-path", dir, "--nodes", `{a=10, b="0"}`, "--budget", "20ms"}, "hang", "build", "budget"},
-		{"lua-path error", []string{"--lua-path", dir, "--nodes", "@" + spec, "--budget", "5s"}, "error", "build", "attempt to compare string with number"},
-		{"lua-path ok", []string{"--lua-path", dir, "--nodes", `{"a": 2, "b": 1}`, "--budget", "5s"}, "ok", "", ""},
+		{"lua-path hang", []string{"--lua-path", dir, "--nodes", `{a=10, b="0"}`, "--steps", "5000"}, "hang", "build", "step limit"},
+		{"lua-path error", []string{"--lua-path", dir, "--nodes", "@" + spec}, "error", "build", "attempt to compare string with number"},
+		{"lua-path ok", []string{"--lua-path", dir, "--nodes", `{"a": 2, "b": 1}`}, "ok", "", ""},
 		{"model hang", []string{"--model", "resty-roundrobin-2020", "--nodes", `{a=10, b=0/0}`, "--steps", "1000"}, "hang", "build", "step limit"},
 		{"model ok", []string{"--model", "nginx-swrr", "--nodes", `{a=10, b="0"}`}, "ok", "", ""},
 		{"nodes only", []string{"--nodes", `{a=1, b=-2}`, "--steps", "1000"}, "hang", "pick", "step limit"},
@@ -132,5 +132,47 @@ func TestReproUsageErrors(t *testing.T) {
 		if code, _, errOut := runCLI(t, args...); code != exitUsage || errOut == "" {
 			t.Errorf("safewrr %s: exit %d, stderr %q; want exit %d", strings.Join(args, " "), code, errOut, exitUsage)
 		}
+	}
+}
+
+// TestReproLuaPathCheckoutRoot: --lua-path pointed at a checkout's root (not
+// its lib/) says so once, on stderr, and names the directory to use.
+func TestReproLuaPathCheckoutRoot(t *testing.T) {
+	root := t.TempDir()
+	src, err := luacompat.ModelSource(luacompat.Resty2021)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "lib", "resty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "lib", "resty", "roundrobin.lua"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"repro", "diff"} {
+		code, out, errOut := runCLI(t, cmd, "--lua-path", root, "--nodes", `{a=1, b=2}`)
+		if code != exitUsage {
+			t.Errorf("%s: exit %d, want %d", cmd, code, exitUsage)
+		}
+		if out != "" {
+			t.Errorf("%s: stdout %q, want nothing (the error goes to stderr once)", cmd, out)
+		}
+		if n := strings.Count(errOut, "cannot load"); n != 1 {
+			t.Errorf("%s: %d load errors on stderr, want 1:\n%s", cmd, n, errOut)
+		}
+		lib := filepath.Join(root, "lib")
+		if !strings.Contains(errOut, "use --lua-path "+lib) {
+			t.Errorf("%s: no hint to use %s:\n%s", cmd, lib, errOut)
+		}
+		// With lib/ the same run works.
+		if code, _, errOut := runCLI(t, cmd, "--lua-path", lib, "--nodes", `{a=1, b=2}`); code != exitOK {
+			t.Errorf("%s --lua-path %s: exit %d, stderr %q", cmd, lib, code, errOut)
+		}
+	}
+	// No hint when lib/ does not hold the module either.
+	empty := t.TempDir()
+	_, _, errOut := runCLI(t, "repro", "--lua-path", empty, "--nodes", `{a=1}`)
+	if strings.Contains(errOut, "use --lua-path") {
+		t.Errorf("hint without a lib/ module: %q", errOut)
 	}
 }

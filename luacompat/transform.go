@@ -1,0 +1,307 @@
+package luacompat
+
+import (
+	"strconv"
+
+	"github.com/yuin/gopher-lua/ast"
+)
+
+// A module loaded from Config.LuaPath is compiled from a rewritten syntax
+// tree, never from edited text. The rewrite does two things:
+//
+//   - it counts steps: a call to the run's meter opens every function body,
+//     every loop body and every goto label, so an endless loop or endless
+//     (tail) recursion ends at the step limit, whatever the machine's load;
+//   - it gives the operators LuaJIT's meaning: arithmetic, unary minus and
+//     concatenation become calls of Go functions that coerce strings the
+//     way LuaJIT does, compute % as Lua 5.1 defines it (a - floor(a/b)*b),
+//     write numbers as LuaJIT does ("%.14g") and count the bytes they build;
+//     numeric for loops coerce their control values as LuaJIT does; table
+//     constructors and single index assignments count the table slots they
+//     add.
+//
+// The runtime reaches the rewritten code as locals of a wrapper chunk whose
+// names are not Lua identifiers, so module code can neither name nor
+// replace them:
+//
+//	local <rt names> = ...          -- the runtime, passed in by the loader
+//	return function(...) <the module's own chunk, rewritten> end
+
+// Names of the runtime's locals in a rewritten chunk. Each holds a Go
+// function of the run's meter (see meter.runtime).
+const (
+	rtStep    = "safewrr.step"
+	rtAdd     = "safewrr.add"
+	rtSub     = "safewrr.sub"
+	rtMul     = "safewrr.mul"
+	rtDiv     = "safewrr.div"
+	rtMod     = "safewrr.mod"
+	rtPow     = "safewrr.pow"
+	rtUnm     = "safewrr.unm"
+	rtConcat  = "safewrr.concat"
+	rtForNum  = "safewrr.fornum"
+	rtTable   = "safewrr.table"
+	rtSetItem = "safewrr.setitem"
+)
+
+// rtNames lists the runtime's locals in the order the loader passes them.
+var rtNames = []string{rtStep, rtAdd, rtSub, rtMul, rtDiv, rtMod, rtPow, rtUnm, rtConcat, rtForNum, rtTable, rtSetItem}
+
+var arithNames = map[string]string{"+": rtAdd, "-": rtSub, "*": rtMul, "/": rtDiv, "%": rtMod, "^": rtPow}
+
+// rewriteChunk returns the wrapper chunk around the rewritten statements of
+// a module.
+func rewriteChunk(stmts []ast.Stmt) []ast.Stmt {
+	body := rewriteBlock(stmts, true)
+	exprs := []ast.Expr{&ast.Comma3Expr{}}
+	inner := &ast.FunctionExpr{ParList: &ast.ParList{HasVargs: true}, Stmts: body}
+	return []ast.Stmt{
+		&ast.LocalAssignStmt{Names: append([]string(nil), rtNames...), Exprs: exprs},
+		&ast.ReturnStmt{Exprs: []ast.Expr{inner}},
+	}
+}
+
+func ident(name string) ast.Expr { return &ast.IdentExpr{Value: name} }
+
+// rtCall is a call of a runtime function with one result.
+func rtCall(name string, line int, args ...ast.Expr) *ast.FuncCallExpr {
+	c := &ast.FuncCallExpr{Func: ident(name), Args: args, AdjustRet: true}
+	c.SetLine(line)
+	c.SetLastLine(line)
+	return c
+}
+
+// stepStmt is the statement "step()".
+func stepStmt(line int) ast.Stmt {
+	c := rtCall(rtStep, line)
+	c.AdjustRet = false
+	s := &ast.FuncCallStmt{Expr: c}
+	s.SetLine(line)
+	s.SetLastLine(line)
+	return s
+}
+
+// rewriteBlock rewrites a block in place; counted blocks (a function or
+// loop body) begin with a step.
+func rewriteBlock(stmts []ast.Stmt, counted bool) []ast.Stmt {
+	out := make([]ast.Stmt, 0, len(stmts)+1)
+	if counted {
+		line := 0
+		if len(stmts) > 0 {
+			line = stmts[0].Line()
+		}
+		out = append(out, stepStmt(line))
+	}
+	for _, s := range stmts {
+		out = append(out, rewriteStmt(s))
+		if l, ok := s.(*ast.LabelStmt); ok {
+			// A backward goto loops through its label.
+			out = append(out, stepStmt(l.Line()))
+		}
+	}
+	return out
+}
+
+func rewriteExprs(es []ast.Expr) {
+	for i, e := range es {
+		es[i] = rewriteExpr(e)
+	}
+}
+
+func rewriteStmt(s ast.Stmt) ast.Stmt {
+	switch s := s.(type) {
+	case *ast.AssignStmt:
+		rewriteExprs(s.Lhs)
+		rewriteExprs(s.Rhs)
+		if len(s.Lhs) > 1 {
+			return multiAssign(s)
+		}
+		return singleAssign(s)
+	case *ast.LocalAssignStmt:
+		rewriteExprs(s.Exprs)
+	case *ast.FuncCallStmt:
+		s.Expr = rewriteExpr(s.Expr)
+	case *ast.DoBlockStmt:
+		s.Stmts = rewriteBlock(s.Stmts, false)
+	case *ast.WhileStmt:
+		s.Condition = rewriteExpr(s.Condition)
+		s.Stmts = rewriteBlock(s.Stmts, true)
+	case *ast.RepeatStmt:
+		s.Condition = rewriteExpr(s.Condition)
+		s.Stmts = rewriteBlock(s.Stmts, true)
+	case *ast.IfStmt:
+		s.Condition = rewriteExpr(s.Condition)
+		s.Then = rewriteBlock(s.Then, false)
+		s.Else = rewriteBlock(s.Else, false)
+	case *ast.NumberForStmt:
+		s.Init = rtCall(rtForNum, s.Line(), rewriteExpr(s.Init), &ast.StringExpr{Value: "initial"})
+		s.Limit = rtCall(rtForNum, s.Line(), rewriteExpr(s.Limit), &ast.StringExpr{Value: "limit"})
+		if s.Step != nil {
+			s.Step = rtCall(rtForNum, s.Line(), rewriteExpr(s.Step), &ast.StringExpr{Value: "step"})
+		}
+		s.Stmts = rewriteBlock(s.Stmts, true)
+	case *ast.GenericForStmt:
+		rewriteExprs(s.Exprs)
+		s.Stmts = rewriteBlock(s.Stmts, true)
+	case *ast.FuncDefStmt:
+		if s.Name != nil {
+			if s.Name.Func != nil {
+				s.Name.Func = rewriteExpr(s.Name.Func)
+			}
+			if s.Name.Receiver != nil {
+				s.Name.Receiver = rewriteExpr(s.Name.Receiver)
+			}
+		}
+		rewriteFunc(s.Func)
+	case *ast.ReturnStmt:
+		rewriteExprs(s.Exprs)
+	}
+	return s
+}
+
+func rewriteFunc(f *ast.FunctionExpr) {
+	f.Stmts = rewriteBlock(f.Stmts, true)
+}
+
+func isNumberConst(e ast.Expr) bool {
+	_, ok := e.(*ast.NumberExpr)
+	return ok
+}
+
+func rewriteExpr(e ast.Expr) ast.Expr {
+	switch e := e.(type) {
+	case *ast.AttrGetExpr:
+		e.Object = rewriteExpr(e.Object)
+		e.Key = rewriteExpr(e.Key)
+	case *ast.TableExpr:
+		for _, f := range e.Fields {
+			if f.Key != nil {
+				f.Key = rewriteExpr(f.Key)
+			}
+			f.Value = rewriteExpr(f.Value)
+		}
+		if len(e.Fields) > 0 {
+			return rtCall(rtTable, e.Line(), e)
+		}
+	case *ast.FuncCallExpr:
+		if e.Func != nil {
+			e.Func = rewriteExpr(e.Func)
+		}
+		if e.Receiver != nil {
+			e.Receiver = rewriteExpr(e.Receiver)
+		}
+		rewriteExprs(e.Args)
+	case *ast.LogicalOpExpr:
+		e.Lhs = rewriteExpr(e.Lhs)
+		e.Rhs = rewriteExpr(e.Rhs)
+	case *ast.RelationalOpExpr:
+		// Lua 5.1 and LuaJIT coerce nothing in comparisons, and neither
+		// does gopher-lua: left as it is.
+		e.Lhs = rewriteExpr(e.Lhs)
+		e.Rhs = rewriteExpr(e.Rhs)
+	case *ast.StringConcatOpExpr:
+		// a .. b .. c is right-nested; one call joins the whole chain.
+		var parts []ast.Expr
+		var cur ast.Expr = e
+		for {
+			c, ok := cur.(*ast.StringConcatOpExpr)
+			if !ok {
+				parts = append(parts, rewriteExpr(cur))
+				break
+			}
+			parts = append(parts, rewriteExpr(c.Lhs))
+			cur = c.Rhs
+		}
+		return rtCall(rtConcat, e.Line(), parts...)
+	case *ast.ArithmeticOpExpr:
+		e.Lhs = rewriteExpr(e.Lhs)
+		e.Rhs = rewriteExpr(e.Rhs)
+		if e.Operator != "%" && isNumberConst(e.Lhs) && isNumberConst(e.Rhs) {
+			return e // two number constants: the same in every engine
+		}
+		return rtCall(arithNames[e.Operator], e.Line(), e.Lhs, e.Rhs)
+	case *ast.UnaryMinusOpExpr:
+		e.Expr = rewriteExpr(e.Expr)
+		if isNumberConst(e.Expr) {
+			return e
+		}
+		return rtCall(rtUnm, e.Line(), e.Expr)
+	case *ast.UnaryNotOpExpr:
+		e.Expr = rewriteExpr(e.Expr)
+	case *ast.UnaryLenOpExpr:
+		e.Expr = rewriteExpr(e.Expr)
+	case *ast.FunctionExpr:
+		rewriteFunc(e)
+	}
+	return e
+}
+
+// multiAssign rewrites a, b = x, y through fresh locals. gopher-lua's own
+// code for it can read a target it has already written (a, b = b, a leaves
+// both equal); Lua evaluates every table and key on the left, then every
+// value on the right, before it assigns anything, and so does the rewrite:
+//
+//	do
+//	  local o1, k1 = t, k              -- tables and keys on the left
+//	  local v1, v2 = x, y              -- the values
+//	  b = v2; o1[k1] = v1              -- then the assignments
+//	end
+func multiAssign(s *ast.AssignStmt) ast.Stmt {
+	line := s.Line()
+	n := 0
+	tmp := func() string {
+		n++
+		return "safewrr.tmp" + strconv.Itoa(n)
+	}
+	var stmts []ast.Stmt
+	local := func(names []string, exprs []ast.Expr) {
+		ls := &ast.LocalAssignStmt{Names: names, Exprs: exprs}
+		ls.SetLine(line)
+		ls.SetLastLine(line)
+		stmts = append(stmts, ls)
+	}
+	var names []string
+	var exprs []ast.Expr
+	for _, l := range s.Lhs {
+		if a, ok := l.(*ast.AttrGetExpr); ok {
+			o, k := tmp(), tmp()
+			names = append(names, o, k)
+			exprs = append(exprs, a.Object, a.Key)
+			a.Object, a.Key = ident(o), ident(k)
+		}
+	}
+	if len(names) > 0 {
+		local(names, exprs)
+	}
+	vals := make([]string, len(s.Lhs))
+	for i := range vals {
+		vals[i] = tmp()
+	}
+	local(vals, s.Rhs)
+	for i := len(s.Lhs) - 1; i >= 0; i-- {
+		one := &ast.AssignStmt{Lhs: []ast.Expr{s.Lhs[i]}, Rhs: []ast.Expr{ident(vals[i])}}
+		one.SetLine(line)
+		one.SetLastLine(line)
+		stmts = append(stmts, singleAssign(one))
+	}
+	do := &ast.DoBlockStmt{Stmts: stmts}
+	do.SetLine(line)
+	do.SetLastLine(s.LastLine())
+	return do
+}
+
+// singleAssign is t[k] = v through setitem, which counts the slot it may add;
+// any other single assignment is left as it is.
+func singleAssign(s *ast.AssignStmt) ast.Stmt {
+	a, ok := s.Lhs[0].(*ast.AttrGetExpr)
+	if !ok || len(s.Rhs) != 1 {
+		return s
+	}
+	// Arguments are evaluated left to right: t, k, then v, as Lua does.
+	c := rtCall(rtSetItem, s.Line(), a.Object, a.Key, s.Rhs[0])
+	c.AdjustRet = false
+	fs := &ast.FuncCallStmt{Expr: c}
+	fs.SetLine(s.Line())
+	fs.SetLastLine(s.LastLine())
+	return fs
+}
