@@ -14,9 +14,10 @@ import (
 
 // safewrrProxy is a `safewrr proxy` process started by a test.
 type safewrrProxy struct {
-	proc *proc
-	addr string
-	http *http.Client
+	proc  *proc
+	addr  string // traffic
+	admin string // status and health
+	http  *http.Client
 }
 
 // status is the part of GET /-/safewrr the tests read.
@@ -41,13 +42,13 @@ type status struct {
 	} `json:"last_refused"`
 }
 
-var listeningRe = regexp.MustCompile(`msg=listening addr=(127\.0\.0\.1:\d+)`)
+var listeningRe = regexp.MustCompile(`msg=listening addr=(127\.0\.0\.1:\d+) admin=(127\.0\.0\.1:\d+)`)
 
 // startSafewrrProxy runs the safewrr binary as a proxy on a free loopback
 // port and waits (bounded) for the address it logs.
 func startSafewrrProxy(t *testing.T, registry string, args ...string) *safewrrProxy {
 	t.Helper()
-	args = append([]string{"proxy", "--listen", "127.0.0.1:0", "--registry", registry}, args...)
+	args = append([]string{"proxy", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--registry", registry}, args...)
 	p := &safewrrProxy{proc: startProc(t, safewrrBin, args...), http: client(10*time.Second, true)}
 	waitFor(t, "safewrr proxy to log its address", 10*time.Second, 10*time.Millisecond, func() bool {
 		select {
@@ -57,7 +58,7 @@ func startSafewrrProxy(t *testing.T, registry string, args ...string) *safewrrPr
 		}
 		m := listeningRe.FindStringSubmatch(p.proc.output.String())
 		if m != nil {
-			p.addr = m[1]
+			p.addr, p.admin = m[1], m[2]
 		}
 		return m != nil
 	})
@@ -65,6 +66,8 @@ func startSafewrrProxy(t *testing.T, registry string, args ...string) *safewrrPr
 }
 
 func (p *safewrrProxy) url(path string) string { return "http://" + p.addr + path }
+
+func (p *safewrrProxy) adminURL(path string) string { return "http://" + p.admin + path }
 
 // status reads /-/safewrr; with after >= 0 it first waits (up to 10s, in
 // the proxy) until more than after polls have completed.
@@ -83,7 +86,7 @@ func (p *safewrrProxy) statusErr(after int64) (status, error) {
 		q = fmt.Sprintf("?after=%d&wait=10s", after)
 	}
 	var st status
-	resp, err := p.http.Get(p.url("/-/safewrr" + q))
+	resp, err := p.http.Get(p.adminURL("/-/safewrr" + q))
 	if err != nil {
 		return st, fmt.Errorf("GET /-/safewrr: %v", err)
 	}

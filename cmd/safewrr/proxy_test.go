@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/safewrr/safewrr/feed"
 	"github.com/safewrr/safewrr/internal/clocktest"
 )
 
@@ -81,7 +82,8 @@ type proxyFixture struct {
 	file  string
 	clock *clocktest.Clock
 	logs  *proxyLogBuffer
-	front *httptest.Server
+	front *httptest.Server // the traffic handler
+	admin *httptest.Server // the admin handler
 }
 
 func newProxyFixture(t *testing.T, initial string, args ...string) *proxyFixture {
@@ -97,10 +99,16 @@ func newProxyFixture(t *testing.T, initial string, args ...string) *proxyFixture
 	if !ok {
 		t.Fatalf("proxyParse: exit %d: %s", code, stderr.String())
 	}
-	f.p = newRegistryProxy(cfg, slog.New(slog.NewTextHandler(f.logs, nil)), f.clock.Now)
+	p, err := newRegistryProxy(cfg, slog.New(slog.NewTextHandler(f.logs, nil)), f.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.p = p
 	f.p.start(context.Background())
 	f.front = httptest.NewServer(f.p.handler())
 	t.Cleanup(f.front.Close)
+	f.admin = httptest.NewServer(f.p.adminHandler())
+	t.Cleanup(f.admin.Close)
 	return f
 }
 
@@ -121,7 +129,7 @@ func (f *proxyFixture) flip(t *testing.T, data string) proxyStatus {
 
 func (f *proxyFixture) status(t *testing.T) proxyStatus {
 	t.Helper()
-	resp, err := http.Get(f.front.URL + proxyStatusPath)
+	resp, err := http.Get(f.admin.URL + proxyStatusPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +183,7 @@ func TestProxyRegistryFlips(t *testing.T) {
 	counts := func() [3]int { return [3]int{bs[0].take(), bs[1].take(), bs[2].take()} }
 
 	st := f.status(t)
-	if st.Generation != 1 || st.LastPoll != pollApplied || nodeStates(st) != fmt.Sprintf("%s=5/serving %s=3/serving %s=2/serving", a, b, c) {
+	if st.Generation != 1 || st.LastPoll != feed.Applied || nodeStates(st) != fmt.Sprintf("%s=5/serving %s=3/serving %s=2/serving", a, b, c) {
 		t.Fatalf("initial status: generation %d, last poll %q, nodes %s", st.Generation, st.LastPoll, nodeStates(st))
 	}
 	f.get(t, 100)
@@ -187,34 +195,34 @@ func TestProxyRegistryFlips(t *testing.T) {
 		name       string
 		payload    string
 		generation int64
-		lastPoll   string
+		lastPoll   feed.Outcome
 		nodes      string // after the poll
 		rejects    string // reason of each reject
-		refused    string // stage of the last refusal
+		refused    string // stage of the last refusal (cleared by a good update)
 		n          int    // requests sent after the poll (whole cycles)
 		counts     [3]int // how many each backend served
 		log        string // must appear in the log
 	}{
-		{"string zero", registryJSON(bs, "5", "3", `"0"`), 2, pollApplied,
+		{"string zero", registryJSON(bs, "5", "3", `"0"`), 2, feed.Applied,
 			fmt.Sprintf("%s=5/serving %s=3/serving", a, b), "string-zero", "", 80, [3]int{50, 30, 0},
 			`msg="registry: node rejected" index=2 id=` + c + ` reason=string-zero raw="\"0\""`},
-		{"NaN", registryJSON(bs, "5", "NaN", "2"), 3, pollApplied,
+		{"NaN", registryJSON(bs, "5", "NaN", "2"), 3, feed.Applied,
 			fmt.Sprintf("%s=5/serving %s=2/serving", a, c), "nan", "", 70, [3]int{50, 0, 20},
 			`reason=nan raw=NaN`},
-		{"garbage", fmt.Sprintf(`{%q: 5, %q: 0x1F, %q: 2}`, a, b, c), 3, pollRefused,
+		{"garbage", fmt.Sprintf(`{%q: 5, %q: 0x1F, %q: 2}`, a, b, c), 3, feed.Refused,
 			fmt.Sprintf("%s=5/serving %s=2/serving", a, c), "", "decode", 70, [3]int{50, 0, 20},
 			`msg="registry: update refused, keeping the last good nodes" stage=decode`},
-		{"empty", `{}`, 3, pollRefused,
+		{"empty", `{}`, 3, feed.Refused,
 			fmt.Sprintf("%s=5/serving %s=2/serving", a, c), "", "balancer", 70, [3]int{50, 0, 20},
 			`stage=balancer error="balancer: update refused: no backends`},
-		{"all rejected", registryJSON(bs, `"5"`, `"0"`, "-1"), 3, pollRefused,
+		{"all rejected", registryJSON(bs, `"5"`, `"0"`, "-1"), 3, feed.Refused,
 			fmt.Sprintf("%s=5/serving %s=2/serving", a, c), "string-weight string-zero negative", "policy", 70, [3]int{50, 0, 20},
 			`stage=policy`},
-		{"back", registryJSON(bs, "5", "3", "2"), 4, pollApplied,
-			fmt.Sprintf("%s=5/serving %s=3/serving %s=2/serving", a, b, c), "", "policy", 80, [3]int{40, 24, 16},
+		{"back", registryJSON(bs, "5", "3", "2"), 4, feed.Applied,
+			fmt.Sprintf("%s=5/serving %s=3/serving %s=2/serving", a, b, c), "", "", 80, [3]int{40, 24, 16},
 			`msg="registry: update applied" generation=4 nodes=3 rejected=0`},
-		{"drain", registryJSON(bs, "5", "0", "3"), 5, pollApplied,
-			fmt.Sprintf("%s=5/serving %s=0/drained %s=3/serving", a, b, c), "", "policy", 80, [3]int{50, 0, 30},
+		{"drain", registryJSON(bs, "5", "0", "3"), 5, feed.Applied,
+			fmt.Sprintf("%s=5/serving %s=0/drained %s=3/serving", a, b, c), "", "", 80, [3]int{50, 0, 30},
 			`generation=5`},
 	}
 	for _, s := range steps {
@@ -261,10 +269,10 @@ func TestProxyUnchangedPayloadIsNotDecodedAgain(t *testing.T) {
 	f.logs.take()
 	f.clock.Advance(time.Second)
 	st := f.flip(t, payload)
-	if st.LastPoll != pollUnchanged || st.Polls != 2 || st.Generation != 1 {
+	if st.LastPoll != feed.Unchanged || st.Polls != 2 || st.Generation != 1 {
 		t.Fatalf("polls %d generation %d last %q, want 2 1 unchanged", st.Polls, st.Generation, st.LastPoll)
 	}
-	if len(st.Rejects) != 1 || st.RejectsAt == nil || !st.RejectsAt.Before(*st.PolledAt) {
+	if len(st.Rejects) != 1 || st.RejectsAt.IsZero() || !st.RejectsAt.Before(st.PolledAt) {
 		t.Fatalf("rejects %+v at %v (polled %v): want the first poll's reject kept", st.Rejects, st.RejectsAt, st.PolledAt)
 	}
 	if logs := f.logs.take(); strings.Contains(logs, "rejected") {
@@ -329,29 +337,25 @@ func TestProxyHTTPRegistry(t *testing.T) {
 	if !ok {
 		t.Fatal(stderr.String())
 	}
-	p := newRegistryProxy(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
-	p.start(context.Background())
-	front := httptest.NewServer(p.handler())
-	defer front.Close()
-	poll := func() proxyState {
-		p.pollOnce(context.Background())
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return p.st
+	p, err := newRegistryProxy(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if p.st.Generation != 1 || p.lb.Len() != 2 {
-		t.Fatalf("initial generation %d, %d nodes", p.st.Generation, p.lb.Len())
+	p.start(context.Background())
+	poll := func() feed.Status { return p.pollOnce(context.Background()) }
+	if st := p.feed.Status(); st.Generation != 1 || p.lb.Len() != 2 {
+		t.Fatalf("initial generation %d, %d nodes", st.Generation, p.lb.Len())
 	}
 	set(500, "oops")
-	if st := poll(); st.LastPoll != pollFetchError || !strings.Contains(st.LastError, "500") {
+	if st := poll(); st.LastPoll != feed.FetchError || !strings.Contains(st.LastError, "500") {
 		t.Fatalf("registry 500: last poll %q error %q", st.LastPoll, st.LastError)
 	}
 	set(200, `{"`+strings.Repeat("x", 300)+`": 1}`)
-	if st := poll(); st.LastPoll != pollFetchError || !strings.Contains(st.LastError, "larger than 200 bytes") {
+	if st := poll(); st.LastPoll != feed.FetchError || !strings.Contains(st.LastError, "larger than 200 bytes") {
 		t.Fatalf("oversized payload: last poll %q error %q", st.LastPoll, st.LastError)
 	}
-	if p.lb.Len() != 2 || p.st.Generation != 1 {
-		t.Fatalf("after failed fetches: %d nodes, generation %d; want the last good 2, 1", p.lb.Len(), p.st.Generation)
+	if st := p.feed.Status(); p.lb.Len() != 2 || st.Generation != 1 {
+		t.Fatalf("after failed fetches: %d nodes, generation %d; want the last good 2, 1", p.lb.Len(), st.Generation)
 	}
 }
 
@@ -363,22 +367,23 @@ func TestProxyMainServesAndStops(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ready := make(chan string, 1)
+	ready := make(chan [2]string, 1)
 	poll := make(chan struct{})
 	logs := &proxyLogBuffer{}
 	exit := make(chan int, 1)
 	go func() {
-		exit <- proxyMain(ctx, []string{"--listen", "127.0.0.1:0", "--registry", file, "--poll", "0"},
-			io.Discard, logs, proxyHooks{poll: poll, ready: func(addr string) { ready <- addr }})
+		exit <- proxyMain(ctx, []string{"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--registry", file, "--poll", "0"},
+			io.Discard, logs, proxyHooks{poll: poll, ready: func(addr, admin string) { ready <- [2]string{addr, admin} }})
 	}()
-	var addr string
+	var addr, admin string
 	select {
-	case addr = <-ready:
+	case a := <-ready:
+		addr, admin = a[0], a[1]
 	case code := <-exit:
 		t.Fatalf("proxyMain exited %d before listening:\n%s", code, logs.take())
 	}
-	if !strings.Contains(logs.take(), "msg=listening addr="+addr) {
-		t.Fatal("the bound address is not logged")
+	if l := logs.take(); !strings.Contains(l, "msg=listening addr="+addr+" admin="+admin) {
+		t.Fatalf("the bound addresses are not logged:\n%s", l)
 	}
 	base := "http://" + addr
 	for i := 0; i < 4; i++ {
@@ -397,7 +402,7 @@ func TestProxyMainServesAndStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	poll <- struct{}{}
-	resp, err := http.Get(base + proxyStatusPath + "?after=1&wait=30s")
+	resp, err := http.Get("http://" + admin + proxyStatusPath + "?after=1&wait=30s")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +429,7 @@ func TestProxyStatusWaitIsBounded(t *testing.T) {
 	bs := startProxyBackends(t, "a")
 	f := newProxyFixture(t, registryJSON(bs, "1"))
 	// No poll will come: a zero wait returns at once with the current state.
-	resp, err := http.Get(f.front.URL + proxyStatusPath + "?after=5&wait=0s")
+	resp, err := http.Get(f.admin.URL + proxyStatusPath + "?after=5&wait=0s")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,7 +438,7 @@ func TestProxyStatusWaitIsBounded(t *testing.T) {
 		t.Fatalf("status %s", resp.Status)
 	}
 	for _, q := range []string{"?after=x", "?after=1&wait=-1s", "?after=1&wait=soon"} {
-		resp, err := http.Get(f.front.URL + proxyStatusPath + q)
+		resp, err := http.Get(f.admin.URL + proxyStatusPath + q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -442,7 +447,7 @@ func TestProxyStatusWaitIsBounded(t *testing.T) {
 			t.Errorf("%s: status %d, want 400", q, resp.StatusCode)
 		}
 	}
-	resp, err = http.Post(f.front.URL+proxyStatusPath, "text/plain", nil)
+	resp, err = http.Post(f.admin.URL+proxyStatusPath, "text/plain", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
