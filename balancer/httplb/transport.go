@@ -73,12 +73,15 @@ type firstPick struct {
 
 // Rewrite is a ReverseProxy Rewrite function: it picks the request's first
 // node, points the outgoing URL at it (scheme from WithScheme, the incoming
-// path and query kept), sets the Host header to the node's address and the
+// path and query kept as sent, even parameters that do not parse), sets the Host header to the node's address and the
 // X-Forwarded-For, -Host and -Proto headers. The pick travels with the
 // request so that RoundTrip starts with that node. Used with another
 // RoundTripper, Rewrite alone gives a balanced proxy without retries.
 func (t *Transport) Rewrite(pr *httputil.ProxyRequest) {
 	pr.SetXForwarded()
+	// ReverseProxy drops query parameters it cannot parse before Rewrite;
+	// the backend gets the query exactly as the client sent it.
+	pr.Out.URL.RawQuery = pr.In.URL.RawQuery
 	node, err := t.b.Next()
 	pick := &firstPick{node: node, err: err}
 	pr.Out = pr.Out.WithContext(context.WithValue(pr.Out.Context(), pickKey{}, pick))

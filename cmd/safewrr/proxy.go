@@ -16,7 +16,6 @@ import (
 	"github.com/safewrr/safewrr/balancer"
 	"github.com/safewrr/safewrr/balancer/httplb"
 	"github.com/safewrr/safewrr/feed"
-	"github.com/safewrr/safewrr/weights"
 	"github.com/safewrr/safewrr/weights/registry"
 )
 
@@ -31,7 +30,10 @@ func init() {
 
 const proxyUsage = `Usage:
   safewrr proxy --listen 127.0.0.1:PORT --admin 127.0.0.1:PORT --registry FILE|URL
-                [--format F] [--policy strict|lenient] [--poll 1s] [--poll-jitter 0.1]
+                [validate's decode flags: --format F --policy strict|lenient --scale N
+                 --refuse-partial --convention registry|policy --health drain|reject|ignore
+                 --service NAME --scheme S --port NAME]
+                [--poll 1s] [--poll-jitter 0.1]
                 [--max-backoff 30s] [--fetch-timeout 5s] [--max-bytes N]
                 [--registry-redirects same-host|any]
                 [--attempts 3] [--eject-after 3] [--eject-for 10s] [--max-ejected 50]
@@ -46,8 +48,9 @@ A reverse proxy whose backends come from a registry. Every --poll (spread by
 --poll-jitter, so a fleet does not poll in step; doubled after each failed
 fetch up to --max-backoff) it reads the registry (a file, or an http:// or
 https:// URL fetched with a GET; a redirect must stay on the same host unless
---registry-redirects any), decodes it with the given format (auto detects it)
-and checks every weight with the policy. Rejected nodes are left out and
+--registry-redirects any), decodes it as validate does with the same flags
+(--format auto detects the format; see "safewrr validate -h"), and checks
+every weight with the policy. The decoder's notes are logged and shown. Rejected nodes are left out and
 logged once per change of the payload, with the totals per reason; an update
 the policy refuses, that does not parse, that would leave no node to serve
 (empty, all drained) or that drops more than --max-drop of the total weight is
@@ -110,7 +113,7 @@ type proxyConfig struct {
 	registry      string
 	format        registry.Format
 	policyName    string
-	policy        weights.Policy
+	decode        registry.Options
 	poll          time.Duration
 	pollJitter    float64
 	maxBackoff    time.Duration
@@ -203,13 +206,12 @@ func proxyParse(args []string, stdout, stderr io.Writer) (proxyConfig, int, bool
 	c := commands["proxy"]
 	fs := newFlagSet(c, stdout, stderr)
 	var cfg proxyConfig
-	var format, redirects string
+	var redirects string
 	bufferBody := byteSize(1 << 20)
 	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "`address` to serve traffic on (port 0 picks a free port)")
 	fs.StringVar(&cfg.admin, "admin", proxyDefaultAdmin, "`address` of the status and health endpoints (off: none)")
 	fs.StringVar(&cfg.registry, "registry", "", "registry `FILE` or http(s) URL (required)")
-	fs.StringVar(&format, "format", "auto", "payload `format`: auto, "+proxyFormats())
-	fs.StringVar(&cfg.policyName, "policy", "strict", "weight `policy`: strict (only numbers) or lenient (also decimal strings)")
+	dec := addDecodeFlags(fs)
 	fs.DurationVar(&cfg.poll, "poll", time.Second, "poll `interval` (0: only at start and on SIGHUP)")
 	fs.Float64Var(&cfg.pollJitter, "poll-jitter", feed.DefaultJitter, "spread each poll interval by this `share` (0-1) either way")
 	fs.DurationVar(&cfg.maxBackoff, "max-backoff", feed.DefaultMaxBackoff, "longest poll interval after failed fetches (it doubles per failure)")
@@ -246,19 +248,11 @@ func proxyParse(args []string, stdout, stderr io.Writer) (proxyConfig, int, bool
 	if cfg.registry == "" {
 		return fail("--registry FILE|URL is required")
 	}
-	f, err := registry.ParseFormat(format)
+	f, o, err := dec.options()
 	if err != nil {
-		return fail("--format: %v", err)
+		return fail("%v", err)
 	}
-	cfg.format = f
-	switch cfg.policyName {
-	case "strict":
-		cfg.policy = weights.Strict()
-	case "lenient":
-		cfg.policy = weights.Lenient()
-	default:
-		return fail("--policy %q: want strict or lenient", cfg.policyName)
-	}
+	cfg.format, cfg.decode, cfg.policyName = f, o, dec.Policy
 	switch redirects {
 	case "same-host":
 	case "any":
@@ -312,16 +306,8 @@ func proxyParse(args []string, stdout, stderr io.Writer) (proxyConfig, int, bool
 	case cfg.logFormat != "text" && cfg.logFormat != "json":
 		return fail("--log %q: want text or json", cfg.logFormat)
 	}
-	cfg.policy.Limits.MaxBytes = int(min(cfg.maxBytes, 1<<31-1))
+	cfg.decode.Policy.Limits.MaxBytes = int(min(cfg.maxBytes, 1<<31-1))
 	return cfg, 0, true
-}
-
-func proxyFormats() string {
-	var s []string
-	for _, f := range registry.Formats() {
-		s = append(s, string(f))
-	}
-	return strings.Join(s, ", ")
 }
 
 // proxyMain runs the proxy until ctx is done. It is the whole command

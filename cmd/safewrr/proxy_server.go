@@ -119,7 +119,7 @@ func (p *registryProxy) start(ctx context.Context) {
 
 // registryOptions are the decode options of the flags.
 func (p *registryProxy) registryOptions() registry.Options {
-	return registry.Options{Policy: p.cfg.policy}
+	return p.cfg.decode
 }
 
 // noBackend answers 503 saying why no node could take the request: no

@@ -463,13 +463,19 @@ func TestProxyUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{}, "--registry FILE|URL is required"},
-		{[]string{"--registry", "x", "--policy", "loose"}, `--policy "loose"`},
+		{[]string{"--registry", "x", "--policy", "loose"}, `--policy must be strict or lenient, got "loose"`},
 		{[]string{"--registry", "x", "--format", "yaml"}, "--format"},
 		{[]string{"--registry", "x", "--attempts", "0"}, "--attempts 0"},
 		{[]string{"--registry", "x", "--max-ejected", "101"}, "--max-ejected 101"},
 		{[]string{"--registry", "x", "--max-drop", "1.5"}, "--max-drop 1.5"},
 		{[]string{"--registry", "x", "--poll", "-1s"}, "--poll -1s"},
 		{[]string{"--registry", "x", "extra"}, `unexpected argument "extra"`},
+		{[]string{"--registry", "x", "--health", "maybe"}, "--health must be drain, reject or ignore"},
+		{[]string{"--registry", "x", "--registry-redirects", "all"}, "--registry-redirects"},
+		{[]string{"--registry", "x", "--response-header-timeout", "0s"}, "--response-header-timeout 0s must be positive"},
+		{[]string{"--registry", "x", "--max-buffered-body", "1MB"}, "max-buffered-body"},
+		{[]string{"--registry", "x", "--poll-jitter", "2"}, "--poll-jitter 2"},
+		{[]string{"--registry", "http://u:s3cr3t@/x?token=t0p"}, "REDACTED"},
 		{[]string{"--registry", "x", "--listen", "127.0.0.1:-1"}, "safewrr proxy:"},
 	}
 	for _, tt := range tests {
