@@ -30,7 +30,7 @@ func addDecodeFlags(fs *flag.FlagSet) *decodeFlags {
 	fs.StringVar(&d.Format, "format", "auto", "payload `format`: auto, map, or a registry ("+formatNames()+")")
 	fs.UintVar(&d.Scale, "scale", 0, "multiply weights by `N` before the integer check (0: the format's default)")
 	fs.BoolVar(&d.RefusePartial, "refuse-partial", false, "refuse the whole snapshot when any node is rejected")
-	fs.StringVar(&d.Convention, "convention", "registry", "whose meaning of 0, missing and unparsable weights: registry or policy")
+	fs.StringVar(&d.Convention, "convention", "registry", "whose meaning of 0, missing and unparsable weights: registry, sdk (the registry client's lenience) or policy")
 	fs.StringVar(&d.Health, "health", "drain", "instances the registry marks not serving: drain, reject or ignore")
 	fs.StringVar(&d.Service, "service", "", "keep only this `service` of a multi-service registry payload")
 	fs.StringVar(&d.Scheme, "scheme", "", "URL `scheme` to pick among an instance's addresses (discovery, kratos)")
@@ -64,10 +64,12 @@ func (d *decodeFlags) options() (registry.Format, registry.Options, error) {
 	switch d.Convention {
 	case "registry":
 		o.Convention = registry.FollowRegistry
+	case "sdk":
+		o.Convention = registry.FollowSDK
 	case "policy":
 		o.Convention = registry.FollowPolicy
 	default:
-		return "", o, fmt.Errorf("--convention must be registry or policy, got %q", d.Convention)
+		return "", o, fmt.Errorf("--convention must be registry, sdk or policy, got %q", d.Convention)
 	}
 	switch d.Health {
 	case "drain":

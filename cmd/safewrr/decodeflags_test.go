@@ -38,6 +38,8 @@ func TestDecodeFlags(t *testing.T) {
 			registry.Options{Policy: weights.Policy{Scale: 100, Partial: weights.RefuseWhole}}},
 		{"convention policy", []string{"--convention", "policy"}, registry.FormatAuto,
 			registry.Options{Convention: registry.FollowPolicy}},
+		{"convention sdk", []string{"--convention", "sdk"}, registry.FormatAuto,
+			registry.Options{Convention: registry.FollowSDK}},
 		{"health reject", []string{"--health", "reject"}, registry.FormatAuto,
 			registry.Options{Health: registry.HealthReject}},
 		{"health ignore", []string{"--health", "ignore"}, registry.FormatAuto,
@@ -66,7 +68,7 @@ func TestDecodeFlagsErrors(t *testing.T) {
 		{[]string{"--policy", "loose"}, `--policy must be strict or lenient, got "loose"`},
 		{[]string{"--format", "zookeeper"}, `--format: registry: unknown payload format "zookeeper"`},
 		{[]string{"--scale", "4294967296"}, "--scale must be at most 4294967295"},
-		{[]string{"--convention", "sdk2"}, `--convention must be`},
+		{[]string{"--convention", "sdk2"}, `--convention must be registry, sdk or policy, got "sdk2"`},
 		{[]string{"--health", "up"}, `--health must be drain, reject or ignore, got "up"`},
 	}
 	for _, tt := range tests {

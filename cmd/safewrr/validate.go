@@ -25,7 +25,7 @@ func init() {
 
 const validateUsage = `Usage:
   safewrr validate [--policy strict|lenient] [--format auto|map|discovery|kratos|consul|nacos|eureka|eds|apisix|endpointslice]
-                   [--scale N] [--refuse-partial] [--convention registry|policy]
+                   [--scale N] [--refuse-partial] [--convention registry|sdk|policy]
                    [--health drain|reject|ignore] [--service NAME] [--scheme S] [--port NAME]
                    FILE|- [--json]
 
@@ -46,9 +46,13 @@ also takes plain decimal strings such as "10". --scale N multiplies every
 weight before the integer check (for fractional weights). --refuse-partial
 refuses the whole snapshot when any node is rejected.
 
---convention registry (the default) applies each registry's own meaning of
-0, missing and unparsable weights (discovery: 10, kratos: 100, Eureka: 1,
-Envoy: 0 invalid and the whole response refused); policy applies only the
+--convention registry (the default) applies what each registry defines
+well: a missing weight takes its default (discovery: 10, kratos: 100,
+Eureka: 1), 0 or a non-serving status drains, Envoy's 0 refuses the whole
+response, Nacos weights are scaled; NaN, negatives, malformed strings and
+fractions are rejected, and the message says what the registry's client
+would have done. sdk also reproduces the clients' lenience (discovery reads
+"abc" or "-5" as 10), each substitution noted; policy applies only the
 --policy rules. --health says what happens to instances the registry marks
 as not serving: drain (kept with weight 0, the default), reject, or ignore.
 --service keeps one service of a multi-service payload (discovery appid,

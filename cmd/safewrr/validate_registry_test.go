@@ -102,13 +102,15 @@ func TestValidateRegistryFormats(t *testing.T) {
 }
 
 // TestValidateRegistryText checks the text tables of a discovery payload:
-// the string "0" rejected, the registry default noted, the drain noted.
+// the string "0" and "" rejected, with what the SDK would have done, the
+// registry default noted, the drain noted.
 func TestValidateRegistryText(t *testing.T) {
 	path := writeFile(t, `{"code":0,"data":{"instances":{"sh001":[
 		{"hostname":"a","addrs":["grpc://10.0.0.1:9000"],"status":1,"metadata":{"weight":"20"}},
 		{"hostname":"b","addrs":["grpc://10.0.0.2:9000"],"status":1,"metadata":{"weight":"0"}},
 		{"hostname":"c","addrs":["grpc://10.0.0.3:9000"],"status":1,"metadata":{"weight":""}},
-		{"hostname":"d","addrs":["grpc://10.0.0.4:9000"],"status":2,"metadata":{"weight":"20"}}]}}}`)
+		{"hostname":"d","addrs":["grpc://10.0.0.4:9000"],"status":2,"metadata":{"weight":"20"}},
+		{"hostname":"e","addrs":["grpc://10.0.0.5:9000"],"status":1}]}}}`)
 	code, out, _ := runCLI(t, "validate", path)
 	if code != exitRejected {
 		t.Fatalf("exit %d want %d\n%s", code, exitRejected, out)
@@ -116,9 +118,10 @@ func TestValidateRegistryText(t *testing.T) {
 	for _, want := range []string{
 		"format discovery (detected)",
 		"10.0.0.2:9000", "string-zero",
-		"#2 10.0.0.3:9000: defaulted: weight \"\" is not an integer; the Bilibili discovery SDK uses 10",
+		"the string is empty; the weight is metadata.weight; the Bilibili discovery SDK would use 10",
 		"#3 10.0.0.4:9000: drained: status 2",
-		"applied without the 1 rejected node",
+		"#4 10.0.0.5:9000: defaulted: no weight at metadata.weight; the Bilibili discovery SDK uses 10",
+		"applied without the 2 rejected nodes",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -144,9 +147,10 @@ func TestValidateRegistryOptions(t *testing.T) {
 		args []string
 		want string // accepted ids
 	}{
-		{"scheme http", exitOK, []string{"--scheme", "http", fetch}, "10.23.4.11:8000 10.23.4.12:8000 10.23.4.13:8000 10.64.7.21:8000 10.64.7.22:8000"},
+		{"scheme http", exitRejected, []string{"--scheme", "http", fetch}, "10.23.4.11:8000 10.23.4.12:8000 10.23.4.13:8000 10.64.7.22:8000"},
+		{"convention sdk", exitOK, []string{"--convention", "sdk", "--scheme", "http", fetch}, "10.23.4.11:8000 10.23.4.12:8000 10.23.4.13:8000 10.64.7.21:8000 10.64.7.22:8000"},
 		{"convention policy", exitRejected, []string{"--convention", "policy", fetch}, "10.23.4.11:9000 10.23.4.12:9000 10.23.4.13:9000 10.64.7.22:9000"},
-		{"health reject", exitRejected, []string{"--health", "reject", fetch}, "10.23.4.11:9000 10.23.4.12:9000 10.64.7.21:9000 10.64.7.22:9000"},
+		{"health reject", exitRejected, []string{"--health", "reject", fetch}, "10.23.4.11:9000 10.23.4.12:9000 10.64.7.22:9000"},
 		{"eds refused whole", exitRejected, []string{eds}, ""},
 		{"eds partial under policy", exitOK, []string{"--convention", "policy", eds}, "10.49.1.1:8443 10.49.1.2:8443 10.49.1.3:8443"},
 		{"slice port", exitRejected, []string{"--port", "http", "--service", "ignored", slices}, "[fd00:10:244::5]:8080 [fd00:10:244::6]:8080 [fd00:10:244::9]:8080"},

@@ -10,77 +10,89 @@ import (
 )
 
 // TestRegistryConventions is the README's registry table as a test: what
-// each registry's weight means by default (FollowRegistry, strict policy).
-// want is "w=N" (accepted with weight N), "drained", "reject:REASON" or
-// "refused:REASON" (the node is rejected and the whole response refused).
+// each registry's weight means by default (FollowRegistry, strict policy),
+// and under FollowSDK where that differs. want is "w=N" (accepted with
+// weight N), "drained", "reject:REASON" or "refused:REASON" (the node is
+// rejected and the whole response refused); sdk is the FollowSDK outcome,
+// "" when it is the same. A default reject that FollowSDK would have served
+// must say in its message what the SDK would have done.
 func TestRegistryConventions(t *testing.T) {
 	tests := []struct {
 		format registry.Format
 		value  string // "" for missing
 		want   string
+		sdk    string
 	}{
-		{registry.FormatDiscovery, `"10"`, "w=10"},
-		{registry.FormatDiscovery, `"0"`, "reject:string-zero"},
-		{registry.FormatDiscovery, `""`, "w=10"},
-		{registry.FormatDiscovery, `"abc"`, "w=10"},
-		{registry.FormatDiscovery, `"-1"`, "w=10"},
-		{registry.FormatDiscovery, ``, "w=10"},
-		{registry.FormatDiscovery, `0`, "w=10"},
-		{registry.FormatDiscovery, `"+7"`, "w=7"},
-		{registry.FormatDiscovery, `1e400`, "reject:overflow"},
-		{registry.FormatDiscovery, `true`, "reject:not-a-number-type"},
+		{registry.FormatDiscovery, `"10"`, "w=10", ""},
+		{registry.FormatDiscovery, `"0"`, "reject:string-zero", ""},
+		{registry.FormatDiscovery, `""`, "reject:bad-string", "w=10"},
+		{registry.FormatDiscovery, `"abc"`, "reject:bad-string", "w=10"},
+		{registry.FormatDiscovery, `"NaN"`, "reject:bad-string", "w=10"},
+		{registry.FormatDiscovery, `"-1"`, "reject:negative", "w=10"},
+		{registry.FormatDiscovery, ``, "w=10", ""},
+		{registry.FormatDiscovery, `0`, "drained", "w=10"},
+		{registry.FormatDiscovery, `-5`, "reject:negative", "w=10"},
+		{registry.FormatDiscovery, `"+7"`, "reject:bad-string", "w=7"},
+		{registry.FormatDiscovery, `"007"`, "reject:bad-string", "w=7"},
+		{registry.FormatDiscovery, `1e400`, "reject:overflow", ""},
+		{registry.FormatDiscovery, `true`, "reject:not-a-number-type", ""},
+		{registry.FormatDiscovery, `[1]`, "reject:not-a-number-type", ""},
+		{registry.FormatDiscovery, `{"v":1}`, "reject:not-a-number-type", ""},
+		{registry.FormatDiscovery, `10`, "w=10", ""},
 
-		{registry.FormatKratos, `"10"`, "w=10"},
-		{registry.FormatKratos, `"0"`, "reject:string-zero"},
-		{registry.FormatKratos, `""`, "w=100"},
-		{registry.FormatKratos, `"abc"`, "w=100"},
-		{registry.FormatKratos, `"10.5"`, "w=100"},
-		{registry.FormatKratos, ``, "w=100"},
-		{registry.FormatKratos, `"-5"`, "reject:negative"},
-		{registry.FormatKratos, `0`, "drained"},
+		{registry.FormatKratos, `"10"`, "w=10", ""},
+		{registry.FormatKratos, `"0"`, "reject:string-zero", ""},
+		{registry.FormatKratos, `""`, "reject:bad-string", "w=100"},
+		{registry.FormatKratos, `"abc"`, "reject:bad-string", "w=100"},
+		{registry.FormatKratos, `"10.5"`, "reject:bad-string", "w=100"},
+		{registry.FormatKratos, `"1e400"`, "reject:bad-string", "w=100"},
+		{registry.FormatKratos, ``, "w=100", ""},
+		{registry.FormatKratos, `"-5"`, "reject:negative", ""},
+		{registry.FormatKratos, `0`, "drained", ""},
 
-		{registry.FormatConsul, `10`, "w=10"},
-		{registry.FormatConsul, `"0"`, "reject:string-zero"},
-		{registry.FormatConsul, ``, "w=1"},
-		{registry.FormatConsul, `0`, "drained"},
-		{registry.FormatConsul, `"10"`, "reject:string-weight"},
-		{registry.FormatConsul, `-1`, "reject:negative"},
-		{registry.FormatConsul, `2.5`, "reject:fraction"},
+		{registry.FormatConsul, `10`, "w=10", ""},
+		{registry.FormatConsul, `"0"`, "reject:string-zero", ""},
+		{registry.FormatConsul, ``, "w=1", ""},
+		{registry.FormatConsul, `0`, "drained", ""},
+		{registry.FormatConsul, `"10"`, "reject:string-weight", ""},
+		{registry.FormatConsul, `-1`, "reject:negative", ""},
+		{registry.FormatConsul, `2.5`, "reject:fraction", ""},
 
-		{registry.FormatNacos, `1.0`, "w=100"},
-		{registry.FormatNacos, `0.5`, "w=50"},
-		{registry.FormatNacos, `0.333`, "w=33"},
-		{registry.FormatNacos, `0.001`, "w=1"},
-		{registry.FormatNacos, `0.0`, "drained"},
-		{registry.FormatNacos, ``, "w=100"},
-		{registry.FormatNacos, `"0"`, "reject:string-zero"},
-		{registry.FormatNacos, `"1"`, "reject:string-weight"},
-		{registry.FormatNacos, `-1`, "reject:negative"},
-		{registry.FormatNacos, `10000.01`, "reject:overflow"},
+		{registry.FormatNacos, `1.0`, "w=100", ""},
+		{registry.FormatNacos, `0.5`, "w=50", ""},
+		{registry.FormatNacos, `0.333`, "w=33", ""},
+		{registry.FormatNacos, `0.001`, "w=1", ""},
+		{registry.FormatNacos, `0.0`, "drained", ""},
+		{registry.FormatNacos, ``, "w=100", ""},
+		{registry.FormatNacos, `"0"`, "reject:string-zero", ""},
+		{registry.FormatNacos, `"1"`, "reject:string-weight", ""},
+		{registry.FormatNacos, `-1`, "reject:negative", ""},
+		{registry.FormatNacos, `10000.01`, "reject:overflow", ""},
 
-		{registry.FormatEureka, `"10"`, "w=10"},
-		{registry.FormatEureka, `"0"`, "reject:string-zero"},
-		{registry.FormatEureka, `""`, "w=1"},
-		{registry.FormatEureka, `"abc"`, "w=1"},
-		{registry.FormatEureka, `"-1"`, "w=1"},
-		{registry.FormatEureka, `"0.5"`, "w=1"},
-		{registry.FormatEureka, ``, "w=1"},
+		{registry.FormatEureka, `"10"`, "w=10", ""},
+		{registry.FormatEureka, `"0"`, "reject:string-zero", ""},
+		{registry.FormatEureka, `""`, "reject:bad-string", "w=1"},
+		{registry.FormatEureka, `"abc"`, "reject:bad-string", "w=1"},
+		{registry.FormatEureka, `"-1"`, "reject:negative", "w=1"},
+		{registry.FormatEureka, `"0.5"`, "reject:bad-string", "w=1"},
+		{registry.FormatEureka, `"4294967296"`, "reject:overflow", "w=1"},
+		{registry.FormatEureka, ``, "w=1", ""},
 
-		{registry.FormatEDS, `10`, "w=10"},
-		{registry.FormatEDS, `"7"`, "w=7"},
-		{registry.FormatEDS, ``, "w=1"},
-		{registry.FormatEDS, `null`, "w=1"},
-		{registry.FormatEDS, `0`, "refused:zero"},
-		{registry.FormatEDS, `"0"`, "refused:string-zero"},
-		{registry.FormatEDS, `"abc"`, "refused:bad-string"},
-		{registry.FormatEDS, `-1`, "refused:negative"},
+		{registry.FormatEDS, `10`, "w=10", ""},
+		{registry.FormatEDS, `"7"`, "w=7", ""},
+		{registry.FormatEDS, ``, "w=1", ""},
+		{registry.FormatEDS, `null`, "w=1", ""},
+		{registry.FormatEDS, `0`, "refused:zero", ""},
+		{registry.FormatEDS, `"0"`, "refused:string-zero", ""},
+		{registry.FormatEDS, `"abc"`, "refused:bad-string", ""},
+		{registry.FormatEDS, `-1`, "refused:negative", ""},
 
-		{registry.FormatAPISIX, `10`, "w=10"},
-		{registry.FormatAPISIX, `0`, "drained"},
-		{registry.FormatAPISIX, `"0"`, "reject:string-zero"},
-		{registry.FormatAPISIX, ``, "reject:missing"},
-		{registry.FormatAPISIX, `"10"`, "reject:string-weight"},
-		{registry.FormatAPISIX, `2.5`, "reject:fraction"},
+		{registry.FormatAPISIX, `10`, "w=10", ""},
+		{registry.FormatAPISIX, `0`, "drained", ""},
+		{registry.FormatAPISIX, `"0"`, "reject:string-zero", ""},
+		{registry.FormatAPISIX, ``, "reject:missing", ""},
+		{registry.FormatAPISIX, `"10"`, "reject:string-weight", ""},
+		{registry.FormatAPISIX, `2.5`, "reject:fraction", ""},
 	}
 	templates := map[registry.Format]int{}
 	for i, tpl := range registryTemplates {
@@ -98,6 +110,29 @@ func TestRegistryConventions(t *testing.T) {
 			}
 			if got := outcome(s, r, "10.0.0.1:9000"); got != tt.want {
 				t.Errorf("weight %s: got %s, want %s (rejected %v, notes %v)", tt.value, got, tt.want, r.Rejected, r.Notes)
+			}
+			sdkWant := tt.sdk
+			if sdkWant == "" {
+				sdkWant = tt.want
+			}
+			if sdkWant != tt.want {
+				said := false
+				if e := rejectedAt(r, 0); e != nil {
+					said = strings.Contains(e.Detail, " would ")
+				}
+				for _, n := range r.Notes {
+					said = said || (n.Index == 0 && strings.Contains(n.Detail, " would "))
+				}
+				if !said {
+					t.Errorf("weight %s: neither the reject nor a note says what the SDK would have done (rejected %v, notes %v)", tt.value, r.Rejected, r.Notes)
+				}
+			}
+			s, r, err = registry.Decode(tt.format, []byte(payload), registry.Options{Convention: registry.FollowSDK})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := outcome(s, r, "10.0.0.1:9000"); got != sdkWant {
+				t.Errorf("FollowSDK weight %s: got %s, want %s (rejected %v, notes %v)", tt.value, got, sdkWant, r.Rejected, r.Notes)
 			}
 		})
 	}
@@ -137,17 +172,19 @@ func TestRegistryOptions(t *testing.T) {
 		note   string // a note code that must be present ("" none required)
 	}{
 		{"discovery default", registry.FormatDiscovery, "discovery-fetch.json", registry.Options{},
-			"10.23.4.11:9000=10 10.23.4.12:9000=20 10.23.4.13:9000=0 10.64.7.21:9000=10 10.64.7.22:9000=10", "defaulted"},
+			"10.23.4.11:9000=10 10.23.4.12:9000=20 10.23.4.13:9000=0 10.64.7.22:9000=10", "defaulted"},
 		{"discovery http scheme", registry.FormatDiscovery, "discovery-fetch.json", registry.Options{Scheme: "http"},
-			"10.23.4.11:8000=10 10.23.4.12:8000=20 10.23.4.13:8000=0 10.64.7.21:8000=10 10.64.7.22:8000=10", "address"},
+			"10.23.4.11:8000=10 10.23.4.12:8000=20 10.23.4.13:8000=0 10.64.7.22:8000=10", "address"},
 		{"discovery own default", registry.FormatDiscovery, "discovery-fetch.json", registry.Options{Policy: weights.Policy{DefaultWeight: 3}},
-			"10.23.4.11:9000=10 10.23.4.12:9000=20 10.23.4.13:9000=0 10.64.7.21:9000=3 10.64.7.22:9000=3", "defaulted"},
+			"10.23.4.11:9000=10 10.23.4.12:9000=20 10.23.4.13:9000=0 10.64.7.22:9000=3", "defaulted"},
+		{"discovery as its SDK reads it", registry.FormatDiscovery, "discovery-fetch.json", registry.Options{Convention: registry.FollowSDK},
+			"10.23.4.11:9000=10 10.23.4.12:9000=20 10.23.4.13:9000=0 10.64.7.21:9000=10 10.64.7.22:9000=10", "defaulted"},
 		{"discovery follow policy", registry.FormatDiscovery, "discovery-fetch.json", registry.Options{Convention: registry.FollowPolicy},
 			"10.23.4.11:9000=10 10.23.4.12:9000=20 10.23.4.13:9000=0 10.64.7.22:9000=1", "defaulted"},
 		{"discovery reject not serving", registry.FormatDiscovery, "discovery-fetch.json", registry.Options{Health: registry.HealthReject},
-			"10.23.4.11:9000=10 10.23.4.12:9000=20 10.64.7.21:9000=10 10.64.7.22:9000=10", ""},
+			"10.23.4.11:9000=10 10.23.4.12:9000=20 10.64.7.22:9000=10", ""},
 		{"discovery ignore health", registry.FormatDiscovery, "discovery-fetch.json", registry.Options{Health: registry.HealthIgnore},
-			"10.23.4.11:9000=10 10.23.4.12:9000=20 10.23.4.13:9000=10 10.64.7.21:9000=10 10.64.7.22:9000=10", "health-ignored"},
+			"10.23.4.11:9000=10 10.23.4.12:9000=20 10.23.4.13:9000=10 10.64.7.22:9000=10", "health-ignored"},
 		{"polls one appid", registry.FormatDiscovery, "discovery-polls.json", registry.Options{Service: "main.account.account-service"},
 			"10.23.9.1:9000=100 10.23.9.2:9000=100", "filtered"},
 		{"nacos scale 10", registry.FormatNacos, "nacos-list.json", registry.Options{Policy: weights.Policy{Scale: 10}},
@@ -197,5 +234,37 @@ func TestRegistryOptions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDiscoveryNumberType: discovery stores the weight as a string; a JSON
+// number there is read as a number and noted (number-type), a number 0
+// drains with a note saying what the SDK would have done, and other types
+// are rejected (not-a-number-type), as the README's table says.
+func TestDiscoveryNumberType(t *testing.T) {
+	tpl := registryTemplates[0]
+	if tpl.format != registry.FormatDiscovery {
+		t.Fatalf("template 0 is %s, want discovery", tpl.format)
+	}
+	notes := func(value string) []string {
+		_, r, err := registry.Decode(registry.FormatDiscovery, []byte(fill(tpl.key, tpl.text, value)), registry.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, n := range r.Notes {
+			if n.Index == 0 {
+				out = append(out, string(n.Code)+": "+n.Detail)
+			}
+		}
+		return out
+	}
+	got := strings.Join(notes(`10`), "\n")
+	if want := "number-type: weight sent as the JSON number 10 where the registry stores a string"; got != want {
+		t.Errorf("number 10: notes %q, want %q", got, want)
+	}
+	got = strings.Join(notes(`0`), "\n")
+	if want := "drained: weight 0 drains the node; the Bilibili discovery SDK would use 10"; !strings.Contains(got, want) {
+		t.Errorf("number 0: notes %q, want one %q", got, want)
 	}
 }

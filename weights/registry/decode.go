@@ -15,13 +15,17 @@ type Convention uint8
 
 // Conventions.
 const (
-	// FollowRegistry applies the registry's (or its main client's) documented
-	// meaning, for example the Bilibili discovery SDK's "unparsable or ≤ 0
-	// means 10" or Envoy's "0 is invalid, reject the whole response", and
-	// notes every node where it did so. The string "0" is rejected
-	// (ReasonStringZero) all the same. Policy fields set to something other
-	// than their zero value (DefaultWeight, Zero, Partial, MissingRejected)
-	// override the registry's meaning. Default.
+	// FollowRegistry applies what a registry defines well and nothing more:
+	// a missing weight takes the registry's documented default, a number 0
+	// or a non-serving status drains, Envoy's 0 refuses the whole response,
+	// Nacos weights are scaled and rounded; every such decision is noted. A
+	// weight that is NaN, infinite, negative, a non-numeric or malformed
+	// string, a fraction where the registry has integers, or out of range is
+	// rejected, and the reject's message says what the registry's SDK would
+	// have done with it ("the kratos selector would use 100"). The string
+	// "0" is rejected (ReasonStringZero). Policy fields set to something
+	// other than their zero value (DefaultWeight, Zero, Partial,
+	// MissingRejected) override the registry's meaning. Default.
 	FollowRegistry Convention = iota
 	// FollowPolicy ignores the registry's conventions and applies only the
 	// Policy: an unparsable string is rejected (ReasonBadString), a missing
@@ -29,6 +33,14 @@ const (
 	// registry stores as strings are still read as decimal strings, since
 	// that is their type there.
 	FollowPolicy
+	// FollowSDK is FollowRegistry plus the lenience of the registry's main
+	// client, for users who must reproduce it: the Bilibili discovery SDK
+	// reads an unparsable or ≤ 0 weight as 10, the kratos selector an
+	// unparsable one as 100, Spring Cloud an unparsable or ≤ 0 one as 1,
+	// and strings such as "010" or "+10" are read as the client's integer
+	// parser reads them. Every substitution is noted (NoteDefaulted). The
+	// string "0" is rejected all the same.
+	FollowSDK
 )
 
 // HealthMode says what happens to an instance that the registry marks as not
@@ -55,7 +67,7 @@ type Options struct {
 	// weight as a string (discovery, kratos, Eureka metadata) decimal strings
 	// are the normal type and are always read.
 	Policy weights.Policy
-	// Convention: FollowRegistry (default) or FollowPolicy.
+	// Convention: FollowRegistry (default), FollowPolicy or FollowSDK.
 	Convention Convention
 	// Health: HealthDrain (default), HealthReject or HealthIgnore.
 	Health HealthMode
@@ -284,8 +296,12 @@ type instance struct {
 	standby string      // non-empty: a lower priority group, and why
 	prio    int64       // the priority group, for rules with priorities
 	extra   string      // more words for a rejection of the weight
-	bad     string      // non-empty: the entry is malformed, and why
-	notes   []Note      // per-node notes (Index and ID filled in by build)
+	sdk     string      // what the registry's SDK would have done with a rejected weight
+	// zeroNote: the number 0 drains the node here, where the registry's SDK
+	// would have used a default; said in the drained note.
+	zeroNote string
+	bad      string // non-empty: the entry is malformed, and why
+	notes    []Note // per-node notes (Index and ID filled in by build)
 }
 
 // metadataWeight reads the weight from the string map it.metadata.weight, as
@@ -396,7 +412,7 @@ func (r rule) policy(o Options) (weights.Policy, uint64) {
 	if p.Scale != 0 {
 		scale = uint64(p.Scale)
 	}
-	if o.Convention == FollowRegistry {
+	if o.Convention != FollowPolicy {
 		if r.zeroInvalid && p.Zero == weights.ZeroDrain {
 			p.Zero = weights.ZeroReject
 		}
@@ -418,7 +434,8 @@ func (r rule) policy(o Options) (weights.Policy, uint64) {
 // registry sent into the report.
 func (r rule) build(insts []instance, o Options) (weights.Snapshot, Report) {
 	p, scale := r.policy(o)
-	follow := o.Convention == FollowRegistry
+	follow := o.Convention != FollowPolicy
+	sdk := o.Convention == FollowSDK
 	regDefault := follow && r.def != 0 && o.Policy.DefaultWeight == 0
 	entries := make([]weights.Entry, len(insts))
 	substituted := make([]bool, len(insts))
@@ -433,7 +450,7 @@ func (r rule) build(insts []instance, o Options) (weights.Snapshot, Report) {
 			entries[i] = e
 			continue
 		}
-		w, sub := r.weight(in, p, scale, follow, regDefault)
+		w, sub := r.weight(in, p, scale, follow, sdk, regDefault)
 		e.Weight, substituted[i] = w, sub
 		entries[i] = e
 	}
@@ -479,6 +496,9 @@ func (r rule) build(insts []instance, o Options) (weights.Snapshot, Report) {
 		if in.extra != "" && weightReason(ne.Reason) {
 			ne.Detail = joinDetail(ne.Detail, in.extra)
 		}
+		if in.sdk != "" && weightReason(ne.Reason) {
+			ne.Detail = joinDetail(ne.Detail, in.sdk)
+		}
 	}
 	if rep.Refused != nil {
 		return s, out
@@ -486,6 +506,9 @@ func (r rule) build(insts []instance, o Options) (weights.Snapshot, Report) {
 	for i, in := range insts {
 		if rejected[i] {
 			continue
+		}
+		if in.zeroNote != "" && in.down == "" && in.standby == "" {
+			in.addNote(NoteDrained, in.weight, "weight %s drains the node; %s", in.weight, in.zeroNote)
 		}
 		for _, n := range in.notes {
 			n.Index, n.ID = i, in.id
@@ -515,8 +538,10 @@ func joinDetail(a, b string) string {
 // value to validate and whether it differs from what was sent. A default is
 // handed to Build as an absent weight, so Build gives it the policy's
 // DefaultWeight, which policy() set to the registry's default unless the
-// caller chose one.
-func (r rule) weight(in *instance, p weights.Policy, scale uint64, follow, regDefault bool) (weights.Raw, bool) {
+// caller chose one. Under FollowRegistry a value the registry's SDK would
+// have replaced or read loosely is left for Build to reject, and in.sdk says
+// what the SDK would have done; under FollowSDK the SDK's reading applies.
+func (r rule) weight(in *instance, p weights.Policy, scale uint64, follow, sdk, regDefault bool) (weights.Raw, bool) {
 	w := in.weight
 	if w.Kind == weights.KindNull && r.nullUnset {
 		w = weights.Raw{}
@@ -533,6 +558,9 @@ func (r rule) weight(in *instance, p weights.Policy, scale uint64, follow, regDe
 		}
 		in.addNote(NoteDefaulted, in.weight, "%s; %s", why, whose())
 		return weights.Raw{}, true
+	}
+	would := func(what string) {
+		in.sdk = r.registry + " would " + what
 	}
 	switch w.Kind {
 	case weights.KindAbsent:
@@ -552,15 +580,32 @@ func (r rule) weight(in *instance, p weights.Policy, scale uint64, follow, regDe
 			return w, false
 		}
 		v, ok := r.parse(w.Text)
+		if sdk {
+			switch {
+			case ok && v > 0:
+				return weights.Int(v), true
+			case ok && v < 0 && r.lowDefault:
+				return deflt(fmt.Sprintf("weight %s is below 1", w))
+			case ok && v < 0:
+				return weights.Int(v), true
+			case !ok && r.badDefault:
+				return deflt(fmt.Sprintf("weight %s is not an integer", w))
+			}
+			return w, false
+		}
 		switch {
-		case ok && v > 0:
-			return weights.Int(v), true
 		case ok && v < 0 && r.lowDefault:
-			return deflt(fmt.Sprintf("weight %s is below 1", w))
-		case ok && v < 0:
+			would("use " + r.defText(scale))
 			return weights.Int(v), true
+		case ok && v < 0:
+			would("read it as " + strconv.FormatInt(v, 10))
+			return weights.Int(v), true
+		case ok && strconv.FormatInt(v, 10) != w.Text:
+			// "010", "+10": the client's parser reads them; the policy's
+			// decimal rule rejects them.
+			would("read it as " + strconv.FormatInt(v, 10))
 		case !ok && r.badDefault:
-			return deflt(fmt.Sprintf("weight %s is not an integer", w))
+			would("use " + r.defText(scale))
 		}
 		return w, false
 	case weights.KindNumber:
@@ -572,7 +617,14 @@ func (r rule) weight(in *instance, p weights.Policy, scale uint64, follow, regDe
 		}
 		if r.lowDefault {
 			if f, ok := w.Float64(); ok && f <= 0 && !math.IsInf(f, -1) {
-				return deflt(fmt.Sprintf("weight %s is below 1", w))
+				if sdk {
+					return deflt(fmt.Sprintf("weight %s is below 1", w))
+				}
+				if f == 0 {
+					in.zeroNote = fmt.Sprintf("%s would use %s", r.registry, r.defText(scale))
+				} else {
+					would("use " + r.defText(scale))
+				}
 			}
 		}
 		if r.round {

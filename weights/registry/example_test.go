@@ -8,13 +8,16 @@ import (
 )
 
 // A Bilibili discovery response: the registry sends weights as strings in a
-// metadata map. Its SDK reads "" as its default, 10; the string "0" is
-// rejected whatever the registry's convention; status 2 drains.
+// metadata map. A missing weight takes the registry's default, 10; the
+// string "0" is rejected whatever the convention; "" is rejected too,
+// though the discovery SDK would read it as 10 (FollowSDK does); status 2
+// drains.
 func ExampleDecode() {
 	payload := []byte(`{"code":0,"data":{"instances":{"sh001":[
 		{"hostname":"a","addrs":["grpc://10.0.0.1:9000"],"status":1,"metadata":{"weight":"20"}},
 		{"hostname":"b","addrs":["grpc://10.0.0.2:9000"],"status":1,"metadata":{"weight":"0"}},
 		{"hostname":"c","addrs":["grpc://10.0.0.3:9000"],"status":1,"metadata":{"weight":""}},
+		{"hostname":"e","addrs":["grpc://10.0.0.5:9000"],"status":1,"metadata":{}},
 		{"hostname":"d","addrs":["grpc://10.0.0.4:9000"],"status":2,"metadata":{"weight":"20"}}]}}}`)
 	snap, rep, err := registry.Decode(registry.FormatDiscovery, payload, registry.Options{})
 	if err != nil {
@@ -32,10 +35,11 @@ func ExampleDecode() {
 	}
 	// Output:
 	// 10.0.0.1:9000 20
-	// 10.0.0.3:9000 10
+	// 10.0.0.5:9000 10
 	// 10.0.0.4:9000 0
 	// rejected 10.0.0.2:9000 string-zero
-	// 10.0.0.3:9000 defaulted
+	// rejected 10.0.0.3:9000 bad-string
+	// 10.0.0.5:9000 defaulted
 	// 10.0.0.4:9000 drained
 }
 
@@ -62,16 +66,17 @@ func ExampleDecodeFormat() {
 	// 10.0.0.3:8080 0 true
 }
 
-// Under FollowPolicy the registry's defaults are not applied: what the
-// discovery SDK would have read as 10 is rejected.
+// The discovery SDK reads an unparsable weight as 10. By default that
+// weight is rejected, and the message says what the SDK would have done;
+// FollowSDK reproduces the SDK for users who must.
 func ExampleConvention() {
 	payload := []byte(`{"code":0,"data":{"instances":{"sh001":[
 		{"hostname":"a","addrs":["grpc://10.0.0.1:9000"],"status":1,"metadata":{"weight":"abc"}}]}}}`)
-	for _, c := range []registry.Convention{registry.FollowRegistry, registry.FollowPolicy} {
-		snap, rep, _ := registry.Decode(registry.FormatDiscovery, payload, registry.Options{Convention: c})
-		fmt.Println(len(snap.Nodes), "accepted,", len(rep.Rejected), "rejected")
-	}
+	_, rep, _ := registry.Decode(registry.FormatDiscovery, payload, registry.Options{})
+	fmt.Println(rep.Rejected[0].Explain())
+	snap, rep, _ := registry.Decode(registry.FormatDiscovery, payload, registry.Options{Convention: registry.FollowSDK})
+	fmt.Println(snap.Nodes[0].ID, snap.Nodes[0].Weight, rep.Notes[0].Code)
 	// Output:
-	// 1 accepted, 0 rejected
-	// 0 accepted, 1 rejected
+	// weight is the string "abc", which is not a plain decimal integer (bad-string): only plain decimal integers such as "10" are accepted; the weight is metadata.weight; the Bilibili discovery SDK would use 10
+	// 10.0.0.1:9000 10 defaulted
 }
