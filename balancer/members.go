@@ -10,8 +10,9 @@ import (
 // members is a node set in registry order with an index by id. It is
 // immutable and shared by every schedule built for the same set.
 type members struct {
-	nodes  []weights.Node
-	sorted []int32 // node positions ordered by id
+	nodes   []weights.Node
+	sorted  []int32 // node positions ordered by id
+	serving int     // nodes with a positive weight
 }
 
 // newMembers copies nodes and indexes them. For an empty or duplicate id it
@@ -25,6 +26,9 @@ func newMembers(nodes []weights.Node) (m *members, bad int, why string) {
 	m = &members{nodes: slices.Clone(nodes), sorted: make([]int32, len(nodes))}
 	for i := range m.sorted {
 		m.sorted[i] = int32(i)
+		if nodes[i].Weight > 0 {
+			m.serving++
+		}
 	}
 	slices.SortFunc(m.sorted, func(a, b int32) int {
 		if c := strings.Compare(m.nodes[a].ID, m.nodes[b].ID); c != 0 {

@@ -3,6 +3,7 @@ package balancer
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/safewrr/safewrr/weights"
@@ -95,7 +96,7 @@ func mkNodes(ws []uint32) []weights.Node {
 func index(t testing.TB, b *Balancer) func() int {
 	t.Helper()
 	pos := map[string]int{}
-	for i, n := range b.nodes {
+	for i, n := range b.m.nodes {
 		pos[n.ID] = i
 	}
 	return func() int {
@@ -337,74 +338,169 @@ func TestTable32(t *testing.T) {
 	}
 }
 
-// TestRestyUpdateCarriesState: after an update, Resty continues like
-// resty.roundrobin's find() from the state it had reached: after the last
-// picked node (or the nearest earlier one that stayed), at the same current
-// weight rounded up to the new gcd, or at the new maximum from the first
-// node when the current weight is above it.
-func TestRestyUpdateCarriesState(t *testing.T) {
+// refRestyOps is resty.roundrobin with its update operations (new, find,
+// set, incr, decr, delete, reinit), written from their documented
+// behaviour: nodes in iteration order with positive weights, the last
+// picked id ("" for nil) and the current weight. A set of one node is
+// returned at once without touching the state; delete clears the last id
+// when it deletes that node; delete and decr cap the current weight at the
+// new maximum; incr changes neither.
+type refRestyOps struct {
+	ids           []string
+	w             []uint64
+	last          string
+	cw, gcd, maxW uint64
+}
+
+func (r *refRestyOps) recompute() {
+	r.gcd, r.maxW = 0, 0
+	for _, w := range r.w {
+		r.gcd = gcd(r.gcd, w)
+		r.maxW = max(r.maxW, w)
+	}
+}
+
+func (r *refRestyOps) at(id string) int { return slices.Index(r.ids, id) }
+
+func (r *refRestyOps) find() string {
+	if len(r.ids) == 1 {
+		return r.ids[0]
+	}
+	i := r.at(r.last) + 1 // 0 when last is nil
+	cw := r.cw
+	for {
+		for ; i < len(r.ids); i++ {
+			if r.w[i] >= cw {
+				r.last, r.cw = r.ids[i], cw
+				return r.ids[i]
+			}
+		}
+		i = 0
+		if cw <= r.gcd {
+			cw = r.maxW
+		} else {
+			cw -= r.gcd
+		}
+	}
+}
+
+func (r *refRestyOps) cap() {
+	if r.cw > r.maxW {
+		r.cw = r.maxW
+	}
+}
+
+func (r *refRestyOps) delete(id string) {
+	i := r.at(id)
+	r.ids, r.w = slices.Delete(r.ids, i, i+1), slices.Delete(r.w, i, i+1)
+	r.recompute()
+	if id == r.last {
+		r.last = ""
+	}
+	r.cap()
+}
+
+func (r *refRestyOps) set(id string, w uint64) {
+	i := r.at(id)
+	switch {
+	case i < 0 && w == 0:
+	case i < 0: // incr of a new id
+		r.ids, r.w = append(r.ids, id), append(r.w, w)
+		r.recompute()
+	case w == 0:
+		r.delete(id)
+	case w > r.w[i]: // incr
+		r.w[i] = w
+		r.recompute()
+	case w < r.w[i]: // decr
+		r.w[i] = w
+		r.recompute()
+		r.cap()
+	}
+}
+
+func (r *refRestyOps) reinit(ids []string, ws []uint64) {
+	r.ids, r.w = ids, ws
+	r.recompute()
+	r.last, r.cw = ids[len(ids)-1], r.maxW
+}
+
+func (r *refRestyOps) nodes() []weights.Node {
+	nodes := make([]weights.Node, len(r.ids))
+	for i, id := range r.ids {
+		nodes[i] = weights.Node{ID: id, Weight: uint32(r.w[i])}
+	}
+	return nodes
+}
+
+// TestRestyUpdatesLikeResty: after each of a random script of resty's
+// update operations, Update with the resulting set (in resty's iteration
+// order) makes Resty continue exactly as resty's find() does: deleting the
+// last picked node, a maximum falling below the current weight, gcd
+// changes, a set of one node and all-new sets (reinit) included.
+func TestRestyUpdatesLikeResty(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
-	for trial := range 300 {
-		n := 1 + r.IntN(12)
-		ws := randomWeights(r, n)
-		nodes := mkNodes(ws)
-		b, err := New(nodes, WithAlgorithm(Resty), WithStart(r.IntN(n)))
+	fresh := 0
+	newID := func() string { fresh++; return fmt.Sprintf("n%d", fresh) }
+	weight := func() uint64 {
+		if r.IntN(2) == 0 {
+			return uint64(1+r.IntN(4)) * []uint64{1, 2, 6}[r.IntN(3)]
+		}
+		return uint64(1 + r.IntN(30))
+	}
+	for trial := range 500 {
+		ref := &refRestyOps{}
+		n := 1 + r.IntN(8)
+		for range n {
+			ref.ids, ref.w = append(ref.ids, newID()), append(ref.w, weight())
+		}
+		start := r.IntN(n)
+		ref.recompute()
+		ref.last, ref.cw = ref.ids[start], ref.maxW
+		b, err := New(ref.nodes(), WithAlgorithm(Resty), WithStart(start))
 		if err != nil {
 			t.Fatal(err)
 		}
-		ref := newRefResty(ws, b.cfg.start)
-		next := index(t, b)
-		for range 1 + r.IntN(40) {
-			next()
-			ref.next()
-		}
-		// A new set: some nodes leave, weights change, new nodes join.
-		var nodes2 []weights.Node
-		for _, nd := range nodes {
-			switch r.IntN(5) {
-			case 0: // leaves
-			case 1:
-				nodes2 = append(nodes2, weights.Node{ID: nd.ID, Weight: uint32(r.IntN(30))})
+		var script []string
+		for step := range 30 {
+			for k := range r.IntN(2 * len(ref.ids)) {
+				nd, err := b.Next()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := ref.find(); nd.ID != want {
+					t.Fatalf("trial %d step %d pick %d: %s, resty %s; script %v; now %v last=%q cw=%d", trial, step, k, nd.ID, want, script, ref.ids, ref.last, ref.cw)
+				}
+			}
+			id := ref.ids[r.IntN(len(ref.ids))]
+			switch op := r.IntN(10); {
+			case op < 3:
+				w := weight()
+				script = append(script, fmt.Sprintf("set(%s,%d)", id, w))
+				ref.set(id, w)
+			case op < 5 && len(ref.ids) > 1:
+				script = append(script, "delete("+id+")")
+				ref.delete(id)
+			case op < 8:
+				id = newID()
+				w := weight()
+				script = append(script, fmt.Sprintf("set(%s,%d)", id, w))
+				ref.set(id, w)
+			case op < 9:
+				var ids []string
+				var ws []uint64
+				for range 1 + r.IntN(6) {
+					ids, ws = append(ids, newID()), append(ws, weight())
+				}
+				script = append(script, fmt.Sprintf("reinit(%v,%v)", ids, ws))
+				ref.reinit(ids, ws)
 			default:
-				nodes2 = append(nodes2, nd)
+				w := max(ref.w[ref.at(id)]/2, 1)
+				script = append(script, fmt.Sprintf("set(%s,%d)", id, w))
+				ref.set(id, w)
 			}
-		}
-		if r.IntN(2) == 0 {
-			nodes2 = append(nodes2, weights.Node{ID: fmt.Sprintf("new%d", trial), Weight: uint32(1 + r.IntN(30))})
-		}
-		ws2 := make([]uint32, len(nodes2))
-		pos2 := map[string]int{}
-		for i, nd := range nodes2 {
-			ws2[i] = nd.Weight
-			pos2[nd.ID] = i
-		}
-		if err := b.Update(nodes2); err != nil {
-			continue // refused (nothing serving); covered elsewhere
-		}
-		last := -1
-		for j := ref.last; j >= 0 && last < 0; j-- {
-			if i, ok := pos2[nodes[j].ID]; ok {
-				last = i
-			}
-		}
-		ref2 := newRefResty(ws2, last)
-		cw := (ref.cw + ref2.gcd - 1) / ref2.gcd * ref2.gcd
-		if cw > ref2.max {
-			cw, ref2.last = ref2.max, -1
-		}
-		ref2.cw = cw
-		at := map[string]int{}
-		for i, nd := range b.nodes {
-			at[nd.ID] = i
-		}
-		for k := range 60 {
-			nd, err := b.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, want := at[nd.ID], ref2.next(); got != want {
-				t.Fatalf("trial %d: %v -> %v (state last=%d cw=%d): pick %d after the update = %d, want %d",
-					trial, ws, ws2, ref.last, ref.cw, k, got, want)
+			if err := b.Update(ref.nodes()); err != nil {
+				t.Fatalf("trial %d: Update: %v; script %v", trial, err, script)
 			}
 		}
 	}

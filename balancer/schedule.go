@@ -3,7 +3,6 @@ package balancer
 import (
 	"math/big"
 	"math/bits"
-	"math/rand/v2"
 	"slices"
 	"sync/atomic"
 
@@ -78,6 +77,15 @@ type schedule struct {
 
 	err      error // set when no node serves
 	deadline int64 // when the clock-driven state changes next; never = no change
+	gen      uint64
+	kicked   atomic.Bool              // a pick found the deadline passed and started a build
+	pend     atomic.Pointer[pending] // ejected since the build; nil: none
+
+	// Resty tables: the find() state the counter started from (see
+	// restyIn) and the levels of the reduced weights.
+	rin       restyIn
+	levelVals []uint64
+	levelCnt  []int
 }
 
 func gcd(a, b uint64) uint64 {
@@ -161,86 +169,26 @@ func (s *schedule) spreadAt(p uint64) int {
 	return lo
 }
 
-// nextExcluding picks like Balancer.Next, skipping nodes in t: first the
-// next positions of the cycle (at most walkLimit), then a weighted choice
-// among the untried nodes. Work is O(walkLimit*len(t) + len(t)*log n).
-func (s *schedule) nextExcluding(t *Tried) (*weights.Node, error) {
-	if s.err != nil {
-		return nil, s.err
+// pos returns the position in s.nodes of the node at cycle position p.
+func (s *schedule) pos(p uint64) int {
+	switch s.kind {
+	case kindTable8:
+		return int(s.t8[p])
+	case kindTable16:
+		return int(s.t16[p])
+	case kindTable32:
+		return int(s.t32[p])
+	case kindRows:
+		// rowNodes holds copies (for the memory order of ordinary
+		// picks); only picks that must skip a node need the position.
+		return s.m.lookup(s.rowNodes[s.rowRank(p)].ID)
 	}
-	c := s.ctr.Add(1) - 1
-	p := s.mod(c)
-	nd := s.node(p)
-	if t.Len() == 0 || !t.Has(nd.ID) {
-		return nd, nil
-	}
-	walk := min(s.length-1, walkLimit)
-	for k := uint64(1); k <= walk; k++ {
-		p++
-		if p == s.length {
-			p = 0
-		}
-		nd = s.node(p)
-		if !t.Has(nd.ID) || (plantTriedReturned && k == walk) {
-			return nd, nil
-		}
-	}
-	i, err := s.pickUntried(t, c)
-	if err != nil {
-		return nil, err
-	}
-	return &s.nodes[i], nil
-}
-
-// pickUntried chooses among the untried serving nodes in proportion to
-// their weights: position c of a cycle over the untried nodes only.
-func (s *schedule) pickUntried(t *Tried, c uint64) (int, error) {
-	var buf [2 * triedInline]int32
-	idx := buf[:0]
-	var excl uint64
-	for k := 0; k < t.Len(); k++ {
-		i := s.m.lookup(t.at(k))
-		if i < 0 {
-			continue
-		}
-		if w := s.prefix[i+1] - s.prefix[i]; w > 0 {
-			idx = append(idx, int32(i))
-			excl += w
-		}
-	}
-	for plantExcludedSpin && excl >= s.length {
-		c = s.mod(c + 1)
-	}
-	if excl >= s.length {
-		return 0, ErrAllExcluded
-	}
-	q := c % (s.length - excl)
-	// The first i whose untried prefix sum through i exceeds q.
-	f := func(i int) uint64 {
-		v := s.prefix[i+1]
-		for _, j := range idx {
-			if int(j) <= i {
-				v -= s.prefix[j+1] - s.prefix[j]
-			}
-		}
-		return v
-	}
-	lo, hi := 0, len(s.nodes)-1
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		if f(mid) > q {
-			hi = mid
-		} else {
-			lo = mid + 1
-		}
-	}
-	return lo, nil
+	return s.spreadAt(p)
 }
 
 // newSchedule builds the schedule for members m with effective weights eff
-// (0 = not picked). prev is the schedule it replaces (nil for a new
-// balancer); the position in the cycle carries over from it.
-func newSchedule(m *members, eff []uint32, cfg *config, prev *schedule) *schedule {
+// (0 = not picked). Its counter is set by place.
+func newSchedule(m *members, eff []uint32, cfg *config) *schedule {
 	n := len(m.nodes)
 	s := &schedule{m: m, nodes: m.nodes, algo: cfg.algo, prefix: make([]uint64, n+1), deadline: never}
 	for _, w := range eff {
@@ -270,6 +218,7 @@ func newSchedule(m *members, eff []uint32, cfg *config, prev *schedule) *schedul
 		var seq []int32
 		if s.algo == Resty {
 			seq = restyCycle(s.prefix, s.length)
+			s.levelVals, s.levelCnt = levels(s.prefix)
 		} else {
 			seq = smoothCycle(s.prefix, s.length)
 		}
@@ -289,7 +238,6 @@ func newSchedule(m *members, eff []uint32, cfg *config, prev *schedule) *schedul
 	} else {
 		s.buildSpread()
 	}
-	s.ctr.Store(s.startPosition(cfg, prev))
 	return s
 }
 
@@ -403,74 +351,6 @@ func levels(prefix []uint64) (vals []uint64, counts []int) {
 		counts = append(counts, c)
 	}
 	return vals, counts
-}
-
-// restyCycle returns one cycle of resty.roundrobin's find() for the reduced
-// weights given by prefix, starting at the current weight = the maximum
-// weight, scan at the first node: for each current weight from the maximum
-// down to 1 (in gcd steps, here 1 after reduction), the nodes whose weight is
-// at least the current weight, in order. O(length + distinct weights * n).
-func restyCycle(prefix []uint64, length uint64) []int32 {
-	n := len(prefix) - 1
-	vals, _ := levels(prefix)
-	seq := make([]int32, 0, length)
-	var list []int32
-	for j, v := range vals {
-		below := uint64(0)
-		if j+1 < len(vals) {
-			below = vals[j+1]
-		}
-		list = list[:0]
-		for i := range n {
-			if prefix[i+1]-prefix[i] >= v {
-				list = append(list, int32(i))
-			}
-		}
-		for range v - below {
-			seq = append(seq, list...)
-		}
-	}
-	return seq
-}
-
-// restyOffset returns the cycle position of the resty state (last, v): the
-// scan continues after node last (-1: at the first node) at current weight
-// v (reduced, 1..top).
-func (s *schedule) restyOffset(last int, v uint64) uint64 {
-	var off uint64
-	for i := range len(s.nodes) {
-		r := s.weight(i)
-		if r > v {
-			off += r - v
-		}
-		if i <= last && r >= v {
-			off++
-		}
-	}
-	if off >= s.length {
-		off -= s.length
-	}
-	return off
-}
-
-// restyState returns the resty state right after the pick at cycle
-// position p of a Resty table schedule: the node picked and the reduced
-// current weight it was picked at.
-func (s *schedule) restyState(p uint64) (last int, v uint64) {
-	node := s.at(p)
-	vals, counts := levels(s.prefix)
-	for j, u := range vals {
-		below := uint64(0)
-		if j+1 < len(vals) {
-			below = vals[j+1]
-		}
-		run := (u - below) * uint64(counts[j])
-		if p < run {
-			return node, u - p/uint64(counts[j])
-		}
-		p -= run
-	}
-	return node, 1
 }
 
 // coprimeNear returns a step c in [1, m) coprime with m for walking the
@@ -623,44 +503,3 @@ func (s *schedule) buildSpread() {
 	s.bucket[nb] = uint32(last)
 }
 
-// startPosition returns where the counter of a new schedule starts.
-func (s *schedule) startPosition(cfg *config, prev *schedule) uint64 {
-	if prev == nil || prev.length == 0 {
-		switch {
-		case cfg.randomStart:
-			r := rand.New(rand.NewPCG(uint64(cfg.seed), 0x5afe))
-			return r.Uint64N(s.length)
-		case s.algo == Resty && s.kind <= kindTable32:
-			last := len(s.nodes) - 1
-			if cfg.start >= 0 && cfg.start < len(s.nodes) {
-				last = cfg.start
-			}
-			return s.restyOffset(last, s.top)
-		}
-		return 0
-	}
-	p := prev.mod(prev.ctr.Load())
-	if s.m == prev.m && slices.Equal(s.prefix, prev.prefix) {
-		return p // same nodes, same weights: same place
-	}
-	if s.algo == Resty && s.kind <= kindTable32 && prev.kind <= kindTable32 {
-		lastPos := p + prev.length - 1
-		if lastPos >= prev.length {
-			lastPos -= prev.length
-		}
-		oldLast, v := prev.restyState(lastPos)
-		cw := v * prev.gcd
-		last := -1
-		for j := oldLast; j >= 0 && last < 0; j-- {
-			last = s.m.lookup(prev.nodes[j].ID)
-		}
-		nv := (cw + s.gcd - 1) / s.gcd
-		if nv > s.top {
-			nv, last = s.top, -1
-		}
-		return s.restyOffset(last, nv)
-	}
-	hi, lo := bits.Mul64(p, s.length)
-	q, _ := bits.Div64(hi, lo, prev.length)
-	return q
-}

@@ -1,0 +1,177 @@
+package balancer
+
+import (
+	"slices"
+
+	"github.com/safewrr/safewrr/weights"
+)
+
+// pending lists the nodes a schedule still picks although they were
+// ejected after it was built. Picks skip them until the schedule that
+// leaves them out is in. It is immutable: Eject and Restore replace it
+// whole, in work proportional to its length (the ejections that came since
+// the last build), never to the node count or the weights.
+type pending struct {
+	pos []int32  // positions in the schedule's nodes, ascending
+	cum []uint64 // cum[k]: reduced weight of pos[0..k]
+}
+
+// newPending returns the pending list of s for node positions pos (any
+// order, no duplicates).
+func newPending(s *schedule, pos []int32) *pending {
+	slices.Sort(pos)
+	pd := &pending{pos: pos, cum: make([]uint64, len(pos))}
+	var acc uint64
+	for k, i := range pos {
+		acc += s.weight(int(i))
+		pd.cum[k] = acc
+	}
+	return pd
+}
+
+// with returns pd (which may be nil) with node i added.
+func (pd *pending) with(s *schedule, i int) *pending {
+	var pos []int32
+	if pd != nil {
+		if pd.has(i) {
+			return pd
+		}
+		pos = slices.Clone(pd.pos)
+	}
+	return newPending(s, append(pos, int32(i)))
+}
+
+// without returns pd with node i removed, nil when it becomes empty.
+func (pd *pending) without(s *schedule, i int) *pending {
+	if pd == nil || !pd.has(i) {
+		return pd
+	}
+	pos := slices.DeleteFunc(slices.Clone(pd.pos), func(p int32) bool { return int(p) == i })
+	if len(pos) == 0 {
+		return nil
+	}
+	return newPending(s, pos)
+}
+
+// upTo returns how many listed positions are <= i.
+func (pd *pending) upTo(i int) int {
+	lo, hi := 0, len(pd.pos)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if int(pd.pos[mid]) <= i {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+func (pd *pending) has(i int) bool {
+	if pd == nil {
+		return false
+	}
+	k := pd.upTo(i)
+	return k > 0 && int(pd.pos[k-1]) == i
+}
+
+// weightUpTo returns the reduced weight of the listed nodes at positions <= i.
+func (pd *pending) weightUpTo(i int) uint64 {
+	if pd == nil {
+		return 0
+	}
+	if k := pd.upTo(i); k > 0 {
+		return pd.cum[k-1]
+	}
+	return 0
+}
+
+func (pd *pending) total() uint64 {
+	if pd == nil || len(pd.cum) == 0 {
+		return 0
+	}
+	return pd.cum[len(pd.cum)-1]
+}
+
+// pick returns the node for counter value c, skipping the nodes in pd
+// (may be nil) and in t (may be nil): first the next positions of the
+// cycle (at most walkLimit), then a weighted choice among the others. Work
+// is O(walkLimit*(len(t)+log len(pd)) + log n*(len(t)+log len(pd))),
+// bounded whatever the weights.
+func (s *schedule) pick(c uint64, pd *pending, t *Tried) (*weights.Node, error) {
+	p := s.mod(c)
+	skip := func(p uint64) (*weights.Node, bool) {
+		i := s.pos(p)
+		nd := &s.nodes[i]
+		return nd, pd.has(i) || (t.Len() > 0 && t.Has(nd.ID))
+	}
+	nd, ok := skip(p)
+	if !ok {
+		return nd, nil
+	}
+	walk := min(s.length-1, walkLimit)
+	for k := uint64(1); k <= walk; k++ {
+		p++
+		if p == s.length {
+			p = 0
+		}
+		if nd, ok = skip(p); !ok || (plantTriedReturned && t != nil && k == walk) {
+			return nd, nil
+		}
+	}
+	i, err := s.pickAvoiding(c, pd, t)
+	if err != nil {
+		return nil, err
+	}
+	return &s.nodes[i], nil
+}
+
+// pickAvoiding chooses among the serving nodes that are neither in pd nor
+// in t in proportion to their weights: position c of a cycle over those
+// nodes only.
+func (s *schedule) pickAvoiding(c uint64, pd *pending, t *Tried) (int, error) {
+	var buf [2 * triedInline]int32
+	idx := buf[:0]
+	var excl uint64
+	for k := 0; k < t.Len(); k++ {
+		i := s.m.lookup(t.at(k))
+		if i < 0 || pd.has(i) {
+			continue
+		}
+		if w := s.weight(i); w > 0 {
+			idx = append(idx, int32(i))
+			excl += w
+		}
+	}
+	pw := pd.total()
+	for plantExcludedSpin && excl+pw >= s.length {
+		c = s.mod(c + 1)
+	}
+	if pw >= s.length {
+		return 0, ErrAllEjected
+	}
+	if excl+pw >= s.length {
+		return 0, ErrAllExcluded
+	}
+	q := c % (s.length - excl - pw)
+	// The first i whose remaining prefix sum through i exceeds q.
+	f := func(i int) uint64 {
+		v := s.prefix[i+1] - pd.weightUpTo(i)
+		for _, j := range idx {
+			if int(j) <= i {
+				v -= s.weight(int(j))
+			}
+		}
+		return v
+	}
+	lo, hi := 0, len(s.nodes)-1
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if f(mid) > q {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo, nil
+}
