@@ -28,6 +28,11 @@ type scriptRun struct {
 	b      *balancer.Balancer
 	states []balancer.NodeState // as of now, refreshed after every change
 	calls  int                  // balancer calls made, for the report
+	// behind: an Eject, Restore or clock move since the last Sync or
+	// Update. The schedule may not reflect it yet: picks still never
+	// return a node that is not serving, but a node that came back may
+	// not be picked yet.
+	behind bool
 }
 
 func (r *scriptRun) clock() time.Time { return r.now }
@@ -74,6 +79,7 @@ func (r *scriptRun) run(ops []op) (served bool, err error) {
 			}
 		case opAdvance:
 			r.now = r.now.Add(time.Duration(o.n) * time.Second)
+			r.behind = true
 			r.refresh()
 		case opCycle:
 			ok, err = r.cycle()
@@ -127,6 +133,7 @@ func (r *scriptRun) build(nodes []weights.Node) error {
 		return nil // the previous balancer, if any, stays
 	}
 	r.b = b
+	r.behind = false
 	r.refresh()
 	return r.checkMembers(nodes)
 }
@@ -202,6 +209,9 @@ func (r *scriptRun) update(nodes []weights.Node) error {
 	}
 	err := r.b.Update(nodes)
 	r.calls++
+	if err == nil {
+		r.behind = false // an applied update builds the schedule in the caller
+	}
 	var want error
 	switch {
 	case invalidIDs(nodes) != "":
@@ -290,6 +300,9 @@ func (r *scriptRun) next(picks int) (bool, error) {
 			continue
 		}
 		if err != nil {
+			if r.behind && errors.Is(err, balancer.ErrAllEjected) {
+				continue // the nodes that came back are not in the schedule yet
+			}
 			return false, fmt.Errorf("Next() failed with %d serving nodes: %v", want, err)
 		}
 		if !r.serving(n.ID) {
@@ -332,6 +345,8 @@ func (r *scriptRun) nextExcluding(ids []string) (bool, error) {
 				return false, fmt.Errorf("NextExcluding(%v) = %v, %v after every serving node was tried; want ErrAllExcluded", ids, n, err)
 			}
 			return true, nil
+		case err != nil && r.behind && (errors.Is(err, balancer.ErrAllExcluded) || errors.Is(err, balancer.ErrAllEjected)):
+			return true, nil // the untried nodes came back and are not in the schedule yet
 		case err != nil:
 			return false, fmt.Errorf("NextExcluding failed with %d untried serving nodes: %v", left, err)
 		case !r.serving(n.ID):
@@ -368,6 +383,7 @@ func (r *scriptRun) eject(id string, d time.Duration) error {
 	_, member := r.member(id)
 	err := r.b.Eject(id, r.now.Add(d))
 	r.calls++
+	r.behind = true
 	r.refresh()
 	switch {
 	case !member:
@@ -392,6 +408,7 @@ func (r *scriptRun) restore(id string) error {
 	_, member := r.member(id)
 	err := r.b.Restore(id)
 	r.calls++
+	r.behind = true
 	r.refresh()
 	switch {
 	case !member:
@@ -415,6 +432,12 @@ func (r *scriptRun) cycle() (bool, error) {
 	if r.b == nil {
 		return false, nil
 	}
+	// A cycle's counts hold for the schedule of the current state: build
+	// it first.
+	r.b.Sync()
+	r.calls++
+	r.behind = false
+	r.refresh()
 	if err := r.wantPickErr(); err != nil {
 		return r.next(1)
 	}
