@@ -78,7 +78,7 @@ type schedule struct {
 	err      error // set when no node serves
 	deadline int64 // when the clock-driven state changes next; never = no change
 	gen      uint64
-	kicked   atomic.Bool              // a pick found the deadline passed and started a build
+	kicked   atomic.Bool             // a pick found the deadline passed and started a build
 	pend     atomic.Pointer[pending] // ejected since the build; nil: none
 
 	// Resty tables: the find() state the counter started from (see
@@ -502,4 +502,3 @@ func (s *schedule) buildSpread() {
 	}
 	s.bucket[nb] = uint32(last)
 }
-
