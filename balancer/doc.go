@@ -62,36 +62,75 @@
 // once.
 //
 // Eject takes a node out until a time of the injected clock (WithClock);
-// it comes back by itself once the clock passes that time, on the next pick
-// or call. At most WithMaxEjectedPercent of the nodes that are not drained
-// (50% by default) are ejected at once; beyond that Eject fails with
-// ErrEjectLimit. With WithSlowStart, a node that joins through Update (or
-// goes from weight 0 to a positive weight) or comes back from ejection
-// ramps its effective weight in ten steps from about a tenth of its weight
-// to its full weight over the window; each step rebuilds the schedule once.
-// While a change is due (an ejection or a ramp in progress) each pick reads
-// the clock; otherwise picks never do.
+// it comes back by itself once the clock passes that time. At most
+// WithMaxEjectedPercent of the nodes that are not drained (50% by default)
+// are ejected at once; beyond that Eject fails with ErrEjectLimit. With
+// WithSlowStart, a node that joins through Update (or goes from weight 0
+// to a positive weight) or comes back from ejection ramps its effective
+// weight in ten steps from about a tenth of its weight to its full weight
+// over the window. Ejections and ramps are kept by node id: a node that
+// the registry drops and sends again while its ejection or ramp runs comes
+// back in that state (a registry flap does not undo an ejection). States
+// and State report them; a failure handler asks State rather than keeping
+// a record of its own.
+//
+// # Changes off the request path
+//
+// Next, NextExcluding, Eject and Restore never build a schedule. Building
+// one costs O(cycle) to O(cycle * distinct weights) (milliseconds for a
+// thousand nodes with unrelated weights), so changes reach the schedule
+// like this:
+//
+//   - Eject records the ejection and adds the node to a short list on the
+//     current schedule of nodes picks must skip; from the moment Eject
+//     returns no pick returns the node. A pick that meets a listed node
+//     walks on a few positions and then makes a weighted choice among the
+//     other nodes, in work bounded by the list's length (the ejections
+//     since the last build), not by weights or the node count.
+//   - Eject, Restore and the clock's changes (an ejection that ends, a
+//     slow-start step) start a background build: one goroutine, started by
+//     the call or by the first pick that finds the schedule's deadline
+//     passed (while a change is due each pick reads the clock, otherwise
+//     picks never do), which builds the schedule for the state and swaps it
+//     in atomically, and ends once nothing is left to build. An idle
+//     Balancer holds no goroutine and needs no Close.
+//   - Until that build is in, picks follow the previous schedule minus the
+//     listed nodes: a restored node, an ejection that ended or a ramp step
+//     takes effect one build later (the build's time: microseconds for small
+//     sets, up to tens of milliseconds for the largest exact cycles; see the
+//     README for figures), and the order of picks follows the algorithm
+//     again from there.
+//   - Sync builds in the caller and returns once the schedule is current,
+//     for tests, simulations and comparisons that need the exact order at
+//     a known point. Update builds in its caller too: once it returns,
+//     picks come from the new set.
 //
 // # Updates
 //
 // Update replaces the node set atomically for readers. An update that
 // would leave no serving node, or (with WithMaxWeightDrop) that drops too
 // much of the total weight at once, is refused with an *UpdateError and the
-// previous state keeps serving. Every change (update, ejection, restore,
-// ramp step) builds a new schedule; what carries over:
+// previous state keeps serving. Every new schedule (update, ejection,
+// restore, ramp step) carries the position over:
 //
-//   - nodes are matched by id: ejections and ramps follow their node;
-//   - a rebuild with the same nodes and effective weights keeps the exact
-//     position, so an update with an unchanged set does not disturb the
-//     sequence;
-//   - Resty (exact cycles) keeps its find() state: the scan goes on after
-//     the last picked node (or, if it left, the nearest earlier node that
-//     stayed) at the same current weight, rounded up to the new gcd and
-//     capped at the new maximum (then the scan restarts at the first node);
-//   - otherwise the new schedule starts at the same fraction of its cycle
-//     as the old one had reached. nginx itself resets smooth current
-//     weights when its peers change; this keeps a rebuild from sending the
-//     next picks to the heaviest node again.
+//   - Resty (exact cycles) changes its find() state exactly as
+//     resty.roundrobin's own operations would: a node that stops serving is
+//     resty's delete (which clears the last picked node when it is that
+//     node, so the scan restarts at the first node), a changed weight or a
+//     new node is resty's set (incr or decr), applied in the new set's
+//     order after the deletions; delete and decr cap the current weight at
+//     the new maximum and the scan goes on after the last node; the current
+//     weight is kept as resty keeps it across a gcd change. A set of one
+//     node leaves the state untouched (resty returns the only node at
+//     once). A set that shares no serving node with the previous one is
+//     resty's reinit: it starts like New.
+//   - Smooth, and the long-cycle forms: the same nodes and effective
+//     weights keep the exact position, so an update with an unchanged set
+//     does not disturb the sequence; otherwise the new schedule starts at
+//     the same fraction of its cycle as the old one had reached. nginx
+//     itself resets smooth current weights when its peers change; this
+//     keeps a rebuild from sending the next picks to the heaviest node
+//     again.
 //
 // A Balancer is safe for concurrent use.
 package balancer

@@ -108,7 +108,8 @@ func WithClock(now func() time.Time) Option {
 // WithSlowStart makes a node that joins through Update (or goes from weight
 // 0 to a positive weight) or comes back from ejection ramp its effective
 // weight from about a tenth of its weight to its full weight over window, in
-// coarse steps (each step rebuilds the schedule once). Nodes given to New
+// ten steps (each step reaches the picks through one background build; see
+// the package comment). Nodes given to New
 // start at full weight. A window of 0 turns slow start off (the default).
 func WithSlowStart(window time.Duration) Option {
 	return optionFunc(func(c *config) error {
