@@ -10,7 +10,12 @@
 // ejected nodes); when the ejection ends the balancer brings the node back
 // through its slow start, and the node's first success clears its record.
 // A success from a node that is still ejected (a request sent before the
-// ejection) restores it at once, also through slow start.
+// ejection) restores it at once, also through slow start. A response is a
+// success once its body has been read to the end; a body that breaks off
+// (the backend closes or resets the connection before the announced length)
+// is a failure of its node like a refused connection, though that response,
+// already under way, is not retried: ReverseProxy aborts the client's
+// connection, so the client sees the body cut short.
 //
 // NewProxy wires a Transport into a ReverseProxy: its Rewrite picks the first
 // node and sets the X-Forwarded headers, its Transport retries, and its

@@ -37,6 +37,8 @@ type Transport struct {
 	cfg     config
 	health  sync.Map // node id -> *nodeHealth, only for nodes that have failed
 	ejected atomic.Int64
+
+	bodyFailures atomic.Int64 // response bodies that broke off
 }
 
 // nodeHealth is the passive health record of one node.
@@ -115,7 +117,11 @@ func Retryable(req *http.Request) bool {
 // response that is not a failure. An attempt fails when the base
 // RoundTripper returns an error (connection refused, reset, timeout) or the
 // response's status is one of WithRetryStatus's; a request that was canceled
-// by its caller is not a node's failure and is never retried. Retries go to
+// by its caller is not a node's failure and is never retried. A response
+// counts as the node's success once its body has been read to the end; an
+// error while reading it (the backend closed or reset the connection before
+// the announced length) counts as the node's failure, though the response,
+// already under way, cannot be retried. Retries go to
 // nodes not yet tried for this request, only for Retryable requests, and stop
 // after MaxAttempts attempts or when no untried node is left; the last
 // attempt's response or error is returned.
@@ -149,8 +155,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		failed := err != nil || t.cfg.retryStatus[statusOf(resp)]
 		if !failed {
-			t.succeeded(node.ID)
-			return resp, nil
+			return t.watchBody(req, resp, node.ID), nil
 		}
 		t.failed(node.ID, err, resp)
 		tried.Add(node.ID)

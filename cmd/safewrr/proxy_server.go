@@ -102,6 +102,7 @@ func (p *registryProxy) start(ctx context.Context) {
 		}),
 	)
 	rp := p.tr.Proxy()
+	rp.ErrorLog = slog.NewLogLogger(p.log.Handler(), slog.LevelWarn)
 	fallback := rp.ErrorHandler
 	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 		switch {
@@ -339,6 +340,9 @@ type proxyStatus struct {
 	Nodes      []proxyNode `json:"nodes"`
 	NodesTotal int         `json:"nodes_total"`
 	Ejections  int64       `json:"ejections"`
+	// BodyFailures counts responses whose body broke off mid-way (each
+	// also a failure of its node).
+	BodyFailures int64 `json:"body_failures"`
 	feed.Status
 }
 
@@ -371,7 +375,7 @@ func (p *registryProxy) status(w http.ResponseWriter, r *http.Request) {
 		}
 		p.waiters.Add(-1)
 	}
-	out := proxyStatus{Policy: p.cfg.policyName, Now: p.now(), Status: p.feed.Status(), Ejections: p.tr.Ejections(), Nodes: []proxyNode{}}
+	out := proxyStatus{Policy: p.cfg.policyName, Now: p.now(), Status: p.feed.Status(), Ejections: p.tr.Ejections(), BodyFailures: p.tr.BodyFailures(), Nodes: []proxyNode{}}
 	states := p.lb.States()
 	out.NodesTotal = len(states)
 	for _, s := range states[:min(len(states), proxyMaxNodesListed)] {
