@@ -18,6 +18,9 @@ import (
 // FuzzWeights is the go-fuzz entry point of Weights.
 func FuzzWeights(data []byte) int { return gofuzz(Weights(data)) }
 
+// FuzzWeightsTyped is the go-fuzz entry point of WeightsTyped.
+func FuzzWeightsTyped(data []byte) int { return gofuzz(WeightsTyped(data)) }
+
 // FuzzBalancer is the go-fuzz entry point of Balancer.
 func FuzzBalancer(data []byte) int { return gofuzz(Balancer(data)) }
 

@@ -1,0 +1,171 @@
+package fuzz
+
+import (
+	"fmt"
+	"math/big"
+	"slices"
+
+	"github.com/safewrr/safewrr/weights"
+	"github.com/safewrr/safewrr/weights/registry"
+)
+
+// WeightsTyped is the structure-aware weights target: it decodes data into
+// a typed node set (see decodeTyped: hosts including hostile ones; weights
+// as numbers of every shape, numeric and other strings, bools, null, nested
+// values, or missing; health flags; two services), renders it in one
+// payload format (the map and array snapshots and every registry shape) and
+// checks the result.
+//
+// Snapshots (map and array) get every check of Weights under one policy,
+// and the array form must decode exactly as Policy.Build validates the
+// typed entries. Registry payloads get Weights' registry checks, must
+// decode the same with the format named or detected, and what the decoder
+// accepted is checked against what was sent: every accepted node is a node
+// of the set, in order; a weight made of zeros ("0", "00") is never
+// accepted; a node the registry marks as not serving is drained (or
+// rejected); and when the decoder follows the policy, an accepted weight is
+// exactly the number sent (times the registry's scale) and nothing else
+// (NaN, infinities, negatives, fractions, bools, nested values, malformed
+// strings) is accepted. The input is interesting when something was
+// accepted.
+func WeightsTyped(data []byte) (interesting bool, err error) {
+	s := decodeTyped(data)
+	payload := s.render()
+	if s.format == registry.FormatMap || s.format == formatArray {
+		interesting, err = checkTypedSnapshot(s, payload)
+	} else {
+		interesting, err = checkTypedRegistry(s, payload)
+	}
+	if err != nil {
+		return true, fmt.Errorf("%s payload %q: %w", s.format, payload, err)
+	}
+	return interesting, nil
+}
+
+// checkTypedSnapshot checks a map or array rendering under one policy.
+func checkTypedSnapshot(s typedSet, payload []byte) (bool, error) {
+	wp := weightPolicies[s.policy]
+	tree, treeErr := weights.ParseJSON(payload, wp.p.Limits)
+	ok, err := checkDecode(payload, wp, tree, treeErr)
+	if err != nil || s.format != formatArray {
+		return ok, err
+	}
+	snap, rep, err := weights.Decode(payload, wp.p)
+	if err != nil {
+		return ok, nil // a payload limit, or bytes JSON cannot carry; checked above
+	}
+	bsnap, brep := wp.p.Build(s.entries())
+	if !sameNodes(snap.Nodes, bsnap.Nodes) || (rep.Refused == nil) != (brep.Refused == nil) ||
+		!slices.EqualFunc(rep.Rejected, brep.Rejected, func(a, b *weights.NodeError) bool {
+			return a.Index == b.Index && a.Reason == b.Reason
+		}) {
+		return true, fmt.Errorf("%s: Decode gives %v, rejected %s, refused %v; Build on the same entries gives %v, rejected %s, refused %v",
+			wp.name, snap.Nodes, reasons(rep.Rejected), rep.Refused, bsnap.Nodes, reasons(brep.Rejected), brep.Refused)
+	}
+	return ok, nil
+}
+
+func reasons(nes []*weights.NodeError) string {
+	s := "["
+	for i, ne := range nes {
+		if i > 0 {
+			s += " "
+		}
+		s += fmt.Sprintf("#%d:%s", ne.Index, ne.Reason)
+	}
+	return s + "]"
+}
+
+// checkTypedRegistry checks a registry rendering under one setting.
+func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
+	o := registryOptions[s.opts]
+	ok, err := checkRegistry(payload, o)
+	if err != nil {
+		return ok, err
+	}
+	snap, rep, err := registry.Decode(s.format, payload, o)
+	if err != nil {
+		return false, nil
+	}
+	if auto, _, aerr := registry.Decode(registry.FormatAuto, payload, o); aerr == nil && !sameNodes(auto.Nodes, snap.Nodes) {
+		return true, fmt.Errorf("format %s gives %v, detected format gives %v", s.format, snap.Nodes, auto.Nodes)
+	}
+	if rep.Refused != nil {
+		return true, nil
+	}
+	scale := int64(o.Policy.Scale)
+	if scale == 0 {
+		scale = 1
+		if s.format == registry.FormatNacos {
+			scale = 100 // Nacos weights are floats, 1.0 is 100
+		}
+	}
+	strict := o.Convention == registry.FollowPolicy
+	if slices.ContainsFunc(s.nodes, typedNode.hostile) {
+		// Which address a decoder makes of a hostile host is its own
+		// business; that it refuses one is checked by the id rules.
+		return len(snap.Nodes) > 0, nil
+	}
+	next := 0 // the typed node after the first one matched last
+	for _, nd := range snap.Nodes {
+		// The node must have been sent after the previous one; when it was
+		// sent more than once (a duplicate address), the decoder may keep
+		// any one of them, so one of them must explain its weight.
+		first, err := -1, error(nil)
+		for j := next; j < len(s.nodes); j++ {
+			if ids := s.nodes[j].ids(); nd.ID != ids[0] && nd.ID != ids[1] {
+				continue
+			}
+			if first < 0 {
+				first = j
+			}
+			if err = typedWeightCheck(s.nodes[j], nd.Weight, o, scale, strict); err == nil {
+				break
+			}
+			err = fmt.Errorf("node #%d %q: %w", j, nd.ID, err)
+		}
+		if first < 0 {
+			return true, fmt.Errorf("accepted node %q is not a node sent after node #%d", nd.ID, next-1)
+		}
+		if err != nil {
+			return true, err
+		}
+		next = first + 1
+	}
+	return len(snap.Nodes) > 0, nil
+}
+
+// typedWeightCheck checks the weight w a registry decoder accepted for n.
+func typedWeightCheck(n typedNode, w uint32, o registry.Options, scale int64, strict bool) error {
+	raw := n.weight
+	if raw.Kind == weights.KindString && isAllZeros(raw.Text) {
+		return fmt.Errorf("the string %q was accepted (as %d)", raw.Text, w)
+	}
+	if n.down {
+		switch o.Health {
+		case registry.HealthReject:
+			return fmt.Errorf("a node the registry marks as not serving was accepted (as %d)", w)
+		case registry.HealthDrain:
+			if w != 0 {
+				return fmt.Errorf("a node the registry marks as not serving was accepted with weight %d, not drained", w)
+			}
+		}
+	}
+	if !strict || raw.Kind == weights.KindAbsent || raw.Kind == weights.KindNull {
+		return nil
+	}
+	if raw.Kind != weights.KindNumber && raw.Kind != weights.KindString {
+		return fmt.Errorf("weight %s accepted as %d", raw, w)
+	}
+	v, exact := exactInteger(raw.Text, scale)
+	switch {
+	case !exact:
+		return fmt.Errorf("weight %s is not a finite number that is an integer times %d, accepted as %d", raw, scale, w)
+	case v.Sign() < 0:
+		return fmt.Errorf("negative weight %s accepted as %d", raw, w)
+	case w == 0 && (v.Sign() == 0 || n.down):
+	case v.Cmp(big.NewInt(int64(w))) != 0:
+		return fmt.Errorf("weight %s × %d accepted as %d", raw, scale, w)
+	}
+	return nil
+}
