@@ -5,47 +5,25 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/safewrr/safewrr/fuzz"
+	"github.com/safewrr/safewrr/fuzz/internal/seedcorpus"
 	"github.com/safewrr/safewrr/luacompat"
 )
 
 // seedRoot is the seed corpus, one directory per target.
 const seedRoot = "../seeds"
 
-type seed struct {
-	name string
-	data []byte
-}
-
-// seeds returns the seed files of one target in name order. A seed corpus
-// that has gone missing fails the test rather than passing with nothing run.
-func seeds(tb testing.TB, dir string) []seed {
+// seeds returns the seed files of one target in name order. A seed
+// directory that has gone missing fails the test; an empty one is an empty
+// corpus.
+func seeds(tb testing.TB, dir string) []seedcorpus.Seed {
 	tb.Helper()
-	ents, err := os.ReadDir(filepath.Join(seedRoot, dir))
+	out, err := seedcorpus.Read(seedRoot, dir)
 	if err != nil {
-		tb.Fatalf("seed corpus: %v", err)
-	}
-	var out []seed
-	for _, e := range ents {
-		if e.IsDir() || strings.HasPrefix(e.Name(), ".") || strings.EqualFold(e.Name(), "README.md") {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join(seedRoot, dir, e.Name()))
-		if err != nil {
-			tb.Fatalf("seed corpus: %v", err)
-		}
-		out = append(out, seed{e.Name(), data})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	if len(out) == 0 {
-		tb.Fatalf("seed corpus %s is empty", filepath.Join(seedRoot, dir))
+		tb.Fatal(err)
 	}
 	return out
 }
@@ -58,15 +36,14 @@ type target struct {
 }
 
 var targets = []target{
-	{"Weights", "weights", fuzz.WeightsAll},
-	{"Balancer", "balancer", fuzz.Balancer},
 	{"LuaModule", "lua", fuzz.LuaModule},
 	{"Differential", "lua", fuzz.Differential},
 }
 
 // TestSeeds replays every seed file through its target, one subtest per
-// file (TestSeeds/Weights/bilibili-string-zero.json), so that a regression
-// shows in plain go test without fuzzing.
+// file (TestSeeds/LuaModule/bilibili-string-zero.lua), so that a regression
+// shows in plain go test without fuzzing. (The seeds of Weights and
+// Balancer are replayed by fuzz/core's TestSeeds.)
 func TestSeeds(t *testing.T) {
 	for _, tg := range targets {
 		t.Run(tg.name, func(t *testing.T) {
@@ -76,9 +53,9 @@ func TestSeeds(t *testing.T) {
 				t.Setenv(fuzz.EnvLuaFindings, "none")
 			}
 			for _, s := range seeds(t, tg.dir) {
-				t.Run(s.name, func(t *testing.T) {
-					if _, err := tg.run(s.data); err != nil {
-						t.Fatalf("%s(%s): %v", tg.name, s.name, err)
+				t.Run(s.Name, func(t *testing.T) {
+					if _, err := tg.run(s.Data); err != nil {
+						t.Fatalf("%s(%s): %v", tg.name, s.Name, err)
 					}
 				})
 			}
@@ -86,127 +63,31 @@ func TestSeeds(t *testing.T) {
 	}
 }
 
-// hangLimit is how long one input may take before it counts as a hang of
-// the target itself. Inputs take microseconds; the limit only has to stay
-// clear of a loaded machine running the race detector.
-const hangLimit = 10 * time.Second
-
-// envSeeds set to "off" leaves the seed corpus out of a fuzzing run, to
-// measure what a target finds from nothing.
-const envSeeds = "SAFEWRR_FUZZ_SEEDS"
-
-// fuzzTarget seeds f from the target's seed directory and fuzzes run. With
-// knownOut, seeds that are findings already (the known hangs of a Lua
-// model, when a campaign asks for hangs) are left out of the corpus, so
-// that the campaign looks for new ones; TestLuaKnownCases replays them.
+// fuzzTarget seeds f from the target's seed directory (unless
+// SAFEWRR_FUZZ_SEEDS=off) and fuzzes run under a watchdog. With knownOut,
+// seeds that are findings already (the known hangs of a Lua model, when a
+// campaign asks for hangs) are left out of the corpus, so that the campaign
+// looks for new ones; TestLuaKnownCases replays them.
 func fuzzTarget(f *testing.F, dir string, run func([]byte) (bool, error), knownOut bool) {
-	if os.Getenv(envSeeds) != "off" {
+	if !seedcorpus.Off() {
 		for _, s := range seeds(f, dir) {
 			if knownOut {
-				if _, err := run(s.data); err != nil {
-					f.Logf("seed %s left out: a known case: %v", s.name, err)
+				if _, err := run(s.Data); err != nil {
+					f.Logf("seed %s left out: a known case: %v", s.Name, err)
 					continue
 				}
 			}
-			f.Add(s.data)
+			f.Add(s.Data)
 		}
 	}
-	fuzzRun(f, dir, run)
-}
-
-// fuzzRun fuzzes run, each input under the watchdog.
-func fuzzRun(f *testing.F, dir string, run func([]byte) (bool, error)) {
-	var w watchdog
+	var w seedcorpus.Watchdog
 	f.Fuzz(func(t *testing.T, data []byte) {
-		w.begin(dir, data)
-		defer w.end()
+		w.Begin(dir, data)
+		defer w.End()
 		if _, err := run(data); err != nil {
 			t.Fatal(err)
 		}
 	})
-}
-
-// watchdog turns an input that does not return into a finding: the native
-// engine has no per-input time limit, so a target that hangs would stall
-// its worker silently. One timer per process is re-armed for each input
-// (no allocation, and nothing of the harness runs between inputs to blur
-// the coverage the engine measures) and crashes the worker with the input
-// in flight once it has run for hangLimit.
-type watchdog struct {
-	dir   string
-	input atomic.Pointer[[]byte]
-	timer *time.Timer // armed while an input runs
-}
-
-func (w *watchdog) begin(dir string, data []byte) {
-	w.input.Store(&data)
-	if w.timer == nil {
-		w.dir = dir
-		w.timer = time.AfterFunc(hangLimit, w.fire)
-		return
-	}
-	w.timer.Reset(hangLimit)
-}
-
-func (w *watchdog) end() { w.timer.Stop() }
-
-func (w *watchdog) fire() {
-	panic(fmt.Sprintf("%s did not return within %v on input %q", w.dir, hangLimit, *w.input.Load()))
-}
-
-// FuzzWeights: go test ./fuzz -run '^$' -fuzz '^FuzzWeights$' -fuzztime 60s
-func FuzzWeights(f *testing.F) { fuzzTarget(f, "weights", fuzz.Weights, false) }
-
-// typedCorpus seeds FuzzWeightsTyped (see decodeTyped for the layout:
-// format, settings, then address, flags, weight kind and weight bytes per
-// node). Plain go test replays it.
-var typedCorpus = [][]byte{
-	{0, 0, 1, 0, 2, 0},                        // map: {"10.0.0.1:80":"0"}, the incident's value
-	{1, 1, 1, 0, 1, 10, 2, 0, 0},              // array, lenient: 10.0.0.1:80 weight 10, 10.0.0.2:80 weight missing
-	{2, 0, 1, 0, 2, 10, 2, 1, 3, 0},           // discovery: "10", then NaN on a node with status 2
-	{5, 4, 1, 0, 3, 7, 2, 0, 3, 25},           // nacos, lenient and following the policy: 1.5 and 0.5 (scaled by 100)
-	{7, 0, 1, 2, 1, 5, 2, 0, 5, 15},           // EDS: two clusters; the string "00"
-	{4, 4, 160, 0, 1, 5, 1, 0, 1, 5},          // consul: a host with CR/LF, then a plain one
-	{3, 4, 1, 2, 4, 5, 7, 250, 2, 0, 8, 1, 9}, // kratos: -7.25 (built), then {"weight":9}
-}
-
-// FuzzWeightsTyped: go test ./fuzz -run '^$' -fuzz '^FuzzWeightsTyped$' -fuzztime 60s
-func FuzzWeightsTyped(f *testing.F) {
-	if os.Getenv(envSeeds) != "off" {
-		for _, c := range typedCorpus {
-			f.Add(c)
-		}
-	}
-	fuzzRun(f, "weights-typed", fuzz.WeightsTyped)
-}
-
-// TestTypedCorpus replays the typed corpus.
-func TestTypedCorpus(t *testing.T) {
-	for i, c := range typedCorpus {
-		if _, err := fuzz.WeightsTyped(c); err != nil {
-			t.Errorf("typedCorpus[%d]: %v", i, err)
-		}
-	}
-}
-
-// FuzzBalancer: go test ./fuzz -run '^$' -fuzz '^FuzzBalancer$' -fuzztime 60s
-func FuzzBalancer(f *testing.F) { fuzzTarget(f, "balancer", fuzz.Balancer, false) }
-
-// BenchmarkTarget measures one execution of each target, averaged over its
-// seed corpus: 1e9/ns-per-op is the target's executions per second per core
-// before the fuzzing engine's own overhead.
-func BenchmarkTarget(b *testing.B) {
-	for _, tg := range []target{{"Weights", "weights", fuzz.Weights}, {"Balancer", "balancer", fuzz.Balancer}} {
-		corpus := seeds(b, tg.dir)
-		b.Run("target="+tg.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
-				if _, err := tg.run(corpus[i%len(corpus)].data); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
 }
 
 // FuzzLuaModule: SAFEWRR_LUA_FINDINGS=hang go test ./fuzz -run '^$' -fuzz '^FuzzLuaModule$' -fuzztime 60s
@@ -257,38 +138,38 @@ var knownLua = map[string]struct {
 // with SAFEWRR_LUA_FINDINGS=hang the LuaModule target reports each of them.
 func TestLuaKnownCases(t *testing.T) {
 	for _, s := range seeds(t, "lua") {
-		t.Run(s.name, func(t *testing.T) {
-			entries, ok := fuzz.NodeSet(s.data)
+		t.Run(s.Name, func(t *testing.T) {
+			entries, ok := fuzz.NodeSet(s.Data)
 			if !ok {
-				t.Fatalf("seed %s is not a node set", s.name)
+				t.Fatalf("seed %s is not a node set", s.Name)
 			}
 			res, err := luacompat.Run(context.Background(), luacompat.Config{Model: luacompat.Resty2020, Nodes: entries})
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, known := knownLua[s.name]
+			want, known := knownLua[s.Name]
 			if !known {
 				// An imported finding: kept because it hangs or fails.
 				if res.Outcome == luacompat.OutcomeOK {
-					t.Fatalf("%s: imported seed %s runs fine on %s; add it to knownLua or remove it", s.name, s.data, luacompat.Resty2020)
+					t.Fatalf("%s: imported seed %s runs fine on %s; add it to knownLua or remove it", s.Name, s.Data, luacompat.Resty2020)
 				}
 				want.outcome, want.phase = res.Outcome, res.Phase
 			}
 			if res.Outcome != want.outcome || res.Phase != want.phase {
-				t.Fatalf("%s on %s: %s in %q (%s), want %s in %q", luacompat.Resty2020, s.name,
+				t.Fatalf("%s on %s: %s in %q (%s), want %s in %q", luacompat.Resty2020, s.Name,
 					res.Outcome, res.Phase, res.Message, want.outcome, want.phase)
 			}
 			t.Setenv(fuzz.EnvLuaPath, "")
 			t.Setenv(fuzz.EnvLuaFindings, "hang")
-			_, err = fuzz.LuaModule(s.data)
+			_, err = fuzz.LuaModule(s.Data)
 			var finding *fuzz.LuaFinding
 			switch {
 			case want.outcome == luacompat.OutcomeHang && !errors.As(err, &finding):
-				t.Fatalf("LuaModule(%s) = %v, want a *LuaFinding", s.name, err)
+				t.Fatalf("LuaModule(%s) = %v, want a *LuaFinding", s.Name, err)
 			case want.outcome == luacompat.OutcomeHang && (finding.Phase != want.phase || finding.Outcome != luacompat.OutcomeHang):
 				t.Fatalf("finding %v, want a hang in %s", finding, want.phase)
 			case want.outcome != luacompat.OutcomeHang && err != nil:
-				t.Fatalf("LuaModule(%s) = %v, want no finding for %s", s.name, err, want.outcome)
+				t.Fatalf("LuaModule(%s) = %v, want no finding for %s", s.Name, err, want.outcome)
 			}
 		})
 	}

@@ -6,9 +6,9 @@
 #   fuzz/gofuzz.sh import TARGET             turn crashers into seed files
 #   fuzz/gofuzz.sh install                   only install go-fuzz and go-fuzz-build
 #
-# TARGET is Weights, Balancer, LuaModule or Differential (any case). The work
-# directory is .gofuzz/TARGET at the repository root (corpus/, crashers/,
-# suppressions/), or $GOFUZZ_WORKDIR; its corpus is seeded from seeds/<dir>/
+# TARGET is Weights, WeightsTyped, Balancer, LuaModule or Differential (any
+# case). The work directory is .gofuzz/TARGET at the repository root
+# (corpus/, crashers/, suppressions/), or $GOFUZZ_WORKDIR; its corpus is seeded from seeds/<dir>/
 # (or $GOFUZZ_SEEDS/<dir>/) on every start, unless SAFEWRR_FUZZ_SEEDS=off.
 # The binary, .gofuzz/TARGET-fuzz.zip, is rebuilt when a source is newer.
 # go-fuzz and go-fuzz-build are installed into .gofuzz/bin at the version
@@ -38,19 +38,22 @@ usage() {
   exit 2
 }
 
-# target NAME sets func (FuzzX), name (X) and dir (the seeds directory).
+# target NAME sets func (FuzzGofuzzX), name (X), dir (the seeds directory) and
+# pkg (the package holding the target: safewrr's own targets are in
+# ./fuzz/core, the Lua ones in ./fuzz).
 target() {
   case "${1,,}" in
-  weights) name=Weights dir=weights ;;
-  balancer) name=Balancer dir=balancer ;;
-  luamodule | lua) name=LuaModule dir=lua ;;
-  differential) name=Differential dir=lua ;;
+  weights) name=Weights dir=weights pkg=./fuzz/core ;;
+  weightstyped | typed) name=WeightsTyped dir=weights-typed pkg=./fuzz/core ;;
+  balancer) name=Balancer dir=balancer pkg=./fuzz/core ;;
+  luamodule | lua) name=LuaModule dir=lua pkg=./fuzz ;;
+  differential) name=Differential dir=lua pkg=./fuzz ;;
   *)
-    echo "gofuzz.sh: unknown target ${1:-}; want Weights, Balancer, LuaModule or Differential" >&2
+    echo "gofuzz.sh: unknown target ${1:-}; want Weights, WeightsTyped, Balancer, LuaModule or Differential" >&2
     exit 2
     ;;
   esac
-  func=Fuzz$name
+  func=FuzzGofuzz$name
   work=${GOFUZZ_WORKDIR:-$root/.gofuzz/$name}
   zip="$root/.gofuzz/$name-fuzz.zip"
 }
@@ -116,11 +119,12 @@ build() {
     return
   fi
   echo "gofuzz.sh: building $func" >&2
-  "$bin/go-fuzz-build" -func "$func" -o "$zip.tmp" ./fuzz
+  "$bin/go-fuzz-build" -func "$func" -o "$zip.tmp" "$pkg"
   mv "$zip.tmp" "$zip"
 }
 
-# seed copies the seed files into the corpus (unless SAFEWRR_FUZZ_SEEDS=off).
+# seed copies the seed files into the corpus (unless SAFEWRR_FUZZ_SEEDS=off);
+# an empty seed directory leaves the corpus as it is.
 seed() {
   mkdir -p "$work/corpus"
   [[ ${SAFEWRR_FUZZ_SEEDS:-} == off ]] && return
@@ -153,7 +157,7 @@ import() {
     echo "gofuzz.sh: $c -> $out" >&2
     n=$((n + 1))
   done
-  echo "gofuzz.sh: imported $n crasher(s) into $seeds/$dir; go test ./fuzz replays them" >&2
+  echo "gofuzz.sh: imported $n crasher(s) into $seeds/$dir; go test ./fuzz/... replays them" >&2
 }
 
 case "${1:-}" in

@@ -466,3 +466,26 @@ func validIntegers(entries []weights.Entry) bool {
 	}
 	return total > 0
 }
+
+func isAny(err error, targets []error) bool {
+	for _, t := range targets {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// plainDecimal reports whether s is a decimal integer written without sign,
+// leading zeros, fraction or exponent.
+func plainDecimal(s string) bool {
+	if s == "" || (s[0] == '0' && len(s) > 1) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

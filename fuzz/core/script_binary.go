@@ -1,4 +1,4 @@
-package fuzz
+package core
 
 import "github.com/safewrr/safewrr/weights"
 
@@ -87,4 +87,18 @@ func binaryWeight(b int) uint32 {
 		return binaryWeights[b%len(binaryWeights)]
 	}
 	return uint32(b % 11)
+}
+
+// take removes n bytes from the front of *data, padding with zeros when the
+// input is shorter.
+func take(data *[]byte, n int) []byte {
+	if len(*data) >= n {
+		b := (*data)[:n]
+		*data = (*data)[n:]
+		return b
+	}
+	b := make([]byte, n)
+	copy(b, *data)
+	*data = nil
+	return b
 }

@@ -1,0 +1,28 @@
+//go:build gofuzz
+
+package core
+
+// go-fuzz entry points, built by fuzz/gofuzz.sh with go-fuzz-build -func
+// FuzzGofuzzX. They are not named FuzzX: OSS-Fuzz builds the native FuzzX of
+// the tests with the gofuzz tag set, and go-fuzz-build wants a name that
+// starts with Fuzz. Each returns 1 for an input the target found
+// interesting, 0 otherwise, and panics on a finding.
+
+// FuzzGofuzzWeights is the go-fuzz entry point of Weights.
+func FuzzGofuzzWeights(data []byte) int { return gofuzz(Weights(data)) }
+
+// FuzzGofuzzWeightsTyped is the go-fuzz entry point of WeightsTyped.
+func FuzzGofuzzWeightsTyped(data []byte) int { return gofuzz(WeightsTyped(data)) }
+
+// FuzzGofuzzBalancer is the go-fuzz entry point of Balancer.
+func FuzzGofuzzBalancer(data []byte) int { return gofuzz(Balancer(data)) }
+
+func gofuzz(interesting bool, err error) int {
+	if err != nil {
+		panic(err)
+	}
+	if interesting {
+		return 1
+	}
+	return 0
+}

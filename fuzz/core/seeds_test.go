@@ -1,0 +1,81 @@
+package core
+
+import (
+	"testing"
+
+	"github.com/safewrr/safewrr/fuzz/internal/seedcorpus"
+)
+
+// target is one fuzz target and its seed directory.
+type target struct {
+	name string
+	dir  string
+	run  func([]byte) (bool, error)
+}
+
+// TestSeeds replays every seed file through its target, one subtest per
+// file (TestSeeds/Weights/bilibili-string-zero.json), so that a regression
+// shows in plain go test without fuzzing. Weights is replayed under every
+// policy and registry setting (WeightsAll).
+func TestSeeds(t *testing.T) {
+	for _, tg := range []target{{"Weights", "weights", WeightsAll}, {"Balancer", "balancer", Balancer}} {
+		t.Run(tg.name, func(t *testing.T) {
+			seeds, err := seedcorpus.Read(seedRoot, tg.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range seeds {
+				t.Run(s.Name, func(t *testing.T) {
+					if _, err := tg.run(s.Data); err != nil {
+						t.Fatalf("%s(%s): %v", tg.name, s.Name, err)
+					}
+				})
+			}
+		})
+	}
+}
+
+// typedCorpus seeds FuzzWeightsTyped (see decodeTyped for the layout:
+// format, settings, then address, flags, weight kind and weight bytes per
+// node). Plain go test replays it.
+var typedCorpus = [][]byte{
+	{0, 0, 1, 0, 2, 0},                        // map: {"10.0.0.1:80":"0"}, the incident's value
+	{1, 1, 1, 0, 1, 10, 2, 0, 0},              // array, lenient: 10.0.0.1:80 weight 10, 10.0.0.2:80 weight missing
+	{2, 0, 1, 0, 2, 10, 2, 1, 3, 0},           // discovery: "10", then NaN on a node with status 2
+	{5, 4, 1, 0, 3, 7, 2, 0, 3, 25},           // nacos, lenient and following the policy: 1.5 and 0.5 (scaled by 100)
+	{7, 0, 1, 2, 1, 5, 2, 0, 5, 15},           // EDS: two clusters; the string "00"
+	{4, 4, 160, 0, 1, 5, 1, 0, 1, 5},          // consul: a host with CR/LF, then a plain one
+	{3, 4, 1, 2, 4, 5, 7, 250, 2, 0, 8, 1, 9}, // kratos: -7.25 (built), then {"weight":9}
+}
+
+// TestTypedCorpus replays the typed corpus.
+func TestTypedCorpus(t *testing.T) {
+	for i, c := range typedCorpus {
+		if _, err := WeightsTyped(c); err != nil {
+			t.Errorf("typedCorpus[%d]: %v", i, err)
+		}
+	}
+}
+
+// BenchmarkTarget measures one execution of each target, averaged over its
+// seed corpus: 1e9/ns-per-op is the target's executions per second per core
+// before the fuzzing engine's own overhead.
+func BenchmarkTarget(b *testing.B) {
+	for _, tg := range []target{{"Weights", "weights", Weights}, {"Balancer", "balancer", Balancer}} {
+		corpus, err := seedcorpus.Read(seedRoot, tg.dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(corpus) == 0 {
+			b.Fatalf("no seeds in %s", tg.dir)
+		}
+		b.Run("target="+tg.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := tg.run(corpus[i%len(corpus)].Data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
