@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"strings"
 
 	"github.com/safewrr/safewrr/weights"
 	"github.com/safewrr/safewrr/weights/registry"
@@ -23,8 +24,9 @@ import (
 // accepted is checked against what was sent: every accepted node is a node
 // of the set, in order; a weight made of zeros ("0", "00") is never
 // accepted; a node the registry marks as not serving is drained (or
-// rejected); and when the decoder follows the policy, an accepted weight is
-// exactly the number sent (times the registry's scale) and nothing else
+// rejected); and unless the decoder is asked to copy an SDK's lenience
+// (registry.FollowSDK), an accepted weight is exactly the number sent
+// (times the registry's scale; Nacos rounds once scaled) and nothing else
 // (NaN, infinities, negatives, fractions, bools, nested values, malformed
 // strings) is accepted. The input is interesting when something was
 // accepted.
@@ -100,7 +102,10 @@ func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 			scale = 100 // Nacos weights are floats, 1.0 is 100
 		}
 	}
-	strict := o.Convention == registry.FollowPolicy
+	strict := o.Convention != registry.FollowSDK
+	// Nacos weights are floats: following the registry, a decoder rounds
+	// them once scaled.
+	rounds := s.format == registry.FormatNacos && o.Convention == registry.FollowRegistry
 	if slices.ContainsFunc(s.nodes, typedNode.hostile) {
 		// Which address a decoder makes of a hostile host is its own
 		// business; that it refuses one is checked by the id rules.
@@ -119,7 +124,7 @@ func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 			if first < 0 {
 				first = j
 			}
-			if err = typedWeightCheck(s.nodes[j], nd.Weight, o, scale, strict); err == nil {
+			if err = typedWeightCheck(s.nodes[j], nd.Weight, o, scale, strict, rounds); err == nil {
 				break
 			}
 			err = fmt.Errorf("node #%d %q: %w", j, nd.ID, err)
@@ -136,7 +141,7 @@ func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 }
 
 // typedWeightCheck checks the weight w a registry decoder accepted for n.
-func typedWeightCheck(n typedNode, w uint32, o registry.Options, scale int64, strict bool) error {
+func typedWeightCheck(n typedNode, w uint32, o registry.Options, scale int64, strict, rounds bool) error {
 	raw := n.weight
 	if raw.Kind == weights.KindString && isAllZeros(raw.Text) {
 		return fmt.Errorf("the string %q was accepted (as %d)", raw.Text, w)
@@ -157,6 +162,9 @@ func typedWeightCheck(n typedNode, w uint32, o registry.Options, scale int64, st
 	if raw.Kind != weights.KindNumber && raw.Kind != weights.KindString {
 		return fmt.Errorf("weight %s accepted as %d", raw, w)
 	}
+	if rounds {
+		return roundedWeightCheck(raw, w, scale, n.down)
+	}
 	v, exact := exactInteger(raw.Text, scale)
 	switch {
 	case !exact:
@@ -168,4 +176,48 @@ func typedWeightCheck(n typedNode, w uint32, o registry.Options, scale int64, st
 		return fmt.Errorf("weight %s × %d accepted as %d", raw, scale, w)
 	}
 	return nil
+}
+
+// roundedWeightCheck checks a weight that a decoder may round once scaled:
+// w is within 1 of raw × scale, which is finite and not negative (or 0 for
+// a drained node), and a raw value of 0 is 0.
+func roundedWeightCheck(raw weights.Raw, w uint32, scale int64, drained bool) error {
+	if !plainNumber(raw.Text) {
+		return fmt.Errorf("weight %s is not a finite number, accepted as %d", raw, w)
+	}
+	v, ok := new(big.Rat).SetString(raw.Text)
+	switch {
+	case !ok:
+		return fmt.Errorf("weight %s is not a finite number, accepted as %d", raw, w)
+	case v.Sign() < 0:
+		return fmt.Errorf("negative weight %s accepted as %d", raw, w)
+	case v.Sign() == 0 && w != 0:
+		return fmt.Errorf("weight %s accepted as %d", raw, w)
+	case w == 0 && drained:
+		return nil
+	}
+	v.Mul(v, new(big.Rat).SetInt64(scale))
+	d := new(big.Rat).Sub(v, new(big.Rat).SetInt64(int64(w)))
+	if d.Abs(d).Cmp(big.NewRat(1, 1)) >= 0 {
+		return fmt.Errorf("weight %s × %d accepted as %d", raw, scale, w)
+	}
+	return nil
+}
+
+// plainNumber reports whether s is JSON number syntax with an exponent of
+// at most three digits (so that big.Rat stays small).
+func plainNumber(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	mant, exp, hasExp := strings.Cut(strings.ToLower(s), "e")
+	if hasExp {
+		exp = strings.TrimLeft(exp, "+-")
+		if exp == "" || len(exp) > 3 || !digitsOnly(exp) {
+			return false
+		}
+	}
+	whole, frac, hasFrac := strings.Cut(mant, ".")
+	if whole == "" || !digitsOnly(whole) || (len(whole) > 1 && whole[0] == '0') {
+		return false
+	}
+	return !hasFrac || (frac != "" && digitsOnly(frac))
 }
