@@ -3,8 +3,10 @@ package httplb
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,5 +116,36 @@ func TestBodyReadToTheEndIsSuccess(t *testing.T) {
 	resp.Body.Close()
 	if st := b.States(); st[0].State == balancer.Ejected {
 		t.Fatal("after a body read to the end: still ejected")
+	}
+}
+
+// TestUnsentRequestsAreRetried: a POST whose attempt could not connect
+// never reached a backend, so it goes to the next node; a POST that reached
+// a backend which then failed is not sent again.
+func TestUnsentRequestsAreRetried(t *testing.T) {
+	good := startLoopback(t, "good")
+	dead := httptest.NewServer(nil)
+	deadAddr := dead.Listener.Addr().String()
+	dead.Close()
+	b, err := balancer.New([]weights.Node{{ID: deadAddr, Weight: 1}, {ID: good.srv.Listener.Addr().String(), Weight: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := NewTransport(b, WithEjection(0, time.Minute, time.Minute))
+	for i := 0; i < 4; i++ {
+		// NewRequest gives a strings.Reader body a GetBody: it can be replayed.
+		req, _ := http.NewRequest(http.MethodPost, "http://ignored/", strings.NewReader("payload"))
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("POST %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != "good" {
+			t.Fatalf("POST %d: %s %q, want the good node's answer", i, resp.Status, body)
+		}
+	}
+	if !notSent(&net.OpError{Op: "dial", Err: errors.New("refused")}) || notSent(errors.New("EOF")) {
+		t.Fatal("notSent")
 	}
 }

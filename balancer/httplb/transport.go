@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"sync"
@@ -102,6 +103,10 @@ func (t *Transport) Rewrite(pr *httputil.ProxyRequest) {
 // attempt: its method is idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE)
 // or it carries an Idempotency-Key or X-Idempotency-Key header, and it has
 // no body or a body that can be produced again (GetBody).
+//
+// Any request, idempotent or not, is also retried after an attempt that
+// never reached a backend (the connection could not be made), when its body
+// can be produced again.
 func Retryable(req *http.Request) bool {
 	switch req.Method {
 	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
@@ -110,7 +115,19 @@ func Retryable(req *http.Request) bool {
 			return false
 		}
 	}
+	return replayable(req)
+}
+
+// replayable reports whether req's body can be sent again.
+func replayable(req *http.Request) bool {
 	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// notSent reports whether an attempt's error shows that the request never
+// left: the connection to the backend could not be made.
+func notSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // RoundTrip sends req to a node of the balancer and returns the first
@@ -121,10 +138,11 @@ func Retryable(req *http.Request) bool {
 // counts as the node's success once its body has been read to the end; an
 // error while reading it (the backend closed or reset the connection before
 // the announced length) counts as the node's failure, though the response,
-// already under way, cannot be retried. Retries go to
-// nodes not yet tried for this request, only for Retryable requests, and stop
-// after MaxAttempts attempts or when no untried node is left; the last
-// attempt's response or error is returned.
+// already under way, cannot be retried. Retries go to nodes not yet tried
+// for this request, for Retryable requests and for any request whose
+// attempt could not connect (its body permitting), and stop after
+// MaxAttempts attempts or when no untried node is left; the last attempt's
+// response or error is returned.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var tried balancer.Tried
 	var node weights.Node
@@ -159,7 +177,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		t.failed(node.ID, err, resp)
 		tried.Add(node.ID)
-		if !retryable || attempt >= t.cfg.maxAttempts {
+		if !(retryable || notSent(err) && replayable(req)) || attempt >= t.cfg.maxAttempts {
 			return resp, wrapAttempt(err, node.ID, attempt)
 		}
 		next, perr := t.b.NextExcluding(&tried)
