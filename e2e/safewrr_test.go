@@ -36,7 +36,9 @@ type status struct {
 		Reason string `json:"reason"`
 		Raw    string `json:"raw"`
 	} `json:"rejects"`
-	Refused *struct {
+	Ejections    int64 `json:"ejections"`
+	BodyFailures int64 `json:"body_failures"`
+	Refused      *struct {
 		Stage string `json:"stage"`
 		Error string `json:"error"`
 	} `json:"last_refused"`
