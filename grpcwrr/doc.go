@@ -1,0 +1,49 @@
+// Package grpcwrr runs safewrr inside a grpc-go client: a load-balancing
+// policy named "safewrr" and a resolver that feeds it from a service
+// registry's payload.
+//
+// # The policy
+//
+// Importing the package registers the policy with grpc-go. A client selects
+// it in its service config:
+//
+//	{"loadBalancingConfig": [{"safewrr": {"algorithm": "smooth", "slowStart": "30s"}}]}
+//
+// The config's fields are described on [Config]; a bad value makes the
+// service config fail to parse with an error that starts with "grpcwrr:".
+//
+// The weight of each endpoint comes from the resolver, as the registry sent
+// it: a resolver attaches it with [SetWeight] or [SetEntry], and the policy
+// judges it with the weights package's policy (strict by default). A string
+// "0", NaN, a negative, a fraction or an out-of-range value never reaches the
+// picker: the endpoint is rejected, logged through grpclog (component
+// "safewrr"), never connected and never picked. An endpoint without a weight
+// gets the policy's default weight (1). The number 0 drains an endpoint:
+// it stays a member and is never picked. When every endpoint of an update is
+// rejected, or the update would leave nothing to serve, the update is refused:
+// the previous set keeps serving and grpc-go is told the resolver state was
+// bad (so it asks the resolver again).
+//
+// Each accepted endpoint gets one pick_first child (one connection). Only a
+// READY endpoint is picked. An endpoint starts drained and joins the
+// rotation the first time it is READY (with slow start, when configured,
+// like any endpoint that joins). An endpoint whose connection goes to
+// TRANSIENT_FAILURE is ejected from the balancer until it is READY again,
+// then comes back through slow start; at most maxEjectedPercent of the
+// endpoints that are not drained are ejected at once. Beyond that cap a failed
+// endpoint keeps its place in the schedule and is passed over while it is not
+// READY: its turn goes to the next READY endpoint in schedule order, and it
+// serves again at full weight as soon as it is READY (it was never ejected).
+//
+// A pick is the balancer's Next: one atomic add and a table lookup, no lock,
+// no allocation. The picker is immutable and replaced as a whole on every
+// change; the balancer's own schedule is swapped atomically inside it.
+//
+// # The resolver
+//
+// A target "safewrr:///PATH?format=F&service=S" (or an http or https URL
+// in place of PATH, percent-encoded) reads a registry payload through the
+// feed package, the same guarded path as "safewrr proxy": a payload that
+// fails to decode or validate is refused and the last good set keeps
+// serving. See [NewResolverBuilder].
+package grpcwrr
