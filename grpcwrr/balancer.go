@@ -71,7 +71,7 @@ type builder struct {
 	now  func() time.Time
 	// onState, when set (by tests), gets the balancer's node states after
 	// every new picker.
-	onState func([]wrr.NodeState)
+	onState func([]wrr.NodeState, map[string]connectivity.State)
 }
 
 func (b *builder) Name() string { return b.name }
@@ -101,7 +101,7 @@ type policy struct {
 	cc      balancer.ClientConn
 	child   balancer.Balancer // endpointsharding over pick_first children
 	now     func() time.Time
-	onState func([]wrr.NodeState)
+	onState func([]wrr.NodeState, map[string]connectivity.State)
 
 	mu     sync.Mutex
 	cfg    *Config
@@ -307,7 +307,11 @@ func (p *policy) childStates(children []endpointsharding.ChildState) {
 	}
 	p.cc.UpdateState(p.pickerLocked(byID))
 	if p.onState != nil {
-		p.onState(p.wrr.States())
+		conn := make(map[string]connectivity.State, len(p.states))
+		for id, s := range p.states {
+			conn[id] = s
+		}
+		p.onState(p.wrr.States(), conn)
 	}
 }
 

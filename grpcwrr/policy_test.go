@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/balancer"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/resolver/manual"
@@ -26,15 +27,34 @@ import (
 type watcher struct {
 	mu      sync.Mutex
 	last    []wrr.NodeState
+	conn    map[string]connectivity.State
 	changed chan struct{}
 }
 
-func (w *watcher) set(s []wrr.NodeState) {
+func (w *watcher) set(s []wrr.NodeState, conn map[string]connectivity.State) {
 	w.mu.Lock()
-	w.last = s
+	w.last, w.conn = s, conn
 	close(w.changed)
 	w.changed = make(chan struct{})
 	w.mu.Unlock()
+}
+
+// states returns the last states by id.
+func (w *watcher) states() map[string]wrr.NodeState {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m := map[string]wrr.NodeState{}
+	for _, s := range w.last {
+		m[s.ID] = s
+	}
+	return m
+}
+
+// connectivity returns the last connectivity state of endpoint id.
+func (w *watcher) connectivity(id string) connectivity.State {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.conn[id]
 }
 
 // waitFor waits until the states satisfy ok. It gives up (failing the test)
@@ -45,12 +65,9 @@ func (w *watcher) waitFor(t *testing.T, what string, ok func(map[string]wrr.Node
 	defer cancel()
 	for {
 		w.mu.Lock()
-		m := map[string]wrr.NodeState{}
-		for _, s := range w.last {
-			m[s.ID] = s
-		}
 		ch := w.changed
 		w.mu.Unlock()
+		m := w.states()
 		if ok(m) {
 			return
 		}
@@ -321,19 +338,17 @@ func TestEjectionCapPassesOverFailedEndpoints(t *testing.T) {
 	b.stop()
 	w.waitFor(t, "b ejected", func(m map[string]wrr.NodeState) bool { return m[b.addr].State == wrr.Ejected })
 	c.stop()
-	// 34% of 3 allows one ejection: c stays in the schedule, passed over.
-	calls(t, cc, 20)
+	w.waitFor(t, "c in TRANSIENT_FAILURE", func(map[string]wrr.NodeState) bool {
+		return w.connectivity(c.addr) == connectivity.TransientFailure
+	})
 	bg.finish(t)
+	// 34% of 3 allows one ejection: c stays in the schedule, passed over.
 	got := calls(t, cc, 20)
 	if got["a"] != 20 {
 		t.Fatalf("with b ejected and c down got %v, want all 20 RPCs on a", got)
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, s := range w.last {
-		if s.ID == c.addr && s.State == wrr.Ejected {
-			t.Fatalf("c was ejected beyond the cap: %+v", w.last)
-		}
+	if m := w.states(); m[c.addr].State != wrr.Serving || m[b.addr].State != wrr.Ejected {
+		t.Fatalf("want b ejected and c (beyond the cap) still serving in the schedule: %+v", m)
 	}
 }
 

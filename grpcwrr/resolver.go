@@ -1,0 +1,212 @@
+package grpcwrr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/resolver"
+
+	"github.com/safewrr/safewrr/feed"
+	"github.com/safewrr/safewrr/weights"
+	"github.com/safewrr/safewrr/weights/registry"
+)
+
+// Scheme is the target scheme of the resolver the package registers:
+//
+//	safewrr:///PATH[?PARAMS]       reads the registry payload from the file PATH
+//	safewrr:///?url=URL[&PARAMS]   fetches it from an http or https URL (percent-encoded)
+//
+// PARAMS are the decode flags of "safewrr validate" and "safewrr proxy", with
+// the same names, values and defaults: policy, format, scale, refuse-partial,
+// convention, health, service, scheme, port; and interval, how often the
+// payload is read again (a Go duration, default 1s; 0 reads it only when
+// gRPC asks the resolver to resolve again). An unknown or bad parameter is an
+// error from the channel's first connection attempt.
+const Scheme = "safewrr"
+
+func init() {
+	resolver.Register(&resolverBuilder{scheme: Scheme})
+}
+
+// NewResolverBuilder returns a resolver builder for scheme whose resolvers
+// read src through a feed.Feed built with opts (format, decode options,
+// interval, logger, ...), whatever the target says. Pass it to
+// grpc.WithResolvers, or register it with resolver.Register.
+//
+// Every resolver polls its own feed: a payload that the feed refuses (it
+// cannot be read or decoded, the policy refuses it, nothing would serve) is
+// not passed on, and the channel keeps the last good endpoints. Each node of
+// an applied update becomes an endpoint whose address is the node's id
+// (host:port) and whose weight is the node's weight (see SetEntry); the
+// nodes the policy rejected are not passed on.
+func NewResolverBuilder(scheme string, src feed.Source, opts ...feed.Option) resolver.Builder {
+	return &resolverBuilder{scheme: scheme, src: src, opts: opts}
+}
+
+type resolverBuilder struct {
+	scheme string
+	src    feed.Source // nil: from the target
+	opts   []feed.Option
+}
+
+func (b *resolverBuilder) Scheme() string { return b.scheme }
+
+func (b *resolverBuilder) Build(target resolver.Target, cc resolver.ClientConn, _ resolver.BuildOptions) (resolver.Resolver, error) {
+	src, opts := b.src, b.opts
+	if src == nil {
+		var err error
+		src, opts, err = ParseTarget(target.URL)
+		if err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &feedResolver{cc: cc, cancel: cancel, done: make(chan struct{})}
+	f, err := feed.New(ctx, src, append(opts[:len(opts):len(opts)], feed.WithOnChange(r.changed))...)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("grpcwrr: %w", err)
+	}
+	r.f = f
+	r.changed(f.Status())
+	go func() {
+		defer close(r.done)
+		_ = f.Run(ctx) // returns the context's cause when the resolver closes
+	}()
+	return r, nil
+}
+
+// ParseTarget turns a "safewrr" target's URL into a feed source and
+// options, as described on Scheme. Errors start with "grpcwrr:".
+func ParseTarget(u url.URL) (feed.Source, []feed.Option, error) {
+	q := u.Query()
+	get := func(key, def string) string {
+		if vs, ok := q[key]; ok {
+			delete(q, key)
+			return vs[len(vs)-1]
+		}
+		return def
+	}
+	var src feed.Source
+	path, rawURL := u.Path, get("url", "")
+	switch {
+	case rawURL != "" && path != "" && path != "/":
+		return nil, nil, errors.New("grpcwrr: target has both a file path and url=; give one")
+	case rawURL != "":
+		s, err := feed.URL(rawURL, feed.URLOptions{})
+		if err != nil {
+			return nil, nil, fmt.Errorf("grpcwrr: url: %w", err)
+		}
+		src = s
+	case path == "" || path == "/":
+		return nil, nil, errors.New("grpcwrr: target names no registry: want safewrr:///PATH or safewrr:///?url=URL")
+	default:
+		src = feed.File(path)
+	}
+
+	var o registry.Options
+	switch p := get("policy", "strict"); p {
+	case "strict":
+		o.Policy = weights.Strict()
+	case "lenient":
+		o.Policy = weights.Lenient()
+	default:
+		return nil, nil, fmt.Errorf("grpcwrr: policy must be strict or lenient, got %q", p)
+	}
+	format, err := registry.ParseFormat(get("format", "auto"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("grpcwrr: format: %w", err)
+	}
+	if s := get("scale", "0"); s != "0" {
+		n, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			return nil, nil, fmt.Errorf("grpcwrr: scale must be an integer from 0 to %d, got %q", uint32(1<<32-1), s)
+		}
+		o.Policy.Scale = uint32(n)
+	}
+	switch s := get("refuse-partial", "false"); s {
+	case "true":
+		o.Policy.Partial = weights.RefuseWhole
+	case "false":
+	default:
+		return nil, nil, fmt.Errorf("grpcwrr: refuse-partial must be true or false, got %q", s)
+	}
+	switch c := get("convention", "registry"); c {
+	case "registry":
+		o.Convention = registry.FollowRegistry
+	case "policy":
+		o.Convention = registry.FollowPolicy
+	default:
+		return nil, nil, fmt.Errorf("grpcwrr: convention must be registry or policy, got %q", c)
+	}
+	switch h := get("health", "drain"); h {
+	case "drain":
+		o.Health = registry.HealthDrain
+	case "reject":
+		o.Health = registry.HealthReject
+	case "ignore":
+		o.Health = registry.HealthIgnore
+	default:
+		return nil, nil, fmt.Errorf("grpcwrr: health must be drain, reject or ignore, got %q", h)
+	}
+	o.Service, o.Scheme, o.Port = get("service", ""), get("scheme", ""), get("port", "")
+	opts := []feed.Option{feed.WithFormat(format), feed.WithDecode(o)}
+	if s := get("interval", ""); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return nil, nil, fmt.Errorf("grpcwrr: interval must be a duration such as \"5s\" (0 for none), got %q", s)
+		}
+		opts = append(opts, feed.WithInterval(d))
+	}
+	for key := range q {
+		return nil, nil, fmt.Errorf("grpcwrr: unknown target parameter %q", key)
+	}
+	return src, opts, nil
+}
+
+// feedResolver passes a feed's applied updates to a channel.
+type feedResolver struct {
+	cc     resolver.ClientConn
+	f      *feed.Feed
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu  sync.Mutex
+	gen int64 // generation last passed on
+}
+
+// changed runs after every poll that changed something.
+func (r *feedResolver) changed(st feed.Status) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !st.Serving() {
+		r.cc.ReportError(fmt.Errorf("grpcwrr: %s: %s", st.Source, st.NoBackendsReason()))
+		return
+	}
+	if st.Generation == r.gen {
+		return // a refusal or a fetch error: the last good endpoints stay
+	}
+	r.gen = st.Generation
+	eps := make([]resolver.Endpoint, len(st.Nodes))
+	for i, n := range st.Nodes {
+		eps[i] = SetEntry(resolver.Endpoint{Addresses: []resolver.Address{{Addr: n.ID}}},
+			weights.Entry{ID: n.ID, Weight: weights.Int(int64(n.Weight))})
+	}
+	if err := r.cc.UpdateState(resolver.State{Endpoints: eps}); err != nil {
+		logger.Warningf("safewrr: resolver update %d from %s: %v", st.Generation, st.Source, err)
+	}
+}
+
+// ResolveNow makes the feed read the registry at once.
+func (r *feedResolver) ResolveNow(resolver.ResolveNowOptions) { r.f.Trigger() }
+
+// Close stops the feed's polling and waits for it.
+func (r *feedResolver) Close() {
+	r.cancel()
+	<-r.done
+}
