@@ -251,9 +251,9 @@ func TestRegistryFlapFailsNoRPC(t *testing.T) {
 	for _, tc := range partial {
 		r.UpdateState(resolver.State{Endpoints: []resolver.Endpoint{good[0], endpoint(b.addr, tc.raw), good[2]}})
 		w.waitFor(t, "b left out for "+tc.name, allServing(without))
-		before := b.ns.calls.Load()
+		before := b.Calls()
 		wantShares(t, cc, names, without, 3)
-		if n := b.ns.calls.Load() - before; n != 0 {
+		if n := b.Calls() - before; n != 0 {
 			t.Fatalf("weight %s: b answered %d RPCs", tc.name, n)
 		}
 	}
@@ -308,7 +308,7 @@ func TestStoppedServerEjectedAndBackThroughSlowStart(t *testing.T) {
 	clock.Advance(11 * time.Second)
 	calls(t, cc, 1)
 	wantShares(t, cc, names, all, 2)
-	if b2.ns.calls.Load() == 0 {
+	if b2.Calls() == 0 {
 		t.Fatalf("the restarted b answered no RPC")
 	}
 }

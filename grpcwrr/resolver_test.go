@@ -113,9 +113,9 @@ func TestResolverKeepsLastGoodSet(t *testing.T) {
 	without := map[string]uint32{a.addr: 2, c.addr: 1}
 	src.set(t, payload("2", `"0"`, "1"))
 	w.waitFor(t, "b left out", allServing(without))
-	before := b.ns.calls.Load()
+	before := b.Calls()
 	calls(t, cc, 30)
-	if n := b.ns.calls.Load() - before; n != 0 {
+	if n := b.Calls() - before; n != 0 {
 		t.Fatalf("b answered %d RPCs with the weight \"0\"", n)
 	}
 	src.set(t, payload("2", "1", "1"))

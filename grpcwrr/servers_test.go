@@ -2,121 +2,59 @@ package grpcwrr
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/encoding"
+
+	"github.com/safewrr/safewrr/grpcwrr/internal/namesrv"
 )
 
-// The tests' servers answer one unary method with their own name. Messages
-// are raw bytes through a codec of their own, so no generated code is needed.
+const nameMethod = namesrv.Method
 
-const (
-	nameMethod  = "/safewrr.test.Name/Get"
-	rawCodecTag = "safewrr-raw"
-)
-
-type rawCodec struct{}
-
-func (rawCodec) Marshal(v any) ([]byte, error) {
-	switch b := v.(type) {
-	case []byte:
-		return b, nil
-	case *[]byte:
-		return *b, nil
-	}
-	return nil, fmt.Errorf("rawCodec: cannot marshal %T", v)
-}
-
-func (rawCodec) Unmarshal(data []byte, v any) error {
-	b, ok := v.(*[]byte)
-	if !ok {
-		return fmt.Errorf("rawCodec: cannot unmarshal into %T", v)
-	}
-	*b = append((*b)[:0], data...)
-	return nil
-}
-
-func (rawCodec) Name() string { return rawCodecTag }
-
-func init() { encoding.RegisterCodec(rawCodec{}) }
-
-type nameServer struct {
-	name  string
-	calls atomic.Int64
-}
-
-var nameService = grpc.ServiceDesc{
-	ServiceName: "safewrr.test.Name",
-	HandlerType: (*any)(nil),
-	Methods: []grpc.MethodDesc{{
-		MethodName: "Get",
-		Handler: func(srv any, _ context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
-			var in []byte
-			if err := dec(&in); err != nil {
-				return nil, err
-			}
-			s := srv.(*nameServer)
-			s.calls.Add(1)
-			return []byte(s.name), nil
-		},
-	}},
-}
-
-// backend is one test server on 127.0.0.1.
+// backend is one test server on 127.0.0.1, stopped when the test ends.
 type backend struct {
-	name string
-	addr string
-	srv  *grpc.Server
-	ns   *nameServer
-	done chan struct{}
+	*namesrv.Server
+	name, addr string
+	t          testing.TB
+	stopped    bool
 }
 
-// startBackend starts a server answering with name, on addr ("127.0.0.1:0"
-// for a free port). It is stopped when the test ends.
 func startBackend(t testing.TB, name, addr string) *backend {
 	t.Helper()
-	lis, err := net.Listen("tcp", addr)
+	s, err := namesrv.Start(name, addr)
 	if err != nil {
-		t.Fatalf("listen %s: %v", addr, err)
+		t.Fatalf("start %s on %s: %v", name, addr, err)
 	}
-	b := &backend{name: name, addr: lis.Addr().String(), srv: grpc.NewServer(), ns: &nameServer{name: name}, done: make(chan struct{})}
-	b.srv.RegisterService(&nameService, b.ns)
-	go func() {
-		defer close(b.done)
-		if err := b.srv.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-			t.Errorf("serve %s: %v", name, err)
-		}
-	}()
+	b := &backend{Server: s, name: name, addr: s.Addr, t: t}
 	t.Cleanup(b.stop)
 	return b
 }
 
-// stop stops the server gracefully, as a deploy does: RPCs it has started
-// finish, then it closes its connections.
+// stop stops the server gracefully (in-flight RPCs finish).
 func (b *backend) stop() {
-	b.srv.GracefulStop()
-	<-b.done
+	if b.stopped {
+		return
+	}
+	b.stopped = true
+	if err := b.Stop(); err != nil {
+		b.t.Errorf("serve %s: %v", b.name, err)
+	}
 }
 
-// kill stops the server at once: RPCs in flight on it fail.
+// kill stops the server at once (in-flight RPCs fail).
 func (b *backend) kill() {
-	b.srv.Stop()
-	<-b.done
+	b.stopped = true
+	if err := b.Kill(); err != nil {
+		b.t.Errorf("serve %s: %v", b.name, err)
+	}
 }
 
 // call makes one RPC and returns the name of the server that answered.
 func call(ctx context.Context, cc *grpc.ClientConn) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	var out []byte
-	err := cc.Invoke(ctx, nameMethod, []byte{}, &out, grpc.CallContentSubtype(rawCodecTag))
-	return string(out), err
+	return namesrv.Call(ctx, cc)
 }
 
 // calls makes n sequential RPCs and counts the answers by server name.
