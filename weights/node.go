@@ -55,7 +55,8 @@ const (
 	ReasonZero           Reason = "zero"              // the number 0 where the policy rejects it
 	ReasonDuplicateID    Reason = "duplicate-id"      // a second node with an id already seen
 	ReasonEmptyID        Reason = "empty-id"          // an empty id
-	ReasonBadID          Reason = "bad-id"            // an id that is too long, not a string, or not valid UTF-8
+	ReasonBadID          Reason = "bad-id"            // an id that is too long, not a string, not valid UTF-8, with control characters or surrounding space
+	ReasonNotAddress     Reason = "not-an-address"    // an id that must be host:port and is not (IDsAddress)
 	ReasonNotServing     Reason = "not-serving"       // the registry marks the instance unusable and the policy drops such nodes
 	ReasonBadNumber      Reason = "bad-number"        // number text that cannot be parsed
 	ReasonMalformedEntry Reason = "malformed-entry"   // an entry of the wrong shape (not an object, no id field, ...)
@@ -77,6 +78,7 @@ var (
 	ErrDuplicateID    = errors.New("weights: duplicate node id")
 	ErrEmptyID        = errors.New("weights: empty node id")
 	ErrBadID          = errors.New("weights: invalid node id")
+	ErrNotAddress     = errors.New("weights: node id is not host:port")
 	ErrNotServing     = errors.New("weights: instance is not serving")
 	ErrBadNumber      = errors.New("weights: malformed number")
 	ErrMalformedEntry = errors.New("weights: malformed entry")
@@ -97,6 +99,7 @@ var reasonErrs = map[Reason]error{
 	ReasonDuplicateID:    ErrDuplicateID,
 	ReasonEmptyID:        ErrEmptyID,
 	ReasonBadID:          ErrBadID,
+	ReasonNotAddress:     ErrNotAddress,
 	ReasonNotServing:     ErrNotServing,
 	ReasonBadNumber:      ErrBadNumber,
 	ReasonMalformedEntry: ErrMalformedEntry,
@@ -166,6 +169,8 @@ func describe(r Reason, raw Raw) string {
 		return "id is empty"
 	case ReasonBadID:
 		return "id is not usable"
+	case ReasonNotAddress:
+		return "id is not an address"
 	case ReasonNotServing:
 		return "instance is not serving"
 	case ReasonBadNumber:

@@ -57,6 +57,11 @@ type Policy struct {
 	// MaxWeight is the largest accepted weight, after scaling; above it is
 	// ReasonOverflow. 0 means 1,000,000.
 	MaxWeight uint32
+	// IDs says what a node id must look like: IDsFree (default) or
+	// IDsAddress. Whatever the mode, an id with control characters (C0, DEL,
+	// C1), invalid UTF-8 or leading or trailing white space is rejected
+	// (ReasonBadID).
+	IDs IDMode
 	// Limits bounds the size of what is decoded.
 	Limits Limits
 }

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // Policy defaults, used for the zero fields of a Policy.
@@ -48,6 +47,9 @@ func (p Policy) Check() error {
 	}
 	if p.Partial > RefuseWhole {
 		return fmt.Errorf("%w: unknown partial mode %d", ErrPolicy, p.Partial)
+	}
+	if p.IDs > IDsAddress {
+		return fmt.Errorf("%w: unknown id mode %d", ErrPolicy, p.IDs)
 	}
 	if d, m := p.defaultWeight(), p.maxWeight(); d > m {
 		return fmt.Errorf("%w: default weight %d is above the maximum %d", ErrPolicy, d, m)
@@ -284,9 +286,16 @@ func (b *builder) add(index int, e Entry) {
 	case len(e.ID) > b.lim.MaxIDLen:
 		b.reject(index, e, ReasonBadID, fmt.Sprintf("the id is %d bytes, the limit is %d", len(e.ID), b.lim.MaxIDLen))
 		return
-	case !b.fromPayload && !utf8.ValidString(e.ID):
-		b.reject(index, e, ReasonBadID, "the id is not valid UTF-8")
+	}
+	if problem := idProblem(e.ID); problem != "" {
+		b.reject(index, e, ReasonBadID, problem)
 		return
+	}
+	if b.p.IDs == IDsAddress {
+		if problem := addressProblem(e.ID); problem != "" {
+			b.reject(index, e, ReasonNotAddress, problem)
+			return
+		}
 	}
 	if first, dup := b.ids.insert(e.ID, index); dup && !plantDuplicateID {
 		b.reject(index, e, ReasonDuplicateID, fmt.Sprintf("first sent as node #%d", first))

@@ -21,6 +21,9 @@ type decodeFlags struct {
 	Service       string
 	Scheme        string
 	Port          string
+	// RequireAddresses makes plain map ids follow the address rule
+	// (weights.IDsAddress); registry formats always do.
+	RequireAddresses bool
 }
 
 // addDecodeFlags registers the decode flags on fs, with their defaults.
@@ -35,6 +38,7 @@ func addDecodeFlags(fs *flag.FlagSet) *decodeFlags {
 	fs.StringVar(&d.Service, "service", "", "keep only this `service` of a multi-service registry payload")
 	fs.StringVar(&d.Scheme, "scheme", "", "URL `scheme` to pick among an instance's addresses (discovery, kratos)")
 	fs.StringVar(&d.Port, "port", "", "EndpointSlice port `name` (default: the first port)")
+	fs.BoolVar(&d.RequireAddresses, "require-addresses", false, "plain map ids must be host:port, as registry ids always are")
 	return d
 }
 
@@ -80,6 +84,9 @@ func (d *decodeFlags) options() (registry.Format, registry.Options, error) {
 		o.Health = registry.HealthIgnore
 	default:
 		return "", o, fmt.Errorf("--health must be drain, reject or ignore, got %q", d.Health)
+	}
+	if d.RequireAddresses {
+		o.Policy.IDs = weights.IDsAddress
 	}
 	o.Service, o.Scheme, o.Port = d.Service, d.Scheme, d.Port
 	return format, o, nil

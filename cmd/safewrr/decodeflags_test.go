@@ -40,6 +40,8 @@ func TestDecodeFlags(t *testing.T) {
 			registry.Options{Convention: registry.FollowPolicy}},
 		{"convention sdk", []string{"--convention", "sdk"}, registry.FormatAuto,
 			registry.Options{Convention: registry.FollowSDK}},
+		{"require addresses", []string{"--require-addresses"}, registry.FormatAuto,
+			registry.Options{Policy: weights.Policy{IDs: weights.IDsAddress}}},
 		{"health reject", []string{"--health", "reject"}, registry.FormatAuto,
 			registry.Options{Health: registry.HealthReject}},
 		{"health ignore", []string{"--health", "ignore"}, registry.FormatAuto,

@@ -16,6 +16,7 @@ import (
 	"github.com/safewrr/safewrr/balancer"
 	"github.com/safewrr/safewrr/balancer/httplb"
 	"github.com/safewrr/safewrr/feed"
+	"github.com/safewrr/safewrr/weights"
 	"github.com/safewrr/safewrr/weights/registry"
 )
 
@@ -252,6 +253,7 @@ func proxyParse(args []string, stdout, stderr io.Writer) (proxyConfig, int, bool
 	if err != nil {
 		return fail("%v", err)
 	}
+	o.Policy.IDs = weights.IDsAddress // the proxy dials every id
 	cfg.format, cfg.decode, cfg.policyName = f, o, dec.Policy
 	switch redirects {
 	case "same-host":

@@ -27,6 +27,7 @@ const validateUsage = `Usage:
   safewrr validate [--policy strict|lenient] [--format auto|map|discovery|kratos|consul|nacos|eureka|eds|apisix|endpointslice]
                    [--scale N] [--refuse-partial] [--convention registry|sdk|policy]
                    [--health drain|reject|ignore] [--service NAME] [--scheme S] [--port NAME]
+                   [--require-addresses]
                    FILE|- [--json]
 
 Reads a payload from FILE (or standard input for -), decodes it, and prints
@@ -59,6 +60,11 @@ as not serving: drain (kept with weight 0, the default), reject, or ignore.
 Eureka application, EDS cluster, kratos name); --scheme picks one URL of
 instances that list several (grpc, http); --port picks an EndpointSlice
 port by name.
+
+Ids with control characters, invalid UTF-8 or surrounding space are
+rejected (bad-id). Registry ids must be host:port (not-an-address names a
+scheme, userinfo, path, query or bad port); --require-addresses applies
+that rule to plain maps too, whose ids are otherwise free-form names.
 
 --json prints one object: format, detected, policy, entries, gcd, refused
 (null or why), accepted (id, weight, and drained: true for weight 0),

@@ -107,7 +107,7 @@ func TestValidateTextTable(t *testing.T) {
 		{"a", "5", "serving"},
 		{"b", "0", "drained"},
 		{"2", "c", "string-zero", `"0"`},
-		{"3", `"d\x1b[2J"`, "negative", "-1"},
+		{"3", `"d\x1b[2J"`, "bad-id", "-1"},
 		{"4", "e", "fraction", "0.5"},
 	} {
 		if !regexpLine(out, row...) {

@@ -97,6 +97,10 @@ func apisixID(in *instance, key string, defPort int) string {
 		return key
 	}
 	if err != nil {
+		if strings.Contains(key, ":") && !strings.HasPrefix(key, "[") {
+			in.bad = fmt.Sprintf("node key %q is ambiguous: an IPv6 host must be in brackets, [host]:port", key)
+			return key
+		}
 		if key == "" {
 			in.bad = fmt.Sprintf("node key %q is not host:port", key)
 			return key

@@ -402,6 +402,7 @@ func (r rule) priorities(insts []instance, entries []weights.Entry, p weights.Po
 // policy returns the policy handed to Build, and the scale used.
 func (r rule) policy(o Options) (weights.Policy, uint64) {
 	p := o.Policy
+	p.IDs = weights.IDsAddress // every registry format's ids are addresses
 	if r.strings {
 		p.Strings = weights.StringsDecimal
 	}
@@ -521,7 +522,7 @@ func (r rule) build(insts []instance, o Options) (weights.Snapshot, Report) {
 // weightReason reports whether a reason is about the weight's value.
 func weightReason(r weights.Reason) bool {
 	switch r {
-	case weights.ReasonDuplicateID, weights.ReasonEmptyID, weights.ReasonBadID, weights.ReasonNotServing, weights.ReasonMalformedEntry:
+	case weights.ReasonDuplicateID, weights.ReasonEmptyID, weights.ReasonBadID, weights.ReasonNotAddress, weights.ReasonNotServing, weights.ReasonMalformedEntry:
 		return false
 	}
 	return true

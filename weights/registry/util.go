@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/safewrr/safewrr/weights"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -98,8 +99,15 @@ func port(r weights.Raw) (int, string) {
 
 // hostPort joins a host and a port into a node id ("10.0.0.1:80",
 // "[fd00::1]:80").
+// Only an IPv6 address is put in brackets; any other host is kept as sent,
+// so that the id check sees what the registry sent and names it.
 func hostPort(host string, p int) string {
-	return net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(p))
+	if h := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"); strings.Contains(h, ":") {
+		if a, err := netip.ParseAddr(h); err == nil && a.Is6() {
+			return net.JoinHostPort(h, strconv.Itoa(p))
+		}
+	}
+	return host + ":" + strconv.Itoa(p)
 }
 
 // urlAddr reads "grpc://10.0.0.5:9000?isSecure=false" into its scheme and
@@ -108,6 +116,17 @@ func urlAddr(s string) (scheme, id, problem string) {
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return "", "", fmt.Sprintf("address %q is not scheme://host:port", s)
+	}
+	switch {
+	case u.User != nil:
+		return u.Scheme, "", fmt.Sprintf("address %q has userinfo (before @); a node is scheme://host:port", s)
+	case u.Path != "" && u.Path != "/":
+		return u.Scheme, "", fmt.Sprintf("address %q has a path (%s); a node is scheme://host:port", s, u.Path)
+	case u.Fragment != "":
+		return u.Scheme, "", fmt.Sprintf("address %q has a fragment; a node is scheme://host:port", s)
+	}
+	if strings.Count(u.Host, ":") > 1 && !strings.HasPrefix(u.Host, "[") {
+		return u.Scheme, "", fmt.Sprintf("address %q has an IPv6 host without brackets; write scheme://[host]:port", s)
 	}
 	h, ps := u.Hostname(), u.Port()
 	if h == "" {

@@ -1,0 +1,90 @@
+package weights_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/safewrr/safewrr/weights"
+)
+
+// TestIDRules builds one node per id, under free ids and under IDsAddress,
+// and checks the reason and that the detail names the problem.
+func TestIDRules(t *testing.T) {
+	tests := []struct {
+		id      string
+		free    weights.Reason // "" accepted
+		address weights.Reason // "" accepted
+		detail  string         // part of the detail of the first reject
+	}{
+		{"web-1", "", weights.ReasonNotAddress, "no port"},
+		{"10.0.0.1:80", "", "", ""},
+		{"[fd00::1]:8080", "", "", ""},
+		{"backend.svc.cluster.local.:65535", "", "", ""},
+		{"a_b.example:1", "", "", ""},
+		{"a\r\nX: y", weights.ReasonBadID, weights.ReasonBadID, `control character '\r'`},
+		{"a\x00", weights.ReasonBadID, weights.ReasonBadID, `'\x00'`},
+		{"a\x7f", weights.ReasonBadID, weights.ReasonBadID, `'\x7f'`},
+		{"a\u0085b", weights.ReasonBadID, weights.ReasonBadID, `'\u0085'`},
+		{"a\xffb", weights.ReasonBadID, weights.ReasonBadID, "not valid UTF-8"},
+		{" 10.0.0.1:80", weights.ReasonBadID, weights.ReasonBadID, "starts with white space"},
+		{"10.0.0.1:80\t", weights.ReasonBadID, weights.ReasonBadID, "control character"},
+		{"10.0.0.1:80\u00a0", weights.ReasonBadID, weights.ReasonBadID, "ends with white space"},
+		{"user@127.0.0.1:80", "", weights.ReasonNotAddress, "userinfo"},
+		{"127.0.0.1:80/admin", "", weights.ReasonNotAddress, "path"},
+		{"http://127.0.0.1:80", "", weights.ReasonNotAddress, "scheme (http://)"},
+		{"127.0.0.1:80?x=1", "", weights.ReasonNotAddress, "query"},
+		{"127.0.0.1:80#f", "", weights.ReasonNotAddress, "fragment"},
+		{"127.0.0.1:0", "", weights.ReasonNotAddress, "port 0"},
+		{"127.0.0.1:65536", "", weights.ReasonNotAddress, "port 65536"},
+		{"127.0.0.1:080", "", weights.ReasonNotAddress, "port 080"},
+		{"127.0.0.1:-1", "", weights.ReasonNotAddress, `"-1"`},
+		{"127.0.0.1:", "", weights.ReasonNotAddress, "empty port"},
+		{":80", "", weights.ReasonNotAddress, "no host"},
+		{"fd00::1:80", "", weights.ReasonNotAddress, "without brackets"},
+		{"[10.0.0.1]:80", "", weights.ReasonNotAddress, "not an IPv6 address"},
+		{"[fd00::1:80", "", weights.ReasonNotAddress, "no closing bracket"},
+		{"999.1.1.1:80", "", weights.ReasonNotAddress, "not an IPv4 address"},
+		{"-a.example:80", "", weights.ReasonNotAddress, "starts or ends with '-'"},
+		{"a..b:80", "", weights.ReasonNotAddress, "empty or over-long label"},
+		{"ex ample:80", "", weights.ReasonNotAddress, `' '`},
+		{strings.Repeat("a", 64) + ".example:80", "", weights.ReasonNotAddress, "over-long label"},
+	}
+	for _, tt := range tests {
+		for _, mode := range []weights.IDMode{weights.IDsFree, weights.IDsAddress} {
+			want := tt.free
+			if mode == weights.IDsAddress {
+				want = tt.address
+			}
+			_, rep := weights.Policy{IDs: mode}.Build([]weights.Entry{{ID: tt.id, Weight: weights.Int(1)}})
+			switch {
+			case want == "" && len(rep.Rejected) > 0:
+				t.Errorf("mode %d, id %q: rejected %v", mode, tt.id, rep.Rejected[0])
+			case want == "":
+			case len(rep.Rejected) != 1:
+				t.Errorf("mode %d, id %q: accepted, want %s", mode, tt.id, want)
+			case rep.Rejected[0].Reason != want || !strings.Contains(rep.Rejected[0].Detail, tt.detail):
+				t.Errorf("mode %d, id %q: %v; want %s mentioning %q", mode, tt.id, rep.Rejected[0], want, tt.detail)
+			case !errors.Is(rep.Rejected[0], want.Err()):
+				t.Errorf("mode %d, id %q: %v does not wrap %v", mode, tt.id, rep.Rejected[0], want.Err())
+			}
+		}
+	}
+}
+
+// TestIDRulesDecode: the snapshot decoder applies the same rules to ids
+// read from a payload (JSON escapes decoded).
+func TestIDRulesDecode(t *testing.T) {
+	_, rep, err := weights.Decode([]byte(`{"a\r\nX: y": 1, " b": 1, "c\u0000": 1, "ok": 1}`), weights.Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rejected) != 3 {
+		t.Fatalf("rejected %v, want the first three", rep.Rejected)
+	}
+	for i, e := range rep.Rejected {
+		if e.Index != i || e.Reason != weights.ReasonBadID {
+			t.Errorf("reject %d: %v, want #%d bad-id", i, e, i)
+		}
+	}
+}
