@@ -287,3 +287,32 @@ func TestProxySlowClientHoldsNoBackend(t *testing.T) {
 		t.Fatalf("whole body: %s", resp.Status)
 	}
 }
+
+// TestProxyStatusPageIsBounded: 20,000 rejected nodes make a page with the
+// totals per reason and the first 100 rejects, not one entry per node.
+func TestProxyStatusPageIsBounded(t *testing.T) {
+	b := startURIBackend(t)
+	var reg strings.Builder
+	fmt.Fprintf(&reg, `{%q: 1`, b.srv.Listener.Addr().String())
+	for i := range 20000 {
+		fmt.Fprintf(&reg, `, "10.1.%d.%d:80": "0"`, i/250, i%250)
+	}
+	reg.WriteString("}")
+	f := newProxyFixture(t, reg.String())
+	resp, err := http.Get(f.admin.URL + proxyStatusPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if len(page) > 64<<10 {
+		t.Fatalf("status page of %d bytes", len(page))
+	}
+	st := f.status(t)
+	if st.Rejected != 20000 || len(st.Rejects) != 100 || st.Reasons["string-zero"] != 20000 || st.Entries != 20001 {
+		t.Fatalf("rejected %d, listed %d, reasons %v, entries %d", st.Rejected, len(st.Rejects), st.Reasons, st.Entries)
+	}
+	if n := strings.Count(f.logs.take(), "\n"); n > 20 {
+		t.Fatalf("%d log lines for one payload", n)
+	}
+}
