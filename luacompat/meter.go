@@ -25,8 +25,8 @@ const memoryLimitMsg = "safewrr: memory limit reached in "
 
 // Costs charged to the meter, in steps and bytes.
 const (
-	slotBytes      = 40  // a table slot (key, value, map overhead)
-	bytesPerStep   = 256 // a built-in that reads or writes n bytes costs n/256 steps
+	slotBytes      = 40   // a table slot (key, value, map overhead)
+	bytesPerStep   = 4096 // a built-in that reads or writes n bytes costs n/4096 steps
 	checkClockMask = 1023
 )
 
@@ -319,7 +319,3 @@ func (m *meter) setItem(L *lua.LState) int {
 	L.SetTable(t, k, v)
 	return 0
 }
-
-// installBounded replaces the built-in functions that can do unbounded work
-// in Go, or build unbounded strings, with versions that charge the meter.
-func installBounded(L *lua.LState, m *meter) {}

@@ -79,7 +79,7 @@ type Config struct {
 	// A built-in model counts every _gcd call and every node find()
 	// visits; a loaded module counts every function entry, every loop
 	// iteration and every goto label passed, and built-in functions charge
-	// a step for every 256 bytes they scan or build (pattern matching
+	// a step for every 4,096 bytes they scan or build (pattern matching
 	// charges each match attempt). The limit is raised, if needed, above
 	// twice what any input of non-negative integer weights of this size
 	// takes in the models (80 per node for the gcd pass, enough for Euclid

@@ -146,7 +146,7 @@ func newSeededSandbox(seed uint64, dir string) *sandbox {
 	}
 	sb := &sandbox{L: L, src: src}
 	if dir != "" {
-		sb.meter = &meter{phase: PhaseLoad}
+		sb.meter = &meter{phase: PhaseLoad, limit: 100 * DefaultStepLimit, memMax: DefaultMemoryLimit} // Run sets its own
 		sb.maxFile = DefaultMaxFileSize
 		pkg.RawSetString("path", lua.LString(filepath.Join(dir, "?.lua")+";"+filepath.Join(dir, "?", "init.lua")))
 		loaders.RawSetInt(2, L.NewFunction(sb.dirLoader(dir)))
