@@ -40,7 +40,7 @@ const (
 
 // Defaults for Config's zero fields.
 const (
-	DefaultBudget      = 10 * time.Second
+	DefaultBudget      = 30 * time.Second
 	DefaultPicks       = 12
 	DefaultStepLimit   = 100_000
 	DefaultModule      = "resty.roundrobin"

@@ -93,7 +93,7 @@ func TestHostileModules(t *testing.T) {
 		{"doubling concat", `local s = "x"; for i = 1, 40 do s = s .. s end`, OutcomeError, ErrMemoryLimit},
 		{"huge rep", `string.rep("x", 1e9)`, OutcomeError, ErrMemoryLimit},
 		{"rep of rep", `local s = string.rep("ab", 1e6); s = string.rep(s, 1e3)`, OutcomeError, ErrMemoryLimit},
-		{"gsub amplification", `string.gsub(string.rep("x", 1000), ".", string.rep("y", 100000))`, OutcomeError, ErrMemoryLimit},
+		{"gsub amplification", `string.gsub(string.rep("x", 1000), ".", string.rep("y", 10000))`, OutcomeError, ErrMemoryLimit},
 		{"format padding", `string.format("%99999999d", 1)`, OutcomeError, nil},
 		{"table growth", `local t = {}; local i = 0; while true do i = i + 1; t[i] = i; t[-i] = i; t[i + 0.5] = i end`, OutcomeHang, ErrStepLimit},
 		{"table.insert growth", `local t = {}; while true do table.insert(t, 1) end`, OutcomeHang, ErrStepLimit},

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/safewrr/safewrr/weights"
 )
@@ -22,7 +23,10 @@ func loadedCheck(t *testing.T, chunk string) Result {
 			return { find = function() return "a" end }
 		end
 		return M`)
-	res, err := Run(context.Background(), Config{LuaPath: dir, Module: "check", Nodes: []weights.Entry{{ID: "a", Weight: weights.Int(1)}}, Picks: 1})
+	// Small limits keep the hostile runs short; the safety net is out of
+	// reach, so only the limits decide.
+	res, err := Run(context.Background(), Config{LuaPath: dir, Module: "check", Nodes: []weights.Entry{{ID: "a", Weight: weights.Int(1)}}, Picks: 1,
+		StepLimit: 50_000, MemoryLimit: 8 << 20, Budget: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
