@@ -72,6 +72,8 @@ type builder struct {
 	// onState, when set (by tests), gets the balancer's node states after
 	// every new picker.
 	onState func([]wrr.NodeState, map[string]connectivity.State)
+	// onReject, when set (by tests), gets every rejected endpoint.
+	onReject func(*weights.NodeError)
 }
 
 func (b *builder) Name() string { return b.name }
@@ -82,12 +84,13 @@ func (b *builder) ParseConfig(js json.RawMessage) (serviceconfig.LoadBalancingCo
 
 func (b *builder) Build(cc balancer.ClientConn, opts balancer.BuildOptions) balancer.Balancer {
 	p := &policy{
-		cc:      cc,
-		now:     b.now,
-		onState: b.onState,
-		cfg:     DefaultConfig(),
-		joined:  map[string]bool{},
-		states:  map[string]connectivity.State{},
+		cc:       cc,
+		now:      b.now,
+		onState:  b.onState,
+		onReject: b.onReject,
+		cfg:      DefaultConfig(),
+		joined:   map[string]bool{},
+		states:   map[string]connectivity.State{},
 	}
 	p.child = endpointsharding.NewBalancer(childCC{ClientConn: cc, p: p}, opts,
 		balancer.Get(pickfirst.Name).Build, endpointsharding.Options{})
@@ -98,10 +101,11 @@ func (b *builder) Build(cc balancer.ClientConn, opts balancer.BuildOptions) bala
 // keeps a safewrr balancer over the accepted ones and turns the pick_first
 // children's states into pickers.
 type policy struct {
-	cc      balancer.ClientConn
-	child   balancer.Balancer // endpointsharding over pick_first children
-	now     func() time.Time
-	onState func([]wrr.NodeState, map[string]connectivity.State)
+	cc       balancer.ClientConn
+	child    balancer.Balancer // endpointsharding over pick_first children
+	now      func() time.Time
+	onState  func([]wrr.NodeState, map[string]connectivity.State)
+	onReject func(*weights.NodeError)
 
 	mu     sync.Mutex
 	cfg    *Config
@@ -132,12 +136,22 @@ func (p *policy) UpdateClientConnState(ccs balancer.ClientConnState) error {
 	entries := make([]weights.Entry, len(eps))
 	for i, ep := range eps {
 		entries[i], _ = EntryOf(ep)
+		if entries[i].Reject == "" && len(ep.Addresses) == 0 {
+			entries[i].Reject, entries[i].Detail = weights.ReasonMalformedEntry, "the endpoint has no address"
+		}
 	}
 	snap, report := cfg.WeightPolicy.Build(entries)
+	if dupAddresses(eps, entries, report) {
+		// Judge again, with the later endpoints of a shared address rejected.
+		snap, report = cfg.WeightPolicy.Build(entries)
+	}
 	rejected := make(map[int]bool, len(report.Rejected))
 	for _, ne := range report.Rejected {
 		rejected[ne.Index] = true
-		logger.Warningf("safewrr: endpoint %d rejected: %v", ne.Index, ne)
+		logger.Warningf("safewrr: endpoint %d rejected, never picked: %v", ne.Index, ne)
+		if p.onReject != nil {
+			p.onReject(ne)
+		}
 	}
 	serving := false
 	for _, n := range snap.Nodes {
@@ -198,6 +212,36 @@ func (p *policy) UpdateClientConnState(ccs balancer.ClientConnState) error {
 			ServiceConfig: ccs.ResolverState.ServiceConfig,
 		}),
 	})
+}
+
+// dupAddresses rejects (in entries) every accepted endpoint that shares an
+// address with an earlier accepted one: one connection cannot serve two
+// nodes. It reports whether it rejected any.
+func dupAddresses(eps []resolver.Endpoint, entries []weights.Entry, report weights.Report) bool {
+	rejected := make(map[int]bool, len(report.Rejected))
+	for _, ne := range report.Rejected {
+		rejected[ne.Index] = true
+	}
+	owner := map[string]int{}
+	found := false
+	for i, ep := range eps {
+		if rejected[i] {
+			continue
+		}
+		for _, a := range ep.Addresses {
+			if j, dup := owner[a.Addr]; dup {
+				entries[i].Reject, entries[i].Detail = weights.ReasonDuplicateID, fmt.Sprintf("address %s is also endpoint %d's", a.Addr, j)
+				found = true
+				break
+			}
+		}
+		if entries[i].Reject == "" {
+			for _, a := range ep.Addresses {
+				owner[a.Addr] = i
+			}
+		}
+	}
+	return found
 }
 
 func sameBalancerConfig(a, b *Config) bool {

@@ -29,8 +29,8 @@ import (
 type Config struct {
 	serviceconfig.LoadBalancingConfig `json:"-"`
 
-	// Algorithm is the pick sequence: wrr.Smooth (nginx) or
-	// wrr.Resty (lua-resty-balancer).
+	// Algorithm is the pick sequence: Smooth (nginx's) or Resty
+	// (lua-resty-balancer's), from package github.com/safewrr/safewrr/balancer.
 	Algorithm wrr.Algorithm
 	// SlowStart is the window over which an endpoint that joins, or comes
 	// back from ejection, ramps up to its full weight; 0 turns it off.

@@ -17,7 +17,9 @@
 // judges it with the weights package's policy (strict by default). A string
 // "0", NaN, a negative, a fraction or an out-of-range value never reaches the
 // picker: the endpoint is rejected, logged through grpclog (component
-// "safewrr"), never connected and never picked. An endpoint without a weight
+// "safewrr", with the reason), never connected and never picked. So is an
+// endpoint with a duplicate id, without an address, or with an address an
+// earlier accepted endpoint already has (one connection cannot be two nodes). An endpoint without a weight
 // gets the policy's default weight (1). The number 0 drains an endpoint:
 // it stays a member and is never picked. When every endpoint of an update is
 // rejected, or the update would leave nothing to serve, the update is refused:

@@ -28,7 +28,14 @@ type watcher struct {
 	mu      sync.Mutex
 	last    []wrr.NodeState
 	conn    map[string]connectivity.State
+	rejects []*weights.NodeError
 	changed chan struct{}
+}
+
+func (w *watcher) reject(ne *weights.NodeError) {
+	w.mu.Lock()
+	w.rejects = append(w.rejects, ne)
+	w.mu.Unlock()
 }
 
 func (w *watcher) set(s []wrr.NodeState, conn map[string]connectivity.State) {
@@ -86,7 +93,7 @@ var policySeq atomic.Int64
 func testPolicy(now func() time.Time) (string, *watcher) {
 	w := &watcher{changed: make(chan struct{})}
 	name := fmt.Sprintf("safewrr_test_%d", policySeq.Add(1))
-	balancer.Register(&builder{name: name, now: now, onState: w.set})
+	balancer.Register(&builder{name: name, now: now, onState: w.set, onReject: w.reject})
 	return name, w
 }
 
@@ -147,6 +154,45 @@ func wantShares(t *testing.T, cc *grpc.ClientConn, names map[string]string, w ma
 	}
 	if len(got) != len(w) {
 		t.Fatalf("got answers from %v, want only %d servers", got, len(w))
+	}
+}
+
+func TestRejectedEndpointsReportedNeverPicked(t *testing.T) {
+	name, w := testPolicy(time.Now)
+	a, b := startBackend(t, "a", "127.0.0.1:0"), startBackend(t, "b", "127.0.0.1:0")
+	cc, _ := dial(t, name, `{}`, []resolver.Endpoint{
+		endpoint(a.addr, weights.Int(1)),
+		endpoint(b.addr, weights.String("0")),
+		SetEntry(resolver.Endpoint{Addresses: []resolver.Address{{Addr: b.addr}}}, weights.Entry{ID: "b-nan", Weight: weights.Float(math.NaN())}),
+		SetEntry(resolver.Endpoint{Addresses: []resolver.Address{{Addr: a.addr}}}, weights.Entry{ID: "a-again", Weight: weights.Int(5)}),
+		SetWeight(resolver.Endpoint{}, weights.Int(1)),
+		SetEntry(resolver.Endpoint{Addresses: []resolver.Address{{Addr: b.addr}}}, weights.Entry{ID: "b-by-id", Weight: weights.Number("-3")}),
+	})
+	w.waitFor(t, "a serving", allServing(map[string]uint32{a.addr: 1}))
+	if got := calls(t, cc, 20); got["a"] != 20 || b.Calls() != 0 {
+		t.Fatalf("got %v and %d RPCs on b, want all 20 on a", got, b.Calls())
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	want := []struct {
+		index  int
+		id     string
+		reason weights.Reason
+	}{
+		{1, b.addr, weights.ReasonStringZero},
+		{2, "b-nan", weights.ReasonNaN},
+		{3, "a-again", weights.ReasonDuplicateID}, // the same address as endpoint 0
+		{4, "", weights.ReasonMalformedEntry},
+		{5, "b-by-id", weights.ReasonNegative},
+	}
+	if len(w.rejects) != len(want) {
+		t.Fatalf("rejects %v, want %d", w.rejects, len(want))
+	}
+	for i, r := range want {
+		got := w.rejects[i]
+		if got.Index != r.index || got.ID != r.id || got.Reason != r.reason {
+			t.Errorf("reject %d = %v, want endpoint %d %q %s", i, got, r.index, r.id, r.reason)
+		}
 	}
 }
 
