@@ -90,6 +90,7 @@ func (b *builder) Build(cc balancer.ClientConn, opts balancer.BuildOptions) bala
 		onReject: b.onReject,
 		cfg:      DefaultConfig(),
 		joined:   map[string]bool{},
+		first:    map[string]bool{},
 		states:   map[string]connectivity.State{},
 	}
 	p.child = endpointsharding.NewBalancer(childCC{ClientConn: cc, p: p}, opts,
@@ -112,6 +113,7 @@ type policy struct {
 	wrr    *wrr.Balancer                 // nil until the first accepted update
 	nodes  []weights.Node                // accepted endpoints, resolver order, registry weights
 	joined map[string]bool               // ids that have been READY (serving weight in the schedule)
+	first  map[string]bool               // ids of the first accepted update that have not been READY yet
 	states map[string]connectivity.State // last child state by id
 	last   []endpointsharding.ChildState // last child states seen
 }
@@ -196,6 +198,16 @@ func (p *policy) UpdateClientConnState(ccs balancer.ClientConnState) error {
 		if !ids[id] {
 			delete(p.joined, id)
 			delete(p.states, id)
+		}
+	}
+	for id := range p.first {
+		if !ids[id] {
+			delete(p.first, id)
+		}
+	}
+	if p.wrr == nil {
+		for id := range ids {
+			p.first[id] = true
 		}
 	}
 	if rebuild {
@@ -314,7 +326,7 @@ func (p *policy) childStates(children []endpointsharding.ChildState) {
 		}
 	}
 	var ejected map[string]bool
-	joined := false
+	joined, later := false, false
 	for _, n := range p.nodes {
 		c, ok := byID[n.ID]
 		if !ok {
@@ -330,6 +342,8 @@ func (p *policy) childStates(children []endpointsharding.ChildState) {
 			if !p.joined[n.ID] {
 				p.joined[n.ID] = true
 				joined = true
+				later = later || !p.first[n.ID]
+				delete(p.first, n.ID)
 				continue
 			}
 			if ejected == nil {
@@ -346,7 +360,12 @@ func (p *policy) childStates(children []endpointsharding.ChildState) {
 			}
 		}
 	}
-	if joined {
+	switch {
+	case joined && !later && p.calm():
+		// The channel's first endpoints connecting: they start at full
+		// weight, as nodes given to a new balancer do.
+		p.newBalancer()
+	case joined:
 		p.updateBalancer()
 	}
 	p.cc.UpdateState(p.pickerLocked(byID))
@@ -357,6 +376,17 @@ func (p *policy) childStates(children []endpointsharding.ChildState) {
 		}
 		p.onState(p.wrr.States(), conn)
 	}
+}
+
+// calm reports whether no node is ejected or ramping, so that a new
+// balancer loses nothing but the position in the cycle.
+func (p *policy) calm() bool {
+	for _, s := range p.wrr.States() {
+		if s.State == wrr.Ejected || s.State == wrr.Ramping {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *policy) ejectedIDs() map[string]bool {

@@ -28,8 +28,9 @@
 //
 // Each accepted endpoint gets one pick_first child (one connection). Only a
 // READY endpoint is picked. An endpoint starts drained and joins the
-// rotation the first time it is READY (with slow start, when configured,
-// like any endpoint that joins). An endpoint whose connection goes to
+// rotation the first time it is READY: at full weight for the endpoints of
+// the channel's first resolver update (while none is ejected or ramping),
+// through slow start (when configured) for endpoints added later. An endpoint whose connection goes to
 // TRANSIENT_FAILURE is ejected from the balancer until it is READY again,
 // then comes back through slow start; at most maxEjectedPercent of the
 // endpoints that are not drained are ejected at once. Beyond that cap a failed

@@ -331,15 +331,11 @@ func TestStoppedServerEjectedAndBackThroughSlowStart(t *testing.T) {
 	a, b, c := startBackend(t, "a", "127.0.0.1:0"), startBackend(t, "b", "127.0.0.1:0"), startBackend(t, "c", "127.0.0.1:0")
 	names := map[string]string{a.addr: "a", b.addr: "b", c.addr: "c"}
 	all := map[string]uint32{a.addr: 3, b.addr: 2, c.addr: 1}
-	cc, _ := dial(t, name, `{"slowStart":"10s","maxEjectedPercent":50}`, []resolver.Endpoint{
+	cc, r := dial(t, name, `{"slowStart":"10s","maxEjectedPercent":50}`, []resolver.Endpoint{
 		endpoint(a.addr, weights.Int(3)), endpoint(b.addr, weights.Int(2)), endpoint(c.addr, weights.Int(1)),
 	})
-	// New endpoints join through slow start: move the clock past the window.
-	w.waitFor(t, "all joined", func(m map[string]wrr.NodeState) bool {
-		return len(m) == 3 && m[a.addr].Effective > 0 && m[b.addr].Effective > 0 && m[c.addr].Effective > 0
-	})
-	clock.Advance(11 * time.Second)
-	calls(t, cc, 1) // a pick reads the clock and ends the ramps
+	// The channel's first endpoints start at full weight, the clock unmoved.
+	w.waitFor(t, "all serving", allServing(all))
 	wantShares(t, cc, names, all, 2)
 
 	bg := startRPCs(t, cc)
@@ -352,11 +348,26 @@ func TestStoppedServerEjectedAndBackThroughSlowStart(t *testing.T) {
 	b2 := startBackend(t, "b", b.addr)
 	w.waitFor(t, "b ramping", func(m map[string]wrr.NodeState) bool { return m[b.addr].State == wrr.Ramping })
 	clock.Advance(11 * time.Second)
-	calls(t, cc, 1)
+	calls(t, cc, 1) // a pick reads the clock and ends the ramp
 	wantShares(t, cc, names, all, 2)
 	if b2.Calls() == 0 {
 		t.Fatalf("the restarted b answered no RPC")
 	}
+
+	// An endpoint added by a later update joins through slow start.
+	d := startBackend(t, "d", "127.0.0.1:0")
+	names[d.addr] = "d"
+	r.UpdateState(resolver.State{Endpoints: []resolver.Endpoint{
+		endpoint(a.addr, weights.Int(3)), endpoint(b.addr, weights.Int(2)), endpoint(c.addr, weights.Int(1)), endpoint(d.addr, weights.Int(4)),
+	}})
+	w.waitFor(t, "d ramping", func(m map[string]wrr.NodeState) bool { return m[d.addr].State == wrr.Ramping })
+	if m := w.states(); m[d.addr].Effective >= 4 || m[a.addr].State != wrr.Serving {
+		t.Fatalf("d should ramp below its weight 4 while the others serve: %+v", m)
+	}
+	clock.Advance(11 * time.Second)
+	calls(t, cc, 1)
+	all[d.addr] = 4
+	wantShares(t, cc, names, all, 2)
 }
 
 func TestKilledServerEjected(t *testing.T) {
