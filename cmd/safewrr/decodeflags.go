@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/safewrr/safewrr/weights"
 	"github.com/safewrr/safewrr/weights/registry"
@@ -24,6 +26,7 @@ type decodeFlags struct {
 	// RequireAddresses makes plain map ids follow the address rule
 	// (weights.IDsAddress); registry formats always do.
 	RequireAddresses bool
+	MergeServices    bool
 }
 
 // addDecodeFlags registers the decode flags on fs, with their defaults.
@@ -38,6 +41,7 @@ func addDecodeFlags(fs *flag.FlagSet) *decodeFlags {
 	fs.StringVar(&d.Service, "service", "", "keep only this `service` of a multi-service registry payload")
 	fs.StringVar(&d.Scheme, "scheme", "", "URL `scheme` to pick among an instance's addresses (discovery, kratos)")
 	fs.StringVar(&d.Port, "port", "", "EndpointSlice port `name` (default: the first port)")
+	fs.BoolVar(&d.MergeServices, "merge-services", false, "serve every service of a multi-service payload as one pool (default: an error naming them)")
 	fs.BoolVar(&d.RequireAddresses, "require-addresses", false, "plain map ids must be host:port, as registry ids always are")
 	return d
 }
@@ -88,6 +92,24 @@ func (d *decodeFlags) options() (registry.Format, registry.Options, error) {
 	if d.RequireAddresses {
 		o.Policy.IDs = weights.IDsAddress
 	}
-	o.Service, o.Scheme, o.Port = d.Service, d.Scheme, d.Port
+	o.Service, o.Scheme, o.Port, o.MergeServices = d.Service, d.Scheme, d.Port, d.MergeServices
 	return format, o, nil
+}
+
+// decodeErrorText is a decode error as the command line says it: without
+// the library's package prefixes, and with the flag that resolves it where
+// the library names an option.
+func decodeErrorText(err error) string {
+	s := err.Error()
+	for _, prefix := range []string{"registry: ", "weights: "} {
+		s = strings.ReplaceAll(s, prefix, "")
+	}
+	if errors.Is(err, registry.ErrMultipleServices) || errors.Is(err, registry.ErrMultiplePorts) {
+		s = strings.NewReplacer(
+			"(Options.Service)", "with --service NAME",
+			"(Options.MergeServices)", "with --merge-services",
+			"(Options.Port)", "with --port NAME",
+		).Replace(s)
+	}
+	return s
 }

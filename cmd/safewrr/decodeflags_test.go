@@ -42,6 +42,8 @@ func TestDecodeFlags(t *testing.T) {
 			registry.Options{Convention: registry.FollowSDK}},
 		{"require addresses", []string{"--require-addresses"}, registry.FormatAuto,
 			registry.Options{Policy: weights.Policy{IDs: weights.IDsAddress}}},
+		{"merge services", []string{"--merge-services"}, registry.FormatAuto,
+			registry.Options{MergeServices: true}},
 		{"health reject", []string{"--health", "reject"}, registry.FormatAuto,
 			registry.Options{Health: registry.HealthReject}},
 		{"health ignore", []string{"--health", "ignore"}, registry.FormatAuto,

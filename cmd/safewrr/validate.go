@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -27,7 +28,7 @@ const validateUsage = `Usage:
   safewrr validate [--policy strict|lenient] [--format auto|map|discovery|kratos|consul|nacos|eureka|eds|apisix|endpointslice]
                    [--scale N] [--refuse-partial] [--convention registry|sdk|policy]
                    [--health drain|reject|ignore] [--service NAME] [--scheme S] [--port NAME]
-                   [--require-addresses]
+                   [--merge-services] [--require-addresses] [--allow-empty]
                    FILE|- [--json]
 
 Reads a payload from FILE (or standard input for -), decodes it, and prints
@@ -67,13 +68,20 @@ scheme, userinfo, path, query or bad port); --require-addresses applies
 that rule to plain maps too, whose ids are otherwise free-form names.
 
 --json prints one object: format, detected, policy, entries, gcd, refused
-(null or why), accepted (id, weight, and drained: true for weight 0),
+(null or why), serving (accepted nodes with weight above 0),
+nothing_to_serve (null or why), accepted (id, weight, and drained: true for weight 0),
 rejected (index, id, reason, raw, message), notes (index, id, code, detail),
 and error when the payload could not be read at all.
 
-Exit codes: 0 every node was accepted; 1 a node was rejected, the snapshot
-was refused, or the payload is not a readable snapshot (malformed JSON, too
-large, unknown format); 2 usage or I/O error.
+A payload that holds several services is an error naming them unless
+--service chooses one or --merge-services serves them as one pool; an
+EndpointSlice with several ports needs --port.
+
+Exit codes: 0 every node was accepted and some node would serve; 1 a node
+was rejected, the snapshot was refused, the payload is not a readable
+snapshot (malformed JSON, too large, unknown format), or nothing would serve
+(empty, every node drained, no instance of --service) unless --allow-empty;
+2 usage or I/O error.
 
 Example:
   safewrr validate nodes.json
@@ -93,6 +101,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet(c, stdout, stderr)
 	dec := addDecodeFlags(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object instead of tables")
+	allowEmpty := fs.Bool("allow-empty", false, "exit 0 when no node would serve (scale to zero is expected)")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
 	}
@@ -135,7 +144,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		out.Format = string(format)
 	}
 	if derr != nil {
-		msg := derr.Error()
+		msg := decodeErrorText(derr)
 		out.Error = &msg
 	}
 	if rep.Refused != nil {
@@ -144,6 +153,13 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, n := range snap.Nodes {
 		out.Accepted = append(out.Accepted, validateAccepted{ID: n.ID, Weight: n.Weight, Drained: n.Drained()})
+		if !n.Drained() {
+			out.Serving++
+		}
+	}
+	if derr == nil && rep.Refused == nil && out.Serving == 0 {
+		why := nothingToServe(o, rep, len(snap.Nodes))
+		out.NothingToServe = &why
 	}
 	for _, ne := range rep.Rejected {
 		out.Rejected = append(out.Rejected, validateRejected{
@@ -162,12 +178,15 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		if derr != nil {
-			fmt.Fprintf(stderr, "safewrr validate: %s: %v\n", displayName(name), derr)
+			fmt.Fprintf(stderr, "safewrr validate: %s: %s\n", displayName(name), *out.Error)
+		}
+		if out.NothingToServe != nil && !*allowEmpty {
+			fmt.Fprintf(stderr, "safewrr validate: %s: nothing to serve: %s\n", displayName(name), *out.NothingToServe)
 		}
 	} else {
-		printValidateText(stdout, stderr, displayName(name), out, derr)
+		printValidateText(stdout, stderr, displayName(name), out, *allowEmpty)
 	}
-	if derr != nil || rep.Refused != nil || len(rep.Rejected) > 0 {
+	if derr != nil || rep.Refused != nil || len(rep.Rejected) > 0 || (out.NothingToServe != nil && !*allowEmpty) {
 		return exitRejected
 	}
 	return exitOK
@@ -221,16 +240,20 @@ func displayName(name string) string {
 
 // validateResult is the --json output; the text tables show the same.
 type validateResult struct {
-	Format   string             `json:"format"`
-	Detected bool               `json:"detected"`
-	Policy   string             `json:"policy"`
-	Entries  int                `json:"entries"`
-	GCD      uint32             `json:"gcd"`
-	Refused  *string            `json:"refused"`
-	Accepted []validateAccepted `json:"accepted"`
-	Rejected []validateRejected `json:"rejected"`
-	Notes    []validateNote     `json:"notes"`
-	Error    *string            `json:"error,omitempty"`
+	Format   string  `json:"format"`
+	Detected bool    `json:"detected"`
+	Policy   string  `json:"policy"`
+	Entries  int     `json:"entries"`
+	GCD      uint32  `json:"gcd"`
+	Refused  *string `json:"refused"`
+	// Serving counts the accepted nodes with a weight above 0.
+	Serving int `json:"serving"`
+	// NothingToServe says why no node would serve (null when some would).
+	NothingToServe *string            `json:"nothing_to_serve"`
+	Accepted       []validateAccepted `json:"accepted"`
+	Rejected       []validateRejected `json:"rejected"`
+	Notes          []validateNote     `json:"notes"`
+	Error          *string            `json:"error,omitempty"`
 }
 
 type validateAccepted struct {
@@ -254,14 +277,18 @@ type validateNote struct {
 	Detail string `json:"detail"`
 }
 
-func printValidateText(w, stderr io.Writer, name string, out validateResult, derr error) {
+func printValidateText(w, stderr io.Writer, name string, out validateResult, allowEmpty bool) {
 	how := "given"
 	if out.Detected {
 		how = "detected"
 	}
-	if derr != nil {
-		fmt.Fprintf(w, "%s: not a readable snapshot (format %s, %s)\n", name, out.Format, how)
-		fmt.Fprintf(stderr, "safewrr validate: %s: %v\n", name, derr)
+	if out.Error != nil {
+		if out.Detected && out.Format == string(registry.FormatAuto) {
+			fmt.Fprintf(w, "%s: not a readable snapshot (format not detected)\n", name)
+		} else {
+			fmt.Fprintf(w, "%s: not a readable snapshot (format %s, %s)\n", name, out.Format, how)
+		}
+		fmt.Fprintf(stderr, "safewrr validate: %s: %s\n", name, *out.Error)
 		return
 	}
 	fmt.Fprintf(w, "%s: format %s (%s), policy %s, %s\n", name, out.Format, how, out.Policy, validatePlural(out.Entries, "node"))
@@ -318,6 +345,10 @@ func printValidateText(w, stderr io.Writer, name string, out validateResult, der
 	switch {
 	case out.Refused != nil:
 		fmt.Fprintf(w, "REFUSED: %s; keep the last good snapshot\n", *out.Refused)
+	case out.NothingToServe != nil && !allowEmpty:
+		fmt.Fprintf(w, "NOTHING TO SERVE: %s; a balancer would have no node to pick (--allow-empty if that is expected)\n", *out.NothingToServe)
+	case out.NothingToServe != nil && len(out.Rejected) == 0:
+		fmt.Fprintf(w, "OK: nothing to serve (%s), as --allow-empty allows\n", *out.NothingToServe)
 	case len(out.Rejected) > 0:
 		fmt.Fprintf(w, "applied without the %s\n", validatePlural(len(out.Rejected), "rejected node"))
 	default:
@@ -360,4 +391,30 @@ func validatePlural(n int, word string) string {
 		return "1 " + word
 	}
 	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// nothingToServe says why a decoded payload has no serving node.
+func nothingToServe(o registry.Options, rep registry.Report, accepted int) string {
+	if o.Service != "" && len(rep.Services) > 0 && !slices.ContainsFunc(rep.Services, func(s string) bool {
+		return strings.EqualFold(s, o.Service)
+	}) {
+		return fmt.Sprintf("no service %q in the payload (it holds %s)", o.Service, strings.Join(quoteAll(rep.Services), ", "))
+	}
+	switch {
+	case rep.Entries == 0 && o.Service != "":
+		return fmt.Sprintf("no instance of service %q in the payload", o.Service)
+	case rep.Entries == 0:
+		return "the payload holds no nodes"
+	case accepted == 0:
+		return fmt.Sprintf("none of the %s was accepted", validatePlural(rep.Entries, "node"))
+	}
+	return fmt.Sprintf("every accepted node is drained (%d of %d)", accepted, rep.Entries)
+}
+
+func quoteAll(names []string) []string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return q
 }

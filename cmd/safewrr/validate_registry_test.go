@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,17 +49,36 @@ func TestValidateRegistryFormats(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, r, derr := registry.Decode(f, data, registry.Options{})
+		var (
+			o     registry.Options
+			extra []string
+		)
+		switch _, _, err := registry.Decode(f, data, o); {
+		case errors.Is(err, registry.ErrMultipleServices):
+			o.MergeServices, extra = true, []string{"--merge-services"}
+		case errors.Is(err, registry.ErrMultiplePorts):
+			o.Port, extra = "http", []string{"--port", "http"}
+		}
+		s, r, derr := registry.Decode(f, data, o)
 		if derr != nil {
 			t.Fatalf("%s: %v", path, derr)
 		}
+		serving := 0
+		for _, n := range s.Nodes {
+			if !n.Drained() {
+				serving++
+			}
+		}
 		wantCode := exitOK
-		if r.Refused != nil || len(r.Rejected) > 0 {
+		if r.Refused != nil || len(r.Rejected) > 0 || serving == 0 {
 			wantCode = exitRejected
 		}
 		for _, named := range []string{"auto", string(f)} {
 			t.Run(filepath.Base(path)+"/"+named, func(t *testing.T) {
-				v := validateJSON(t, wantCode, "--format", named, path)
+				v := validateJSON(t, wantCode, append([]string{"--format", named, path}, extra...)...)
+				if v.Serving != serving {
+					t.Errorf("serving %d, want %d", v.Serving, serving)
+				}
 				if v.Format != string(f) || v.Detected != (named == "auto") {
 					t.Errorf("format %q detected %v; want %q detected %v", v.Format, v.Detected, f, named == "auto")
 				}
@@ -79,7 +99,7 @@ func TestValidateRegistryFormats(t *testing.T) {
 				if (v.Refused != nil) != (r.Refused != nil) {
 					t.Errorf("refused %v, want %v", v.Refused, r.Refused)
 				}
-				_, out, _ := runCLI(t, "validate", "--json", "--format", named, path)
+				_, out, _ := runCLI(t, append([]string{"validate", "--json", "--format", named, path}, extra...)...)
 				var n validateNotes
 				if err := json.Unmarshal([]byte(out), &n); err != nil {
 					t.Fatal(err)
@@ -88,7 +108,7 @@ func TestValidateRegistryFormats(t *testing.T) {
 					t.Errorf("%d notes, want %d", len(n.Notes), len(r.Notes))
 				}
 
-				code, text, _ := runCLI(t, "validate", "--format", named, path)
+				code, text, _ := runCLI(t, append([]string{"validate", "--format", named, path}, extra...)...)
 				how := "given"
 				if named == "auto" {
 					how = "detected"
@@ -153,7 +173,8 @@ func TestValidateRegistryOptions(t *testing.T) {
 		{"health reject", exitRejected, []string{"--health", "reject", fetch}, "10.23.4.11:9000 10.23.4.12:9000 10.64.7.22:9000"},
 		{"eds refused whole", exitRejected, []string{eds}, ""},
 		{"eds partial under policy", exitOK, []string{"--convention", "policy", eds}, "10.49.1.1:8443 10.49.1.2:8443 10.49.1.3:8443"},
-		{"slice port", exitRejected, []string{"--port", "http", "--service", "ignored", slices}, "[fd00:10:244::5]:8080 [fd00:10:244::6]:8080 [fd00:10:244::9]:8080"},
+		{"slice port", exitRejected, []string{"--port", "http", slices}, "[fd00:10:244::5]:8080 [fd00:10:244::6]:8080 [fd00:10:244::9]:8080"},
+		{"slice service", exitRejected, []string{"--port", "http", "--service", "web", slices}, "[fd00:10:244::5]:8080 [fd00:10:244::6]:8080 [fd00:10:244::9]:8080"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,8 +195,69 @@ func TestValidateRegistryOptions(t *testing.T) {
 func TestValidateUnknownShape(t *testing.T) {
 	path := writeFile(t, `{"servers":[{"addr":"10.0.0.1:80"}]}`)
 	code, out, errOut := runCLI(t, "validate", path)
+	if strings.Contains(out, "(format auto, detected)") || !strings.Contains(out, "(format not detected)") {
+		t.Errorf("an undetected format is reported as %q", out)
+	}
 	if code != exitRejected || !strings.Contains(out, "not a readable snapshot") ||
 		!strings.Contains(errOut, "map, discovery, kratos, consul, nacos, eureka, eds, apisix, endpointslice") {
 		t.Errorf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+}
+
+// TestValidateOneServiceAtATime: a payload with several services is an
+// error that names them and the flags that resolve it, for each format
+// that can carry several, unless --service or --merge-services.
+func TestValidateOneServiceAtATime(t *testing.T) {
+	tests := []struct {
+		name, payload, services, one string
+	}{
+		{"discovery", `{"code":0,"data":{
+			"app.a":{"instances":{"z":[{"addrs":["grpc://10.0.0.1:9000"],"status":1,"metadata":{"weight":"1"}}]}},
+			"app.b":{"instances":{"z":[{"addrs":["grpc://10.0.0.2:9000"],"status":1,"metadata":{"weight":"1"}}]}}}}`,
+			`"app.a" and "app.b"`, "app.b"},
+		{"eureka", `{"applications":{"application":[
+			{"name":"A","instance":[{"ipAddr":"10.0.0.1","status":"UP","port":{"$":80}}]},
+			{"name":"B","instance":[{"ipAddr":"10.0.0.2","status":"UP","port":{"$":80}}]}]}}`,
+			`"A" and "B"`, "b"},
+		{"eds", `{"resources":[
+			{"@type":"type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment","cluster_name":"a","endpoints":[{"lb_endpoints":[{"endpoint":{"address":{"socket_address":{"address":"10.0.0.1","port_value":80}}}}]}]},
+			{"@type":"type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment","cluster_name":"b","endpoints":[{"lb_endpoints":[{"endpoint":{"address":{"socket_address":{"address":"10.0.0.2","port_value":80}}}}]}]}]}`,
+			`"a" and "b"`, "b"},
+		{"kratos", `[{"id":"1","name":"a","endpoints":["grpc://10.0.0.1:9000"]},{"id":"2","name":"b","endpoints":["grpc://10.0.0.2:9000"]}]`,
+			`"a" and "b"`, "b"},
+		{"endpointslice", `{"kind":"EndpointSliceList","items":[
+			{"addressType":"IPv4","metadata":{"labels":{"kubernetes.io/service-name":"a"}},"ports":[{"name":"http","port":80}],"endpoints":[{"addresses":["10.0.0.1"]}]},
+			{"addressType":"IPv4","metadata":{"labels":{"kubernetes.io/service-name":"b"}},"ports":[{"name":"http","port":80}],"endpoints":[{"addresses":["10.0.0.2"]}]}]}`,
+			`"a" and "b"`, "b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeFile(t, tt.payload)
+			code, out, errOut := runCLI(t, "validate", path)
+			want := "the payload holds several services: " + tt.services + "; choose one with --service NAME or merge them with --merge-services"
+			if code != exitRejected || !strings.Contains(errOut, want) || strings.Contains(errOut, "registry: ") {
+				t.Errorf("exit %d, stderr lacks %q:\n%s%s", code, want, out, errOut)
+			}
+			if v := validateJSON(t, exitOK, "--service", tt.one, path); len(v.Accepted) != 1 || !strings.HasPrefix(v.Accepted[0].ID, "10.0.0.2:") {
+				t.Errorf("--service %s: accepted %+v", tt.one, v.Accepted)
+			}
+			if v := validateJSON(t, exitOK, "--merge-services", path); len(v.Accepted) != 2 {
+				t.Errorf("--merge-services: accepted %+v", v.Accepted)
+			}
+		})
+	}
+}
+
+// TestValidateEndpointSlicePorts: a slice with several ports and no --port
+// is an error naming them.
+func TestValidateEndpointSlicePorts(t *testing.T) {
+	path := writeFile(t, `{"kind":"EndpointSlice","addressType":"IPv4","ports":[{"name":"metrics","port":9100},{"name":"http","port":80}],
+		"endpoints":[{"addresses":["10.0.0.1"]}]}`)
+	code, _, errOut := runCLI(t, "validate", path)
+	if want := `the EndpointSlice lists several ports: "metrics" and "http"; choose one by name with --port NAME`; code != exitRejected || !strings.Contains(errOut, want) {
+		t.Errorf("exit %d, stderr lacks %q: %s", code, want, errOut)
+	}
+	if v := validateJSON(t, exitOK, "--port", "http", path); len(v.Accepted) != 1 || v.Accepted[0].ID != "10.0.0.1:80" {
+		t.Errorf("--port http: %+v", v.Accepted)
 	}
 }

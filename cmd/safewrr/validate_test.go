@@ -17,7 +17,10 @@ type validateOut struct {
 	Entries  int     `json:"entries"`
 	GCD      uint32  `json:"gcd"`
 	Refused  *string `json:"refused"`
-	Accepted []struct {
+	Serving  int     `json:"serving"`
+	// NothingToServe says why no node would serve.
+	NothingToServe *string `json:"nothing_to_serve"`
+	Accepted       []struct {
 		ID      string `json:"id"`
 		Weight  uint32 `json:"weight"`
 		Drained bool   `json:"drained"`
@@ -158,13 +161,47 @@ func TestValidateScale(t *testing.T) {
 	}
 }
 
-func TestValidateEmptyIsOK(t *testing.T) {
-	for _, in := range []string{`{}`, `[]`} {
-		withStdin(t, in)
-		v := validateJSON(t, exitOK, "-")
-		if len(v.Accepted) != 0 || len(v.Rejected) != 0 || v.Refused != nil {
-			t.Errorf("%s: %+v", in, v)
-		}
+// TestValidateNothingToServe: a payload with no serving node (empty, all
+// drained, nothing for the chosen service) exits 1 with its own message,
+// unless --allow-empty says scale to zero is expected.
+func TestValidateNothingToServe(t *testing.T) {
+	polls := filepath.Join("..", "..", "weights", "registry", "testdata", "registries", "discovery-polls.json")
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+		why   string
+	}{
+		{"empty object", `{}`, []string{"-"}, "the payload holds no nodes"},
+		{"empty array", `[]`, []string{"-"}, "the payload holds no nodes"},
+		{"all drained", `{"a": 0, "b": 0}`, []string{"-"}, "every accepted node is drained (2 of 2)"},
+		{"unknown service", ``, []string{"--service", "NOPE", polls},
+			`no service "NOPE" in the payload (it holds "main.account.account-service", "main.web-svr.web-interface")`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			withStdin(t, tt.stdin)
+			v := validateJSON(t, exitRejected, tt.args...)
+			if v.NothingToServe == nil || *v.NothingToServe != tt.why || v.Serving != 0 {
+				t.Errorf("nothing_to_serve %v serving %d, want %q", v.NothingToServe, v.Serving, tt.why)
+			}
+			withStdin(t, tt.stdin)
+			code, out, errOut := runCLI(t, append([]string{"validate"}, tt.args...)...)
+			want := "NOTHING TO SERVE: " + tt.why + "; a balancer would have no node to pick (--allow-empty if that is expected)"
+			if code != exitRejected || !strings.Contains(out, want) {
+				t.Errorf("exit %d, output lacks %q:\n%s%s", code, want, out, errOut)
+			}
+			withStdin(t, tt.stdin)
+			v = validateJSON(t, exitOK, append([]string{"--allow-empty"}, tt.args...)...)
+			if v.NothingToServe == nil || len(v.Rejected) != 0 {
+				t.Errorf("--allow-empty: %+v", v)
+			}
+			withStdin(t, tt.stdin)
+			if code, out, _ := runCLI(t, append([]string{"validate", "--allow-empty"}, tt.args...)...); code != exitOK ||
+				!strings.Contains(out, "OK: nothing to serve ("+tt.why+"), as --allow-empty allows") {
+				t.Errorf("--allow-empty text: exit %d\n%s", code, out)
+			}
+		})
 	}
 }
 
@@ -176,7 +213,7 @@ func TestValidateMalformedPayloadIsRejected(t *testing.T) {
 			t.Errorf("%q: exit %d want %d", in, code, exitRejected)
 		}
 		var v validateOut
-		if err := json.Unmarshal([]byte(out), &v); err != nil || v.Error == nil || !strings.HasPrefix(*v.Error, "weights: ") {
+		if err := json.Unmarshal([]byte(out), &v); err != nil || v.Error == nil || strings.Contains(*v.Error, "weights: ") || !strings.Contains(*v.Error, "at byte") {
 			t.Errorf("%q: --json output %s (%v)", in, out, err)
 		}
 		if !strings.Contains(errOut, "at byte") {

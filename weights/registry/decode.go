@@ -1,10 +1,12 @@
 package registry
 
 import (
+	"errors"
 	"fmt"
 	"github.com/safewrr/safewrr/weights"
 	"math"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -79,9 +81,24 @@ type Options struct {
 	// kratos endpoints), the one with this scheme ("grpc", "http"). Empty
 	// takes the first URL.
 	Scheme string
-	// Port chooses an EndpointSlice port by name. Empty takes the first port.
+	// Port chooses an EndpointSlice port by name. Empty takes the only port;
+	// a slice that lists several is then an error that names them.
 	Port string
+	// MergeServices serves the instances of every service in a payload as
+	// one pool. Without it, and without Service, a payload that holds
+	// several services (discovery appids, Eureka applications, EDS clusters,
+	// kratos names, Consul services, EndpointSlice services) is an error
+	// wrapping ErrMultipleServices that names them.
+	MergeServices bool
 }
+
+// ErrMultipleServices is wrapped by the error of a payload that holds
+// several services when the options neither choose one nor merge them.
+var ErrMultipleServices = errors.New("registry: the payload holds several services")
+
+// ErrMultiplePorts is wrapped by the error of an EndpointSlice that lists
+// several ports when the options do not choose one by name.
+var ErrMultiplePorts = errors.New("registry: the EndpointSlice lists several ports")
 
 // NoteCode is a stable, machine-readable code for a note.
 type NoteCode string
@@ -149,6 +166,9 @@ type Report struct {
 	// Notes say what the decoder decided for accepted nodes and for the
 	// payload, in payload order (payload notes first).
 	Notes []Note
+	// Services are the names of the services the payload holds, in payload
+	// order, whether chosen or left out; empty when the format names none.
+	Services []string
 }
 
 // Decode decodes one response of registry format f into an ordered
@@ -231,9 +251,16 @@ func decodeRegistryRaw(f Format, root weights.Raw, o Options) (weights.Snapshot,
 	default:
 		err = fmt.Errorf("%w %q", ErrUnknownFormat, f)
 	}
-	rep := Report{Report: weights.Report{Format: string(f)}}
+	rep := Report{Report: weights.Report{Format: string(f)}, Services: c.services}
 	if err != nil {
 		return weights.Snapshot{}, rep, err
+	}
+	if len(c.services) > 1 && o.Service == "" && !o.MergeServices {
+		return weights.Snapshot{}, rep, fmt.Errorf("%w: %s; choose one (Options.Service) or merge them (Options.MergeServices)",
+			ErrMultipleServices, quoteList(c.services))
+	}
+	if o.Service != "" && !c.chosen && len(c.services) > 0 {
+		c.note(NoteFiltered, weights.Raw{}, "no service %q in the payload; it holds %s", o.Service, quoteList(c.services))
 	}
 	if c.multiURL > 0 {
 		if o.Scheme == "" {
@@ -246,6 +273,7 @@ func decodeRegistryRaw(f Format, root weights.Raw, o Options) (weights.Snapshot,
 	s, r := c.rule.build(insts, o)
 	r.Report.Format = string(f)
 	r.Notes = append(notes, r.Notes...)
+	r.Services = c.services
 	return s, r, nil
 }
 
@@ -258,6 +286,40 @@ type collector struct {
 	max   int
 	// multiURL counts instances that listed several URLs.
 	multiURL int
+	// services seen, in order; chosen: o.Service was among them.
+	services []string
+	chosen   bool
+}
+
+// service records a service the payload holds and reports whether its
+// instances are kept: every one when no service is chosen, else the chosen
+// one (compared with fold when the registry's names are case-insensitive).
+// what names the kind of service for notes ("appid", "cluster").
+func (c *collector) service(what, name string, fold bool) bool {
+	if name != "" && !slices.Contains(c.services, name) {
+		c.services = append(c.services, name)
+	}
+	if c.o.Service == "" {
+		return true
+	}
+	if name == c.o.Service || (fold && strings.EqualFold(name, c.o.Service)) {
+		c.chosen = true
+		return true
+	}
+	c.note(NoteFiltered, weights.Raw{}, "%s %q left out: not %q", what, name, c.o.Service)
+	return false
+}
+
+// quoteList renders names as "a", "b" and "c".
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
 }
 
 // add appends an instance, and fails once the node limit is passed.

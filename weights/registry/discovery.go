@@ -40,8 +40,7 @@ func decodeDiscovery(c *collector, root weights.Raw) error {
 		return discoveryApp(c, "", data)
 	}
 	for _, m := range data.Members {
-		if c.o.Service != "" && m.Key != c.o.Service {
-			c.note(NoteFiltered, weights.Raw{}, "appid %q left out: not %q", m.Key, c.o.Service)
+		if !c.service("appid", m.Key, false) {
 			continue
 		}
 		if m.Value.Kind != weights.KindObject {

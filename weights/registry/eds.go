@@ -53,8 +53,7 @@ func decodeEDS(c *collector, root weights.Raw) error {
 			return shapeError(FormatEDS, "a ClusterLoadAssignment is %s, not an object", cla.Kind.Article())
 		}
 		name, _ := text(cla, "cluster_name", "clusterName")
-		if c.o.Service != "" && name != c.o.Service {
-			c.note(NoteFiltered, weights.Raw{}, "cluster %q left out: not %q", name, c.o.Service)
+		if !c.service("cluster", name, false) {
 			continue
 		}
 		if err := edsCluster(c, cla); err != nil {

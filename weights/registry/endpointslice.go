@@ -41,6 +41,10 @@ func decodeEndpointSlice(c *collector, root weights.Raw) error {
 }
 
 func endpointSlice(c *collector, sl weights.Raw) error {
+	svc, _ := text(get(get(sl, "metadata"), "labels"), "kubernetes.io/service-name")
+	if !c.service("service", svc, false) {
+		return nil
+	}
 	pn, portBad := 0, ""
 	ports, _ := sl.Get("ports")
 	switch {
@@ -65,8 +69,12 @@ func endpointSlice(c *collector, sl weights.Raw) error {
 			portBad = "ports[].port: " + problem
 		}
 		if len(ports.Items) > 1 && c.o.Port == "" {
-			name, _ := text(chosen, "name")
-			c.note(NoteAddress, weights.Raw{}, "the slice lists %d ports; used the first, %q (%d)", len(ports.Items), name, pn)
+			var names []string
+			for _, p := range ports.Items {
+				name, _ := text(p, "name")
+				names = append(names, name)
+			}
+			return fmt.Errorf("%w: %s; choose one by name (Options.Port)", ErrMultiplePorts, quoteList(names))
 		}
 	}
 	eps, _ := sl.Get("endpoints")

@@ -3,7 +3,6 @@ package registry
 import (
 	"fmt"
 	"github.com/safewrr/safewrr/weights"
-	"strings"
 )
 
 // Eureka answers /eureka/apps with
@@ -49,8 +48,7 @@ func decodeEureka(c *collector, root weights.Raw) error {
 			return shapeError(FormatEureka, "an application is %s, not an object", app.Kind.Article())
 		}
 		name, _ := text(app, "name")
-		if c.o.Service != "" && name != "" && !strings.EqualFold(name, c.o.Service) {
-			c.note(NoteFiltered, weights.Raw{}, "application %q left out: not %q", name, c.o.Service)
+		if name != "" && !c.service("application", name, true) {
 			continue
 		}
 		for _, it := range items(get(app, "instance")) {

@@ -65,9 +65,11 @@ func render(s weights.Snapshot, r registry.Report, err error) string {
 	return b.String()
 }
 
-// TestGolden decodes every fixture under the default options, and
-// the hostile ones also under FollowPolicy, and compares with the golden
-// files; -update rewrites them.
+// TestGolden decodes every fixture under the default options, the
+// hostile ones also under FollowPolicy, and those that hold several
+// services or ports (an error by default) also with MergeServices or the
+// port named "http", and compares with
+// the golden files; -update rewrites them.
 func TestGolden(t *testing.T) {
 	for path, f := range registryFixtures(t) {
 		data, err := os.ReadFile(path)
@@ -77,6 +79,12 @@ func TestGolden(t *testing.T) {
 		runs := map[string]registry.Options{".golden": {}}
 		if strings.Contains(path, "hostile") {
 			runs[".policy.golden"] = registry.Options{Convention: registry.FollowPolicy, Policy: weights.Lenient()}
+		}
+		switch _, _, err := registry.Decode(f, data, registry.Options{}); {
+		case errors.Is(err, registry.ErrMultipleServices):
+			runs[".merged.golden"] = registry.Options{MergeServices: true}
+		case errors.Is(err, registry.ErrMultiplePorts):
+			runs[".http.golden"] = registry.Options{Port: "http"}
 		}
 		for suffix, o := range runs {
 			golden := strings.TrimSuffix(path, ".json") + suffix

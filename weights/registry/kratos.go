@@ -31,9 +31,8 @@ func decodeKratos(c *collector, root weights.Raw) error {
 		return shapeError(FormatKratos, "the payload is %s, not an instance or an array of them", root.Kind.Article())
 	}
 	for _, it := range list {
-		if c.o.Service != "" && it.Kind == weights.KindObject {
-			if name, _ := text(it, "name"); name != c.o.Service {
-				c.note(NoteFiltered, weights.Raw{}, "instance of service %q left out: not %q", name, c.o.Service)
+		if it.Kind == weights.KindObject {
+			if name, _ := text(it, "name"); !c.service("service", name, false) {
 				continue
 			}
 		}
