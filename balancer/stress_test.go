@@ -14,7 +14,10 @@ import (
 )
 
 // TestConcurrentStress picks on every core while another goroutine updates,
-// ejects, restores and moves the clock. Bounded in count; run it with -race.
+// ejects, restores and moves the clock, so picks run during background
+// builds. Node n05 is ejected for longer than the test and never restored:
+// no pick may return it, whatever the updates drop and add again. Bounded
+// in count; run it with -race.
 func TestConcurrentStress(t *testing.T) {
 	for _, algo := range []Algorithm{Smooth, Resty} {
 		t.Run(algo.String(), func(t *testing.T) {
@@ -28,6 +31,10 @@ func TestConcurrentStress(t *testing.T) {
 			}
 			b, err := New(universe[:20], WithAlgorithm(algo), WithClock(clk.Now), WithSlowStart(time.Second))
 			if err != nil {
+				t.Fatal(err)
+			}
+			const held = "n05"
+			if err := b.Eject(held, clk.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 			const pickers, picksEach, changes = 4, 5000, 300
@@ -49,8 +56,8 @@ func TestConcurrentStress(t *testing.T) {
 									errs <- fmt.Errorf("picker %d: NextExcluding: %v", p, err)
 									return
 								}
-								if strings.HasPrefix(n.ID, "z") || n.Weight == 0 {
-									errs <- fmt.Errorf("picker %d: drained node %v", p, n)
+								if strings.HasPrefix(n.ID, "z") || n.Weight == 0 || n.ID == held {
+									errs <- fmt.Errorf("picker %d: drained or ejected node %v", p, n)
 									return
 								}
 							}
@@ -61,8 +68,8 @@ func TestConcurrentStress(t *testing.T) {
 							errs <- fmt.Errorf("picker %d: Next: %v", p, err)
 							return
 						}
-						if strings.HasPrefix(n.ID, "z") || n.Weight == 0 {
-							errs <- fmt.Errorf("picker %d: drained node %v", p, n)
+						if strings.HasPrefix(n.ID, "z") || n.Weight == 0 || n.ID == held {
+							errs <- fmt.Errorf("picker %d: drained or ejected node %v", p, n)
 							return
 						}
 					}
@@ -86,7 +93,9 @@ func TestConcurrentStress(t *testing.T) {
 						_ = b.Eject(st[r.IntN(len(st))].ID, clk.Now().Add(time.Duration(r.IntN(3000))*time.Millisecond))
 					case 2:
 						st := b.States()
-						_ = b.Restore(st[r.IntN(len(st))].ID)
+						if id := st[r.IntN(len(st))].ID; id != held {
+							_ = b.Restore(id)
+						}
 					default:
 						clk.Advance(time.Duration(r.IntN(500)) * time.Millisecond)
 					}
@@ -96,6 +105,14 @@ func TestConcurrentStress(t *testing.T) {
 			close(errs)
 			for err := range errs {
 				t.Error(err)
+			}
+			b.Sync()
+			b.builds.Wait()
+			if !b.upToDate() {
+				t.Error("schedule behind the state after Sync")
+			}
+			if st, ok := b.State(held); ok && st.State != Ejected {
+				t.Errorf("%s: %v after the churn, want ejected", held, st.State)
 			}
 		})
 	}

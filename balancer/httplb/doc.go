@@ -17,6 +17,13 @@
 // already under way, is not retried: ReverseProxy aborts the client's
 // connection, so the client sees the body cut short.
 //
+// Whether a node is ejected, and until when, is the balancer's record
+// alone (balancer.Balancer.State): the transport counts failures but keeps
+// no ejection time of its own, so a registry flap (the node dropped and
+// sent again while ejected) or an update that lifts ejections cannot make
+// the two disagree. Failures of a node the balancer holds ejected (requests
+// sent before the ejection) are not counted.
+//
 // NewProxy wires a Transport into a ReverseProxy: its Rewrite picks the first
 // node and sets the X-Forwarded headers, its Transport retries, and its
 // ErrorHandler answers 503 when the balancer has no node to offer and 502 when

@@ -42,12 +42,15 @@ type Transport struct {
 	bodyFailures atomic.Int64 // response bodies that broke off
 }
 
-// nodeHealth is the passive health record of one node.
+// nodeHealth counts one node's failures. Whether the node is ejected, and
+// until when, is the balancer's record alone (Balancer.State): the
+// transport keeps no copy that a registry flap, an update that lifts
+// ejections or another caller of Eject and Restore could make disagree
+// with it.
 type nodeHealth struct {
 	mu        sync.Mutex
-	fails     int       // consecutive failed attempts
-	ejections int       // ejections since the node last succeeded
-	until     time.Time // end of the current ejection
+	fails     int // consecutive failed attempts while the node was not ejected
+	ejections int // ejections since the node last succeeded
 }
 
 // NewTransport returns a Transport over b. It panics if b is nil. Options
@@ -247,7 +250,7 @@ func (t *Transport) succeeded(id string) {
 	h := v.(*nodeHealth)
 	h.mu.Lock()
 	recovered := h.ejections > 0
-	h.fails, h.ejections, h.until = 0, 0, time.Time{}
+	h.fails, h.ejections = 0, 0
 	h.mu.Unlock()
 	if recovered {
 		if err := t.b.Restore(id); err != nil {
@@ -259,20 +262,25 @@ func (t *Transport) succeeded(id string) {
 
 // failed counts a failed attempt and ejects the node after EjectAfter
 // consecutive failures, for EjectFor doubled on each ejection since its last
-// success, at most MaxEjectFor.
+// success, at most MaxEjectFor. A failure of a node the balancer holds
+// ejected (a request sent before the ejection) or no longer has says
+// nothing new and is not counted.
 func (t *Transport) failed(id string, err error, resp *http.Response) {
 	if t.cfg.ejectAfter <= 0 {
+		return
+	}
+	st, member := t.b.State(id)
+	if !member {
+		t.health.Delete(id)
+		return
+	}
+	if st.State == balancer.Ejected {
 		return
 	}
 	v, _ := t.health.LoadOrStore(id, &nodeHealth{})
 	h := v.(*nodeHealth)
 	now := t.cfg.now()
 	h.mu.Lock()
-	if now.Before(h.until) {
-		// A request sent before the ejection failed too; it says nothing new.
-		h.mu.Unlock()
-		return
-	}
 	h.fails++
 	if h.fails < t.cfg.ejectAfter {
 		h.mu.Unlock()
@@ -286,7 +294,6 @@ func (t *Transport) failed(id string, err error, resp *http.Response) {
 	d = min(d, t.cfg.maxEjectFor)
 	until := now.Add(d)
 	h.ejections++
-	h.until = until
 	h.mu.Unlock()
 
 	why := "status " + fmt.Sprint(statusOf(resp))
@@ -296,7 +303,6 @@ func (t *Transport) failed(id string, err error, resp *http.Response) {
 	if eerr := t.b.Eject(id, until); eerr != nil {
 		h.mu.Lock()
 		h.ejections--
-		h.until = time.Time{}
 		h.mu.Unlock()
 		if errors.Is(eerr, balancer.ErrUnknownNode) {
 			t.health.Delete(id)

@@ -1,0 +1,196 @@
+package balancer
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/safewrr/safewrr/internal/clocktest"
+	"github.com/safewrr/safewrr/weights"
+)
+
+// TestStateFollowsID: a node removed and added again while its ejection
+// or its ramp runs comes back in that state; once the time is over it
+// comes back fresh.
+func TestStateFollowsID(t *testing.T) {
+	clk := clocktest.New()
+	b, err := New(nodesOf("a=10 b=10 c=10"), WithClock(clk.Now), WithSlowStart(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := clk.Now().Add(time.Minute)
+	if err := b.Eject("a", until); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Update(nodesOf("b=10 c=10 d=10")); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(3 * time.Second)
+	if err := b.Update(nodesOf("a=10 b=10 c=10")); err != nil { // d leaves while it ramps
+		t.Fatal(err)
+	}
+	if st, _ := b.State("a"); st.State != Ejected || !st.EjectedUntil.Equal(until) {
+		t.Fatalf("a after a flap: %+v, want ejected until %v", st, until)
+	}
+	for range 30 {
+		if n, _ := b.Next(); n.ID == "a" {
+			t.Fatal("picked a, ejected before the flap")
+		}
+	}
+	clk.Advance(2 * time.Second)
+	if err := b.Update(nodesOf("a=10 b=10 c=10 d=10")); err != nil {
+		t.Fatal(err)
+	}
+	// d ramps from when it first joined (5s of 10s), not from now.
+	if st, _ := b.State("d"); st.State != Ramping || st.Effective != 5 || !st.RampEnd.Equal(clocktest.Start.Add(10*time.Second)) {
+		t.Fatalf("d after a flap: %+v, want ramping at 5 until start+10s", st)
+	}
+	clk.Advance(time.Hour)
+	if err := b.Update(nodesOf("b=10 c=10")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Update(nodesOf("a=10 b=10 c=10")); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := b.State("a"); st.State != Ramping || st.Effective != 1 {
+		t.Fatalf("a back after its ejection ended and it left: %+v, want a new ramp", st)
+	}
+	if len(b.until) != 0 {
+		t.Fatalf("ejections kept after their end: %v", b.until)
+	}
+}
+
+// TestEjectedNeverPickedBeforeBuild: from the moment Eject returns, no pick
+// returns the node, although no schedule was built since (the background
+// build is held off here by holding the build lock).
+func TestEjectedNeverPickedBeforeBuild(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		nodes []weights.Node
+	}{
+		{"table", benchNodes(50)},
+		{"rows", benchNodes(20000)},
+	} {
+		for _, algo := range []Algorithm{Smooth, Resty} {
+			t.Run(fmt.Sprintf("%s/%v", tc.name, algo), func(t *testing.T) {
+				clk := clocktest.New()
+				b, err := New(tc.nodes, WithAlgorithm(algo), WithClock(clk.Now), WithMaxEjectedPercent(100))
+				if err != nil {
+					t.Fatal(err)
+				}
+				built := b.cur.Load()
+				b.buildMu.Lock() // no build can swap in a schedule
+				out := map[string]bool{}
+				for k, n := range tc.nodes[:min(len(tc.nodes), 30)] {
+					if k%3 == 0 {
+						continue
+					}
+					if err := b.Eject(n.ID, clk.Now().Add(time.Minute)); err != nil {
+						t.Fatal(err)
+					}
+					out[n.ID] = true
+					for range 200 {
+						got, err := b.Next()
+						if err != nil {
+							t.Fatal(err)
+						}
+						if out[got.ID] {
+							t.Fatalf("picked %s after it was ejected", got.ID)
+						}
+						var tried Tried
+						tried.Add(tc.nodes[0].ID)
+						got, err = b.NextExcluding(&tried)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if out[got.ID] || got.ID == tc.nodes[0].ID {
+							t.Fatalf("NextExcluding picked %s (ejected or tried)", got.ID)
+						}
+					}
+				}
+				if b.cur.Load() != built {
+					t.Fatal("a schedule was swapped in while builds were held")
+				}
+				b.buildMu.Unlock()
+				b.Sync()
+				if b.cur.Load().pend.Load() != nil {
+					t.Fatal("the built schedule still lists pending ejections")
+				}
+				b.builds.Wait()
+			})
+		}
+	}
+}
+
+// TestAllPendingEjected: when every serving node is ejected before a build,
+// picks fail with ErrAllEjected at once.
+func TestAllPendingEjected(t *testing.T) {
+	b, err := New(nodesOf("a=1 b=2 c=0"), WithMaxEjectedPercent(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.buildMu.Lock()
+	for _, id := range []string{"a", "b"} {
+		if err := b.Eject(id, time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.Next(); !errors.Is(err, ErrAllEjected) {
+		t.Fatalf("Next with every node ejected before a build: %v", err)
+	}
+	if _, err := b.NextExcluding(nil); !errors.Is(err, ErrAllEjected) {
+		t.Fatalf("NextExcluding with every node ejected before a build: %v", err)
+	}
+	if err := b.Restore("b"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.Next(); err != nil || n.ID != "b" {
+		t.Fatalf("after restoring b before a build: %v, %v", n, err)
+	}
+	b.buildMu.Unlock()
+	b.builds.Wait()
+}
+
+// TestBuildGoroutinesEnd: background builds run only while there is work;
+// once the schedule is current no goroutine is left.
+func TestBuildGoroutinesEnd(t *testing.T) {
+	clk := clocktest.New()
+	base := runtime.NumGoroutine()
+	nodes := benchNodes(300)
+	b, err := New(nodes, WithClock(clk.Now), WithSlowStart(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range 50 {
+		id := nodes[k*7%len(nodes)].ID
+		if err := b.Eject(id, clk.Now().Add(time.Duration(k%5)*time.Second)); err != nil && !errors.Is(err, ErrEjectLimit) {
+			t.Fatal(err)
+		}
+		clk.Advance(300 * time.Millisecond)
+		for range 20 {
+			b.Next()
+		}
+		if k%7 == 0 {
+			b.Restore(id)
+		}
+	}
+	b.builds.Wait()
+	if b.building.Load() {
+		t.Fatal("building still set with no goroutine")
+	}
+	if n := runtime.NumGoroutine(); n > base {
+		t.Fatalf("%d goroutines after the builds ended, %d before", n, base)
+	}
+	// A build that is due starts again on the next pick and ends too.
+	clk.Advance(time.Hour)
+	b.Next()
+	b.builds.Wait()
+	if !b.upToDate() {
+		t.Fatal("schedule not current after the build a pick started")
+	}
+	if n := runtime.NumGoroutine(); n > base {
+		t.Fatalf("%d goroutines after the second build, %d before", n, base)
+	}
+}
