@@ -35,8 +35,9 @@ type Balancer struct {
 	base time.Time
 	m    *members
 	// gen counts the changes a schedule must reflect; a schedule records
-	// the gen it was built for.
-	gen uint64
+	// the gen it was built for. Written under mu; picks read it only when
+	// their schedule serves nothing.
+	gen atomic.Uint64
 	// until: ejected ids, members or not, until when. ramp: ids in slow
 	// start, since when. Both are keyed by id, so that a node removed and
 	// added again finds its state; entries go once their time is over.
@@ -94,11 +95,14 @@ func (b *Balancer) Next() (weights.Node, error) {
 		b.due(s)
 	}
 	if s.err != nil {
-		return weights.Node{}, s.err
+		return b.failed(s, nil)
 	}
 	c := s.ctr.Add(1) - 1
 	if pd := s.pend.Load(); pd != nil {
 		nd, err := s.pick(c, pd, nil)
+		if err == ErrAllEjected {
+			return b.afterBuild(nil)
+		}
 		if err != nil {
 			return weights.Node{}, err
 		}
@@ -129,6 +133,41 @@ func (b *Balancer) NextExcluding(tried *Tried) (weights.Node, error) {
 	if s.deadline != never && !s.kicked.Load() {
 		b.due(s)
 	}
+	if s.err != nil {
+		return b.failed(s, tried)
+	}
+	nd, err := s.pick(s.ctr.Add(1)-1, s.pend.Load(), tried)
+	if err == ErrAllEjected {
+		return b.afterBuild(tried)
+	}
+	if err != nil {
+		return weights.Node{}, err
+	}
+	if tried != nil {
+		tried.Add(nd.ID)
+	}
+	return *nd, nil
+}
+
+// failed returns the error of schedule s, which serves nothing, unless
+// nodes came back since it was built (all were ejected, then one was
+// restored or its ejection ended): then the pick waits for the build.
+func (b *Balancer) failed(s *schedule, tried *Tried) (weights.Node, error) {
+	if s.err == ErrAllEjected && (s.gen != b.gen.Load() || (s.deadline != never && b.now() >= s.deadline)) {
+		return b.afterBuild(tried)
+	}
+	return weights.Node{}, s.err
+}
+
+// afterBuild picks once the schedule is current. A pick comes here only
+// when every node of its schedule was ejected after the build: nodes that
+// came back since (a restore, an ejection that ended) are not in that
+// schedule yet, so rather than fail a request they could serve, the pick
+// waits for the build. When no node serves at all, the first such pick
+// pays for the build and the ones after it fail at once.
+func (b *Balancer) afterBuild(tried *Tried) (weights.Node, error) {
+	b.Sync()
+	s := b.cur.Load()
 	if s.err != nil {
 		return weights.Node{}, s.err
 	}

@@ -38,7 +38,7 @@ func (b *Balancer) upToDate() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.cur.Load()
-	return s != nil && s.gen == b.gen && (s.deadline == never || b.now() < s.deadline)
+	return s != nil && s.gen == b.gen.Load() && (s.deadline == never || b.now() < s.deadline)
 }
 
 // Sync builds, in the caller, the schedule for every change made so far and
@@ -66,11 +66,11 @@ func (b *Balancer) build() {
 		now := b.now()
 		b.expire(now)
 		prev := b.cur.Load()
-		if prev != nil && prev.gen == b.gen && (prev.deadline == never || now < prev.deadline) {
+		if prev != nil && prev.gen == b.gen.Load() && (prev.deadline == never || now < prev.deadline) {
 			b.mu.Unlock()
 			return
 		}
-		gen, m := b.gen, b.m
+		gen, m := b.gen.Load(), b.m
 		until, ramp := maps.Clone(b.until), maps.Clone(b.ramp)
 		b.mu.Unlock()
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,48 +126,97 @@ func TestEjectedNeverPickedBeforeBuild(t *testing.T) {
 }
 
 // TestAllPendingEjected: when every serving node is ejected before a build,
-// picks fail with ErrAllEjected at once.
+// picks fail with ErrAllEjected; when the schedule's nodes are all ejected
+// but others came back since it was built, picks return those.
 func TestAllPendingEjected(t *testing.T) {
-	b, err := New(nodesOf("a=1 b=2 c=0"), WithMaxEjectedPercent(100))
+	clk := clocktest.New()
+	b, err := New(nodesOf("a=1 b=2 c=0"), WithClock(clk.Now), WithMaxEjectedPercent(100))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.buildMu.Lock()
 	for _, id := range []string{"a", "b"} {
-		if err := b.Eject(id, time.Now().Add(time.Hour)); err != nil {
+		if err := b.Eject(id, clk.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if _, err := b.Next(); !errors.Is(err, ErrAllEjected) {
-		t.Fatalf("Next with every node ejected before a build: %v", err)
+		t.Fatalf("Next with every node ejected: %v", err)
 	}
 	if _, err := b.NextExcluding(nil); !errors.Is(err, ErrAllEjected) {
-		t.Fatalf("NextExcluding with every node ejected before a build: %v", err)
+		t.Fatalf("NextExcluding with every node ejected: %v", err)
 	}
 	if err := b.Restore("b"); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := b.Next(); err != nil || n.ID != "b" {
-		t.Fatalf("after restoring b before a build: %v, %v", n, err)
+		t.Fatalf("after restoring b: %v, %v", n, err)
 	}
-	b.buildMu.Unlock()
+	b.builds.Wait()
+
+	// a and b are out in the schedule; their ejections end, and c and d,
+	// all the schedule has, are ejected before a build.
+	b, err = New(nodesOf("a=1 b=1 c=1 d=1"), WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b"} {
+		if err := b.Eject(id, clk.Now().Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.Sync()
+	clk.Advance(2 * time.Second)
+	for _, id := range []string{"c", "d"} {
+		if err := b.Eject(id, clk.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 8 {
+		n, err := b.Next()
+		if err != nil || (n.ID != "a" && n.ID != "b") {
+			t.Fatalf("Next with a and b back, c and d ejected: %v, %v", n, err)
+		}
+		var tried Tried
+		if n, err = b.NextExcluding(&tried); err != nil || (n.ID != "a" && n.ID != "b") {
+			t.Fatalf("NextExcluding with a and b back, c and d ejected: %v, %v", n, err)
+		}
+	}
 	b.builds.Wait()
 }
 
+// builders returns how many goroutines run a background build, waiting
+// (a bounded number of yields) for those of other tests to end.
+func builders() int {
+	buf := make([]byte, 1<<20)
+	n := 0
+	for range 1000 {
+		k := runtime.Stack(buf, true)
+		n = strings.Count(string(buf[:k]), "balancer.(*Balancer).background")
+		if n == 0 {
+			break
+		}
+		runtime.Gosched()
+	}
+	return n
+}
+
 // TestBuildGoroutinesEnd: background builds run only while there is work;
-// once the schedule is current no goroutine is left.
+// once the schedule is current no build goroutine is left.
 func TestBuildGoroutinesEnd(t *testing.T) {
 	clk := clocktest.New()
-	base := runtime.NumGoroutine()
 	nodes := benchNodes(300)
 	b, err := New(nodes, WithClock(clk.Now), WithSlowStart(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
+	started := 0
 	for k := range 50 {
 		id := nodes[k*7%len(nodes)].ID
 		if err := b.Eject(id, clk.Now().Add(time.Duration(k%5)*time.Second)); err != nil && !errors.Is(err, ErrEjectLimit) {
 			t.Fatal(err)
+		}
+		if b.building.Load() {
+			started++
 		}
 		clk.Advance(300 * time.Millisecond)
 		for range 20 {
@@ -176,12 +226,15 @@ func TestBuildGoroutinesEnd(t *testing.T) {
 			b.Restore(id)
 		}
 	}
+	if started == 0 {
+		t.Fatal("no background build ran")
+	}
 	b.builds.Wait()
 	if b.building.Load() {
 		t.Fatal("building still set with no goroutine")
 	}
-	if n := runtime.NumGoroutine(); n > base {
-		t.Fatalf("%d goroutines after the builds ended, %d before", n, base)
+	if n := builders(); n != 0 {
+		t.Fatalf("%d build goroutines left", n)
 	}
 	// A build that is due starts again on the next pick and ends too.
 	clk.Advance(time.Hour)
@@ -190,7 +243,7 @@ func TestBuildGoroutinesEnd(t *testing.T) {
 	if !b.upToDate() {
 		t.Fatal("schedule not current after the build a pick started")
 	}
-	if n := runtime.NumGoroutine(); n > base {
-		t.Fatalf("%d goroutines after the second build, %d before", n, base)
+	if n := builders(); n != 0 {
+		t.Fatalf("%d build goroutines left after the second build", n)
 	}
 }

@@ -100,6 +100,10 @@
 //     sets, up to tens of milliseconds for the largest exact cycles; see the
 //     README for figures), and the order of picks follows the algorithm
 //     again from there.
+//   - One exception keeps a request from failing for nothing: when every
+//     node of the current schedule was ejected after it was built while
+//     others came back (a restore, an ejection that ended), the pick that
+//     finds no node waits for the build and picks from it.
 //   - Sync builds in the caller and returns once the schedule is current,
 //     for tests, simulations and comparisons that need the exact order at
 //     a known point. Update builds in its caller too: once it returns,

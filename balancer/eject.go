@@ -34,7 +34,7 @@ func (b *Balancer) Eject(id string, until time.Time) error {
 	if cur, ok := b.until[id]; ok {
 		if end > cur {
 			b.until[id] = end
-			b.gen++
+			b.gen.Add(1)
 			b.kick()
 		}
 		return nil
@@ -50,7 +50,7 @@ func (b *Balancer) Eject(id string, until time.Time) error {
 	b.until[id] = end
 	b.nextExpiry = min(b.nextExpiry, end)
 	delete(b.ramp, id)
-	b.gen++
+	b.gen.Add(1)
 	if s := b.cur.Load(); s.length > 0 && !plantEjectedPicked {
 		if j := s.m.lookup(id); j >= 0 && s.weight(j) > 0 {
 			s.pend.Store(s.pend.Load().with(s, j))
@@ -85,7 +85,7 @@ func (b *Balancer) Restore(id string) error {
 			b.nextExpiry = min(b.nextExpiry, now+int64(b.cfg.slowStart))
 		}
 	}
-	b.gen++
+	b.gen.Add(1)
 	if s := b.cur.Load(); s.length > 0 {
 		if j := s.m.lookup(id); j >= 0 {
 			if pd := s.pend.Load(); pd.has(j) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/safewrr/safewrr/balancer"
@@ -104,19 +105,38 @@ func ExampleBalancer_NextExcluding() {
 	// giving up: balancer: all serving backends were already tried
 }
 
+// manualClock is a clock moved by hand, safe for concurrent use: the
+// balancer reads its clock from background builds too.
+type manualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *manualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
 func ExampleBalancer_Eject() {
-	now := time.Date(2021, 7, 13, 22, 52, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	b, _ := balancer.New([]weights.Node{{ID: "a", Weight: 1}, {ID: "b", Weight: 1}}, balancer.WithClock(clock))
-	if err := b.Eject("a", now.Add(30*time.Second)); err != nil {
+	clock := &manualClock{now: time.Date(2021, 7, 13, 22, 52, 0, 0, time.UTC)}
+	b, _ := balancer.New([]weights.Node{{ID: "a", Weight: 1}, {ID: "b", Weight: 1}}, balancer.WithClock(clock.Now))
+	if err := b.Eject("a", clock.Now().Add(30*time.Second)); err != nil {
 		panic(err)
 	}
+	// No pick returns a once Eject has returned.
 	n1, _ := b.Next()
 	n2, _ := b.Next()
 	fmt.Println(n1.ID, n2.ID, b.States()[0].State)
 	// A second ejection would leave more than half of the nodes out.
-	fmt.Println(b.Eject("b", now.Add(time.Minute)))
-	now = now.Add(31 * time.Second) // the ejection ends by itself
+	fmt.Println(b.Eject("b", clock.Now().Add(time.Minute)))
+	clock.Advance(31 * time.Second) // the ejection ends by itself
 	fmt.Println(b.States()[0].State)
 	// Output:
 	// b b ejected
@@ -125,9 +145,9 @@ func ExampleBalancer_Eject() {
 }
 
 func ExampleWithSlowStart() {
-	now := time.Date(2021, 7, 13, 22, 52, 0, 0, time.UTC)
+	clock := &manualClock{now: time.Date(2021, 7, 13, 22, 52, 0, 0, time.UTC)}
 	b, _ := balancer.New([]weights.Node{{ID: "a", Weight: 100}},
-		balancer.WithClock(func() time.Time { return now }),
+		balancer.WithClock(clock.Now),
 		balancer.WithSlowStart(10*time.Second))
 	// A node scaled out joins at about a tenth of its weight and ramps up.
 	if err := b.Update([]weights.Node{{ID: "a", Weight: 100}, {ID: "b", Weight: 100}}); err != nil {
@@ -136,10 +156,28 @@ func ExampleWithSlowStart() {
 	for range 3 {
 		s := b.States()[1]
 		fmt.Println(s.ID, s.State, s.Effective)
-		now = now.Add(5 * time.Second)
+		clock.Advance(5 * time.Second)
 	}
 	// Output:
 	// b ramping 9
 	// b ramping 54
 	// b serving 100
+}
+
+func ExampleBalancer_Sync() {
+	clock := &manualClock{now: time.Date(2021, 7, 13, 22, 52, 0, 0, time.UTC)}
+	b, _ := balancer.New([]weights.Node{{ID: "a", Weight: 2}, {ID: "b", Weight: 1}, {ID: "c", Weight: 1}},
+		balancer.WithClock(clock.Now))
+	if err := b.Eject("a", clock.Now().Add(time.Minute)); err != nil {
+		panic(err)
+	}
+	// The schedule without a is built in the background; Sync builds it
+	// here, so the order of the next picks is the new schedule's.
+	b.Sync()
+	for range 4 {
+		n, _ := b.Next()
+		fmt.Print(n.ID, " ")
+	}
+	fmt.Println()
+	// Output: b c b c
 }

@@ -74,7 +74,7 @@ func (b *Balancer) setNodes(nodes []weights.Node) error {
 	b.m = m
 	b.countEjected()
 	b.capEjections(now)
-	b.gen++
+	b.gen.Add(1)
 	return nil
 }
 
