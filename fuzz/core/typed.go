@@ -6,7 +6,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/safewrr/safewrr/weights"
 	"github.com/safewrr/safewrr/weights/registry"
@@ -58,8 +57,8 @@ var services = [2]string{"api", "web"}
 
 // hostileHosts are host spellings a registry can send that are not a plain
 // address: control characters, white space, userinfo, paths, schemes,
-// queries, invalid UTF-8, empty. hostileHost tells them from the usable
-// spellings at the end (IPv6, DNS names).
+// queries, invalid UTF-8, empty; and, at the end, three usable ones (IPv6,
+// a DNS name, a plain address).
 var hostileHosts = [...]string{
 	"10.0.0.1\r\nX-Injected: 1", "10.0.0.1\n", "10.0.0.1\r", " 10.0.0.1", "10.0.0.1 ", "", "user@10.0.0.1",
 	"10.0.0.1/admin", "http://10.0.0.1", "10.0.0.1\x00", "10.0.0.1\x7f", "10.0.0.1\u0085", "\xff10.0.0.1",
@@ -67,9 +66,6 @@ var hostileHosts = [...]string{
 	// usable
 	"fd00::1", "backend-1.example", "10.0.0.200",
 }
-
-// hostileUsable is where the usable spellings start in hostileHosts.
-const hostileUsable = len(hostileHosts) - 3
 
 // typedPorts are the ports a node can have; most are ordinary.
 var typedPorts = [...]int{80, 80, 80, 80, 8080, 9000, 443, 0, 65535, 65536, -1}
@@ -210,14 +206,6 @@ func builtNumber(shape, whole, frac int) string {
 
 // id is the node's id as the map and array formats send it.
 func (n typedNode) id() string { return n.host + ":" + strconv.Itoa(n.port) }
-
-// hostile reports whether the node's host is not a usable address host.
-func (n typedNode) hostile() bool {
-	if n.host == "" || !utf8.ValidString(n.host) || strings.TrimSpace(n.host) != n.host {
-		return true
-	}
-	return strings.ContainsAny(n.host, "\x00\r\n\t\x7f\u0085@/?#") || len(n.host) > 253 || strings.Contains(n.host, "//")
-}
 
 // ids are the ids a registry decoder may give the node: host:port, with
 // brackets around an IPv6 host.

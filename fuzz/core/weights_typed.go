@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/safewrr/safewrr/weights"
 	"github.com/safewrr/safewrr/weights/registry"
@@ -49,12 +51,20 @@ func checkTypedSnapshot(s typedSet, payload []byte) (bool, error) {
 	wp := weightPolicies[s.policy]
 	tree, treeErr := weights.ParseJSON(payload, wp.p.Limits)
 	ok, err := checkDecode(payload, wp, tree, treeErr)
-	if err != nil || s.format != formatArray {
+	if err != nil {
 		return ok, err
 	}
 	snap, rep, err := weights.Decode(payload, wp.p)
 	if err != nil {
 		return ok, nil // a payload limit, or bytes JSON cannot carry; checked above
+	}
+	for _, nd := range snap.Nodes {
+		if problem := idRuleProblem(nd.ID); problem != "" {
+			return true, fmt.Errorf("%s: accepted id %q: %s", wp.name, nd.ID, problem)
+		}
+	}
+	if s.format != formatArray {
+		return ok, nil
 	}
 	bsnap, brep := wp.p.Build(s.entries())
 	if !sameNodes(snap.Nodes, bsnap.Nodes) || (rep.Refused == nil) != (brep.Refused == nil) ||
@@ -65,6 +75,53 @@ func checkTypedSnapshot(s typedSet, payload []byte) (bool, error) {
 			wp.name, snap.Nodes, reasons(rep.Rejected), rep.Refused, bsnap.Nodes, reasons(brep.Rejected), brep.Refused)
 	}
 	return ok, nil
+}
+
+// idRuleProblem says why an accepted id breaks the rules every id follows
+// (no control character, C0, DEL or C1; valid UTF-8; no white space at
+// either end), "" when it does not.
+func idRuleProblem(id string) string {
+	if !utf8.ValidString(id) {
+		return "not valid UTF-8"
+	}
+	for _, r := range id {
+		if r < 0x20 || (r >= 0x7f && r <= 0x9f) {
+			return fmt.Sprintf("control character %U", r)
+		}
+	}
+	if strings.TrimSpace(id) != id {
+		return "white space at an end"
+	}
+	return ""
+}
+
+// addressProblem says why an accepted registry id is not host:port (a
+// port 1-65535, a host without userinfo, path, query, fragment or scheme,
+// IPv6 in brackets), "" when it is.
+func addressProblem(id string) string {
+	if p := idRuleProblem(id); p != "" {
+		return p
+	}
+	i := strings.LastIndexByte(id, ':')
+	if i < 0 {
+		return "no port"
+	}
+	host, port := id[:i], id[i+1:]
+	if n, err := strconv.Atoi(port); err != nil || !digitsOnly(port) || n < 1 || n > 65535 {
+		return "port " + strconv.Quote(port)
+	}
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+		if !strings.Contains(host, ":") {
+			return "brackets around a host that is not IPv6"
+		}
+	} else if strings.Contains(host, ":") {
+		return "an IPv6 host without brackets, or a scheme"
+	}
+	if host == "" || strings.ContainsAny(host, "@/?# []") {
+		return "host " + strconv.Quote(host)
+	}
+	return ""
 }
 
 func reasons(nes []*weights.NodeError) string {
@@ -106,13 +163,11 @@ func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 	// Nacos weights are floats: following the registry, a decoder rounds
 	// them once scaled.
 	rounds := s.format == registry.FormatNacos && o.Convention == registry.FollowRegistry
-	if slices.ContainsFunc(s.nodes, typedNode.hostile) {
-		// Which address a decoder makes of a hostile host is its own
-		// business; that it refuses one is checked by the id rules.
-		return len(snap.Nodes) > 0, nil
-	}
 	next := 0 // the typed node after the first one matched last
 	for _, nd := range snap.Nodes {
+		if problem := addressProblem(nd.ID); problem != "" {
+			return true, fmt.Errorf("accepted id %q is not an address: %s", nd.ID, problem)
+		}
 		// The node must have been sent after the previous one; when it was
 		// sent more than once (a duplicate address), the decoder may keep
 		// any one of them, so one of them must explain its weight.

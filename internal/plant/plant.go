@@ -33,6 +33,7 @@ var Catalog = []Planted{
 	{"fraction", "weights", "FuzzWeightsTyped", "a fractional weight is truncated instead of rejected"},
 	{"duplicate-id", "weights", "FuzzWeightsTyped", "a second node with an id already seen is accepted"},
 	{"order", "weights", "FuzzWeightsTyped", "the accepted nodes come back sorted by id, not in payload order"},
+	{"crlf-id", "weights", "FuzzWeightsTyped", "an id holding CR or LF (a header injection in waiting) is accepted"},
 	{"cycle-count", "balancer", "FuzzBalancer", "the last position of every cycle goes to the first node (one pick too many for it)"},
 	{"ejected-picked", "balancer", "FuzzBalancer", "an ejected node keeps its place in the schedule"},
 	{"tried-returned", "balancer", "FuzzBalancer", "NextExcluding returns a tried node at the end of its walk window"},
