@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/resolver/manual"
 
+	"github.com/safewrr/safewrr/feed"
 	"github.com/safewrr/safewrr/grpcwrr" // registers the "safewrr" policy and resolver
 	"github.com/safewrr/safewrr/grpcwrr/internal/namesrv"
 	"github.com/safewrr/safewrr/weights"
@@ -104,4 +105,34 @@ func hello(conn *grpc.ClientConn) string {
 		log.Fatal(err)
 	}
 	return name
+}
+
+// A registry client of your own feeds the channel through feed.Func: every
+// payload it returns goes through the same decoding and guards as a file or
+// a URL (a payload the feed refuses never reaches the channel).
+func ExampleNewResolverBuilder() {
+	a, b := start("a"), start("b")
+	defer a.Stop()
+	defer b.Stop()
+
+	payload := fmt.Sprintf(`{%q: 1, %q: 1}`, a.Addr, b.Addr)
+	fetch := func(context.Context) ([]byte, error) { return []byte(payload), nil }
+	rb := grpcwrr.NewResolverBuilder("myregistry", feed.Func("my registry client", fetch))
+	conn, err := grpc.NewClient("myregistry:///main.api", grpc.WithResolvers(rb),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"safewrr":{}}]}`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+
+	for seen := map[string]bool{}; len(seen) < 2; {
+		seen[hello(conn)] = true
+	}
+	counts := map[string]int{}
+	for range 10 {
+		counts[hello(conn)]++
+	}
+	fmt.Println(counts)
+	// Output: map[a:5 b:5]
 }

@@ -189,9 +189,16 @@ func (r *feedResolver) changed(st feed.Status) {
 		return
 	}
 	if st.Generation == r.gen {
-		return // a refusal or a fetch error: the last good endpoints stay
+		// A refusal or a fetch error: the last good endpoints stay.
+		if st.LastError != "" {
+			logger.Warningf("safewrr: %s: the last good endpoints keep serving: %s", st.Source, st.LastError)
+		}
+		return
 	}
 	r.gen = st.Generation
+	if st.Rejected > 0 {
+		logger.Warningf("safewrr: %s: %d of %d nodes rejected and left out (%v), first: %s", st.Source, st.Rejected, st.Entries, st.Reasons, firstReject(st))
+	}
 	eps := make([]resolver.Endpoint, len(st.Nodes))
 	for i, n := range st.Nodes {
 		eps[i] = SetEntry(resolver.Endpoint{Addresses: []resolver.Address{{Addr: n.ID}}},
@@ -200,6 +207,14 @@ func (r *feedResolver) changed(st feed.Status) {
 	if err := r.cc.UpdateState(resolver.State{Endpoints: eps}); err != nil {
 		logger.Warningf("safewrr: resolver update %d from %s: %v", st.Generation, st.Source, err)
 	}
+}
+
+func firstReject(st feed.Status) string {
+	if len(st.Rejects) == 0 {
+		return "none listed"
+	}
+	r := st.Rejects[0]
+	return fmt.Sprintf("node %q (#%d): %s", r.ID, r.Index, r.Message)
 }
 
 // ResolveNow makes the feed read the registry at once.
