@@ -3,6 +3,8 @@ package grpcwrr
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -143,6 +145,28 @@ func TestResolverFileTarget(t *testing.T) {
 	target := "safewrr://" + (&url.URL{Path: file, RawQuery: "format=discovery&service=main.api&scheme=grpc&interval=0"}).String()
 	cc := dialTarget(t, target, name)
 	want := map[string]uint32{a.addr: 3, b.addr: 1}
+	w.waitFor(t, "a and b serving", allServing(want))
+	wantShares(t, cc, names, want, 4)
+}
+
+func TestResolverURLTarget(t *testing.T) {
+	name, w := testPolicy(time.Now)
+	a, b := startBackend(t, "a", "127.0.0.1:0"), startBackend(t, "b", "127.0.0.1:0")
+	names := map[string]string{a.addr: "a", b.addr: "b"}
+	reg := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		if req.URL.Path != "/v1/health/service/api" || req.URL.Query().Get("passing") != "1" {
+			http.NotFound(rw, req)
+			return
+		}
+		ha, pa, _ := strings.Cut(a.addr, ":")
+		hb, pb, _ := strings.Cut(b.addr, ":")
+		fmt.Fprintf(rw, `[{"Service":{"ID":"a","Service":"api","Address":%q,"Port":%s,"Weights":{"Passing":2,"Warning":1}},"Checks":[]},
+			{"Service":{"ID":"b","Service":"api","Address":%q,"Port":%s,"Weights":{"Passing":3,"Warning":1}},"Checks":[]}]`, ha, pa, hb, pb)
+	}))
+	t.Cleanup(reg.Close)
+	q := url.Values{"url": {reg.URL + "/v1/health/service/api?passing=1"}, "format": {"consul"}, "interval": {"0"}}
+	cc := dialTarget(t, "safewrr:///?"+q.Encode(), name)
+	want := map[string]uint32{a.addr: 2, b.addr: 3}
 	w.waitFor(t, "a and b serving", allServing(want))
 	wantShares(t, cc, names, want, 4)
 }
