@@ -194,15 +194,16 @@ func (p *policy) UpdateClientConnState(ccs balancer.ClientConnState) error {
 	for _, n := range snap.Nodes {
 		ids[n.ID] = true
 	}
-	for id := range p.joined {
-		if !ids[id] {
-			delete(p.joined, id)
-			delete(p.states, id)
+	for _, m := range []map[string]bool{p.joined, p.first} {
+		for id := range m {
+			if !ids[id] {
+				delete(m, id)
+			}
 		}
 	}
-	for id := range p.first {
+	for id := range p.states {
 		if !ids[id] {
-			delete(p.first, id)
+			delete(p.states, id)
 		}
 	}
 	if p.wrr == nil {

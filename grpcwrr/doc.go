@@ -15,32 +15,36 @@
 // The weight of each endpoint comes from the resolver, as the registry sent
 // it: a resolver attaches it with [SetWeight] or [SetEntry], and the policy
 // judges it with the weights package's policy (strict by default). A string
-// "0", NaN, a negative, a fraction or an out-of-range value never reaches the
-// picker: the endpoint is rejected, logged through grpclog (component
+// "0", NaN, a negative, a fraction or an out-of-range value never reaches
+// the picker: the endpoint is rejected, logged through grpclog (component
 // "safewrr", with the reason), never connected and never picked. So is an
-// endpoint with a duplicate id, without an address, or with an address an
-// earlier accepted endpoint already has (one connection cannot be two nodes). An endpoint without a weight
-// gets the policy's default weight (1). The number 0 drains an endpoint:
-// it stays a member and is never picked. When every endpoint of an update is
-// rejected, or the update would leave nothing to serve, the update is refused:
-// the previous set keeps serving and grpc-go is told the resolver state was
-// bad (so it asks the resolver again).
+// endpoint with a duplicate id, without an address, or with an address that
+// an earlier accepted endpoint already has (one connection cannot be two
+// nodes). An endpoint without a weight gets the policy's default weight (1).
+// The number 0 drains an endpoint: it stays a member and is never picked.
+// When every endpoint of an update is rejected, or the update would leave
+// nothing to serve, the update is refused: the previous set keeps serving and
+// grpc-go is told the resolver state was bad (so it asks the resolver again).
 //
 // Each accepted endpoint gets one pick_first child (one connection). Only a
-// READY endpoint is picked. An endpoint starts drained and joins the
-// rotation the first time it is READY: at full weight for the endpoints of
-// the channel's first resolver update (while none is ejected or ramping),
-// through slow start (when configured) for endpoints added later. An endpoint whose connection goes to
-// TRANSIENT_FAILURE is ejected from the balancer until it is READY again,
-// then comes back through slow start; at most maxEjectedPercent of the
-// endpoints that are not drained are ejected at once. Beyond that cap a failed
-// endpoint keeps its place in the schedule and is passed over while it is not
-// READY: its turn goes to the next READY endpoint in schedule order, and it
-// serves again at full weight as soon as it is READY (it was never ejected).
+// READY endpoint is picked. An endpoint starts drained and joins the rotation
+// the first time it is READY: at full weight for the endpoints of the
+// channel's first resolver update (while none is ejected or ramping), through
+// slow start (when configured) for endpoints added later. An endpoint whose
+// connection goes to TRANSIENT_FAILURE is ejected from the balancer until it
+// is READY again, then comes back through slow start; at most
+// maxEjectedPercent of the endpoints that are not drained are ejected at
+// once. Beyond that cap a failed endpoint keeps its place in the schedule and
+// is passed over while it is not READY: its turn goes to the next READY
+// endpoint in schedule order, and it serves again at full weight as soon as
+// it is READY (it was never ejected). A change of the algorithm, slow start,
+// cap or random start builds a new balancer: ejections are applied again,
+// ramps in progress end.
 //
-// A pick is the balancer's Next: one atomic add and a table lookup, no lock,
-// no allocation. The picker is immutable and replaced as a whole on every
-// change; the balancer's own schedule is swapped atomically inside it.
+// A pick is the balancer's Next: one atomic add and a table lookup, then a
+// map lookup from node to connection; no lock, no allocation. The picker is
+// immutable and replaced as a whole on every change; the balancer's own
+// schedule is swapped atomically inside it.
 //
 // # The resolver
 //

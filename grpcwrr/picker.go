@@ -2,8 +2,6 @@ package grpcwrr
 
 import (
 	"google.golang.org/grpc/balancer"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	wrr "github.com/safewrr/safewrr/balancer"
 )
@@ -32,7 +30,9 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 		}
 		return p.passOver(info, n.ID)
 	}
-	return balancer.PickResult{}, status.Errorf(codes.Unavailable, "safewrr: %v", err)
+	// Nothing serves (every node ejected or drained): the state changed
+	// under this picker, and the policy is installing the next one.
+	return balancer.PickResult{}, balancer.ErrNoSubConnAvailable
 }
 
 func (p *picker) passOver(info balancer.PickInfo, first string) (balancer.PickResult, error) {
@@ -47,8 +47,9 @@ func (p *picker) passOver(info balancer.PickInfo, first string) (balancer.PickRe
 			return cp.Pick(info)
 		}
 	}
-	// The policy only installs this picker when a READY endpoint serves; a
-	// new picker is on its way.
+	// The policy installs this picker only while a READY endpoint serves, and
+	// installs a new one after every change to the balancer: one is on its
+	// way.
 	return balancer.PickResult{}, balancer.ErrNoSubConnAvailable
 }
 

@@ -69,6 +69,17 @@ func TestPassOverAllocatesNothing(t *testing.T) {
 	}
 }
 
+func TestPickQueuesWhenNothingServes(t *testing.T) {
+	b, err := wrr.New([]weights.Node{{ID: "a", Weight: 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPicker(b, map[string]balancer.Picker{"a": stubPicker{}}, 1)
+	if _, err := p.Pick(balancer.PickInfo{}); err != balancer.ErrNoSubConnAvailable {
+		t.Fatalf("Pick with every node drained = %v, want ErrNoSubConnAvailable", err)
+	}
+}
+
 type namedPicker string
 
 func (p namedPicker) Pick(balancer.PickInfo) (balancer.PickResult, error) {
