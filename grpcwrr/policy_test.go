@@ -465,3 +465,31 @@ func TestBadServiceConfigFailsNewClient(t *testing.T) {
 		t.Fatalf("NewClient with a bad safewrr config: %v", err)
 	}
 }
+
+func TestConfigChangeRebuildsTheBalancer(t *testing.T) {
+	name, w := testPolicy(time.Now)
+	a, b, c := startBackend(t, "a", "127.0.0.1:0"), startBackend(t, "b", "127.0.0.1:0"), startBackend(t, "c", "127.0.0.1:0")
+	eps := []resolver.Endpoint{endpoint(a.addr, weights.Int(5)), endpoint(b.addr, weights.Int(1)), endpoint(c.addr, weights.Int(1))}
+	cc, r := dial(t, name, `{}`, eps)
+	w.waitFor(t, "all serving", allServing(map[string]uint32{a.addr: 5, b.addr: 1, c.addr: 1}))
+	calls(t, cc, 3)
+
+	// The resolver's service config switches to resty: a new balancer, whose
+	// sequence starts as resty.roundrobin's does.
+	sc := r.CC().ParseServiceConfig(fmt.Sprintf(`{"loadBalancingConfig":[{%q:{"algorithm":"resty"}}]}`, name))
+	if sc.Err != nil {
+		t.Fatal(sc.Err)
+	}
+	r.UpdateState(resolver.State{Endpoints: eps, ServiceConfig: sc})
+	var seq []string
+	for range 14 {
+		name, err := call(t.Context(), cc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq = append(seq, name)
+	}
+	if got, want := strings.Join(seq, " "), "a a a a b c a a a a a b c a"; got != want {
+		t.Fatalf("after switching to resty the sequence is %s, want %s", got, want)
+	}
+}
