@@ -135,12 +135,14 @@ func (f *Feed) Trigger() {
 // makes it poll at once. With an interval of 0 it polls only on Trigger.
 // Run one at a time.
 func (f *Feed) Run(ctx context.Context) error {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for {
 		var tick <-chan time.Time
+		timer.Stop()
 		if d := f.nextWait(); d > 0 {
-			t := time.NewTimer(d)
-			tick = t.C
-			defer t.Stop()
+			timer.Reset(d)
+			tick = timer.C
 		}
 		select {
 		case <-ctx.Done():

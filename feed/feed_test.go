@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/safewrr/safewrr/balancer"
 	"github.com/safewrr/safewrr/feed"
@@ -359,4 +360,20 @@ func TestTooLargePayloadIsAFetchError(t *testing.T) {
 
 func newTextLogger(w *syncBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func TestRunPollsByItself(t *testing.T) {
+	r := &fakeRegistry{data: `{"a:1": 1}`}
+	f, _ := newFeed(t, r, feed.WithInterval(time.Millisecond), feed.WithJitter(0.5))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	// A bound for a broken Run, not a measure.
+	wctx, wcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer wcancel()
+	if st := f.Wait(wctx, 3); st.Polls <= 3 {
+		t.Fatalf("Run polled %d times", st.Polls)
+	}
+	cancel()
+	<-done
 }
