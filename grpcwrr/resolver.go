@@ -35,7 +35,7 @@ func init() {
 
 // NewResolverBuilder returns a resolver builder for scheme whose resolvers
 // read src through a feed.Feed built with opts (format, decode options,
-// interval, logger, ...), whatever the target says. Pass it to
+// interval, logger, feed.WithOnChange, ...), whatever the target says. Pass it to
 // grpc.WithResolvers, or register it with resolver.Register.
 //
 // Every resolver polls its own feed: a payload that the feed refuses (it
@@ -66,17 +66,22 @@ func (b *resolverBuilder) Build(target resolver.Target, cc resolver.ClientConn, 
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &feedResolver{cc: cc, cancel: cancel, done: make(chan struct{})}
-	f, err := feed.New(ctx, src, append(opts[:len(opts):len(opts)], feed.WithOnChange(r.changed))...)
+	f, err := feed.New(ctx, src, opts...)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("grpcwrr: %w", err)
 	}
-	r.f = f
-	r.changed(f.Status())
+	r := &feedResolver{cc: cc, f: f, cancel: cancel}
+	st := f.Status()
+	r.changed(st)
+	r.wg.Add(2)
 	go func() {
-		defer close(r.done)
+		defer r.wg.Done()
 		_ = f.Run(ctx) // returns the context's cause when the resolver closes
+	}()
+	go func() {
+		defer r.wg.Done()
+		r.watch(ctx, st.Polls)
 	}()
 	return r, nil
 }
@@ -174,26 +179,41 @@ type feedResolver struct {
 	cc     resolver.ClientConn
 	f      *feed.Feed
 	cancel context.CancelFunc
-	done   chan struct{}
+	wg     sync.WaitGroup
 
-	mu  sync.Mutex
-	gen int64 // generation last passed on
+	gen     int64  // generation last passed on
+	lastErr string // last error logged
 }
 
-// changed runs after every poll that changed something.
+// watch hands every completed poll to changed until ctx is done. It waits
+// on the feed rather than taking its OnChange callback, which stays the
+// caller's.
+func (r *feedResolver) watch(ctx context.Context, polls int64) {
+	for {
+		st := r.f.Wait(ctx, polls)
+		if ctx.Err() != nil {
+			return
+		}
+		polls = st.Polls
+		r.changed(st)
+	}
+}
+
+// changed takes the feed's status after a poll. It runs on one goroutine at a
+// time (Build, then watch).
 func (r *feedResolver) changed(st feed.Status) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	if st.LastError != r.lastErr {
+		r.lastErr = st.LastError
+		if st.LastError != "" {
+			logger.Warningf("safewrr: %s: %s", st.Source, st.LastError)
+		}
+	}
 	if !st.Serving() {
 		r.cc.ReportError(fmt.Errorf("grpcwrr: %s: %s", st.Source, st.NoBackendsReason()))
 		return
 	}
 	if st.Generation == r.gen {
-		// A refusal or a fetch error: the last good endpoints stay.
-		if st.LastError != "" {
-			logger.Warningf("safewrr: %s: the last good endpoints keep serving: %s", st.Source, st.LastError)
-		}
-		return
+		return // nothing applied: the last good endpoints stay
 	}
 	r.gen = st.Generation
 	if st.Rejected > 0 {
@@ -223,5 +243,5 @@ func (r *feedResolver) ResolveNow(resolver.ResolveNowOptions) { r.f.Trigger() }
 // Close stops the feed's polling and waits for it.
 func (r *feedResolver) Close() {
 	r.cancel()
-	<-r.done
+	r.wg.Wait()
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,7 +87,13 @@ func TestResolverKeepsLastGoodSet(t *testing.T) {
 		return fmt.Sprintf(`{%q: %s, %q: %s, %q: %s}`, a.addr, wa, b.addr, wb, c.addr, wc)
 	}
 	src := newPayloadSource(payload("2", "1", "1"))
-	rb := NewResolverBuilder("flap", feed.Func("flap", src.fetch), feed.WithInterval(5*time.Millisecond), feed.WithJitter(0))
+	var refusals atomic.Int64 // the caller's own OnChange still runs
+	onChange := feed.WithOnChange(func(st feed.Status) {
+		if st.LastPoll == feed.Refused {
+			refusals.Add(1)
+		}
+	})
+	rb := NewResolverBuilder("flap", feed.Func("flap", src.fetch), feed.WithInterval(5*time.Millisecond), feed.WithJitter(0), onChange)
 	cc := dialTarget(t, "flap:///svc", name, grpc.WithResolvers(rb))
 	all := map[string]uint32{a.addr: 2, b.addr: 1, c.addr: 1}
 	w.waitFor(t, "all serving", allServing(all))
@@ -123,6 +130,9 @@ func TestResolverKeepsLastGoodSet(t *testing.T) {
 	src.set(t, payload("2", "1", "1"))
 	w.waitFor(t, "b back", allServing(all))
 	wantShares(t, cc, names, all, 3)
+	if refusals.Load() == 0 {
+		t.Fatalf("the caller's WithOnChange saw no refused poll")
+	}
 }
 
 func TestResolverFileTarget(t *testing.T) {
