@@ -185,6 +185,89 @@ end
 
 M.next = M.find
 
+-- The update operations lua-resty-balancer documents for resty.roundrobin
+-- (set, incr, decr, delete, reinit), with the effect on find()'s state
+-- that its README and source describe:
+--   * every operation recomputes the gcd, the largest weight and the only
+--     node over the whole copy, in next() order;
+--   * delete(id) removes the node; when it was the node find() returned
+--     last, last_id becomes nil, so the next scan starts at the first node;
+--     the current weight is lowered to the new largest weight if it is
+--     above it. Deleting the only node leaves no nodes, an error;
+--   * decr(id, w) lowers a weight (1 by default), deletes the node when the
+--     weight would not stay positive, and caps the current weight like
+--     delete;
+--   * incr(id, w) raises a weight (1 by default), adding the node when it
+--     is new; the current weight and last_id stay;
+--   * set(id, w) is incr or decr by the difference (w nil or unreadable:
+--     0, so set(id) deletes);
+--   * reinit(nodes) starts over on a copy of nodes: current weight at the
+--     largest weight, find() starting after a random node.
+-- incr, decr and set read their weight argument with tonumber (new() and
+-- reinit() copy weights as given).
+
+local function recount(self)
+  self.only_id, self.gcd, self.max_weight = scan(self.nodes)
+end
+
+local function cap(self)
+  if self.cw > self.max_weight then
+    self.cw = self.max_weight
+  end
+end
+
+function M.delete(self, id)
+  self.nodes[id] = nil
+  recount(self)
+  if id == self.last_id then
+    self.last_id = nil
+  end
+  cap(self)
+end
+
+function M.decr(self, id, weight)
+  weight = tonumber(weight) or 1
+  local old = self.nodes[id]
+  if old == nil then
+    return
+  end
+  if old <= weight then
+    return M.delete(self, id)
+  end
+  self.nodes[id] = old - weight
+  recount(self)
+  cap(self)
+end
+
+function M.incr(self, id, weight)
+  weight = tonumber(weight) or 1
+  self.nodes[id] = (self.nodes[id] or 0) + weight
+  recount(self)
+end
+
+function M.set(self, id, weight)
+  weight = tonumber(weight) or 0
+  local old = self.nodes[id] or 0
+  if old == weight then
+    return
+  end
+  if old < weight then
+    return M.incr(self, id, weight - old)
+  end
+  return M.decr(self, id, old - weight)
+end
+
+function M.reinit(self, nodes)
+  if type(nodes) ~= "table" then
+    error("nodes must be a table", 0)
+  end
+  local t = copy(nodes)
+  self.only_id, self.gcd, self.max_weight = scan(t)
+  self.nodes = t
+  self.cw = self.max_weight
+  self.last_id = random_start(t)
+end
+
 -- instrument switches step counting and tracing on (step_limit a number) or
 -- off (nil), and resets the counters. trace_calls is how many _gcd calls to
 -- record.

@@ -13,6 +13,20 @@
 --   string hash is seeded at random for every Lua state, so the order of the
 --   same table differs from one process to the next.
 --
+-- Updates: luajit luajit_driver.lua MODELDIR updates SCRIPTFILE
+--   SCRIPTFILE holds one script per line: model <TAB> operations separated
+--   by ";", each one of
+--     new K SPEC      build over SPEC; find() starts after the K-th node
+--                     (0-based) of the order
+--     pick N          N calls of find()
+--     set ID W, incr ID W, decr ID W, delete ID
+--     reinit SPEC     start over; find() starts after the last node of the
+--                     new order
+--   For each script one line is printed, one field per operation, separated
+--   by tabs: "O" and the nodes as ID=WEIGHT in next() order after the
+--   operation, "P" and the ids picked, or "E" and the error that ended the
+--   script. Lists are separated by \031.
+--
 -- Benchmark: luajit luajit_driver.lua MODELDIR bench MODEL NODES FINDS
 --   Builds MODEL over NODES nodes with weights 1..NODES and prints the
 --   seconds (os.clock) that FINDS calls of find() took.
@@ -72,7 +86,61 @@ local function run_case(name, limit, picks, start, spec)
   return table.concat({ "ok", "", order_s, table.concat(got, SEP), "" }, "\t")
 end
 
-if mode == "run" then
+local function order_of(b)
+  local out = {}
+  for id, w in pairs(b.nodes) do
+    out[#out + 1] = clean(id) .. "=" .. clean(w)
+  end
+  return "O" .. table.concat(out, SEP)
+end
+
+local function run_updates(name, script)
+  local m = require(name)
+  m.instrument(nil)
+  local b
+  local out = {}
+  for op in script:gmatch("[^;]+") do
+    local verb, rest = op:match("^%s*(%S+)%s*(.-)%s*$")
+    local ok, err = pcall(function()
+      if verb == "new" then
+        local k, spec = rest:match("^(%S+)%s+(.*)$")
+        b = m:new(loadstring("return " .. spec)())
+        local id = nil
+        for _ = 0, tonumber(k) do id = next(b.nodes, id) end
+        b.last_id = id
+        out[#out + 1] = order_of(b)
+      elseif verb == "pick" then
+        local got = {}
+        for i = 1, tonumber(rest) do got[i] = clean(b:find()) end
+        out[#out + 1] = "P" .. table.concat(got, SEP)
+      elseif verb == "reinit" then
+        b:reinit(loadstring("return " .. rest)())
+        local last = nil
+        for id in pairs(b.nodes) do last = id end
+        b.last_id = last
+        out[#out + 1] = order_of(b)
+      elseif verb == "set" or verb == "incr" or verb == "decr" or verb == "delete" then
+        local id, w = rest:match("^(%S+)%s*(%S*)$")
+        b[verb](b, id, tonumber(w))
+        out[#out + 1] = order_of(b)
+      else
+        error("unknown operation " .. tostring(verb), 0)
+      end
+    end)
+    if not ok then
+      out[#out + 1] = "E" .. clean(err)
+      break
+    end
+  end
+  return table.concat(out, "\t")
+end
+
+if mode == "updates" then
+  for line in io.lines(arg[3]) do
+    local name, script = line:match("^([^\t]*)\t(.*)$")
+    io.write(run_updates(name, script), "\n")
+  end
+elseif mode == "run" then
   for line in io.lines(arg[3]) do
     local name, limit, picks, start, spec = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
     io.write(run_case(name, tonumber(limit), tonumber(picks), start, spec), "\n")
@@ -88,6 +156,6 @@ elseif mode == "bench" then
   for _ = 1, finds do find(b) end
   io.write(string.format("%.9f\n", os.clock() - t0))
 else
-  io.stderr:write("usage: luajit luajit_driver.lua MODELDIR run CASEFILE | bench MODEL NODES FINDS\n")
+  io.stderr:write("usage: luajit luajit_driver.lua MODELDIR run CASEFILE | updates SCRIPTFILE | bench MODEL NODES FINDS\n")
   os.exit(2)
 end
