@@ -76,6 +76,7 @@ type decoder struct {
 	scanner
 	b     *builder
 	index int
+	kept  int // arrays and objects kept whole (keepRawValues)
 }
 
 // count checks the node limit before node number d.index is added.
@@ -253,7 +254,8 @@ func (d *decoder) element() error {
 		if id.Kind != KindString {
 			e.ID = ""
 		}
-		if d.i-start <= keepRawBytes {
+		if d.i-start <= keepRawBytes && d.kept < keepRawValues {
+			d.kept++
 			whole, err := d.reparse(start, d.i)
 			if err != nil {
 				return err
@@ -272,6 +274,11 @@ func (d *decoder) element() error {
 // keeps whole for a report; a larger one is checked, skipped, and reported
 // by kind and size, so a hostile snapshot cannot expand into a huge tree.
 const keepRawBytes = 4096
+
+// keepRawValues is how many arrays and objects Decode keeps whole for a
+// report; later ones are reported by kind and size, so that a payload of
+// many small nested entries costs no more than one of a few big ones.
+const keepRawValues = 1024
 
 // rawValue reads a value. An array or object of more than keepRawBytes bytes
 // comes back without its contents, with its size in big.
@@ -296,9 +303,10 @@ func (d *decoder) rawValue() (v Raw, big int, err error) {
 		if err != nil {
 			return Raw{}, 0, err
 		}
-		if d.i-start > keepRawBytes {
+		if d.i-start > keepRawBytes || d.kept >= keepRawValues {
 			return v, d.i - start, nil
 		}
+		d.kept++
 		v, err = d.reparse(start, d.i)
 		return v, 0, err
 	}
@@ -309,7 +317,7 @@ func (d *decoder) rawValue() (v Raw, big int, err error) {
 // reparse builds the value in s[start:end], which has already been checked,
 // counting its values against the limit.
 func (d *decoder) reparse(start, end int) (Raw, error) {
-	sub := scanner{s: d.s[start:end], maxDepth: d.maxDepth + 1, maxValues: d.maxValues - d.values}
+	sub := scanner{s: d.s[start:end], maxDepth: d.maxDepth + 1, maxValues: d.maxValues - d.values, limit: d.maxValues}
 	v, err := sub.value(true)
 	d.values += sub.values
 	if pe, ok := err.(*PayloadError); ok {

@@ -3,6 +3,7 @@ package weights
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -131,10 +132,79 @@ type scanner struct {
 	maxDepth  int
 	values    int // values built so far
 	maxValues int
+	// limit is the MaxValues named in the error when it differs from
+	// maxValues (a sub-scanner that has the rest of a budget).
+	limit int
 	// Elements of the arrays and objects being built, innermost last; each
 	// container is copied out at its exact size when it closes.
 	items   []Raw
 	members []Member
+	// sketch, when set, bounds what is built (SketchJSON).
+	sketch *sketch
+}
+
+// sketch says which parts of a value SketchJSON builds.
+type sketch struct {
+	keys map[string]bool
+}
+
+// Bounds of a sketch: containers nest at most sketchDepth deep; an object
+// keeps its first sketchFirst members, the first member of each of the
+// given keys and its first array or object member, at most sketchMembers in
+// all; an array keeps its first element.
+const (
+	sketchDepth   = 4
+	sketchFirst   = 6
+	sketchMembers = 24
+)
+
+// SketchJSON reads data as ParseJSON does, with the same checks and errors
+// (syntax, size, UTF-8, depth), but builds only a bounded outline of the
+// value: arrays keep their first element; objects keep their first few
+// members, the first member named by each of keys, and their first member
+// that is an array or an object; arrays and objects nested deeper than a
+// few levels, and every member or element not kept, are checked and
+// skipped, and come back (if at all) as empty values of their kind. What it
+// builds is bounded whatever data holds, so its cost is one pass over the
+// bytes: it is how a payload's shape is told cheaply before it is decoded.
+// MaxValues does not apply.
+func SketchJSON(data []byte, l Limits, keys ...string) (Raw, error) {
+	l = l.WithDefaults()
+	if err := precheck(data, l); err != nil {
+		return Raw{}, err
+	}
+	sk := &sketch{keys: make(map[string]bool, len(keys))}
+	for _, k := range keys {
+		sk.keys[k] = true
+	}
+	sc := scanner{s: string(data), maxDepth: l.MaxDepth, maxValues: math.MaxInt, sketch: sk}
+	v, err := sc.value(true)
+	if err != nil {
+		return Raw{}, err
+	}
+	if err := sc.end(); err != nil {
+		return Raw{}, err
+	}
+	return v, nil
+}
+
+// keepMember decides, in a sketch, whether an object member is built: kept
+// counts the members kept so far, seen the keys kept, container whether a
+// container member was kept.
+func (sc *scanner) keepMember(key string, kept int, seen map[string]bool, container bool) (build, stub bool) {
+	sk := sc.sketch
+	if kept >= sketchMembers {
+		return false, false
+	}
+	isContainer := sc.i < len(sc.s) && (sc.s[sc.i] == '{' || sc.s[sc.i] == '[')
+	deep := isContainer && sc.depth >= sketchDepth
+	switch {
+	case kept < sketchFirst, sk.keys[key] && !seen[key]:
+		return !deep, deep
+	case isContainer && !container:
+		return false, true
+	}
+	return false, false
 }
 
 func (sc *scanner) fail(off int, msg string) *PayloadError {
@@ -199,8 +269,12 @@ func (sc *scanner) value(build bool) (Raw, error) {
 	if build {
 		sc.values++
 		if sc.values > sc.maxValues {
+			limit := sc.maxValues
+			if sc.limit != 0 {
+				limit = sc.limit
+			}
 			return Raw{}, &PayloadError{Offset: sc.i, Err: ErrTooLarge,
-				Msg: fmt.Sprintf("more than %d values", sc.maxValues)}
+				Msg: fmt.Sprintf("more than %d values (the limit)", limit)}
 		}
 	}
 	switch c := sc.s[sc.i]; {
@@ -248,6 +322,13 @@ func (sc *scanner) object(build bool) (Raw, error) {
 		sc.depth--
 		return Raw{Kind: KindObject}, nil
 	}
+	var (
+		seen      map[string]bool // sketch: keys kept
+		container bool            // sketch: a container member was kept
+	)
+	if build && sc.sketch != nil {
+		seen = map[string]bool{}
+	}
 	for {
 		sc.ws()
 		if sc.i >= len(sc.s) || sc.s[sc.i] != '"' {
@@ -260,12 +341,23 @@ func (sc *scanner) object(build bool) (Raw, error) {
 		if err := sc.expect(':', "after an object key"); err != nil {
 			return Raw{}, err
 		}
-		v, err := sc.value(build)
+		buildIt, keep := build, build
+		if build && sc.sketch != nil {
+			sc.ws()
+			var stub bool
+			buildIt, stub = sc.keepMember(key, len(sc.members)-base, seen, container)
+			keep = buildIt || stub
+		}
+		v, err := sc.value(buildIt)
 		if err != nil {
 			return Raw{}, err
 		}
-		if build {
+		if keep {
 			sc.members = append(sc.members, Member{Key: key, Value: v})
+			if seen != nil {
+				seen[key] = true
+				container = container || v.Kind == KindArray || v.Kind == KindObject
+			}
 		}
 		more, err := sc.next('}', "after an object member")
 		if err != nil {
@@ -293,12 +385,19 @@ func (sc *scanner) array(build bool) (Raw, error) {
 		sc.depth--
 		return Raw{Kind: KindArray}, nil
 	}
-	for {
-		v, err := sc.value(build)
+	for n := 0; ; n++ {
+		buildIt := build
+		if build && sc.sketch != nil {
+			// a sketch keeps the first element, and not below its depth
+			sc.ws()
+			deep := sc.i < len(sc.s) && (sc.s[sc.i] == '{' || sc.s[sc.i] == '[') && sc.depth >= sketchDepth
+			buildIt = n == 0 && !deep
+		}
+		v, err := sc.value(buildIt)
 		if err != nil {
 			return Raw{}, err
 		}
-		if build {
+		if buildIt || (build && n == 0) {
 			sc.items = append(sc.items, v)
 		}
 		more, err := sc.next(']', "after an array element")

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -96,6 +98,16 @@ var validateStdin io.Reader = os.Stdin
 // validateMaxRaw bounds the raw text shown in the table; --json shows it whole.
 const validateMaxRaw = 40
 
+// validateMaxRows bounds the rows of each text table; --json lists all.
+const validateMaxRows = 1000
+
+// moreRows says how many rows of a table were not shown.
+func moreRows(w io.Writer, n int, what string) {
+	if n > validateMaxRows {
+		fmt.Fprintf(w, "  ... %d more %s not shown (--json lists them all)\n", n-validateMaxRows, what)
+	}
+}
+
 func runValidate(args []string, stdout, stderr io.Writer) int {
 	c := commands["validate"]
 	fs := newFlagSet(c, stdout, stderr)
@@ -171,9 +183,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	}
 
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := writeValidateJSON(stdout, out); err != nil {
 			fmt.Fprintf(stderr, "safewrr validate: %v\n", err)
 			return exitUsage
 		}
@@ -310,7 +320,7 @@ func printValidateText(w, stderr io.Writer, name string, out validateResult, all
 	if len(out.Accepted) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  ID\tWEIGHT\tSTATE")
-		for _, a := range out.Accepted {
+		for _, a := range out.Accepted[:min(len(out.Accepted), validateMaxRows)] {
 			state := "serving"
 			if a.Drained {
 				state = "drained"
@@ -318,27 +328,30 @@ func printValidateText(w, stderr io.Writer, name string, out validateResult, all
 			fmt.Fprintf(tw, "  %s\t%d\t%s\n", showID(a.ID), a.Weight, state)
 		}
 		tw.Flush()
+		moreRows(w, len(out.Accepted), "accepted nodes")
 	}
 
 	fmt.Fprintf(w, "\nrejected: %s\n", validatePlural(len(out.Rejected), "node"))
 	if len(out.Rejected) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  #\tID\tREASON\tRAW\tWHY")
-		for _, r := range out.Rejected {
+		for _, r := range out.Rejected[:min(len(out.Rejected), validateMaxRows)] {
 			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", r.Index, showID(r.ID), r.Reason, shorten(r.Raw, validateMaxRaw), r.Message)
 		}
 		tw.Flush()
+		moreRows(w, len(out.Rejected), "rejected nodes")
 	}
 
 	if len(out.Notes) > 0 {
 		fmt.Fprintf(w, "\nnotes: %d\n", len(out.Notes))
-		for _, n := range out.Notes {
+		for _, n := range out.Notes[:min(len(out.Notes), validateMaxRows)] {
 			if n.Index < 0 {
 				fmt.Fprintf(w, "  payload: %s: %s\n", n.Code, n.Detail)
 			} else {
 				fmt.Fprintf(w, "  #%d %s: %s: %s\n", n.Index, showID(n.ID), n.Code, n.Detail)
 			}
 		}
+		moreRows(w, len(out.Notes), "notes")
 	}
 
 	fmt.Fprintln(w)
@@ -417,4 +430,56 @@ func quoteAll(names []string) []string {
 		q[i] = strconv.Quote(n)
 	}
 	return q
+}
+
+// writeValidateJSON writes out as json.Encoder with a two-space indent
+// would, but one list element at a time, so that a payload with a hundred
+// thousand rejects is not held twice more in memory as JSON text.
+func writeValidateJSON(w io.Writer, out validateResult) error {
+	accepted, rejected, notes := out.Accepted, out.Rejected, out.Notes
+	out.Accepted, out.Rejected, out.Notes = nil, nil, nil
+	head, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	// The three lists marshal as null; write each in its place.
+	lists := []struct {
+		key  string
+		n    int
+		elem func(int) any
+	}{
+		{`"accepted": null`, len(accepted), func(i int) any { return accepted[i] }},
+		{`"rejected": null`, len(rejected), func(i int) any { return rejected[i] }},
+		{`"notes": null`, len(notes), func(i int) any { return notes[i] }},
+	}
+	rest := head
+	for _, l := range lists {
+		at := bytes.Index(rest, []byte(l.key))
+		if at < 0 {
+			return fmt.Errorf("json output: %s not found", l.key)
+		}
+		bw.Write(rest[:at])
+		bw.WriteString(strings.TrimSuffix(l.key, "null"))
+		rest = rest[at+len(l.key):]
+		if l.n == 0 {
+			bw.WriteString("[]")
+			continue
+		}
+		bw.WriteString("[\n    ")
+		for i := 0; i < l.n; i++ {
+			if i > 0 {
+				bw.WriteString(",\n    ")
+			}
+			b, err := json.MarshalIndent(l.elem(i), "    ", "  ")
+			if err != nil {
+				return err
+			}
+			bw.Write(b)
+		}
+		bw.WriteString("\n  ]")
+	}
+	bw.Write(rest)
+	bw.WriteByte('\n')
+	return bw.Flush()
 }

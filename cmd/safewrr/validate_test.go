@@ -252,3 +252,30 @@ func TestValidateFlagsAfterFile(t *testing.T) {
 		t.Errorf("%+v", v)
 	}
 }
+
+// TestValidateJSONWriter: the list-at-a-time writer gives exactly what
+// json.Encoder with a two-space indent gives.
+func TestValidateJSONWriter(t *testing.T) {
+	why := "x"
+	results := []validateResult{
+		{Format: "map", Accepted: []validateAccepted{}, Rejected: []validateRejected{}, Notes: []validateNote{}},
+		{Format: "discovery", Detected: true, Entries: 3, NothingToServe: &why,
+			Accepted: []validateAccepted{{ID: "a<b>", Weight: 1}, {ID: "b", Drained: true}},
+			Rejected: []validateRejected{{Index: 2, ID: "c\u2028", Reason: "nan", Raw: "NaN", Message: "weight & co"}},
+			Notes:    []validateNote{{Index: -1, Code: "filtered", Detail: "d"}, {Index: 0, ID: "a", Code: "defaulted"}}},
+	}
+	for _, r := range results {
+		var want, got strings.Builder
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeValidateJSON(&got, r); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("got\n%s\nwant\n%s", got.String(), want.String())
+		}
+	}
+}

@@ -205,12 +205,9 @@ func Decode(f Format, data []byte, o Options) (weights.Snapshot, Report, error) 
 	if err := o.Policy.Check(); err != nil {
 		return weights.Snapshot{}, Report{}, err
 	}
-	root, err := weights.ParseJSON(data, o.Policy.Limits)
-	if err != nil {
-		return weights.Snapshot{}, Report{}, err
-	}
 	if f == FormatAuto {
-		f, err = detectFormat(root)
+		var err error
+		f, err = DetectFormat(data, o.Policy.Limits)
 		if err != nil {
 			return weights.Snapshot{}, Report{Report: weights.Report{Format: string(FormatAuto)}}, err
 		}
@@ -219,6 +216,10 @@ func Decode(f Format, data []byte, o Options) (weights.Snapshot, Report, error) 
 			r.Format = string(FormatMap)
 			return s, Report{Report: r}, err
 		}
+	}
+	root, err := weights.ParseJSON(data, o.Policy.Limits)
+	if err != nil {
+		return weights.Snapshot{}, Report{Report: weights.Report{Format: string(f)}}, err
 	}
 	return decodeRegistryRaw(f, root, o)
 }

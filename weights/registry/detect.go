@@ -10,12 +10,26 @@ import (
 // nesting each registry's responses have. It returns an error wrapping
 // ErrUnknownFormat, which lists the formats, when the shape matches none or
 // more than one; a *PayloadError when data is not JSON within l.
+//
+// It reads data once and builds only the outline that detection looks at
+// (weights.SketchJSON), so its cost does not grow with what a hostile
+// payload repeats.
 func DetectFormat(data []byte, l weights.Limits) (Format, error) {
-	root, err := weights.ParseJSON(data, l)
+	root, err := weights.SketchJSON(data, l, detectKeys...)
 	if err != nil {
 		return "", err
 	}
 	return detectFormat(root)
+}
+
+// detectKeys are the members detectFormat reads, wherever they are.
+var detectKeys = []string{
+	"applications", "application", "instance", "ipAddr", "hostName", "app",
+	"hosts", "data", "instances", "code",
+	"resources", "@type", "cluster_name", "clusterName", "endpoints", "lb_endpoints", "lbEndpoints",
+	"kind", "addressType", "items",
+	"value", "upstream", "nodes",
+	"id", "name", "Service", "Node", "Checks", "weight", "host",
 }
 
 func detectFormat(root weights.Raw) (Format, error) {
