@@ -26,6 +26,7 @@ type scriptRun struct {
 		maxDrop     int // percent; 0: not set
 	}
 	b      *balancer.Balancer
+	drop   int                  // the max-weight-drop percent b was built with (0: none)
 	states []balancer.NodeState // as of now, refreshed after every change
 	calls  int                  // balancer calls made, for the report
 	// behind: an Eject, Restore or clock move since the last Sync or
@@ -133,6 +134,7 @@ func (r *scriptRun) build(nodes []weights.Node) error {
 		return nil // the previous balancer, if any, stays
 	}
 	r.b = b
+	r.drop = r.opts.maxDrop // options set later apply to the next build only
 	r.behind = false
 	r.refresh()
 	return r.checkMembers(nodes)
@@ -220,7 +222,7 @@ func (r *scriptRun) update(nodes []weights.Node) error {
 		want = balancer.ErrNoBackends
 	case newTotal == 0:
 		want = balancer.ErrAllDrained
-	case r.opts.maxDrop > 0 && oldTotal > 0 && float64(newTotal) < float64(oldTotal)*(1-float64(r.opts.maxDrop)/100):
+	case r.drop > 0 && oldTotal > 0 && float64(newTotal) < float64(oldTotal)*(1-float64(r.drop)/100):
 		want = balancer.ErrWeightDrop
 	}
 	r.refresh()
