@@ -138,20 +138,41 @@ seed() {
 # import copies every crasher into seeds/<dir>/, as a readable file: a Lua
 # table literal for the Lua targets, the bytes as they are otherwise.
 import() {
-  local c n=0 id out ext
+  local c n=0 id out ext rc known s
   case $dir in
   weights) ext=json ;;
   balancer) ext=txt ;;
   lua) ext=lua ;;
   esac
   shopt -s nullglob
+  if [[ $dir == lua ]]; then
+    mkdir -p "$bin"
+    go build -o "$bin/luaseed" ./fuzz/internal/luaseed
+  fi
   for c in "$work"/crashers/*; do
     case $c in *.output | *.quoted) continue ;; esac
     id=$(basename "$c")
     out="$seeds/$dir/found-${id:0:12}.$ext"
+    # A crasher that is already a seed (the same node set, or the same
+    # bytes) is not imported again.
     if [[ $dir == lua ]]; then
-      go run ./fuzz/internal/luaseed "$c" >"$out"
+      rc=0
+      "$bin/luaseed" -seeds "$seeds/$dir" "$c" >"$out.tmp" || rc=$?
+      if [[ $rc == 3 ]]; then
+        rm -f "$out.tmp"
+        continue
+      fi
+      [[ $rc == 0 ]] || { rm -f "$out.tmp"; exit "$rc"; }
+      mv "$out.tmp" "$out"
     else
+      known=
+      for s in "$seeds/$dir"/*; do
+        [[ -f $s ]] && cmp -s "$c" "$s" && known=$s && break
+      done
+      if [[ -n $known ]]; then
+        echo "gofuzz.sh: $c is already the seed $known" >&2
+        continue
+      fi
       cp "$c" "$out"
     fi
     echo "gofuzz.sh: $c -> $out" >&2

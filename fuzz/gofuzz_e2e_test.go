@@ -179,10 +179,16 @@ func TestGofuzzImport(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(seedDir, "lua"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// An existing seed: the empty node set, written by hand.
+	if err := os.WriteFile(filepath.Join(seedDir, "lua", "empty.lua"), []byte("{ }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// Binary form: a small integer 10, then the decimal string of 0.
 	crasher := []byte{0, 10, 1, 0}
 	for name, data := range map[string][]byte{
 		"0123456789abcdef0123":        crasher,
+		// The empty input decodes to the empty node set: already a seed.
+		"da39a3ee5e6b4b0d3255bfef95601890afd80709": nil,
 		"0123456789abcdef0123.quoted": []byte(strconv.Quote(string(crasher))),
 		"0123456789abcdef0123.output": []byte("panic: lua: ..."),
 	} {
@@ -196,9 +202,10 @@ func TestGofuzzImport(t *testing.T) {
 		t.Fatalf("gofuzz.sh import: %v\n%s", err, out)
 	}
 	ents, err := os.ReadDir(filepath.Join(seedDir, "lua"))
-	if err != nil || len(ents) != 1 {
-		t.Fatalf("seeds written: %v, %v; want one file", ents, err)
+	if err != nil || len(ents) != 2 || ents[0].Name() != "empty.lua" {
+		t.Fatalf("seeds: %v, %v; want empty.lua and one imported file", ents, err)
 	}
+	ents = ents[1:]
 	got, err := os.ReadFile(filepath.Join(seedDir, "lua", ents[0].Name()))
 	if err != nil {
 		t.Fatal(err)

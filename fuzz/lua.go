@@ -38,6 +38,10 @@ const (
 	// to look for the next; SAFEWRR_LUA_IGNORE=nan,inf,-inf,negative makes
 	// the search for the string-"0" hang ignore the others.
 	EnvLuaIgnore = "SAFEWRR_LUA_IGNORE"
+	// EnvLuaEngine selects the engine LuaModule runs the Lua side in:
+	// "gopher-lua" (the default) or "luajit", the luajit binary as a
+	// long-lived co-process (luacompat.EngineLuaJIT).
+	EnvLuaEngine = "SAFEWRR_LUA_ENGINE"
 )
 
 // Run limits for the Lua targets: short, so that a hang costs milliseconds.
@@ -108,10 +112,11 @@ func ignored(entries []weights.Entry) bool {
 // luaTarget is the Lua side LuaModule runs: the built-in 2020 model, or the
 // module under EnvLuaPath.
 func luaTarget() (cfg luacompat.Config, custom bool) {
+	engine := os.Getenv(EnvLuaEngine)
 	if dir := os.Getenv(EnvLuaPath); dir != "" {
-		return luacompat.Config{LuaPath: dir, Module: os.Getenv(EnvLuaModule), StepLimit: luaStepLimit, Budget: luaSafetyNet}, true
+		return luacompat.Config{LuaPath: dir, Module: os.Getenv(EnvLuaModule), StepLimit: luaStepLimit, Budget: luaSafetyNet, Engine: engine}, true
 	}
-	return luacompat.Config{Model: luacompat.Resty2020, StepLimit: luaStepLimit}, false
+	return luacompat.Config{Model: luacompat.Resty2020, StepLimit: luaStepLimit, Budget: luaSafetyNet, Engine: engine}, false
 }
 
 // NodeSet turns fuzzer input into a node set: a Lua table literal or JSON

@@ -42,8 +42,9 @@
 //     would move some inf inputs from a build-phase hang to a pick-phase
 //     one. The models spell out Lua 5.1's definition.
 //   - strings as numbers: gopher-lua's tonumber rejects "1e2", "inf" and
-//     "nan", and its arithmetic reads "017" as octal and accepts "0b1" and
-//     "1_0". The sandbox's tonumber reads strings as LuaJIT does, and the
+//     "nan", and its arithmetic reads "017" as octal and accepts "1_0".
+//     The sandbox's tonumber reads strings as LuaJIT does (OpenResty's
+//     LuaJIT also reads binary integers such as "0b101"), and the
 //     models coerce arithmetic operands through it. A module loaded from
 //     Config.LuaPath gets the same through the rewrite of its syntax tree,
 //     which also gives it Lua 5.1's % and LuaJIT's number formatting in ..

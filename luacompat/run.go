@@ -97,6 +97,8 @@ type Config struct {
 	// DefaultMaxFileSize. A larger file, or anything that is not a regular
 	// file, fails to load at once.
 	MaxFileSize int64
+	// Engine is EngineGopherLua (the default when empty) or EngineLuaJIT.
+	Engine string
 	// Seed seeds math.random (the resty models' random start node).
 	Seed uint64
 	// Trace is how many _gcd calls a resty model records for Result.Trace.
@@ -136,6 +138,8 @@ type Result struct {
 	Elapsed time.Duration
 	// Target names what ran: a model name, or DIR:module.
 	Target string
+	// Engine is the engine that ran: EngineGopherLua or EngineLuaJIT.
+	Engine string
 }
 
 // Call is one recorded _gcd(A, B) call.
@@ -173,6 +177,9 @@ func (c Config) withDefaults() Config {
 	if c.Module == "" {
 		c.Module = DefaultModule
 	}
+	if c.Engine == "" {
+		c.Engine = EngineGopherLua
+	}
 	if c.Picks <= 0 {
 		c.Picks = DefaultPicks
 	}
@@ -209,7 +216,10 @@ func (c Config) withDefaults() Config {
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	start := time.Now()
 	cfg = cfg.withDefaults()
-	res := Result{Target: cfg.Model}
+	res := Result{Target: cfg.Model, Engine: cfg.Engine}
+	if cfg.Engine != EngineGopherLua && cfg.Engine != EngineLuaJIT {
+		return res, fmt.Errorf("luacompat: unknown engine %q (have %s, %s)", cfg.Engine, EngineGopherLua, EngineLuaJIT)
+	}
 	builtin := cfg.LuaPath == ""
 	var proto *lua.FunctionProto
 	if builtin {
@@ -231,6 +241,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		cfg.LuaPath = dir
 		res.Target = dir + ":" + cfg.Module
+	}
+	if cfg.Engine == EngineLuaJIT {
+		res.StepLimit = cfg.StepLimit
+		err := runEngineLuaJIT(ctx, cfg, &res, start)
+		res.Elapsed = time.Since(start)
+		return res, err
 	}
 
 	var sb *sandbox

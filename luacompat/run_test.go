@@ -179,7 +179,9 @@ func TestStr2Number(t *testing.T) {
 		{"1_0", 0, false}, {"10LL", 0, false}, {"0x", 0, false}, {"1e", 0, false}, {"5\x00", 0, false},
 		{" ", 0, false}, {"", 0, false}, {"1 0", 0, false}, {"+-1", 0, false}, {"--1", 0, false},
 		{".", 0, false}, {"nan(1)", 0, false}, {"infin", 0, false}, {"0x1g", 0, false}, {"0x1p", 0, false},
-		{"1e2.5", 0, false}, {"00x1", 0, false}, {".e1", 0, false}, {"0b1", 0, false},
+		{"1e2.5", 0, false}, {"00x1", 0, false}, {".e1", 0, false}, {"0b1", 1, true}, {"0B101", 5, true}, {" -0b11 ", -3, true},
+		{"0b", 0, false}, {"0b2", 0, false}, {"0b1.1", 0, false}, {"0b1e1", 0, false}, {"00b1", 0, false}, {"0b-1", 0, false},
+		{"0b" + strings.Repeat("1", 65), 0, false},
 	}
 	for _, tt := range tests {
 		got, ok := str2number(tt.in)

@@ -244,7 +244,8 @@ const luaSpace = " \t\n\v\f\r"
 // coercion do: surrounding white space, an optional sign, then a decimal
 // number with optional fraction and exponent ("017" is 17, "1e2" is 100), a
 // hexadecimal one ("0x10", "0x1p4", "0x.8"), or inf, infinity or nan in any
-// case. Anything else ("1_0", "0b1", "", "5\x00") is not a number.
+// case, or (OpenResty's LuaJIT 2.1) a binary integer ("0b101" is 5). Anything
+// else ("1_0", "0b2", "", "5\x00") is not a number.
 func str2number(s string) (float64, bool) {
 	s = strings.Trim(s, luaSpace)
 	body := s
@@ -259,6 +260,17 @@ func str2number(s string) (float64, bool) {
 		f = math.Inf(1)
 	case lower == "nan":
 		f = math.NaN()
+	case strings.HasPrefix(lower, "0b"):
+		// OpenResty's LuaJIT reads binary integers of up to 64 digits.
+		digits := lower[2:]
+		if digits == "" || len(digits) > 64 || strings.Trim(digits, "01") != "" {
+			return 0, false
+		}
+		v, err := strconv.ParseUint(digits, 2, 64)
+		if err != nil {
+			return 0, false
+		}
+		f = float64(v)
 	case strings.HasPrefix(lower, "0x"):
 		digits, frac, exp := scanHex(lower[2:])
 		if !digits {

@@ -23,7 +23,7 @@ func init() {
 const diffUsage = `Usage:
   safewrr diff --nodes SPEC [--lua-path DIR [--module NAME] | --model NAME]
                [--picks N] [--policy strict|lenient] [--algo auto|resty|smooth]
-               [--steps N] [--seed S] [--json]
+               [--steps N] [--seed S] [--engine gopher-lua|luajit] [--json]
 
 Runs a Lua balancer (a built-in model, resty-roundrobin-2021 by default, or
 the module --module from --lua-path DIR, laid out like lua-resty-balancer's
@@ -80,6 +80,8 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--picks must be between 1 and 100000, got %d", *lf.picks)
 	case *lf.budget <= 0 || *lf.steps < 1:
 		return usageErr("--budget and --steps must be positive")
+	case *lf.engine != luacompat.EngineGopherLua && *lf.engine != luacompat.EngineLuaJIT:
+		return usageErr("--engine must be gopher-lua or luajit, got %q", *lf.engine)
 	case *policy == "strict":
 	case *policy == "lenient":
 		pol = weights.Lenient()
@@ -97,7 +99,7 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 	cfg := luacompat.DiffConfig{
 		Lua: luacompat.Config{
 			Model: *lf.model, LuaPath: *lf.luaPath, Module: *lf.module, Nodes: entries,
-			Picks: *lf.picks, Budget: *lf.budget, StepLimit: *lf.steps, Seed: *lf.seed, Trace: reproTrace,
+			Picks: *lf.picks, Budget: *lf.budget, StepLimit: *lf.steps, Seed: *lf.seed, Trace: reproTrace, Engine: *lf.engine,
 		},
 		Policy: pol,
 	}
@@ -135,7 +137,7 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 	}
 	w := stdout
 	fmt.Fprintf(w, "nodes:   %s\n\n", luacompat.FormatSpec(entries))
-	fmt.Fprintf(w, "Lua (%s, gopher-lua)\n", res.Lua.Target)
+	fmt.Fprintf(w, "Lua (%s, %s)\n", res.Lua.Target, res.Lua.Engine)
 	reproPrintRun(w, "  ", res.Lua, cfg.Lua)
 	fmt.Fprintf(w, "\nsafewrr (%s policy, %s algorithm)\n", *policy, res.Go.Algorithm)
 	for _, r := range res.Go.Report.Rejected {

@@ -15,6 +15,7 @@ import (
 // run, on which nodes, and the limits that turn a run into a hang.
 type luaFlags struct {
 	luaPath, module, model, spec *string
+	engine                       *string
 	budget                       *time.Duration
 	steps, picks                 *int
 	seed                         *uint64
@@ -38,6 +39,7 @@ func addLuaFlags(fs *flag.FlagSet, defaultModel string) luaFlags {
 		picks:   fs.Int("picks", luacompat.DefaultPicks, "number of find() calls"),
 		seed:    fs.Uint64("seed", 1, "seed of math.random (the resty start node)"),
 		asJSON:  fs.Bool("json", false, "print one JSON object"),
+		engine:  fs.String("engine", luacompat.EngineGopherLua, "Lua engine: gopher-lua (in process) or luajit (the luajit binary, a co-process)"),
 	}
 }
 

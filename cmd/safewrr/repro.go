@@ -26,7 +26,7 @@ func init() {
 
 const reproUsage = `Usage:
   safewrr repro
-  safewrr repro --lua-path DIR --nodes SPEC [--module NAME] [--budget 200ms] [--json]
+  safewrr repro --lua-path DIR --nodes SPEC [--module NAME] [--steps N] [--engine gopher-lua|luajit] [--json]
   safewrr repro --model NAME --nodes SPEC [--steps N] [--json]
 
 With no arguments, replays the 2021-07-13 Bilibili outage in gopher-lua: one
@@ -63,7 +63,7 @@ error.
 The rewrite gives loaded code LuaJIT's arithmetic: a % b is
 a - floor(a/b)*b (LuaJIT: 1 % 1.56e-317 is -inf, 10 % math.huge is nan),
 strings in arithmetic and numeric for loops are read as LuaJIT reads them
-("017" is 17, "1e2" is 100, "0b1" and "1_0" are not numbers), and numbers
+("017" is 17, "1e2" is 100, "0b101" is 5, "1_0" is not a number), and numbers
 in .. and tostring are written as LuaJIT writes them (%.14g, inf, nan).
 Differences that remain under gopher-lua: the order pairs() and next() walk
 a table (insertion order here, hash order in LuaJIT, seeded per process);
@@ -71,6 +71,16 @@ the border # picks in a table with holes; error message texts; the math
 library's handling of nan (math.max, math.min) and of strings passed to it;
 string.format details; LuaJIT-only libraries (ffi, table.new, bit, jit) are
 absent.
+
+--engine luajit runs the same module (or --model file) in the real luajit
+binary (Debian: apt-get install luajit2), in a co-process, with the same
+verdicts: the JIT compiler is off and a count hook stops the run after
+--steps x 250 VM instructions. The memory limit and the bounds on built-in
+functions do not apply there: a pattern that backtracks for hours in C is
+stopped only by --budget. LuaJIT walks a table in hash order, seeded anew
+in every process (every nginx worker): the order line says which order this
+process met, and another run may meet another (the incident's nodes hang
+in one order and fail the request in the other). Run again to see both.
 
 SPEC is a Lua table literal ({a=10, b="0", c=0/0}), a JSON object, or @file.
 
@@ -114,6 +124,8 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--budget must be positive, got %v", *lf.budget)
 	case *lf.steps < 1:
 		return usageErr("--steps must be positive, got %d", *lf.steps)
+	case *lf.engine != luacompat.EngineGopherLua && *lf.engine != luacompat.EngineLuaJIT:
+		return usageErr("--engine must be gopher-lua or luajit, got %q", *lf.engine)
 	}
 	single := *lf.luaPath != "" || *lf.model != "" || *lf.spec != ""
 	if !single {
@@ -135,7 +147,7 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := luacompat.Config{
 		Model: *lf.model, LuaPath: *lf.luaPath, Module: *lf.module, Nodes: entries,
-		Picks: *lf.picks, Budget: *lf.budget, StepLimit: *lf.steps, Seed: *lf.seed, Trace: reproTrace,
+		Picks: *lf.picks, Budget: *lf.budget, StepLimit: *lf.steps, Seed: *lf.seed, Trace: reproTrace, Engine: *lf.engine,
 	}
 	res, err := luacompat.Run(context.Background(), cfg)
 	if err != nil {
@@ -169,7 +181,11 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 
 // reproPrintRun prints one classified run, each line indented by ind.
 func reproPrintRun(w io.Writer, ind string, res luacompat.Result, cfg luacompat.Config) {
-	fmt.Fprintf(w, "%sorder:   %s (the order Lua's next() walked the balancer's nodes)\n", ind, reproList(res.Order))
+	if res.Engine == luacompat.EngineLuaJIT {
+		fmt.Fprintf(w, "%sorder:   %s (LuaJIT's hash order in this luajit process; another process may walk the nodes in another order)\n", ind, reproList(res.Order))
+	} else {
+		fmt.Fprintf(w, "%sorder:   %s (the order Lua's next() walked the balancer's nodes)\n", ind, reproList(res.Order))
+	}
 	if len(res.Dropped) > 0 {
 		fmt.Fprintf(w, "%sleft out: %s (a nil weight cannot be stored in a Lua table)\n", ind, reproList(res.Dropped))
 	}
@@ -190,7 +206,10 @@ func reproPrintRun(w io.Writer, ind string, res luacompat.Result, cfg luacompat.
 	}
 	if res.StepLimit > 0 {
 		what := "_gcd calls and nodes visited by find"
-		if cfg.LuaPath != "" {
+		switch {
+		case res.Engine == luacompat.EngineLuaJIT:
+			what = fmt.Sprintf("a step is %d LuaJIT VM instructions", luacompat.LuaJITInstructionsPerStep)
+		case cfg.LuaPath != "":
 			what = "function entries, loop iterations and built-in work"
 		}
 		if res.Outcome == luacompat.OutcomeHang && errors.Is(res.Err, luacompat.ErrStepLimit) {
@@ -268,7 +287,7 @@ func reproJSON(res luacompat.Result, entries []weights.Entry) reproResult {
 		Target: res.Target, Outcome: string(res.Outcome), Where: string(res.Phase),
 		Message: res.Message, Picks: res.Picks, Order: res.Order, Start: res.Start,
 		Steps: res.Steps, StepLimit: res.StepLimit, Dropped: res.Dropped,
-		ElapsedMS: float64(res.Elapsed.Microseconds()) / 1000, Engine: "gopher-lua",
+		ElapsedMS: float64(res.Elapsed.Microseconds()) / 1000, Engine: res.Engine,
 	}
 	if entries != nil {
 		out.Nodes = luacompat.FormatSpec(entries)

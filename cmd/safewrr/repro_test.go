@@ -126,6 +126,8 @@ func TestReproUsageErrors(t *testing.T) {
 		{"repro", "--lua-path", "/nonexistent/lib"},
 		{"repro", "--picks", "0"},
 		{"repro", "--budget", "1s"},
+		{"repro", "--model", "nginx-swrr", "--engine", "lua5.4"},
+		{"repro", "--engine", "luajit"},
 		{"repro", "--lua-path", ".", "--module", "no.such.module"},
 		{"repro", "--lua-path", ".", "--module", "no.such.module", "--json"},
 	} {
