@@ -154,7 +154,7 @@ type sketch struct {
 // all; an array keeps its first element.
 const (
 	sketchDepth   = 4
-	sketchFirst   = 6
+	sketchFirst   = 7
 	sketchMembers = 24
 )
 
