@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 
 	"github.com/safewrr/safewrr/weights"
@@ -134,6 +135,9 @@ func checkDecode(data []byte, wp weightPolicy, tree weights.Raw, treeErr error) 
 		}
 		if n.ID == "" {
 			return true, fmt.Errorf("%s: accepted an empty id", wp.name)
+		}
+		if problem := idRuleProblem(n.ID); problem != "" {
+			return true, fmt.Errorf("%s: accepted id %q: %s", wp.name, n.ID, problem)
 		}
 		if err := checkWeight(p, e.Weight, n.Weight); err != nil {
 			return true, fmt.Errorf("%s: node #%d %q: %w", wp.name, i, e.ID, err)
@@ -474,6 +478,7 @@ func gcdOf(nodes []weights.Node) uint32 {
 var registryOptions = []registry.Options{
 	{},
 	{Policy: weights.Lenient(), Convention: registry.FollowPolicy, Health: registry.HealthReject},
+	{MergeServices: true, Policy: weights.Policy{IDs: weights.IDsAddress}},
 }
 
 // checkRegistry decodes data as a registry response and checks what holds
@@ -483,6 +488,18 @@ var registryOptions = []registry.Options{
 // back to itself.
 func checkRegistry(data []byte, o registry.Options) (bool, error) {
 	snap, rep, err := registry.Decode(registry.FormatAuto, data, o)
+	// One service at a time: several are an error naming them unless the
+	// options merge them (or choose one); never an error with fewer.
+	several := len(rep.Services) > 1 && o.Service == "" && !o.MergeServices
+	if multi := errors.Is(err, registry.ErrMultipleServices); (multi && !several) || (err == nil && several) {
+		return true, fmt.Errorf("registry %s: services %q with options %+v gave error %v", rep.Format, rep.Services, o, err)
+	} else if multi {
+		for _, svc := range rep.Services {
+			if !strings.Contains(err.Error(), strconv.Quote(svc)) {
+				return true, fmt.Errorf("registry %s: error %q does not name service %q", rep.Format, err, svc)
+			}
+		}
+	}
 	if err != nil {
 		if len(snap.Nodes) != 0 {
 			return false, fmt.Errorf("registry: %d nodes returned with error %v", len(snap.Nodes), err)
@@ -504,6 +521,15 @@ func checkRegistry(data []byte, o registry.Options) (bool, error) {
 	for _, n := range snap.Nodes {
 		if n.ID == "" || n.Weight > max {
 			return true, fmt.Errorf("registry %s: accepted node %q with weight %d (maximum %d)", rep.Format, n.ID, n.Weight, max)
+		}
+		// Every id follows the id rules; a registry's ids (and a map's
+		// under IDsAddress) are addresses.
+		problem := idRuleProblem(n.ID)
+		if problem == "" && (rep.Format != string(registry.FormatMap) || o.Policy.IDs == weights.IDsAddress) {
+			problem = addressProblem(n.ID)
+		}
+		if problem != "" {
+			return true, fmt.Errorf("registry %s: accepted id %q: %s", rep.Format, n.ID, problem)
 		}
 	}
 	if id, dup := duplicateID(snap.Nodes); dup {
