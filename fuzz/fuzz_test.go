@@ -1,67 +1,20 @@
-package fuzz_test
+package fuzz
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"os"
-	"strings"
 	"testing"
 
-	"github.com/safewrr/safewrr/fuzz"
 	"github.com/safewrr/safewrr/fuzz/internal/seedcorpus"
-	"github.com/safewrr/safewrr/luacompat"
 )
+
+// The native fuzz targets. This file stays self-contained: go-118-fuzz-build
+// (fuzz/libfuzzer.sh, OSS-Fuzz, ClusterFuzzLite) builds it without the
+// package's other test files, with its own testing package in place of the
+// standard one (of which it uses only f.Add, f.Fatal, f.Logf, f.Fuzz and
+// t.Fatal), and in that build FuzzX runs once per input, so nothing here may
+// be slow outside f.Fuzz.
 
 // seedRoot is the seed corpus, one directory per target.
 const seedRoot = "../seeds"
-
-// seeds returns the seed files of one target in name order. A seed
-// directory that has gone missing fails the test; an empty one is an empty
-// corpus.
-func seeds(tb testing.TB, dir string) []seedcorpus.Seed {
-	tb.Helper()
-	out, err := seedcorpus.Read(seedRoot, dir)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return out
-}
-
-// target is one fuzz target and its seed directory.
-type target struct {
-	name string
-	dir  string
-	run  func([]byte) (bool, error)
-}
-
-var targets = []target{
-	{"LuaModule", "lua", fuzz.LuaModule},
-	{"Differential", "lua", fuzz.Differential},
-}
-
-// TestSeeds replays every seed file through its target, one subtest per
-// file (TestSeeds/LuaModule/bilibili-string-zero.lua), so that a regression
-// shows in plain go test without fuzzing. (The seeds of Weights and
-// Balancer are replayed by fuzz/core's TestSeeds.)
-func TestSeeds(t *testing.T) {
-	for _, tg := range targets {
-		t.Run(tg.name, func(t *testing.T) {
-			if tg.dir == "lua" && os.Getenv(fuzz.EnvLuaPath) == "" {
-				// The built-in 2020 model's hangs are known cases, checked
-				// by TestLuaKnownCases; here the harness is checked.
-				t.Setenv(fuzz.EnvLuaFindings, "none")
-			}
-			for _, s := range seeds(t, tg.dir) {
-				t.Run(s.Name, func(t *testing.T) {
-					if _, err := tg.run(s.Data); err != nil {
-						t.Fatalf("%s(%s): %v", tg.name, s.Name, err)
-					}
-				})
-			}
-		})
-	}
-}
 
 // fuzzTarget seeds f from the target's seed directory (unless
 // SAFEWRR_FUZZ_SEEDS=off) and fuzzes run under a watchdog. With knownOut,
@@ -69,8 +22,12 @@ func TestSeeds(t *testing.T) {
 // campaign asks for hangs) are left out of the corpus, so that the campaign
 // looks for new ones; TestLuaKnownCases replays them.
 func fuzzTarget(f *testing.F, dir string, run func([]byte) (bool, error), knownOut bool) {
-	if !seedcorpus.Off() {
-		for _, s := range seeds(f, dir) {
+	if !seedcorpus.LibFuzzer() && !seedcorpus.Off() {
+		all, err := seedcorpus.Read(seedRoot, dir)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, s := range all {
 			if knownOut {
 				if _, err := run(s.Data); err != nil {
 					f.Logf("seed %s left out: a known case: %v", s.Name, err)
@@ -91,123 +48,7 @@ func fuzzTarget(f *testing.F, dir string, run func([]byte) (bool, error), knownO
 }
 
 // FuzzLuaModule: SAFEWRR_LUA_FINDINGS=hang go test ./fuzz -run '^$' -fuzz '^FuzzLuaModule$' -fuzztime 60s
-func FuzzLuaModule(f *testing.F) { fuzzTarget(f, "lua", fuzz.LuaModule, true) }
+func FuzzLuaModule(f *testing.F) { fuzzTarget(f, "lua", LuaModule, true) }
 
 // FuzzDifferential: go test ./fuzz -run '^$' -fuzz '^FuzzDifferential$' -fuzztime 60s
-func FuzzDifferential(f *testing.F) { fuzzTarget(f, "lua", fuzz.Differential, false) }
-
-// knownLua is what the built-in 2020 model does with each seed in
-// seeds/lua: the known cases. The hangs are the outage; a fuzzing campaign
-// (SAFEWRR_LUA_FINDINGS=hang) reports them as findings, plain go test checks
-// that they still reproduce.
-var knownLua = map[string]struct {
-	outcome luacompat.Outcome
-	phase   luacompat.Phase
-}{
-	"bilibili-string-zero.lua": {luacompat.OutcomeHang, luacompat.PhaseBuild},
-	"nan.lua":                  {luacompat.OutcomeHang, luacompat.PhaseBuild},
-	"inf.lua":                  {luacompat.OutcomeHang, luacompat.PhaseBuild},
-	"minus-inf.lua":            {luacompat.OutcomeHang, luacompat.PhaseBuild},
-	"negative.lua":             {luacompat.OutcomeHang, luacompat.PhasePick},
-	"string-zero-first.lua":    {luacompat.OutcomeError, luacompat.PhaseBuild},
-	"non-numeric-string.lua":   {luacompat.OutcomeError, luacompat.PhaseBuild},
-	"numeric-strings.lua":      {luacompat.OutcomeError, luacompat.PhaseBuild},
-	"bool.lua":                 {luacompat.OutcomeError, luacompat.PhaseBuild},
-	"empty.lua":                {luacompat.OutcomeError, luacompat.PhaseBuild},
-	"tiny-fraction.lua":        {luacompat.OutcomeHang, luacompat.PhaseBuild},
-	"inf-string.lua":           {luacompat.OutcomeHang, luacompat.PhaseBuild},
-	"string-zero-twice.lua":    {luacompat.OutcomeHang, luacompat.PhaseBuild},
-	"minus-inf-and-zero.lua":   {luacompat.OutcomeHang, luacompat.PhasePick},
-	"negative-and-zero.lua":    {luacompat.OutcomeHang, luacompat.PhasePick},
-	"numeric-strings-only.lua": {luacompat.OutcomeError, luacompat.PhasePick},
-	"bool-and-zero.lua":        {luacompat.OutcomeError, luacompat.PhaseBuild},
-	"empty-string.lua":         {luacompat.OutcomeError, luacompat.PhaseBuild},
-	"all-string.lua":           {luacompat.OutcomeOK, ""},
-	"all-zero.lua":             {luacompat.OutcomeOK, ""},
-	"bare-keys.lua":            {luacompat.OutcomeOK, ""},
-	"fractional.lua":           {luacompat.OutcomeOK, ""},
-	"huge.lua":                 {luacompat.OutcomeOK, ""},
-	"minus-zero.lua":           {luacompat.OutcomeOK, ""},
-	"single.lua":               {luacompat.OutcomeOK, ""},
-	"valid-weights.lua":        {luacompat.OutcomeOK, ""},
-	"zero.lua":                 {luacompat.OutcomeOK, ""},
-}
-
-// TestLuaKnownCases replays every Lua seed through the 2020 model and checks
-// the verdict: the known hangs must still hang (in the phase recorded), and
-// with SAFEWRR_LUA_FINDINGS=hang the LuaModule target reports each of them.
-func TestLuaKnownCases(t *testing.T) {
-	for _, s := range seeds(t, "lua") {
-		t.Run(s.Name, func(t *testing.T) {
-			entries, ok := fuzz.NodeSet(s.Data)
-			if !ok {
-				t.Fatalf("seed %s is not a node set", s.Name)
-			}
-			res, err := luacompat.Run(context.Background(), luacompat.Config{Model: luacompat.Resty2020, Nodes: entries})
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, known := knownLua[s.Name]
-			if !known {
-				// An imported finding: kept because it hangs or fails.
-				if res.Outcome == luacompat.OutcomeOK {
-					t.Fatalf("%s: imported seed %s runs fine on %s; add it to knownLua or remove it", s.Name, s.Data, luacompat.Resty2020)
-				}
-				want.outcome, want.phase = res.Outcome, res.Phase
-			}
-			if res.Outcome != want.outcome || res.Phase != want.phase {
-				t.Fatalf("%s on %s: %s in %q (%s), want %s in %q", luacompat.Resty2020, s.Name,
-					res.Outcome, res.Phase, res.Message, want.outcome, want.phase)
-			}
-			t.Setenv(fuzz.EnvLuaPath, "")
-			t.Setenv(fuzz.EnvLuaFindings, "hang")
-			_, err = fuzz.LuaModule(s.Data)
-			var finding *fuzz.LuaFinding
-			switch {
-			case want.outcome == luacompat.OutcomeHang && !errors.As(err, &finding):
-				t.Fatalf("LuaModule(%s) = %v, want a *LuaFinding", s.Name, err)
-			case want.outcome == luacompat.OutcomeHang && (finding.Phase != want.phase || finding.Outcome != luacompat.OutcomeHang):
-				t.Fatalf("finding %v, want a hang in %s", finding, want.phase)
-			case want.outcome != luacompat.OutcomeHang && err != nil:
-				t.Fatalf("LuaModule(%s) = %v, want no finding for %s", s.Name, err, want.outcome)
-			}
-		})
-	}
-}
-
-// TestLuaFindingsDefault checks the default mode: hangs of the built-in
-// model are not findings unless SAFEWRR_LUA_FINDINGS asks for them, and
-// errors only with "error" in the list.
-func TestLuaFindingsDefault(t *testing.T) {
-	hang := []byte(`{["10.0.0.1:8080"]=10, ["10.0.0.2:8080"]="0"}`)
-	fail := []byte(`{a=10, b="ten"}`)
-	tests := []struct {
-		env       string
-		input     []byte
-		wantFound bool
-	}{
-		{"", hang, false},
-		{"none", hang, false},
-		{"hang", hang, true},
-		{"hang", fail, false},
-		{"hang,error", fail, true},
-		{"hang,error", hang, true},
-	}
-	for _, tc := range tests {
-		t.Run(fmt.Sprintf("%s=%q/%s", fuzz.EnvLuaFindings, tc.env, tc.input), func(t *testing.T) {
-			t.Setenv(fuzz.EnvLuaPath, "")
-			t.Setenv(fuzz.EnvLuaFindings, tc.env)
-			interesting, err := fuzz.LuaModule(tc.input)
-			var finding *fuzz.LuaFinding
-			if got := errors.As(err, &finding); got != tc.wantFound {
-				t.Fatalf("LuaModule(%s) = %v, %v; want a finding: %v", tc.input, interesting, err, tc.wantFound)
-			}
-			if !interesting {
-				t.Fatalf("LuaModule(%s) not interesting, but the model fails on it", tc.input)
-			}
-			if finding != nil && !strings.Contains(finding.Error(), finding.Nodes) {
-				t.Fatalf("finding %q does not show the node set %s", finding.Error(), finding.Nodes)
-			}
-		})
-	}
-}
+func FuzzDifferential(f *testing.F) { fuzzTarget(f, "lua", Differential, false) }

@@ -6,10 +6,12 @@ import (
 	"github.com/safewrr/safewrr/fuzz/internal/seedcorpus"
 )
 
-// The native fuzz targets. This file stays self-contained (it uses only
-// f.Add, f.Fuzz and t.Fatal): go-118-fuzz-build (fuzz/libfuzzer.sh, OSS-Fuzz,
-// ClusterFuzzLite) rewrites it to its own testing package, and in that build
-// FuzzX runs once per input, so nothing here may be slow outside f.Fuzz.
+// The native fuzz targets. This file stays self-contained: go-118-fuzz-build
+// (fuzz/libfuzzer.sh, OSS-Fuzz, ClusterFuzzLite) builds it without the
+// package's other test files, with its own testing package in place of the
+// standard one (of which it uses only f.Add, f.Fuzz and t.Fatal), and in
+// that build FuzzX runs once per input, so nothing here may be slow outside
+// f.Fuzz.
 
 // seedRoot is the seed corpus, one directory per target.
 const seedRoot = "../../seeds"
@@ -28,6 +30,19 @@ func FuzzWeightsTyped(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) { check(t, "weights-typed", WeightsTyped, data) })
+}
+
+// typedCorpus seeds FuzzWeightsTyped (see decodeTyped for the layout:
+// format, settings, then address, flags, weight kind and weight bytes per
+// node). Plain go test replays it.
+var typedCorpus = [][]byte{
+	{0, 0, 1, 0, 2, 0},                        // map: {"10.0.0.1:80":"0"}, the incident's value
+	{1, 1, 1, 0, 1, 10, 2, 0, 0},              // array, lenient: 10.0.0.1:80 weight 10, 10.0.0.2:80 weight missing
+	{2, 0, 1, 0, 2, 10, 2, 1, 3, 0},           // discovery: "10", then NaN on a node with status 2
+	{5, 4, 1, 0, 3, 7, 2, 0, 3, 25},           // nacos, lenient and following the policy: 1.5 and 0.5 (scaled by 100)
+	{7, 0, 1, 2, 1, 5, 2, 0, 5, 15},           // EDS: two clusters; the string "00"
+	{4, 4, 160, 0, 1, 5, 1, 0, 1, 5},          // consul: a host with CR/LF, then a plain one
+	{3, 4, 1, 2, 4, 5, 7, 250, 2, 0, 8, 1, 9}, // kratos: -7.25 (built), then {"weight":9}
 }
 
 // FuzzBalancer: go test ./fuzz/core -run '^$' -fuzz '^FuzzBalancer$' -fuzztime 60s

@@ -35,19 +35,6 @@ func TestSeeds(t *testing.T) {
 	}
 }
 
-// typedCorpus seeds FuzzWeightsTyped (see decodeTyped for the layout:
-// format, settings, then address, flags, weight kind and weight bytes per
-// node). Plain go test replays it.
-var typedCorpus = [][]byte{
-	{0, 0, 1, 0, 2, 0},                        // map: {"10.0.0.1:80":"0"}, the incident's value
-	{1, 1, 1, 0, 1, 10, 2, 0, 0},              // array, lenient: 10.0.0.1:80 weight 10, 10.0.0.2:80 weight missing
-	{2, 0, 1, 0, 2, 10, 2, 1, 3, 0},           // discovery: "10", then NaN on a node with status 2
-	{5, 4, 1, 0, 3, 7, 2, 0, 3, 25},           // nacos, lenient and following the policy: 1.5 and 0.5 (scaled by 100)
-	{7, 0, 1, 2, 1, 5, 2, 0, 5, 15},           // EDS: two clusters; the string "00"
-	{4, 4, 160, 0, 1, 5, 1, 0, 1, 5},          // consul: a host with CR/LF, then a plain one
-	{3, 4, 1, 2, 4, 5, 7, 250, 2, 0, 8, 1, 9}, // kratos: -7.25 (built), then {"weight":9}
-}
-
 // TestTypedCorpus replays the typed corpus.
 func TestTypedCorpus(t *testing.T) {
 	for i, c := range typedCorpus {
