@@ -95,16 +95,13 @@ func (b *Balancer) Next() (weights.Node, error) {
 		b.due(s)
 	}
 	if s.err != nil {
-		return b.failed(s, nil)
+		return b.failed(s, s.ctr.Add(1)-1, nil, s.err)
 	}
 	c := s.ctr.Add(1) - 1
 	if pd := s.pend.Load(); pd != nil {
 		nd, err := s.pick(c, pd, nil)
-		if err == ErrAllEjected {
-			return b.afterBuild(nil)
-		}
 		if err != nil {
-			return weights.Node{}, err
+			return b.failed(s, c, nil, err)
 		}
 		return *nd, nil
 	}
@@ -133,15 +130,13 @@ func (b *Balancer) NextExcluding(tried *Tried) (weights.Node, error) {
 	if s.deadline != never && !s.kicked.Load() {
 		b.due(s)
 	}
+	c := s.ctr.Add(1) - 1
 	if s.err != nil {
-		return b.failed(s, tried)
+		return b.failed(s, c, tried, s.err)
 	}
-	nd, err := s.pick(s.ctr.Add(1)-1, s.pend.Load(), tried)
-	if err == ErrAllEjected {
-		return b.afterBuild(tried)
-	}
+	nd, err := s.pick(c, s.pend.Load(), tried)
 	if err != nil {
-		return weights.Node{}, err
+		return b.failed(s, c, tried, err)
 	}
 	if tried != nil {
 		tried.Add(nd.ID)
@@ -149,36 +144,46 @@ func (b *Balancer) NextExcluding(tried *Tried) (weights.Node, error) {
 	return *nd, nil
 }
 
-// failed returns the error of schedule s, which serves nothing, unless
-// nodes came back since it was built (all were ejected, then one was
-// restored or its ejection ended): then the pick waits for the build.
-func (b *Balancer) failed(s *schedule, tried *Tried) (weights.Node, error) {
-	if s.err == ErrAllEjected && (s.gen != b.gen.Load() || (s.deadline != never && b.now() >= s.deadline)) {
-		return b.afterBuild(tried)
-	}
-	return weights.Node{}, s.err
-}
-
-// afterBuild picks once the schedule is current. A pick comes here only
-// when every node of its schedule was ejected after the build: nodes that
-// came back since (a restore, an ejection that ended) are not in that
-// schedule yet, so rather than fail a request they could serve, the pick
-// waits for the build. When no node serves at all, the first such pick
-// pays for the build and the ones after it fail at once.
-func (b *Balancer) afterBuild(tried *Tried) (weights.Node, error) {
-	b.Sync()
-	s := b.cur.Load()
-	if s.err != nil {
-		return weights.Node{}, s.err
-	}
-	nd, err := s.pick(s.ctr.Add(1)-1, s.pend.Load(), tried)
-	if err != nil {
+// failed answers a pick that found no node in schedule s (err). Nodes that
+// s left out as ejected and that came back since it was built (restored,
+// or their ejection ended) are not in s yet: rather than fail a request
+// they could serve, the pick chooses among them, in proportion to their
+// configured weights (slow start does not apply to these few picks), while
+// the build that brings them in runs. The work is bounded by the number of
+// nodes s left out; with none back, err is returned at once.
+func (b *Balancer) failed(s *schedule, c uint64, tried *Tried, err error) (weights.Node, error) {
+	out := s.out.Load()
+	if (err != ErrAllEjected && err != ErrAllExcluded) || out == nil {
 		return weights.Node{}, err
 	}
-	if tried != nil {
-		tried.Add(nd.ID)
+	now := b.now()
+	back := func(o outNode) uint64 {
+		if o.end > now || tried.Has(s.nodes[o.pos].ID) {
+			return 0
+		}
+		return uint64(s.nodes[o.pos].Weight)
 	}
-	return *nd, nil
+	var total uint64
+	for _, o := range *out {
+		total += back(o)
+	}
+	if total == 0 {
+		return weights.Node{}, err
+	}
+	b.kick()
+	q := c % total
+	for _, o := range *out {
+		w := back(o)
+		if q < w {
+			nd := s.nodes[o.pos]
+			if tried != nil {
+				tried.Add(nd.ID)
+			}
+			return nd, nil
+		}
+		q -= w
+	}
+	return weights.Node{}, err // not reached
 }
 
 // due starts a background build when s's deadline has passed: one clock

@@ -81,6 +81,7 @@ func (b *Balancer) build() {
 
 		b.mu.Lock()
 		b.handPending(s)
+		b.handOut(s, until)
 		b.cur.Store(s)
 		b.mu.Unlock()
 	}
@@ -200,6 +201,23 @@ func (b *Balancer) expire(now int64) {
 		next = min(next, start+slow)
 	}
 	b.nextExpiry = next
+}
+
+// handOut gives s the list of the nodes it leaves out as ejected (those of
+// until, the state it was built from), with their ejection's end as of now:
+// later if extended since, 0 if restored since. b.mu must be held.
+func (b *Balancer) handOut(s *schedule, until map[string]int64) {
+	var out []outNode
+	for id := range until {
+		i := s.m.lookup(id)
+		if i < 0 || s.weight(i) > 0 || s.nodes[i].Weight == 0 {
+			continue
+		}
+		out = append(out, outNode{pos: int32(i), end: b.until[id]}) // 0 when restored
+	}
+	if len(out) > 0 {
+		s.out.Store(&out)
+	}
 }
 
 // handPending gives s the ejections it does not reflect: ids ejected now

@@ -166,6 +166,7 @@ func TestAllPendingEjected(t *testing.T) {
 	}
 	b.Sync()
 	clk.Advance(2 * time.Second)
+	b.buildMu.Lock() // no build: a and b are back only through the fallback
 	for _, id := range []string{"c", "d"} {
 		if err := b.Eject(id, clk.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
@@ -181,6 +182,38 @@ func TestAllPendingEjected(t *testing.T) {
 			t.Fatalf("NextExcluding with a and b back, c and d ejected: %v, %v", n, err)
 		}
 	}
+	if err := b.Eject("a", clk.Now().Add(time.Hour)); !errors.Is(err, ErrEjectLimit) {
+		t.Fatalf("Eject(a) with c and d out: %v, want ErrEjectLimit", err)
+	}
+	b.buildMu.Unlock()
+	b.builds.Wait()
+
+	// A node the build left out, restored and ejected again is out again.
+	b, err = New(nodesOf("a=1 b=1 c=1 d=1"), WithClock(clk.Now), WithMaxEjectedPercent(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b"} {
+		if err := b.Eject(id, clk.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.Sync()
+	b.buildMu.Lock()
+	for _, step := range []func() error{
+		func() error { return b.Restore("a") },
+		func() error { return b.Eject("a", clk.Now().Add(time.Hour)) },
+		func() error { return b.Eject("c", clk.Now().Add(time.Hour)) },
+		func() error { return b.Eject("d", clk.Now().Add(time.Hour)) },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := b.Next(); !errors.Is(err, ErrAllEjected) {
+		t.Fatalf("Next with every node ejected again: %v, %v", n, err)
+	}
+	b.buildMu.Unlock()
 	b.builds.Wait()
 }
 

@@ -100,10 +100,12 @@
 //     sets, up to tens of milliseconds for the largest exact cycles; see the
 //     README for figures), and the order of picks follows the algorithm
 //     again from there.
-//   - One exception keeps a request from failing for nothing: when every
-//     node of the current schedule was ejected after it was built while
-//     others came back (a restore, an ejection that ended), the pick that
-//     finds no node waits for the build and picks from it.
+//   - A request does not fail for nothing: when every node of the current
+//     schedule was ejected after it was built while nodes it left out came
+//     back (a restore, an ejection that ended), a pick that finds no node
+//     chooses among those, in proportion to their configured weights (slow
+//     start does not apply to these few picks), in work bounded by the
+//     number of nodes the schedule left out, until the build is in.
 //   - Sync builds in the caller and returns once the schedule is current,
 //     for tests, simulations and comparisons that need the exact order at
 //     a known point. Update builds in its caller too: once it returns,

@@ -34,6 +34,7 @@ func (b *Balancer) Eject(id string, until time.Time) error {
 	if cur, ok := b.until[id]; ok {
 		if end > cur {
 			b.until[id] = end
+			b.cur.Load().setOut(i, end)
 			b.gen.Add(1)
 			b.kick()
 		}
@@ -51,9 +52,11 @@ func (b *Balancer) Eject(id string, until time.Time) error {
 	b.nextExpiry = min(b.nextExpiry, end)
 	delete(b.ramp, id)
 	b.gen.Add(1)
-	if s := b.cur.Load(); s.length > 0 && !plantEjectedPicked {
-		if j := s.m.lookup(id); j >= 0 && s.weight(j) > 0 {
+	if s := b.cur.Load(); !plantEjectedPicked {
+		if j := s.m.lookup(id); j >= 0 && s.length > 0 && s.weight(j) > 0 {
 			s.pend.Store(s.pend.Load().with(s, j))
+		} else if j >= 0 {
+			s.setOut(j, end) // restored since the build, ejected again
 		}
 	}
 	b.kick()
@@ -86,12 +89,12 @@ func (b *Balancer) Restore(id string) error {
 		}
 	}
 	b.gen.Add(1)
-	if s := b.cur.Load(); s.length > 0 {
-		if j := s.m.lookup(id); j >= 0 {
-			if pd := s.pend.Load(); pd.has(j) {
-				s.pend.Store(pd.without(s, j))
-			}
+	s := b.cur.Load()
+	if j := s.m.lookup(id); j >= 0 {
+		if pd := s.pend.Load(); pd.has(j) {
+			s.pend.Store(pd.without(s, j))
 		}
+		s.setOut(j, 0) // left out by the build: back for the fallback of picks
 	}
 	b.kick()
 	return nil

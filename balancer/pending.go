@@ -93,6 +93,30 @@ func (pd *pending) total() uint64 {
 	return pd.cum[len(pd.cum)-1]
 }
 
+// outNode is a node a schedule left out because it was ejected: its
+// position and the end of its ejection (0 once restored). Like pending,
+// the list is immutable and replaced whole.
+type outNode struct {
+	pos int32
+	end int64
+}
+
+// setOut replaces the end of node i in s's out list, if it is there.
+func (s *schedule) setOut(i int, end int64) {
+	out := s.out.Load()
+	if out == nil {
+		return
+	}
+	for k, o := range *out {
+		if int(o.pos) == i {
+			next := slices.Clone(*out)
+			next[k].end = end
+			s.out.Store(&next)
+			return
+		}
+	}
+}
+
 // pick returns the node for counter value c, skipping the nodes in pd
 // (may be nil) and in t (may be nil): first the next positions of the
 // cycle (at most walkLimit), then a weighted choice among the others. Work

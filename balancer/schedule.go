@@ -80,6 +80,7 @@ type schedule struct {
 	gen      uint64
 	kicked   atomic.Bool             // a pick found the deadline passed and started a build
 	pend     atomic.Pointer[pending] // ejected since the build; nil: none
+	out      atomic.Pointer[[]outNode] // left out as ejected by the build; nil: none
 
 	// Resty tables: the find() state the counter started from (see
 	// restyIn) and the levels of the reduced weights.
