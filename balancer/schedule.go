@@ -78,8 +78,8 @@ type schedule struct {
 	err      error // set when no node serves
 	deadline int64 // when the clock-driven state changes next; never = no change
 	gen      uint64
-	kicked   atomic.Bool             // a pick found the deadline passed and started a build
-	pend     atomic.Pointer[pending] // ejected since the build; nil: none
+	kicked   atomic.Bool               // a pick found the deadline passed and started a build
+	pend     atomic.Pointer[pending]   // ejected since the build; nil: none
 	out      atomic.Pointer[[]outNode] // left out as ejected by the build; nil: none
 
 	// Resty tables: the find() state the counter started from (see
