@@ -88,3 +88,15 @@ func TestIDRulesDecode(t *testing.T) {
 		}
 	}
 }
+
+// TestStringZeroNamesWhatWasSent: the string-zero message quotes the string
+// that was sent ("00", not "0").
+func TestStringZeroNamesWhatWasSent(t *testing.T) {
+	for _, z := range []string{"0", "00", "000"} {
+		_, rep := weights.Policy{}.Build([]weights.Entry{{ID: "a", Weight: weights.String(z)}})
+		if len(rep.Rejected) != 1 || rep.Rejected[0].Reason != weights.ReasonStringZero ||
+			!strings.Contains(rep.Rejected[0].Error(), `the string "`+z+`"`) {
+			t.Errorf("%q: %v", z, rep.Rejected)
+		}
+	}
+}

@@ -139,6 +139,9 @@ func (e *NodeError) Unwrap() error { return e.Reason.Err() }
 func describe(r Reason, raw Raw) string {
 	switch r {
 	case ReasonStringZero:
+		if raw.Kind == KindString && raw.Text != "0" {
+			return "weight is the string " + raw.String() + `, a string of zeros, which registries read as drain or as default; refusing to guess`
+		}
 		return `weight is the string "0", which registries read as drain or as default; refusing to guess`
 	case ReasonStringWeight:
 		return "weight is the string " + raw.String() + ", only JSON numbers are weights under this policy"

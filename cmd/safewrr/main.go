@@ -113,9 +113,10 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (code int, ok
 			return exitOK, false
 		}
 		if err != nil {
+			// One line for the problem, one for the way out; the full
+			// help stays on -h.
 			fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
-			fs.SetOutput(stderr)
-			fs.Usage()
+			fmt.Fprintf(stderr, "Run \"%s -h\" for usage.\n", fs.Name())
 			return exitUsage, false
 		}
 		args = fs.Args()

@@ -71,7 +71,8 @@ func TestBadFlagIsUsageError(t *testing.T) {
 		if code != exitUsage {
 			t.Errorf("safewrr %s --no-such-flag: exit %d want %d", name, code, exitUsage)
 		}
-		if !strings.Contains(errOut, "flag provided but not defined: -no-such-flag") || strings.Count(errOut, "Flags:") != 1 || out != "" {
+		want := "safewrr " + name + ": flag provided but not defined: -no-such-flag\nRun \"safewrr " + name + " -h\" for usage.\n"
+		if errOut != want || out != "" {
 			t.Errorf("safewrr %s --no-such-flag: stdout %q stderr %q", name, out, errOut)
 		}
 	}

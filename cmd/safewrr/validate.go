@@ -72,7 +72,9 @@ that rule to plain maps too, whose ids are otherwise free-form names.
 --json prints one object: format, detected, policy, entries, gcd, refused
 (null or why), serving (accepted nodes with weight above 0),
 nothing_to_serve (null or why), accepted (id, weight, and drained: true for weight 0),
-rejected (index, id, reason, raw, message), notes (index, id, code, detail),
+rejected (index: the node's position in the payload, from 0; id, reason,
+raw, message), notes (index as for rejected, -1 for the payload; id, code,
+detail),
 and error when the payload could not be read at all.
 
 A payload that holds several services is an error naming them unless
@@ -160,7 +162,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		out.Error = &msg
 	}
 	if rep.Refused != nil {
-		msg := rep.Refused.Error()
+		msg := decodeErrorText(rep.Refused)
 		out.Refused = &msg
 	}
 	for _, n := range snap.Nodes {
@@ -331,7 +333,11 @@ func printValidateText(w, stderr io.Writer, name string, out validateResult, all
 		moreRows(w, len(out.Accepted), "accepted nodes")
 	}
 
-	fmt.Fprintf(w, "\nrejected: %s\n", validatePlural(len(out.Rejected), "node"))
+	fmt.Fprintf(w, "\nrejected: %s", validatePlural(len(out.Rejected), "node"))
+	if len(out.Rejected) > 0 {
+		fmt.Fprint(w, " (# is the node's position in the payload, from 0)")
+	}
+	fmt.Fprintln(w)
 	if len(out.Rejected) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  #\tID\tREASON\tRAW\tWHY")

@@ -148,7 +148,7 @@ func TestValidateRefusePartial(t *testing.T) {
 	}
 	withStdin(t, `{"a": 5, "b": -1}`)
 	_, out, _ := runCLI(t, "validate", "--refuse-partial", "-")
-	if !strings.Contains(out, "REFUSED") {
+	if !strings.Contains(out, "REFUSED: snapshot refused") || strings.Contains(out, "weights: ") {
 		t.Errorf("text output does not say REFUSED:\n%s", out)
 	}
 }

@@ -3,6 +3,7 @@ package registry
 import (
 	"fmt"
 	"github.com/safewrr/safewrr/weights"
+	"strconv"
 )
 
 // Consul /v1/health/service/NAME answers an array of
@@ -78,11 +79,10 @@ func consulEntry(it weights.Raw) instance {
 
 	worst, worstCheck := -1, ""
 	checks, _ := it.Get("Checks")
-	for _, ch := range checks.Items {
+	for i, ch := range checks.Items {
 		st, _ := text(ch, "Status")
 		if r := consulStatus(st); r > worst {
-			id, _ := text(ch, "CheckID")
-			worst, worstCheck = r, fmt.Sprintf("%s is %q", id, st)
+			worst, worstCheck = r, fmt.Sprintf("%s is %q", consulCheckName(ch, i), st)
 		}
 	}
 	ws, hasWeights := svc.Get("Weights")
@@ -119,4 +119,16 @@ func consulEntry(it weights.Raw) instance {
 		}
 	}
 	return in
+}
+
+// consulCheckName names a check for a note: its CheckID, else its Name,
+// else its place in Checks.
+func consulCheckName(ch weights.Raw, i int) string {
+	if id, _ := text(ch, "CheckID"); id != "" {
+		return id
+	}
+	if name, _ := text(ch, "Name"); name != "" {
+		return strconv.Quote(name) + " (no CheckID)"
+	}
+	return fmt.Sprintf("Checks[%d] (no CheckID or Name)", i)
 }

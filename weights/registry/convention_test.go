@@ -268,3 +268,31 @@ func TestDiscoveryNumberType(t *testing.T) {
 		t.Errorf("number 0: notes %q, want one %q", got, want)
 	}
 }
+
+// TestConsulCheckNames: a check is named in notes by its CheckID, else its
+// Name, else its place; never by an empty string.
+func TestConsulCheckNames(t *testing.T) {
+	entry := func(check string) string {
+		return `{"Node":{"Address":"10.0.0.1"},"Service":{"ID":"a","Address":"10.0.0.1","Port":9000,"Weights":{"Passing":10,"Warning":1}},"Checks":[` + check + `]}`
+	}
+	tests := []struct{ check, want string }{
+		{`{"CheckID":"serfHealth","Status":"critical"}`, `check serfHealth is "critical"`},
+		{`{"Name":"HTTP on /health","Status":"critical"}`, `check "HTTP on /health" (no CheckID) is "critical"`},
+		{`{"Status":"critical"}`, `check Checks[0] (no CheckID or Name) is "critical"`},
+		{`{"Status":"warning"}`, `check Checks[0] (no CheckID or Name) is "warning"`},
+	}
+	for _, tt := range tests {
+		_, r, err := registry.Decode(registry.FormatConsul, []byte("["+entry(tt.check)+"]"), registry.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var details []string
+		for _, n := range r.Notes {
+			details = append(details, n.Detail)
+		}
+		all := strings.Join(details, "\n")
+		if !strings.Contains(all, tt.want) || strings.Contains(all, "check  ") {
+			t.Errorf("check %s: notes %q, want one with %q", tt.check, all, tt.want)
+		}
+	}
+}
