@@ -69,9 +69,9 @@ func NewBuilder(opts ...BuilderOption) balancer.Builder {
 type builder struct {
 	name string
 	now  func() time.Time
-	// onState, when set (by tests), gets the balancer's node states after
-	// every new picker.
-	onState func([]wrr.NodeState, map[string]connectivity.State)
+	// onState, when set (by tests), gets the balancer and the endpoints'
+	// connectivity after every new picker.
+	onState func(*wrr.Balancer, map[string]connectivity.State)
 	// onReject, when set (by tests), gets every rejected endpoint.
 	onReject func(*weights.NodeError)
 }
@@ -105,7 +105,7 @@ type policy struct {
 	cc       balancer.ClientConn
 	child    balancer.Balancer // endpointsharding over pick_first children
 	now      func() time.Time
-	onState  func([]wrr.NodeState, map[string]connectivity.State)
+	onState  func(*wrr.Balancer, map[string]connectivity.State)
 	onReject func(*weights.NodeError)
 
 	mu     sync.Mutex
@@ -327,7 +327,7 @@ func (p *policy) childStates(children []endpointsharding.ChildState) {
 		}
 	}
 	var ejected map[string]bool
-	joined, later := false, false
+	joined, later, changed := false, false, false
 	for _, n := range p.nodes {
 		c, ok := byID[n.ID]
 		if !ok {
@@ -354,12 +354,19 @@ func (p *policy) childStates(children []endpointsharding.ChildState) {
 				if err := p.wrr.Restore(n.ID); err != nil {
 					logger.Errorf("safewrr: restoring %q: %v", n.ID, err)
 				}
+				changed = true
 			}
 		case connectivity.TransientFailure:
 			if p.joined[n.ID] {
 				p.eject(n.ID)
+				changed = true
 			}
 		}
+	}
+	if changed {
+		// Ejections and restores reach the schedule through a build; make
+		// it here, off the request path, so the new picker starts on it.
+		p.wrr.Sync()
 	}
 	switch {
 	case joined && !later && p.calm():
@@ -375,7 +382,7 @@ func (p *policy) childStates(children []endpointsharding.ChildState) {
 		for id, s := range p.states {
 			conn[id] = s
 		}
-		p.onState(p.wrr.States(), conn)
+		p.onState(p.wrr, conn)
 	}
 }
 

@@ -44,7 +44,10 @@
 // A pick is the balancer's Next: one atomic add and a table lookup, then a
 // map lookup from node to connection; no lock, no allocation. The picker is
 // immutable and replaced as a whole on every change; the balancer's own
-// schedule is swapped atomically inside it.
+// schedule is swapped atomically inside it. Ejections and restores are built
+// into the schedule (balancer.Sync) in the policy's callback, off the
+// request path, before the new picker is installed; slow-start steps are
+// built in the background as the balancer does.
 //
 // # The resolver
 //

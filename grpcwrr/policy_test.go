@@ -26,6 +26,7 @@ import (
 // watcher receives the balancer's node states after every picker.
 type watcher struct {
 	mu      sync.Mutex
+	b       *wrr.Balancer
 	last    []wrr.NodeState
 	conn    map[string]connectivity.State
 	rejects []*weights.NodeError
@@ -38,12 +39,21 @@ func (w *watcher) reject(ne *weights.NodeError) {
 	w.mu.Unlock()
 }
 
-func (w *watcher) set(s []wrr.NodeState, conn map[string]connectivity.State) {
+func (w *watcher) set(b *wrr.Balancer, conn map[string]connectivity.State) {
 	w.mu.Lock()
-	w.last, w.conn = s, conn
+	w.b, w.last, w.conn = b, b.States(), conn
 	close(w.changed)
 	w.changed = make(chan struct{})
 	w.mu.Unlock()
+}
+
+// sync brings the balancer's schedule up to date with the clock (ramp steps
+// are built in the background) and refreshes the states.
+func (w *watcher) sync() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b.Sync()
+	w.last = w.b.States()
 }
 
 // states returns the last states by id.
@@ -348,7 +358,10 @@ func TestStoppedServerEjectedAndBackThroughSlowStart(t *testing.T) {
 	b2 := startBackend(t, "b", b.addr)
 	w.waitFor(t, "b ramping", func(m map[string]wrr.NodeState) bool { return m[b.addr].State == wrr.Ramping })
 	clock.Advance(11 * time.Second)
-	calls(t, cc, 1) // a pick reads the clock and ends the ramp
+	w.sync() // the ramp's end reaches the schedule
+	if m := w.states(); m[b.addr].State != wrr.Serving {
+		t.Fatalf("after the window b is %+v", m[b.addr])
+	}
 	wantShares(t, cc, names, all, 2)
 	if b2.Calls() == 0 {
 		t.Fatalf("the restarted b answered no RPC")
@@ -365,7 +378,7 @@ func TestStoppedServerEjectedAndBackThroughSlowStart(t *testing.T) {
 		t.Fatalf("d should ramp below its weight 4 while the others serve: %+v", m)
 	}
 	clock.Advance(11 * time.Second)
-	calls(t, cc, 1)
+	w.sync()
 	all[d.addr] = 4
 	wantShares(t, cc, names, all, 2)
 }
