@@ -186,11 +186,11 @@ func TestGofuzzImport(t *testing.T) {
 	// Binary form: a small integer 10, then the decimal string of 0.
 	crasher := []byte{0, 10, 1, 0}
 	for name, data := range map[string][]byte{
-		"0123456789abcdef0123":        crasher,
+		"0123456789abcdef0123": crasher,
 		// The empty input decodes to the empty node set: already a seed.
 		"da39a3ee5e6b4b0d3255bfef95601890afd80709": nil,
-		"0123456789abcdef0123.quoted": []byte(strconv.Quote(string(crasher))),
-		"0123456789abcdef0123.output": []byte("panic: lua: ..."),
+		"0123456789abcdef0123.quoted":              []byte(strconv.Quote(string(crasher))),
+		"0123456789abcdef0123.output":              []byte("panic: lua: ..."),
 	} {
 		if err := os.WriteFile(filepath.Join(work, "crashers", name), data, 0o644); err != nil {
 			t.Fatal(err)

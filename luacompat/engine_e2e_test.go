@@ -172,3 +172,31 @@ func TestLuaJITEngineHashOrder(t *testing.T) {
 		t.Errorf("40 LuaJIT processes met the incident's nodes in one order only: %v", seen)
 	}
 }
+
+// TestLuaJITEngineIDs: ids with the bytes the reply line uses (comma, tab,
+// line breaks, percent, NUL) come back as they were.
+func TestLuaJITEngineIDs(t *testing.T) {
+	t.Cleanup(StopLuaJIT)
+	dir, _ := filepath.Abs(filepath.Join("testdata", "upstream-fixed"))
+	ids := []string{"a,b", "t\tab", "line\nbreak\r", "100%", "nul\x00", "10.0.0.1:80"}
+	var nodes []weights.Entry
+	for _, id := range ids {
+		nodes = append(nodes, weights.Entry{ID: id, Weight: weights.Int(1)})
+	}
+	res, err := Run(context.Background(), Config{LuaPath: dir, Nodes: nodes, Picks: 12, Engine: EngineLuaJIT})
+	if err != nil || res.Outcome != OutcomeOK {
+		t.Fatalf("%s %q %v", res.Outcome, res.Message, err)
+	}
+	seen := map[string]bool{}
+	for _, p := range res.Picks {
+		seen[p] = true
+	}
+	for _, id := range ids {
+		if !seen[id] {
+			t.Errorf("id %q never picked; picks %q", id, res.Picks)
+		}
+	}
+	if len(res.Order) != len(ids) {
+		t.Errorf("order %q", res.Order)
+	}
+}

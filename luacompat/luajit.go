@@ -222,11 +222,9 @@ func parseLuaJIT(line string, res *Result) error {
 		res.Picks = []string{}
 	}
 	if start != "" {
-		s, err := hex.DecodeString(start)
-		if err != nil {
-			return fmt.Errorf("%w: luajit driver: %v", ErrEngine, err)
+		if res.Start, err = decodeID(start); err != nil {
+			return err
 		}
-		res.Start = string(s)
 	}
 	if n, err := strconv.ParseInt(count, 10, 64); err == nil {
 		res.Steps = int(n / LuaJITInstructionsPerStep)
@@ -256,11 +254,35 @@ func hexList(s string) ([]string, error) {
 	parts := strings.Split(s, ",")
 	out := make([]string, len(parts))
 	for i, p := range parts {
-		b, err := hex.DecodeString(p)
+		id, err := decodeID(p)
 		if err != nil {
-			return nil, fmt.Errorf("%w: luajit driver: %v", ErrEngine, err)
+			return nil, err
 		}
-		out[i] = string(b)
+		out[i] = id
 	}
 	return out, nil
+}
+
+// decodeID reads an id the driver wrote with %XX escapes.
+func decodeID(s string) (string, error) {
+	if !strings.Contains(s, "%") {
+		return s, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+2 >= len(s) {
+			return "", fmt.Errorf("%w: luajit driver: bad escape in %q", ErrEngine, s)
+		}
+		v, err := hex.DecodeString(s[i+1 : i+3])
+		if err != nil {
+			return "", fmt.Errorf("%w: luajit driver: %v", ErrEngine, err)
+		}
+		b.WriteByte(v[0])
+		i += 2
+	}
+	return b.String(), nil
 }

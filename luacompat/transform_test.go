@@ -110,3 +110,16 @@ func TestLoadPhaseHang(t *testing.T) {
 		t.Fatalf("= %s/%s %q, want hang/load", res.Outcome, res.Phase, res.Message)
 	}
 }
+
+func TestDecodeID(t *testing.T) {
+	for in, want := range map[string]string{"abc": "abc", "a%2cb": "a,b", "%25%09%00": "%\t\x00"} {
+		if got, err := decodeID(in); err != nil || got != want {
+			t.Errorf("decodeID(%q) = %q, %v want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"%", "%2", "%zz"} {
+		if _, err := decodeID(bad); err == nil {
+			t.Errorf("decodeID(%q): no error", bad)
+		}
+	}
+}

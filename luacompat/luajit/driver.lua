@@ -16,8 +16,9 @@
 --   outcome <TAB> phase <TAB> order <TAB> picks <TAB> start <TAB> count <TAB> message
 --
 -- outcome is ok, hang or error; phase is load, build or pick (empty for ok);
--- order and picks are lists of hex-encoded ids separated by commas; start is
--- the hex-encoded last_id after new() (may be empty); count is the number
+-- order and picks are lists of ids separated by commas; start is the last_id
+-- after new() (may be empty); in ids, '%', ',', tab, CR, LF and NUL are
+-- written as %XX; count is the number
 -- of VM instructions counted; message is Lua's error text with tabs and
 -- line breaks replaced by spaces.
 --
@@ -59,8 +60,11 @@ local function hook()
   end
 end
 
-local function hex(v)
-  return (tostring(v):gsub(".", function(c) return format("%02x", byte(c)) end))
+-- enc writes an id with %XX for the bytes that would break a reply line
+-- ('%', ',', tab, CR, LF, NUL); any other id is written as it is.
+local function encbyte(c) return format("%%%02x", byte(c)) end
+local function enc(v)
+  return (tostring(v):gsub("[%%,\t\r\n%z]", encbyte))
 end
 
 local function clean(v)
@@ -70,7 +74,7 @@ end
 local function keys(t)
   local out = {}
   if type(t) ~= "table" then return "" end
-  for k in raw_next, t do out[#out + 1] = hex(k) end
+  for k in raw_next, t do out[#out + 1] = enc(k) end
   return concat(out, ",")
 end
 
@@ -151,7 +155,7 @@ local function run(lim, picks, seed, module, spec)
     return reply(o, "build", copy_order(nodes), got, "", m)
   end
   local order = type(rawget(b, "nodes")) == "table" and keys(rawget(b, "nodes")) or copy_order(nodes)
-  local start = type(rawget(b, "last_id")) == "string" and hex(rawget(b, "last_id")) or ""
+  local start = type(rawget(b, "last_id")) == "string" and enc(rawget(b, "last_id")) or ""
   phase = "pick"
   local fok, find = pcall(function() return b.find end)
   if not fok or tripped then
@@ -167,7 +171,7 @@ local function run(lim, picks, seed, module, spec)
       local o, m = classify(id)
       return reply(o, "pick", order, got, start, m)
     end
-    got[#got + 1] = hex(id)
+    got[#got + 1] = enc(id)
   end
   sethook()
   return reply("ok", "", order, got, start, "")
