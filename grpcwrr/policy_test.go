@@ -506,3 +506,20 @@ func TestConfigChangeRebuildsTheBalancer(t *testing.T) {
 		t.Fatalf("after switching to resty the sequence is %s, want %s", got, want)
 	}
 }
+
+func TestLenientWeightPolicy(t *testing.T) {
+	name, w := testPolicy(time.Now)
+	a, b, c := startBackend(t, "a", "127.0.0.1:0"), startBackend(t, "b", "127.0.0.1:0"), startBackend(t, "c", "127.0.0.1:0")
+	names := map[string]string{a.addr: "a", b.addr: "b", c.addr: "c"}
+	cc, _ := dial(t, name, `{"weightPolicy":"lenient"}`, []resolver.Endpoint{
+		endpoint(a.addr, weights.String("3")), // a decimal string is a weight under lenient
+		endpoint(b.addr, weights.Int(1)),
+		endpoint(c.addr, weights.String("0")), // the string "0" never is
+	})
+	want := map[string]uint32{a.addr: 3, b.addr: 1}
+	w.waitFor(t, "a and b serving", allServing(want))
+	wantShares(t, cc, names, want, 3)
+	if c.Calls() != 0 {
+		t.Fatalf("c, weighted \"0\", answered %d RPCs", c.Calls())
+	}
+}
