@@ -13,10 +13,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/balancer"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/resolver/manual"
+	"google.golang.org/grpc/status"
 
 	wrr "github.com/safewrr/safewrr/balancer"
 	"github.com/safewrr/safewrr/internal/clocktest"
@@ -521,5 +523,18 @@ func TestLenientWeightPolicy(t *testing.T) {
 	wantShares(t, cc, names, want, 3)
 	if c.Calls() != 0 {
 		t.Fatalf("c, weighted \"0\", answered %d RPCs", c.Calls())
+	}
+}
+
+func TestFirstUpdateRefusedFailsRPCsWithTheReason(t *testing.T) {
+	name, _ := testPolicy(time.Now)
+	a := startBackend(t, "a", "127.0.0.1:0")
+	cc, _ := dial(t, name, `{}`, []resolver.Endpoint{endpoint(a.addr, weights.String("0"))})
+	_, err := call(t.Context(), cc)
+	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "safewrr: resolver update refused") {
+		t.Fatalf("RPC with every endpoint rejected = %v, want Unavailable with the refusal", err)
+	}
+	if a.Calls() != 0 {
+		t.Fatalf("a answered %d RPCs", a.Calls())
 	}
 }
