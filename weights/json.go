@@ -310,12 +310,17 @@ var literals = []struct {
 }
 
 func (sc *scanner) object(build bool) (Raw, error) {
+	base := len(sc.members)
+	v, err := sc.objectBody(build, base)
+	sc.members = sc.members[:base]
+	return v, err
+}
+
+func (sc *scanner) objectBody(build bool, base int) (Raw, error) {
 	if err := sc.enter(); err != nil {
 		return Raw{}, err
 	}
 	sc.i++ // '{'
-	base := len(sc.members)
-	defer func() { sc.members = sc.members[:base] }()
 	sc.ws()
 	if sc.i < len(sc.s) && sc.s[sc.i] == '}' {
 		sc.i++
@@ -373,12 +378,17 @@ func (sc *scanner) object(build bool) (Raw, error) {
 }
 
 func (sc *scanner) array(build bool) (Raw, error) {
+	base := len(sc.items)
+	v, err := sc.arrayBody(build, base)
+	sc.items = sc.items[:base]
+	return v, err
+}
+
+func (sc *scanner) arrayBody(build bool, base int) (Raw, error) {
 	if err := sc.enter(); err != nil {
 		return Raw{}, err
 	}
 	sc.i++ // '['
-	base := len(sc.items)
-	defer func() { sc.items = sc.items[:base] }()
 	sc.ws()
 	if sc.i < len(sc.s) && sc.s[sc.i] == ']' {
 		sc.i++
