@@ -103,7 +103,7 @@ func TestPower(t *testing.T) {
 				if d > limit {
 					cells[i] = "none"
 				} else {
-					cells[i] = strconv.FormatFloat(d.Seconds(), 'f', 1, 64)
+					cells[i] = strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
 				}
 			}
 			med := slices.Sorted(slices.Values(times))[len(times)/2]
@@ -111,7 +111,7 @@ func TestPower(t *testing.T) {
 			if med <= limit {
 				medCell = fmt.Sprintf("%.1f s", med.Seconds())
 			}
-			t.Logf("| `%s` | `%s` | native | %s s | %s |", bug.Name, target, strings.Join(cells, ", "), medCell)
+			t.Logf("| `%s` | `%s` | native | %s | %s |", bug.Name, target, strings.Join(cells, ", "), medCell)
 			if missed > 0 {
 				t.Errorf("%s: %s missed %s in %d of %d campaigns (cap %v)", bug.Name, target, bug.What, missed, runs, limit)
 			}
