@@ -9,3 +9,10 @@ require (
 )
 
 require github.com/AdaLogics/go-fuzz-headers v0.0.0-20230811130428-ced1acdcaa24
+
+require (
+	github.com/davecgh/go-spew v1.1.1 // indirect
+	github.com/pmezard/go-difflib v1.0.0 // indirect
+	github.com/stretchr/testify v1.10.0
+	gopkg.in/yaml.v3 v3.0.1 // indirect
+)

@@ -7,6 +7,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // validateOut mirrors the documented --json output.
@@ -278,4 +281,20 @@ func TestValidateJSONWriter(t *testing.T) {
 			t.Errorf("got\n%s\nwant\n%s", got.String(), want.String())
 		}
 	}
+}
+
+// TestValidateJSONDocument compares a whole --json document, so that a field
+// added, dropped or renamed shows as a structured diff.
+func TestValidateJSONDocument(t *testing.T) {
+	withStdin(t, `{"10.0.0.1:80": 10, "10.0.0.2:80": "00", "10.0.0.3:80": 0}`)
+	code, out, _ := runCLI(t, "validate", "--json", "-")
+	require.Equal(t, exitRejected, code)
+	assert.JSONEq(t, `{
+		"format": "map", "detected": true, "policy": "strict", "entries": 3, "gcd": 10,
+		"refused": null, "serving": 1, "nothing_to_serve": null,
+		"accepted": [{"id": "10.0.0.1:80", "weight": 10}, {"id": "10.0.0.3:80", "weight": 0, "drained": true}],
+		"rejected": [{"index": 1, "id": "10.0.0.2:80", "reason": "string-zero", "raw": "\"00\"",
+			"message": "weight is the string \"00\", a string of zeros, which registries read as drain or as default; refusing to guess (string-zero)"}],
+		"notes": []
+	}`, out)
 }

@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/safewrr/safewrr/weights"
 	"github.com/safewrr/safewrr/weights/registry"
 )
@@ -295,4 +298,20 @@ func TestConsulCheckNames(t *testing.T) {
 			t.Errorf("check %s: notes %q, want one with %q", tt.check, all, tt.want)
 		}
 	}
+}
+
+// TestMultipleServicesError: the error wraps ErrMultipleServices and names
+// every service; choosing one or merging them decodes.
+func TestMultipleServicesError(t *testing.T) {
+	data := mustRead(t, "testdata/registries/discovery-polls.json")
+	_, r, err := registry.Decode(registry.FormatDiscovery, data, registry.Options{})
+	require.ErrorIs(t, err, registry.ErrMultipleServices)
+	assert.Equal(t, []string{"main.account.account-service", "main.web-svr.web-interface"}, r.Services)
+	for _, svc := range r.Services {
+		assert.Contains(t, err.Error(), `"`+svc+`"`)
+	}
+	_, _, err = registry.Decode(registry.FormatDiscovery, data, registry.Options{MergeServices: true})
+	require.NoError(t, err)
+	_, _, err = registry.Decode(registry.FormatDiscovery, data, registry.Options{Service: r.Services[1]})
+	require.NoError(t, err)
 }
