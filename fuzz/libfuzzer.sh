@@ -34,7 +34,8 @@
 # -timeout=S (an input running longer is a finding; the default here is
 # 10 s), -print_final_stats=1.
 #
-# Environment: SAFEWRR_FUZZ_SEEDS=off starts from an empty corpus (the
+# Environment: LIBFUZZER_WORKDIR and LIBFUZZER_SEEDS move .libfuzzer/ and
+# the seed root (seeds/); SAFEWRR_FUZZ_SEEDS=off starts from an empty corpus (the
 # corpus directory is emptied first); SAFEWRR_LUA_FINDINGS, SAFEWRR_LUA_PATH
 # and SAFEWRR_LUA_IGNORE work as for go test -fuzz; CXX, CXXFLAGS and
 # LIB_FUZZING_ENGINE (default clang++, empty, -fsanitize=fuzzer) are
