@@ -316,3 +316,20 @@ func TestProxyStatusPageIsBounded(t *testing.T) {
 		t.Fatalf("%d log lines for one payload", n)
 	}
 }
+
+// TestProxyLongPollsAreCapped: beyond proxyMaxWaiters held long-polls, a
+// further one is answered at once with the current state.
+func TestProxyLongPollsAreCapped(t *testing.T) {
+	b := startURIBackend(t)
+	f := newProxyFixture(t, fmt.Sprintf(`{%q: 1}`, b.srv.Listener.Addr().String()))
+	f.p.waiters.Store(proxyMaxWaiters)
+	c := &http.Client{Timeout: 20 * time.Second} // a bound for a broken cap, not a measure
+	resp, err := c.Get(f.admin.URL + proxyStatusPath + "?after=100&wait=30s")
+	if err != nil {
+		t.Fatalf("a long-poll beyond the cap was held: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || f.p.waiters.Load() != proxyMaxWaiters {
+		t.Fatalf("status %s, waiters %d", resp.Status, f.p.waiters.Load())
+	}
+}

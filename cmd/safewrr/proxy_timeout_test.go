@@ -76,3 +76,26 @@ func TestProxyHungBackendIsPassedByAfterResponseHeaderTimeout(t *testing.T) {
 		t.Fatalf("the log does not say why:\n%s", l)
 	}
 }
+
+// TestProxyRequestTimeout: --request-timeout ends a request that no
+// backend answers in time with 504 and says so.
+func TestProxyRequestTimeout(t *testing.T) {
+	hung, hits := startHungBackend(t)
+	file := filepath.Join(t.TempDir(), "registry.json")
+	if err := os.WriteFile(file, []byte(fmt.Sprintf(`{%q: 1}`, hung)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := startProxyMain(t, "--registry", file, "--poll", "0", "--response-header-timeout", "1h", "--request-timeout", "200ms")
+	resp, err := http.Get("http://" + run.addr + "/slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGatewayTimeout || !strings.Contains(string(body), "--request-timeout 200ms") {
+		t.Fatalf("GET: %s %q, want 504 naming --request-timeout", resp.Status, body)
+	}
+	if len(hits) != 1 {
+		t.Fatalf("the backend got %d requests", len(hits))
+	}
+}
