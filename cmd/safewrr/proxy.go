@@ -32,7 +32,7 @@ func init() {
 const proxyUsage = `Usage:
   safewrr proxy --listen 127.0.0.1:PORT --admin 127.0.0.1:PORT --registry FILE|URL
                 [validate's decode flags: --format F --policy strict|lenient --scale N
-                 --refuse-partial --convention registry|policy --health drain|reject|ignore
+                 --refuse-partial --convention registry|sdk|policy --health drain|reject|ignore
                  --service NAME --scheme S --port NAME]
                 [--poll 1s] [--poll-jitter 0.1]
                 [--max-backoff 30s] [--fetch-timeout 5s] [--max-bytes N]
@@ -51,20 +51,22 @@ fetch up to --max-backoff) it reads the registry (a file, or an http:// or
 https:// URL fetched with a GET; a redirect must stay on the same host unless
 --registry-redirects any), decodes it as validate does with the same flags
 (--format auto detects the format; see "safewrr validate -h"), and checks
-every weight with the policy. The decoder's notes are logged and shown. Rejected nodes are left out and
-logged once per change of the payload, with the totals per reason; an update
-the policy refuses, that does not parse, that would leave no node to serve
-(empty, all drained) or that drops more than --max-drop of the total weight is
-logged and refused, and the last good nodes keep serving. Node ids are the
-backends' host:port. A payload identical to the previous one is not decoded
-again. SIGHUP polls at once. The registry URL's user info, query and
-fragment are never printed.
+every weight with the policy. The decoder's notes are logged and shown.
+Rejected nodes are left out and logged once per change of the payload, with
+the totals per reason; an update the policy refuses, that does not parse,
+that would leave no node to serve (empty, all drained) or that drops more
+than --max-drop of the total weight is logged and refused, and the last good
+nodes keep serving. Node ids are the backends' host:port. A payload
+identical to the previous one is not decoded again. SIGHUP polls at once.
+The registry URL's user info, query and fragment are never printed.
 
 Every request on --listen goes to the backends, its path and query exactly
 as sent (no cleaning, no redirect), by smooth weighted round robin. A failed
 attempt of a request that is safe to repeat (GET, HEAD, OPTIONS, TRACE, PUT,
 DELETE, or an Idempotency-Key header, without a body or with one that was
-buffered) is retried on another node, --attempts in all; an attempt fails on
+buffered) is retried on another node, --attempts in all, and so is any
+request whose attempt could not connect (it reached no backend); an attempt
+fails on
 a connection error, after --response-header-timeout without response
 headers, or when the backend's body breaks off (the client then sees its
 response cut short). --eject-after consecutive failures eject a node for
