@@ -5,7 +5,9 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
+	"github.com/safewrr/safewrr/internal/clocktest"
 	"github.com/safewrr/safewrr/weights"
 )
 
@@ -437,7 +439,9 @@ func (r *refRestyOps) nodes() []weights.Node {
 // update operations, Update with the resulting set (in resty's iteration
 // order) makes Resty continue exactly as resty's find() does: deleting the
 // last picked node, a maximum falling below the current weight, gcd
-// changes, a set of one node and all-new sets (reinit) included.
+// changes, a set of one node and all-new sets (reinit) included. Half the
+// deletes are made as ejections instead (followed by Sync): the same
+// operation on the effective weights.
 func TestRestyUpdatesLikeResty(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	fresh := 0
@@ -457,7 +461,8 @@ func TestRestyUpdatesLikeResty(t *testing.T) {
 		start := r.IntN(n)
 		ref.recompute()
 		ref.last, ref.cw = ref.ids[start], ref.maxW
-		b, err := New(ref.nodes(), WithAlgorithm(Resty), WithStart(start))
+		clk := clocktest.New()
+		b, err := New(ref.nodes(), WithAlgorithm(Resty), WithStart(start), WithClock(clk.Now), WithMaxEjectedPercent(100))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -481,6 +486,16 @@ func TestRestyUpdatesLikeResty(t *testing.T) {
 			case op < 5 && len(ref.ids) > 1:
 				script = append(script, "delete("+id+")")
 				ref.delete(id)
+				if r.IntN(2) == 0 {
+					// The same delete as an ejection: the node stays a
+					// member with effective weight 0.
+					if err := b.Eject(id, clk.Now().Add(time.Hour)); err != nil {
+						t.Fatal(err)
+					}
+					b.Sync()
+					script[len(script)-1] = "eject(" + id + ")"
+					continue
+				}
 			case op < 8:
 				id = newID()
 				w := weight()
@@ -502,6 +517,7 @@ func TestRestyUpdatesLikeResty(t *testing.T) {
 			if err := b.Update(ref.nodes()); err != nil {
 				t.Fatalf("trial %d: Update: %v; script %v", trial, err, script)
 			}
+			clk.Advance(time.Hour) // ejections end; the nodes left the set
 		}
 	}
 }
