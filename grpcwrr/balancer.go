@@ -115,7 +115,6 @@ type policy struct {
 	joined map[string]bool               // ids that have been READY (serving weight in the schedule)
 	first  map[string]bool               // ids of the first accepted update that have not been READY yet
 	states map[string]connectivity.State // last child state by id
-	last   []endpointsharding.ChildState // last child states seen
 }
 
 // childCC is the ClientConn the endpointsharding child sees: its state
@@ -316,7 +315,6 @@ func (p *policy) eject(id string) {
 func (p *policy) childStates(children []endpointsharding.ChildState) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.last = children
 	if p.wrr == nil {
 		return
 	}
@@ -326,7 +324,7 @@ func (p *policy) childStates(children []endpointsharding.ChildState) {
 			byID[id] = c
 		}
 	}
-	var ejected map[string]bool
+	var ready []string // endpoints that became READY
 	joined, later, changed := false, false, false
 	for _, n := range p.nodes {
 		c, ok := byID[n.ID]
@@ -340,21 +338,12 @@ func (p *policy) childStates(children []endpointsharding.ChildState) {
 		}
 		switch s {
 		case connectivity.Ready:
+			ready = append(ready, n.ID)
 			if !p.joined[n.ID] {
 				p.joined[n.ID] = true
 				joined = true
 				later = later || !p.first[n.ID]
 				delete(p.first, n.ID)
-				continue
-			}
-			if ejected == nil {
-				ejected = p.ejectedIDs()
-			}
-			if ejected[n.ID] {
-				if err := p.wrr.Restore(n.ID); err != nil {
-					logger.Errorf("safewrr: restoring %q: %v", n.ID, err)
-				}
-				changed = true
 			}
 		case connectivity.TransientFailure:
 			if p.joined[n.ID] {
@@ -363,11 +352,6 @@ func (p *policy) childStates(children []endpointsharding.ChildState) {
 			}
 		}
 	}
-	if changed {
-		// Ejections and restores reach the schedule through a build; make
-		// it here, off the request path, so the new picker starts on it.
-		p.wrr.Sync()
-	}
 	switch {
 	case joined && !later && p.calm():
 		// The channel's first endpoints connecting: they start at full
@@ -375,6 +359,25 @@ func (p *policy) childStates(children []endpointsharding.ChildState) {
 		p.newBalancer()
 	case joined:
 		p.updateBalancer()
+	}
+	if len(ready) > 0 {
+		// An endpoint READY again ends its ejection. The balancer keeps an
+		// ejection by id, also for an endpoint the resolver dropped and
+		// sent again, so this is asked after the join.
+		ejected := p.ejectedIDs()
+		for _, id := range ready {
+			if ejected[id] {
+				if err := p.wrr.Restore(id); err != nil {
+					logger.Errorf("safewrr: restoring %q: %v", id, err)
+				}
+				changed = true
+			}
+		}
+	}
+	if changed {
+		// Ejections and restores reach the schedule through a build; make
+		// it here, off the request path, so the new picker starts on it.
+		p.wrr.Sync()
 	}
 	p.cc.UpdateState(p.pickerLocked(byID))
 	if p.onState != nil {

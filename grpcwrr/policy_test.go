@@ -538,3 +538,24 @@ func TestFirstUpdateRefusedFailsRPCsWithTheReason(t *testing.T) {
 		t.Fatalf("a answered %d RPCs", a.Calls())
 	}
 }
+
+func TestEjectedEndpointDroppedAndSentAgain(t *testing.T) {
+	name, w := testPolicy(time.Now)
+	a, b, c := startBackend(t, "a", "127.0.0.1:0"), startBackend(t, "b", "127.0.0.1:0"), startBackend(t, "c", "127.0.0.1:0")
+	names := map[string]string{a.addr: "a", b.addr: "b", c.addr: "c"}
+	eps := []resolver.Endpoint{endpoint(a.addr, weights.Int(2)), endpoint(b.addr, weights.Int(1)), endpoint(c.addr, weights.Int(1))}
+	all := map[string]uint32{a.addr: 2, b.addr: 1, c.addr: 1}
+	cc, r := dial(t, name, `{}`, eps)
+	w.waitFor(t, "all serving", allServing(all))
+
+	b.stop()
+	w.waitFor(t, "b ejected", func(m map[string]wrr.NodeState) bool { return m[b.addr].State == wrr.Ejected })
+	r.UpdateState(resolver.State{Endpoints: []resolver.Endpoint{eps[0], eps[2]}})
+	w.waitFor(t, "b dropped", allServing(map[string]uint32{a.addr: 2, c.addr: 1}))
+
+	// The balancer remembers b's ejection by id; b READY again ends it.
+	startBackend(t, "b", b.addr)
+	r.UpdateState(resolver.State{Endpoints: eps})
+	w.waitFor(t, "b back", allServing(all))
+	wantShares(t, cc, names, all, 3)
+}
