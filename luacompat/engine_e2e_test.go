@@ -200,3 +200,28 @@ func TestLuaJITEngineIDs(t *testing.T) {
 		t.Errorf("order %q", res.Order)
 	}
 }
+
+// TestLuaJITStringFunctions: the assertions that hold the sandbox's string
+// functions to Lua 5.1 (patternChecks) hold under LuaJIT too.
+func TestLuaJITStringFunctions(t *testing.T) {
+	t.Cleanup(StopLuaJIT)
+	dir := t.TempDir()
+	for i, chunk := range patternChecks {
+		writeFile(t, filepath.Join(dir, "check"+strconv.Itoa(i)+".lua"), `
+			local M = {}
+			function M.new(_, nodes)
+				`+chunk+`
+				return { find = function() return "a" end }
+			end
+			return M`)
+	}
+	for i, chunk := range patternChecks {
+		res, err := Run(context.Background(), Config{LuaPath: dir, Module: "check" + strconv.Itoa(i), Nodes: []weights.Entry{{ID: "a", Weight: weights.Int(1)}}, Picks: 1, Engine: EngineLuaJIT})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Outcome != OutcomeOK {
+			t.Errorf("LuaJIT: %s: %s/%s %s", chunk, res.Outcome, res.Phase, res.Message)
+		}
+	}
+}
