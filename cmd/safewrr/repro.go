@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,7 +81,8 @@ functions do not apply there: a pattern that backtracks for hours in C is
 stopped only by --budget. LuaJIT walks a table in hash order, seeded anew
 in every process (every nginx worker): the order line says which order this
 process met, and another run may meet another (the incident's nodes hang
-in one order and fail the request in the other). Run again to see both.
+in one order and fail the request in the other). --runs N runs N fresh
+luajit processes and lists each distinct order with its verdict.
 
 SPEC is a Lua table literal ({a=10, b="0", c=0/0}), a JSON object, or @file.
 
@@ -101,6 +103,7 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 	c := commands["repro"]
 	fs := newFlagSet(c, stdout, stderr)
 	lf := addLuaFlags(fs, "")
+	runs := fs.Int("runs", 1, "with --engine luajit: run N times, each in a new luajit process (a new hash order), and list the distinct orders and verdicts")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
 	}
@@ -126,6 +129,10 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--steps must be positive, got %d", *lf.steps)
 	case *lf.engine != luacompat.EngineGopherLua && *lf.engine != luacompat.EngineLuaJIT:
 		return usageErr("--engine must be gopher-lua or luajit, got %q", *lf.engine)
+	case *runs < 1 || *runs > 100:
+		return usageErr("--runs must be between 1 and 100, got %d", *runs)
+	case *runs > 1 && *lf.engine != luacompat.EngineLuaJIT:
+		return usageErr("--runs needs --engine luajit (gopher-lua always walks the nodes in the order written)")
 	}
 	single := *lf.luaPath != "" || *lf.model != "" || *lf.spec != ""
 	if !single {
@@ -154,6 +161,13 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "safewrr repro: %v\n", err)
 		return exitUsage
 	}
+	var others []reproProcess
+	if *runs > 1 {
+		if others, err = reproProcesses(cfg, res, *runs); err != nil {
+			fmt.Fprintf(stderr, "safewrr repro: %v\n", err)
+			return exitUsage
+		}
+	}
 	code := exitOK
 	if res.Outcome == luacompat.OutcomeError && res.Phase == luacompat.PhaseLoad {
 		// Nothing about the nodes was learned: the module did not load.
@@ -168,7 +182,11 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 		code = exitUsage
 	}
 	if *lf.asJSON {
-		if c := reproWriteJSON(stdout, stderr, reproJSON(res, entries)); c != exitOK {
+		out := struct {
+			reproResult
+			Runs []reproProcess `json:"runs,omitempty"`
+		}{reproJSON(res, entries), others}
+		if c := reproWriteJSON(stdout, stderr, out); c != exitOK {
 			return c
 		}
 		return code
@@ -176,7 +194,52 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "target:  %s\n", res.Target)
 	fmt.Fprintf(stdout, "nodes:   %s\n", luacompat.FormatSpec(entries))
 	reproPrintRun(stdout, "", res, cfg)
+	if len(others) > 0 {
+		fmt.Fprintf(stdout, "runs:    %d luajit processes, each with its own hash order:\n", *runs)
+		for _, p := range others {
+			verdict := strings.ToUpper(p.Outcome)
+			if p.Where != "" {
+				verdict += " (" + p.Where + ")"
+			}
+			fmt.Fprintf(stdout, "  ×%-3d order %s: %s\n", p.Count, reproList(p.Order), verdict)
+		}
+	}
 	return code
+}
+
+// reproProcess is one distinct order and verdict met across --runs.
+type reproProcess struct {
+	Order   []string `json:"order"`
+	Outcome string   `json:"outcome"`
+	Where   string   `json:"where"`
+	Count   int      `json:"count"`
+}
+
+// reproProcesses runs cfg n times in all, first as first (already run),
+// then each time in a new luajit process, and counts the distinct orders and
+// verdicts, in the order first met.
+func reproProcesses(cfg luacompat.Config, first luacompat.Result, n int) ([]reproProcess, error) {
+	var out []reproProcess
+	add := func(r luacompat.Result) {
+		for i := range out {
+			if slices.Equal(out[i].Order, r.Order) && out[i].Outcome == string(r.Outcome) && out[i].Where == string(r.Phase) {
+				out[i].Count++
+				return
+			}
+		}
+		out = append(out, reproProcess{Order: r.Order, Outcome: string(r.Outcome), Where: string(r.Phase), Count: 1})
+	}
+	add(first)
+	for i := 1; i < n; i++ {
+		luacompat.StopLuaJIT() // a new process: a new hash seed
+		r, err := luacompat.Run(context.Background(), cfg)
+		if err != nil {
+			return nil, err
+		}
+		add(r)
+	}
+	luacompat.StopLuaJIT()
+	return out, nil
 }
 
 // reproPrintRun prints one classified run, each line indented by ind.

@@ -128,6 +128,8 @@ func TestReproUsageErrors(t *testing.T) {
 		{"repro", "--budget", "1s"},
 		{"repro", "--model", "nginx-swrr", "--engine", "lua5.4"},
 		{"repro", "--engine", "luajit"},
+		{"repro", "--model", "nginx-swrr", "--runs", "3"},
+		{"repro", "--model", "nginx-swrr", "--engine", "luajit", "--runs", "0"},
 		{"repro", "--lua-path", ".", "--module", "no.such.module"},
 		{"repro", "--lua-path", ".", "--module", "no.such.module", "--json"},
 	} {
