@@ -240,3 +240,29 @@ func TestDiscoveryErrorCode(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistryHostileCatalog: the issue's hostile values, in every format
+// that carries a weight, are never served under the default options: the
+// node is rejected (or the whole response refused), and the good node next
+// to it is unaffected.
+func TestRegistryHostileCatalog(t *testing.T) {
+	for _, tpl := range registryTemplates {
+		for _, v := range []string{`NaN`, `"NaN"`, `"-5"`, `-5`, `"abc"`, `""`, `"1e400"`, `1e400`, `Infinity`, `-Infinity`, `0.5e-400`} {
+			payload := fill(tpl.key, tpl.text, v)
+			s, r, err := registry.Decode(tpl.format, []byte(payload), registry.Options{})
+			if err != nil {
+				t.Errorf("%s %s: payload error %v", tpl.format, v, err)
+				continue
+			}
+			if hasNode(s, "10.0.0.1:9000") {
+				t.Errorf("%s weight %s: served %v", tpl.format, v, s.Nodes)
+			}
+			if e := rejectedAt(r, 0); e == nil {
+				t.Errorf("%s weight %s: not rejected", tpl.format, v)
+			}
+			if r.Refused == nil && !hasNode(s, "10.0.0.2:9000") {
+				t.Errorf("%s weight %s: the good node is gone (%v)", tpl.format, v, r.Rejected)
+			}
+		}
+	}
+}
