@@ -487,3 +487,27 @@ func TestProxyUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestProxyRequiresAddresses: whatever the format, the proxy serves only
+// ids that are host:port; names, userinfo, paths and schemes are rejected
+// (not-an-address) instead of being applied and failing every request.
+func TestProxyRequiresAddresses(t *testing.T) {
+	bs := startProxyBackends(t, "a")
+	a := bs[0].addr()
+	f := newProxyFixture(t, fmt.Sprintf(`{"web-1": 5, "user@%s": 5, "%s/admin": 5, "http://%s": 5, " %s": 5, %q: 1}`, a, a, a, a, a))
+	st := f.status(t)
+	if got := nodeStates(st); got != a+"=1/serving" {
+		t.Fatalf("nodes %s, want only %s", got, a)
+	}
+	var reasons []string
+	for _, r := range st.Rejects {
+		reasons = append(reasons, r.Reason)
+	}
+	if got := strings.Join(reasons, " "); got != "not-an-address not-an-address not-an-address not-an-address bad-id" {
+		t.Errorf("reject reasons %q", got)
+	}
+	f.get(t, 10)
+	if n := bs[0].take(); n != 10 {
+		t.Errorf("backend served %d of 10", n)
+	}
+}
