@@ -180,17 +180,22 @@ type Report struct {
 //
 // By default (FollowRegistry, HealthDrain, strict Policy):
 //
-//	discovery  metadata.weight string; missing, unparsable or ≤ 0 → 10 (its Go SDK); status ≠ 1 → drained
-//	kratos     metadata.weight string; missing or unparsable → 100 (its selector); 0 drains
+//	discovery  metadata.weight string; missing → 10 (its Go SDK's default); number 0 or status ≠ 1 → drained
+//	kratos     metadata.weight string; missing → 100 (its selector's default); 0 drains
 //	consul     Service.Weights.Passing, or .Warning when the worst check warns; critical → drained; missing → 1
 //	nacos      hosts[].weight float × Scale 100, rounded; 0, healthy:false or enabled:false → drained; missing → 1.0
-//	eureka     metadata.weight string; missing, unparsable or ≤ 0 → 1 (Spring Cloud); status ≠ UP → drained
+//	eureka     metadata.weight string; missing → 1 (Spring Cloud's default); status ≠ UP → drained
 //	eds        load_balancing_weight, unset → 1, 0 invalid and any reject refuses the whole response; unhealthy → drained
 //	apisix     nodes weight integer; 0 drains; missing is rejected (its schema requires it); lower priority → standby
 //	endpointslice  no weights: ready endpoints weigh 1; not ready → drained
 //
-// The string "0" (and "00", ...) is rejected with ReasonStringZero in every
-// format and convention.
+// NaN, infinities, negatives, malformed strings ("", "abc", "+10", "010"),
+// fractions where the registry has integers and values out of range are
+// rejected, and the message says what the registry's client would have done
+// (FollowSDK does it). The string "0" (and "00", ...) is rejected with
+// ReasonStringZero in every format and convention. Every id must be
+// "host:port" (weights.IDsAddress). A payload with several services is an
+// error wrapping ErrMultipleServices unless o.Service or o.MergeServices.
 func Decode(f Format, data []byte, o Options) (weights.Snapshot, Report, error) {
 	if f == FormatMap {
 		s, r, err := weights.Decode(data, o.Policy)
