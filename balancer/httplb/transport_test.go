@@ -314,6 +314,7 @@ func TestEjectionAfterConsecutiveFailures(t *testing.T) {
 
 	// The ejection ends after a minute; the node comes back ramping.
 	f.clock.Advance(time.Minute)
+	f.b.Sync() // the schedule that has a:1 again is built off the request path: wait for it
 	if st := f.states()["a:1"]; st != balancer.Ramping {
 		t.Fatalf("a:1 is %v after its ejection ended, want ramping", st)
 	}
@@ -341,6 +342,7 @@ func TestEjectionAfterConsecutiveFailures(t *testing.T) {
 	// its record, so the next ejection is back to one minute.
 	f.net.set("a:1", false)
 	f.clock.Advance(2 * time.Minute)
+	f.b.Sync()
 	served := false
 	for i := 0; !served && i < 100; i++ {
 		f.do(t, http.MethodGet, "")
