@@ -43,6 +43,7 @@ var typedCorpus = [][]byte{
 	{7, 0, 1, 2, 1, 5, 2, 0, 5, 15},           // EDS: two clusters; the string "00"
 	{4, 4, 160, 0, 1, 5, 1, 0, 1, 5},          // consul: a host with CR/LF, then a plain one
 	{3, 4, 1, 2, 4, 5, 7, 250, 2, 0, 8, 1, 9}, // kratos: -7.25 (built), then {"weight":9}
+	{4, 0, 1, 0, 1, 5, 1, 2, 1, 5},            // consul: services "api" and "web", neither chosen nor merged: refused (a campaign found Consul merged them)
 }
 
 // FuzzBalancer: go test ./fuzz/core -run '^$' -fuzz '^FuzzBalancer$' -fuzztime 60s

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -22,7 +23,9 @@ import (
 // Snapshots (map and array) get every check of Weights under one policy,
 // and the array form must decode exactly as Policy.Build validates the
 // typed entries. Registry payloads get Weights' registry checks, must
-// decode the same with the format named or detected, and what the decoder
+// decode the same with the format named or detected, must be refused when
+// they hold two services and the settings neither choose one nor merge
+// them (and only then), and what the decoder
 // accepted is checked against what was sent: every accepted node is a node
 // of the set, in order; a weight made of zeros ("0", "00") is never
 // accepted; a node the registry marks as not serving is drained (or
@@ -143,6 +146,13 @@ func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 		return ok, err
 	}
 	snap, rep, err := registry.Decode(s.format, payload, o)
+	several := errors.Is(err, registry.ErrMultipleServices)
+	switch want := s.twoServices() && o.Service == "" && !o.MergeServices; {
+	case want && err == nil:
+		return true, fmt.Errorf("a payload holding services %q and %q decoded into one pool %v", services[0], services[1], snap.Nodes)
+	case !want && several:
+		return true, fmt.Errorf("a payload holding one service refused as several: %v", err)
+	}
 	if err != nil {
 		return false, nil
 	}

@@ -25,7 +25,7 @@ type Planted struct {
 	What string
 }
 
-// Catalog lists every planted bug, the weights bugs first.
+// Catalog lists every planted bug: weights, registry decoding, balancer.
 var Catalog = []Planted{
 	{"string-zero", "weights", "FuzzWeightsTyped", `the string "0" (or "00") is accepted as a drain`},
 	{"nan", "weights", "FuzzWeightsTyped", "a NaN weight is accepted as a drain"},
@@ -34,6 +34,8 @@ var Catalog = []Planted{
 	{"duplicate-id", "weights", "FuzzWeightsTyped", "a second node with an id already seen is accepted"},
 	{"order", "weights", "FuzzWeightsTyped", "the accepted nodes come back sorted by id, not in payload order"},
 	{"crlf-id", "weights", "FuzzWeightsTyped", "an id holding CR or LF (a header injection in waiting) is accepted"},
+	{"services-merged", "weights/registry", "FuzzWeightsTyped", "a payload holding several services is merged into one pool without a word"},
+	{"down-served", "weights/registry", "FuzzWeightsTyped", "an instance the registry marks as not serving keeps its weight"},
 	{"cycle-count", "balancer", "FuzzBalancer", "the last position of every cycle goes to the first node (one pick too many for it)"},
 	{"ejected-picked", "balancer", "FuzzBalancer", "an ejected node keeps its place in the schedule"},
 	{"tried-returned", "balancer", "FuzzBalancer", "NextExcluding returns a tried node at the end of its walk window"},

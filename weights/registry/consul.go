@@ -28,6 +28,9 @@ func decodeConsul(c *collector, root weights.Raw) error {
 		return shapeError(FormatConsul, "the response is %s, not an array of service entries", root.Kind.Article())
 	}
 	for _, it := range root.Items {
+		if name, _ := text(get(it, "Service"), "Service"); !c.service("service", name, false) {
+			continue
+		}
 		if err := c.add(consulEntry(it)); err != nil {
 			return err
 		}

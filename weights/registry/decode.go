@@ -261,7 +261,7 @@ func decodeRegistryRaw(f Format, root weights.Raw, o Options) (weights.Snapshot,
 	if err != nil {
 		return weights.Snapshot{}, rep, err
 	}
-	if len(c.services) > 1 && o.Service == "" && !o.MergeServices {
+	if len(c.services) > 1 && o.Service == "" && !o.MergeServices && !plantServicesMerged {
 		return weights.Snapshot{}, rep, fmt.Errorf("%w: %s; choose one (Options.Service) or merge them (Options.MergeServices)",
 			ErrMultipleServices, quoteList(c.services))
 	}
@@ -535,7 +535,7 @@ func (r rule) build(insts []instance, o Options) (weights.Snapshot, Report) {
 		case in.down != "" && o.Health == HealthIgnore:
 			in.addNote(NoteHealthIgnored, weights.Raw{}, "%s; used as serving, as the options say", in.down)
 		case in.down != "":
-			e.Drained = true
+			e.Drained = !plantDownServed
 			in.addNote(NoteDrained, weights.Raw{}, "%s; kept with weight 0", in.down)
 		}
 		if in.standby != "" && e.Reject == "" && !e.Drained {

@@ -1,0 +1,11 @@
+//go:build fuzzpower
+
+package registry
+
+import "github.com/safewrr/safewrr/internal/plant"
+
+// Planted bugs, one chosen at link time (see internal/plant).
+var (
+	plantServicesMerged = plant.On("services-merged")
+	plantDownServed     = plant.On("down-served")
+)
