@@ -117,3 +117,25 @@ func ExampleParseJSON() {
 	// w string "0"
 	// x number -0
 }
+
+// Ids that must be addresses: a name, userinfo or a path is rejected with a
+// reason that says what was found; control characters are rejected in any
+// mode.
+func ExampleIDMode() {
+	entries := []weights.Entry{
+		{ID: "10.0.0.1:80", Weight: weights.Int(5)},
+		{ID: "web-1", Weight: weights.Int(5)},
+		{ID: "user@10.0.0.2:80", Weight: weights.Int(5)},
+		{ID: "10.0.0.3:80\r\nX: y", Weight: weights.Int(5)},
+	}
+	snap, rep := weights.Policy{IDs: weights.IDsAddress}.Build(entries)
+	fmt.Println(snap.Nodes)
+	for _, e := range rep.Rejected {
+		fmt.Println(e.Reason, "-", e.Detail)
+	}
+	// Output:
+	// [{10.0.0.1:80 5}]
+	// not-an-address - the id has no port; an address is host:port
+	// not-an-address - the id has userinfo (before @); an address is host:port
+	// bad-id - the id holds the control character '\r' at byte 11
+}
