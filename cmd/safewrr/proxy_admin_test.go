@@ -333,3 +333,29 @@ func TestProxyLongPollsAreCapped(t *testing.T) {
 		t.Fatalf("status %s, waiters %d", resp.Status, f.p.waiters.Load())
 	}
 }
+
+// TestProxy503WhenEveryNodeIsEjected names the state instead of "no
+// backends yet" once the registry has named nodes.
+func TestProxy503WhenEveryNodeIsEjected(t *testing.T) {
+	dead := httptest.NewServer(nil)
+	deadAddr := dead.Listener.Addr().String()
+	dead.Close()
+	f := newProxyFixture(t, fmt.Sprintf(`{%q: 1}`, deadAddr), "--eject-after", "1", "--max-ejected", "100")
+	resp, err := http.Get(f.front.URL + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("first request: %s, want 502", resp.Status)
+	}
+	resp, err = http.Get(f.front.URL + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || string(body) != "safewrr: no backend can take the request now: all backends are ejected\n" {
+		t.Fatalf("second request: %s %q", resp.Status, body)
+	}
+}
