@@ -112,8 +112,9 @@ type Result struct {
 	Phase Phase
 	// Message is Lua's error message, or what stopped a hang.
 	Message string
-	// Err is the underlying error of a hang or error: ErrStepLimit, an error
-	// for which errors.Is(err, context.DeadlineExceeded) holds, or a
+	// Err is the underlying error of a hang or error: ErrStepLimit,
+	// ErrMemoryLimit, an error for which errors.Is(err,
+	// context.DeadlineExceeded) holds (the wall-clock safety net), or a
 	// *LuaError.
 	Err error
 	// Picks are the ids find() returned, in order.
@@ -124,9 +125,12 @@ type Result struct {
 	// Start is the node the first find() started after (the resty
 	// balancers' random last_id), empty when unknown.
 	Start string
-	// Steps is the number of steps a built-in model counted.
+	// Steps is the number of steps the run counted (see Config.StepLimit;
+	// under EngineLuaJIT, VM instructions divided by
+	// LuaJITInstructionsPerStep).
 	Steps int
-	// StepLimit is the limit that applied to a built-in model.
+	// StepLimit is the step limit that applied, after Run raised it for
+	// the node set.
 	StepLimit int
 	// Trace holds the first _gcd calls of a resty model when Config.Trace
 	// asked for them.
