@@ -2,10 +2,36 @@ package luacompat_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/safewrr/safewrr/luacompat"
 )
+
+// Run loads a module from a directory laid out like a lua-resty-balancer
+// checkout's lib/ (here a test module shaped like resty.roundrobin before
+// the fix). Under LuaJIT 1 % 1.56e-317 is -inf, so the gcd never reaches 0;
+// the rewrite gives the loaded code that arithmetic, and the step limit
+// stops the loop.
+func ExampleRun_luaPath() {
+	nodes, err := luacompat.ParseSpec(`{a=1, b=1.56e-317}`)
+	if err != nil {
+		panic(err)
+	}
+	res, err := luacompat.Run(context.Background(), luacompat.Config{
+		LuaPath:   "testdata/upstream",
+		Nodes:     nodes,
+		StepLimit: 10_000,
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(res.Outcome, res.Phase, res.Message)
+	fmt.Println(errors.Is(res.Err, luacompat.ErrStepLimit), res.Steps > res.StepLimit)
+	// Output:
+	// hang build step limit reached in build
+	// true true
+}
 
 // Run replays the incident on the model of resty.roundrobin before the fix.
 func ExampleRun() {
