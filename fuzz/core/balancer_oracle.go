@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/safewrr/safewrr/balancer"
@@ -15,8 +16,10 @@ var epoch = time.Date(2021, 7, 13, 22, 52, 0, 0, time.UTC)
 // scriptRun is the state of one balancer script: the options for the next
 // build, the fake clock, the balancer, and what the oracle knows it must do.
 type scriptRun struct {
-	now  time.Time
-	opts struct {
+	// elapsed is the fake clock, as time since epoch. The balancer's
+	// background builds read it while the script moves it: atomic.
+	elapsed atomic.Int64
+	opts    struct {
 		algo        balancer.Algorithm
 		start       int // -1: not set
 		randomStart bool
@@ -36,12 +39,12 @@ type scriptRun struct {
 	behind bool
 }
 
-func (r *scriptRun) clock() time.Time { return r.now }
+func (r *scriptRun) clock() time.Time { return epoch.Add(time.Duration(r.elapsed.Load())) }
 
 // run executes the script and checks every call. It returns whether the
 // script built a balancer that served at least one pick.
 func (r *scriptRun) run(ops []op) (served bool, err error) {
-	r.now = epoch
+	r.elapsed.Store(0)
 	r.opts.start = -1
 	r.opts.maxEjected = -1
 	for k, o := range ops {
@@ -79,7 +82,7 @@ func (r *scriptRun) run(ops []op) (served bool, err error) {
 				}
 			}
 		case opAdvance:
-			r.now = r.now.Add(time.Duration(o.n) * time.Second)
+			r.elapsed.Add(int64(time.Duration(o.n) * time.Second))
 			r.behind = true
 			r.refresh()
 		case opCycle:
@@ -383,7 +386,7 @@ func (r *scriptRun) eject(id string, d time.Duration) error {
 		return nil
 	}
 	_, member := r.member(id)
-	err := r.b.Eject(id, r.now.Add(d))
+	err := r.b.Eject(id, r.clock().Add(d))
 	r.calls++
 	r.behind = true
 	r.refresh()
