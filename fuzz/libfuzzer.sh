@@ -35,7 +35,8 @@
 # 10 s), -print_final_stats=1.
 #
 # Environment: LIBFUZZER_WORKDIR and LIBFUZZER_SEEDS move .libfuzzer/ and
-# the seed root (seeds/); SAFEWRR_FUZZ_SEEDS=off starts from an empty corpus (the
+# the seed root (seeds/); LIBFUZZER_TAGS adds build tags (fuzzpower, with
+# GOFLAGS=-ldflags=-X=... naming a planted bug, as fuzz/measure-power.sh does); SAFEWRR_FUZZ_SEEDS=off starts from an empty corpus (the
 # corpus directory is emptied first); SAFEWRR_LUA_FINDINGS, SAFEWRR_LUA_PATH
 # and SAFEWRR_LUA_IGNORE work as for go test -fuzz; CXX, CXXFLAGS and
 # LIB_FUZZING_ENGINE (default clang++, empty, -fsanitize=fuzzer) are
@@ -127,8 +128,8 @@ build_one() {
   echo "libfuzzer.sh: building $name ($pkg)" >&2
   (
     cd "$src"
-    abs=$(go list -tags gofuzz -f '{{.Dir}}' "$pkg")
-    "$tools/go-118-fuzz-build" -tags gofuzz -o "$work/$name.a" -func "$name" "$abs" >"$work/$name.build.log" 2>&1 ||
+    abs=$(go list -tags "gofuzz${LIBFUZZER_TAGS:+,$LIBFUZZER_TAGS}" -f '{{.Dir}}' "$pkg")
+    "$tools/go-118-fuzz-build" -tags "gofuzz${LIBFUZZER_TAGS:+,$LIBFUZZER_TAGS}" -o "$work/$name.a" -func "$name" "$abs" >"$work/$name.build.log" 2>&1 ||
       { cat "$work/$name.build.log" >&2; exit 1; }
     # shellcheck disable=SC2086 # CXXFLAGS and LIB_FUZZING_ENGINE are word lists
     ${CXX:-clang++} ${CXXFLAGS:-} ${LIB_FUZZING_ENGINE:--fsanitize=fuzzer} "$work/$name.a" -o "$bin/$name"

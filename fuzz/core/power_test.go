@@ -29,6 +29,7 @@ import (
 //	SAFEWRR_POWER_CAP     how long one campaign may look (default 60s)
 //	SAFEWRR_POWER_TARGET  fuzz every bug with this target instead of the
 //	                      catalog's (FuzzWeights, to compare the raw-bytes target)
+//	SAFEWRR_POWER_ENGINES native (default), libfuzzer, or both: native,libfuzzer
 //
 // A campaign is one native worker (-parallel 1) of a test binary built with
 // the fuzzpower tag and the bug named at link time, started in an empty
@@ -38,6 +39,11 @@ import (
 // pass there, or it is a real bug rather than the planted one (reported,
 // and the campaign does not count as finding the planted bug). The test
 // fails when a campaign finds nothing within the cap.
+//
+// Under libFuzzer the binary is built by fuzz/libfuzzer.sh (LIBFUZZER_TAGS
+// and GOFLAGS carry the tag and the bug) and run on an empty corpus
+// directory with -max_total_time at the cap and -timeout=10; the time is the
+// wall clock from its start to its exit with a crash or timeout artifact.
 
 var powerTargets = map[string]func([]byte) (bool, error){
 	"FuzzWeights":      Weights,
@@ -77,45 +83,69 @@ func TestPower(t *testing.T) {
 	if _, ok := powerTargets[override]; override != "" && !ok {
 		t.Fatalf("SAFEWRR_POWER_TARGET=%q is not one of this package's targets", override)
 	}
+	engines := []string{"native"}
+	if v := os.Getenv("SAFEWRR_POWER_ENGINES"); v != "" {
+		engines = strings.Split(v, ",")
+		for _, e := range engines {
+			if e != "native" && e != "libfuzzer" {
+				t.Fatalf("SAFEWRR_POWER_ENGINES: %q is neither native nor libfuzzer", e)
+			}
+		}
+	}
+	lfwork := t.TempDir() // one libFuzzer work directory: the tools install once
 	t.Logf("| planted bug | target | engine | time to find, %d runs, cap %v | median |", runs, limit)
 	for _, bug := range bugs {
-		target := bug.Target
-		if override != "" {
-			target = override
+		for _, engine := range engines {
+			target := bug.Target
+			if override != "" {
+				target = override
+			}
+			t.Run(bug.Name+"/"+engine, func(t *testing.T) {
+				powerBug(t, bug, target, engine, lfwork, runs, limit)
+			})
 		}
-		t.Run(bug.Name, func(t *testing.T) {
-			bin := powerBinary(t, target, bug.Name)
-			var times []time.Duration
-			missed := 0
-			for i := 0; i < runs; i++ {
-				took, found, finding := powerCampaign(t, bin, target, limit)
-				if !found {
-					missed++
-					t.Logf("run %d: nothing found in %v", i+1, limit)
-					times = append(times, limit+time.Nanosecond) // sorts after every find
-					continue
-				}
-				t.Logf("run %d: %.1fs: %s", i+1, took.Seconds(), finding)
-				times = append(times, took)
-			}
-			cells := make([]string, len(times))
-			for i, d := range times {
-				if d > limit {
-					cells[i] = "none"
-				} else {
-					cells[i] = strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
-				}
-			}
-			med := slices.Sorted(slices.Values(times))[len(times)/2]
-			medCell := "not found"
-			if med <= limit {
-				medCell = fmt.Sprintf("%.1f s", med.Seconds())
-			}
-			t.Logf("| `%s` | `%s` | native | %s | %s |", bug.Name, target, strings.Join(cells, ", "), medCell)
-			if missed > 0 {
-				t.Errorf("%s: %s missed %s in %d of %d campaigns (cap %v)", bug.Name, target, bug.What, missed, runs, limit)
-			}
-		})
+	}
+}
+
+// powerBug measures one bug with one target and engine.
+func powerBug(t *testing.T, bug plant.Planted, target, engine, lfwork string, runs int, limit time.Duration) {
+	campaign := powerCampaign
+	var bin string
+	if engine == "libfuzzer" {
+		bin = libfuzzerBinary(t, lfwork, target, bug.Name)
+		campaign = libfuzzerCampaign
+	} else {
+		bin = powerBinary(t, target, bug.Name)
+	}
+	var times []time.Duration
+	missed := 0
+	for i := 0; i < runs; i++ {
+		took, found, finding := campaign(t, bin, target, limit)
+		if !found {
+			missed++
+			t.Logf("run %d: nothing found in %v", i+1, limit)
+			times = append(times, limit+time.Nanosecond) // sorts after every find
+			continue
+		}
+		t.Logf("run %d: %.1fs: %s", i+1, took.Seconds(), finding)
+		times = append(times, took)
+	}
+	cells := make([]string, len(times))
+	for i, d := range times {
+		if d > limit {
+			cells[i] = "none"
+		} else {
+			cells[i] = strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
+		}
+	}
+	med := slices.Sorted(slices.Values(times))[len(times)/2]
+	medCell := "not found"
+	if med <= limit {
+		medCell = fmt.Sprintf("%.1f s", med.Seconds())
+	}
+	t.Logf("| `%s` | `%s` | %s | %s | %s |", bug.Name, target, engine, strings.Join(cells, ", "), medCell)
+	if missed > 0 {
+		t.Errorf("%s: %s (%s) missed %s in %d of %d campaigns (cap %v)", bug.Name, target, engine, bug.What, missed, runs, limit)
 	}
 }
 
@@ -202,4 +232,77 @@ func readCorpusFile(path string) ([]byte, error) {
 	}
 	u, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"))
 	return []byte(u), err
+}
+
+// libfuzzerBinary builds target as a libFuzzer binary with the planted bug,
+// through fuzz/libfuzzer.sh, and returns a copy of it.
+func libfuzzerBinary(t *testing.T, work, target, bug string) string {
+	t.Helper()
+	cmd := exec.Command("bash", "../libfuzzer.sh", "build", target)
+	cmd.Env = append(os.Environ(), "LIBFUZZER_WORKDIR="+work, "LIBFUZZER_TAGS=fuzzpower",
+		"GOFLAGS=-ldflags=-X=github.com/safewrr/safewrr/internal/plant.Bug="+bug)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("libfuzzer.sh build %s: %v\n%s", target, err, out)
+	}
+	bin := filepath.Join(t.TempDir(), target+"-"+bug)
+	data, err := os.ReadFile(filepath.Join(work, "bin", target))
+	if err == nil {
+		err = os.WriteFile(bin, data, 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// libfuzzerCampaign runs one libFuzzer campaign from an empty corpus.
+func libfuzzerCampaign(t *testing.T, bin, target string, limit time.Duration) (time.Duration, bool, string) {
+	t.Helper()
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "corpus")
+	os.Mkdir(corpus, 0o755)
+	ctx, cancel := context.WithTimeout(context.Background(), limit+2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-artifact_prefix="+dir+"/", "-timeout=10",
+		"-max_total_time="+strconv.Itoa(int(limit.Seconds())), corpus)
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	took := time.Since(start)
+	arts, _ := filepath.Glob(filepath.Join(dir, "*-*"))
+	var found []string
+	for _, a := range arts {
+		if b := filepath.Base(a); strings.HasPrefix(b, "crash-") || strings.HasPrefix(b, "timeout-") {
+			found = append(found, a)
+		}
+	}
+	if err == nil || len(found) == 0 {
+		if err != nil && ctx.Err() == nil {
+			t.Fatalf("libFuzzer failed without an artifact: %v\n%s", err, out)
+		}
+		return 0, false, ""
+	}
+	data, derr := exec.Command("go", "run", "../internal/lfinput", "decode", found[0]).Output()
+	if derr != nil {
+		t.Fatalf("lfinput decode %s: %v", found[0], derr)
+	}
+	if _, perr := powerTargets[target](data); perr != nil {
+		t.Errorf("a real finding, not the planted bug: %s(%q): %v", target, data, perr)
+		return 0, false, ""
+	}
+	line := filepath.Base(found[0])
+	if i := bytes.Index(out, []byte("fuzz_test.go:")); i >= 0 {
+		line, _, _ = strings.Cut(string(out[i:]), "\n")
+		if len(line) > 160 {
+			line = line[:160] + "..."
+		}
+	} else if i := bytes.Index(out, []byte("panic: ")); i >= 0 {
+		line, _, _ = strings.Cut(string(out[i:]), "\n")
+		if len(line) > 160 {
+			line = line[:160] + "..."
+		}
+	}
+	return took, true, line
 }
