@@ -27,8 +27,8 @@ func init() {
 
 const reproUsage = `Usage:
   safewrr repro
-  safewrr repro --lua-path DIR --nodes SPEC [--module NAME] [--steps N] [--engine gopher-lua|luajit] [--json]
-  safewrr repro --model NAME --nodes SPEC [--steps N] [--json]
+  safewrr repro --lua-path DIR --nodes SPEC [--module NAME] [--steps N] [--engine gopher-lua|luajit [--runs N]] [--json]
+  safewrr repro --model NAME --nodes SPEC [--steps N] [--engine gopher-lua|luajit [--runs N]] [--json]
 
 With no arguments, replays the 2021-07-13 Bilibili outage in gopher-lua: one
 node with weight 10 and one whose weight the registry sent as the JSON string
@@ -87,8 +87,10 @@ luajit processes and lists each distinct order with its verdict.
 SPEC is a Lua table literal ({a=10, b="0", c=0/0}), a JSON object, or @file.
 
 --json prints one object with outcome (ok, hang or error), where (load,
-build or pick), message, picks, order, start, steps, trace, elapsed_ms and
-target; with no arguments it also holds reproduced and the three cases.
+build or pick), message, picks, order, start, steps, trace, elapsed_ms,
+target and engine; with --runs also runs (each distinct order with its
+outcome, where and count); with no arguments it also holds reproduced and
+the three cases.
 
 Example:
   safewrr repro
