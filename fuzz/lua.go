@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/safewrr/safewrr/balancer"
@@ -385,6 +386,24 @@ func Shrink(entries []weights.Entry, run func([]weights.Entry) luacompat.Result)
 	return cur
 }
 
+// usableID reports whether id follows the rules weights holds every id to:
+// valid UTF-8, no control character (C0, DEL, C1), no white space at either
+// end. Lua takes any string as a key, so only such ids can give the same
+// sequence on both sides.
+func usableID(id string) bool {
+	if !utf8.ValidString(id) {
+		return false
+	}
+	for _, r := range id {
+		if r < 0x20 || r >= 0x7f && r <= 0x9f {
+			return false
+		}
+	}
+	first, _ := utf8.DecodeRuneInString(id)
+	last, _ := utf8.DecodeLastRuneInString(id)
+	return !unicode.IsSpace(first) && !unicode.IsSpace(last)
+}
+
 // Differential runs the node set read from data through safewrr and the
 // built-in Lua models. On a set of valid integer weights (0 to 1,000,000,
 // not all zero) safewrr's Resty algorithm must give the same picks as the
@@ -451,7 +470,7 @@ func validIntegers(entries []weights.Entry) bool {
 	var total float64
 	seen := make(map[string]bool, len(entries))
 	for _, e := range entries {
-		if e.ID == "" || seen[e.ID] || len(e.ID) > weights.DefaultMaxIDLen || !utf8.ValidString(e.ID) {
+		if e.ID == "" || seen[e.ID] || len(e.ID) > weights.DefaultMaxIDLen || !usableID(e.ID) {
 			return false
 		}
 		seen[e.ID] = true

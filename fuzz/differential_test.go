@@ -1,0 +1,29 @@
+package fuzz
+
+import "testing"
+
+// Node sets that Lua serves but safewrr refuses on its own rules are not a
+// finding of Differential: ids that weights rejects (control characters,
+// white space at an end) cannot give the same sequence on both sides.
+func TestDifferentialIDRules(t *testing.T) {
+	for _, lit := range []string{
+		`{["a:\028"]=10, ["b:1"]=0}`, // found by libFuzzer: C0 control character
+		`{["a\r\nX: y"]=1, b=2}`,
+		`{[" a"]=1, b=1}`,
+		`{["a "]=1, b=1}`,
+		`{["a\194\133"]=1, b=1}`, // U+0085, a C1 control character
+		`{a=1, b=2, c=0}`,        // valid: both sides must agree
+	} {
+		if _, err := Differential([]byte(lit)); err != nil {
+			t.Errorf("Differential(%s) = %v, want no finding", lit, err)
+		}
+	}
+	for id, want := range map[string]bool{
+		"a": true, "a b": true, "é:1": true, "a\x1c": false, "a\x7f": false,
+		"a\u0085": false, " a": false, "a\t": false, "\xff": false,
+	} {
+		if got := usableID(id); got != want {
+			t.Errorf("usableID(%q) = %v, want %v", id, got, want)
+		}
+	}
+}
