@@ -1,7 +1,9 @@
 package httplb
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync/atomic"
@@ -9,8 +11,11 @@ import (
 
 // watchBody returns resp with a body that reports to the node's health
 // record how the body ended: read to the end is the node's success; a read
-// error is its failure (the backend died or reset the connection mid-body),
-// unless the request was canceled by its caller. A body closed early by the
+// error is its failure (the backend died or reset the connection mid-body,
+// or the request's deadline passed while a read waited for the backend's
+// next bytes: a body trickled too slowly), unless the request was canceled
+// by its caller or its deadline had passed before the read began (the time
+// went elsewhere, for example to a slow client). A body closed early by the
 // caller says nothing about the node. A switch of protocols (101) is a
 // success at once: its body is the connection itself.
 func (t *Transport) watchBody(req *http.Request, resp *http.Response, id string) *http.Response {
@@ -32,6 +37,10 @@ type watchedBody struct {
 }
 
 func (b *watchedBody) Read(p []byte) (int, error) {
+	ctx := b.req.Context()
+	// Live when the read starts: whatever ends the request while the read
+	// waits, the read was waiting on the backend.
+	live := ctx.Err() == nil
 	n, err := b.rc.Read(p)
 	switch {
 	case err == nil:
@@ -40,12 +49,23 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 			b.t.succeeded(b.id)
 		}
 	default:
-		if b.done.CompareAndSwap(false, true) && b.req.Context().Err() == nil {
-			b.t.failed(b.id, &BodyError{Node: b.id, Err: err}, nil)
-			b.t.bodyFailures.Add(1)
+		if !b.done.CompareAndSwap(false, true) {
+			break
+		}
+		switch cerr := ctx.Err(); {
+		case cerr == nil:
+			b.t.bodyFailed(b.id, err)
+		case live && errors.Is(cerr, context.DeadlineExceeded):
+			b.t.bodyFailed(b.id, fmt.Errorf("the request's deadline passed while waiting for more of the body: %w", err))
 		}
 	}
 	return n, err
+}
+
+// bodyFailed counts a response body that broke off as its node's failure.
+func (t *Transport) bodyFailed(id string, err error) {
+	t.failed(id, &BodyError{Node: id, Err: err}, nil)
+	t.bodyFailures.Add(1)
 }
 
 func (b *watchedBody) Close() error {
@@ -66,6 +86,7 @@ func (e *BodyError) Error() string {
 
 func (e *BodyError) Unwrap() error { return e.Err }
 
-// BodyFailures returns how many response bodies broke off while being read
+// BodyFailures returns how many response bodies broke off while being read,
+// or were cut off by the request's deadline while waiting for the backend
 // (each also counted as its node's failure).
 func (t *Transport) BodyFailures() int64 { return t.bodyFailures.Load() }

@@ -13,8 +13,13 @@
 // ejection) restores it at once, also through slow start. A response is a
 // success once its body has been read to the end; a body that breaks off
 // (the backend closes or resets the connection before the announced length)
-// is a failure of its node like a refused connection, though that response,
-// already under way, is not retried: ReverseProxy aborts the client's
+// is a failure of its node like a refused connection, and so is a body still
+// unfinished when the request's context reaches its deadline while a read
+// waits for the backend (a backend that trickles its body). A cancellation
+// of the request (context.Canceled: the client went away) is nobody's
+// failure, and neither is a deadline that had passed before the read began
+// (the time went elsewhere, for example to a slow client). A response
+// already under way is not retried: ReverseProxy aborts the client's
 // connection, so the client sees the body cut short.
 //
 // Whether a node is ejected, and until when, is the balancer's record

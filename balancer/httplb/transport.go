@@ -140,8 +140,11 @@ func notSent(err error) bool {
 // by its caller is not a node's failure and is never retried. A response
 // counts as the node's success once its body has been read to the end; an
 // error while reading it (the backend closed or reset the connection before
-// the announced length) counts as the node's failure, though the response,
-// already under way, cannot be retried. Retries go to nodes not yet tried
+// the announced length, or the request's deadline passed while a read was
+// waiting for the backend's next bytes) counts as the node's failure, though
+// the response, already under way, cannot be retried. A caller's
+// cancellation (context.Canceled, such as a client that went away) is never
+// the node's failure. Retries go to nodes not yet tried
 // for this request, for Retryable requests and for any request whose
 // attempt could not connect (its body permitting), and stop after
 // MaxAttempts attempts or when no untried node is left; the last attempt's
