@@ -141,6 +141,8 @@ type scanner struct {
 	members []Member
 	// sketch, when set, bounds what is built (SketchJSON).
 	sketch *sketch
+	// closing holds, for skip, the closing byte of each container it is in.
+	closing []byte
 }
 
 // sketch says which parts of a value SketchJSON builds.
@@ -278,6 +280,11 @@ func (sc *scanner) value(build bool) (Raw, error) {
 		}
 	}
 	switch c := sc.s[sc.i]; {
+	case !build && (c == '{' || c == '[') && sc.skip():
+		if c == '{' {
+			return Raw{Kind: KindObject}, nil
+		}
+		return Raw{Kind: KindArray}, nil
 	case c == '{':
 		return sc.object(build)
 	case c == '[':
@@ -296,6 +303,124 @@ func (sc *scanner) value(build bool) (Raw, error) {
 		}
 	}
 	return Raw{}, sc.unexpected("looking for a value")
+}
+
+// skip passes over the array or object at the cursor without building
+// anything, in one loop instead of a call per value, and reports true. It is
+// the cheap path for what a decoder checks and drops (a payload of deeply
+// nested arrays is millions of containers). It takes only well-formed input
+// within the depth limit: at anything else it puts the cursor and the depth
+// back and reports false, and the caller reads the value again the long way,
+// which finds and names the problem, so errors and their offsets are those
+// of one reader.
+func (sc *scanner) skip() bool {
+	start, depth := sc.i, sc.depth
+	if sc.skipContainer() {
+		return true
+	}
+	sc.i, sc.depth = start, depth
+	return false
+}
+
+func (sc *scanner) skipContainer() bool {
+	s := sc.s
+	stack := sc.closing[:0]
+	defer func() { sc.closing = stack[:0] }()
+	for {
+		// At a value.
+		sc.ws()
+		if sc.i >= len(s) {
+			return false
+		}
+		switch c := s[sc.i]; {
+		case c == '{' || c == '[':
+			sc.depth++
+			if sc.depth > sc.maxDepth {
+				return false
+			}
+			sc.i++
+			closing := byte(']')
+			if c == '{' {
+				closing = '}'
+			}
+			sc.ws()
+			if sc.i < len(s) && s[sc.i] == closing {
+				sc.i++
+				sc.depth--
+				break // an empty container is a value read
+			}
+			stack = append(stack, closing)
+			if c == '{' && !sc.skipKey() {
+				return false
+			}
+			continue
+		case c == '"':
+			if _, err := sc.str(); err != nil {
+				return false
+			}
+		case c == '-' || isDigit(c):
+			if _, err := sc.number(); err != nil {
+				return false
+			}
+		default:
+			if !sc.skipLiteral() {
+				return false
+			}
+		}
+		// After a value: close what ends here, up to the next value.
+		for {
+			if len(stack) == 0 {
+				return true
+			}
+			sc.ws()
+			if sc.i >= len(s) {
+				return false
+			}
+			top := stack[len(stack)-1]
+			if s[sc.i] == top {
+				sc.i++
+				sc.depth--
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			if s[sc.i] != ',' {
+				return false
+			}
+			sc.i++
+			if top == '}' && !sc.skipKey() {
+				return false
+			}
+			break
+		}
+	}
+}
+
+// skipKey reads an object key and its colon, for skip.
+func (sc *scanner) skipKey() bool {
+	sc.ws()
+	if sc.i >= len(sc.s) || sc.s[sc.i] != '"' {
+		return false
+	}
+	if _, err := sc.str(); err != nil {
+		return false
+	}
+	sc.ws()
+	if sc.i >= len(sc.s) || sc.s[sc.i] != ':' {
+		return false
+	}
+	sc.i++
+	return true
+}
+
+// skipLiteral reads true, false, null, NaN or Infinity, for skip.
+func (sc *scanner) skipLiteral() bool {
+	for _, lit := range literals {
+		if strings.HasPrefix(sc.s[sc.i:], lit.text) {
+			sc.i += len(lit.text)
+			return true
+		}
+	}
+	return false
 }
 
 var literals = []struct {
