@@ -91,15 +91,7 @@ func (p *registryProxy) start(ctx context.Context) {
 		httplb.WithLogger(p.log),
 		httplb.WithMaxAttempts(p.cfg.attempts),
 		httplb.WithEjection(p.cfg.ejectAfter, p.cfg.ejectFor, max(httplb.DefaultMaxEjectFor, p.cfg.ejectFor)),
-		httplb.WithBase(&http.Transport{
-			Proxy:                 nil, // never through an environment proxy
-			DialContext:           (&net.Dialer{Timeout: t.dial, KeepAlive: 30 * time.Second}).DialContext,
-			TLSHandshakeTimeout:   t.tlsHandshake,
-			ResponseHeaderTimeout: t.responseHeader,
-			IdleConnTimeout:       t.idleConn,
-			MaxIdleConnsPerHost:   64,
-			ExpectContinueTimeout: time.Second,
-		}),
+		httplb.WithBase(backendTransport(backendDialer(t), t)),
 	)
 	rp := p.tr.Proxy()
 	rp.ErrorLog = slog.NewLogLogger(p.log.Handler(), slog.LevelWarn)
@@ -116,6 +108,26 @@ func (p *registryProxy) start(ctx context.Context) {
 		}
 	}
 	p.front = rp
+}
+
+// backendDialer is how the proxy connects to backends: within --dial-timeout.
+func backendDialer(t proxyTimeouts) *net.Dialer {
+	return &net.Dialer{Timeout: t.dial, KeepAlive: 30 * time.Second}
+}
+
+// backendTransport sends the attempts to the backends, connecting with d,
+// with the TLS handshake, response header and idle connection limits of the
+// flags.
+func backendTransport(d *net.Dialer, t proxyTimeouts) *http.Transport {
+	return &http.Transport{
+		Proxy:                 nil, // never through an environment proxy
+		DialContext:           d.DialContext,
+		TLSHandshakeTimeout:   t.tlsHandshake,
+		ResponseHeaderTimeout: t.responseHeader,
+		IdleConnTimeout:       t.idleConn,
+		MaxIdleConnsPerHost:   64,
+		ExpectContinueTimeout: time.Second,
+	}
 }
 
 // registryOptions are the decode options of the flags.
