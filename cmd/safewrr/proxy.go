@@ -66,10 +66,11 @@ attempt of a request that is safe to repeat (GET, HEAD, OPTIONS, TRACE, PUT,
 DELETE, or an Idempotency-Key header, without a body or with one that was
 buffered) is retried on another node, --attempts in all, and so is any
 request whose attempt could not connect (it reached no backend); an attempt
-fails on
-a connection error, after --response-header-timeout without response
-headers, or when the backend's body breaks off (the client then sees its
-response cut short). --eject-after consecutive failures eject a node for
+fails on a connection error, after --response-header-timeout without
+response headers, or when the backend's body breaks off or is still coming
+when --request-timeout passes while the proxy waits for it (the client then
+sees its response cut short; a client that goes away counts against no
+node). --eject-after consecutive failures eject a node for
 --eject-for (doubling while it keeps failing, at most 5m), never more than
 --max-ejected percent of the nodes at once; a node that comes back or joins
 ramps up over --slow-start. Request bodies up to --max-buffered-body are read

@@ -352,8 +352,9 @@ type proxyStatus struct {
 	Nodes      []proxyNode `json:"nodes"`
 	NodesTotal int         `json:"nodes_total"`
 	Ejections  int64       `json:"ejections"`
-	// BodyFailures counts responses whose body broke off mid-way (each
-	// also a failure of its node).
+	// BodyFailures counts responses whose body broke off mid-way or was
+	// cut off by --request-timeout while the proxy waited for the backend
+	// (each also a failure of its node).
 	BodyFailures int64 `json:"body_failures"`
 	feed.Status
 }
