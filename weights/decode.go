@@ -171,7 +171,8 @@ func (d *decoder) element() error {
 		}
 		detail := "the entry is " + v.Kind.Article() + `, not an object with "id" and "weight"`
 		if big > 0 {
-			detail = bigDetail("entry", v.Kind, big) + `, not an object with "id" and "weight"`
+			// one string, not three: a hostile payload can hold millions
+			detail = "the entry is " + v.Kind.Article() + " of " + strconv.Itoa(big) + ` bytes, not shown, not an object with "id" and "weight"`
 		}
 		d.b.add(d.index, Entry{Weight: v, Reject: ReasonMalformedEntry, Detail: detail})
 		return nil

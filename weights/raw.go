@@ -22,6 +22,8 @@ const (
 
 var kindNames = [...]string{"absent", "null", "bool", "number", "string", "array", "object"}
 
+var kindArticles = [...]string{"an absent", "a null", "a bool", "a number", "a string", "an array", "an object"}
+
 // String returns the kind's lower-case name ("absent", "number", "string", ...).
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -33,8 +35,8 @@ func (k Kind) String() string {
 // Article returns the kind's name with "a" or "an" before it ("a number",
 // "an object"), for messages.
 func (k Kind) Article() string {
-	if k == KindAbsent || k == KindArray || k == KindObject {
-		return "an " + k.String()
+	if int(k) < len(kindArticles) {
+		return kindArticles[k]
 	}
 	return "a " + k.String()
 }

@@ -175,10 +175,15 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		why := nothingToServe(o, rep, len(snap.Nodes))
 		out.NothingToServe = &why
 	}
-	for _, ne := range rep.Rejected {
-		out.Rejected = append(out.Rejected, validateRejected{
-			Index: ne.Index, ID: ne.ID, Reason: string(ne.Reason), Raw: ne.Raw.String(), Message: ne.Explain(),
-		})
+	out.Rejected = slices.Grow(out.Rejected, len(rep.Rejected))
+	for i, ne := range rep.Rejected {
+		r := validateRejected{Index: ne.Index, ID: ne.ID, Reason: string(ne.Reason)}
+		// The text table shows the first validateMaxRows rows: the raw value
+		// and the message of the others are not written out for it.
+		if *asJSON || i < validateMaxRows {
+			r.Raw, r.Message = ne.Raw.String(), ne.Explain()
+		}
+		out.Rejected = append(out.Rejected, r)
 	}
 	for _, n := range rep.Notes {
 		out.Notes = append(out.Notes, validateNote{Index: n.Index, ID: n.ID, Code: string(n.Code), Detail: n.Detail})
