@@ -30,10 +30,11 @@
 //     checked against what was sent, plus the registry rules.
 //   - Balancer: bytes read as a script of balancer operations (see the seeds
 //     under seeds/balancer; input that does not start like text is a
-//     compact form, one byte per operation and argument). No panic; every call returns within a bounded
-//     time; each full cycle picks every serving node exactly weight/gcd
-//     times; drained, ejected and already-tried nodes are never returned; a
-//     refused update leaves the previous state serving.
+//     compact form, one byte per operation and argument). No panic; every
+//     call returns within a bounded time; each full cycle picks every
+//     serving node exactly weight/gcd times; drained, ejected and
+//     already-tried nodes are never returned; a refused update leaves the
+//     previous state serving.
 //
 // Seeds live in seeds/<target>/ at the repository root, one readable file
 // per case; plain go test replays every one of them.
