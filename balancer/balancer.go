@@ -152,38 +152,63 @@ func (b *Balancer) NextExcluding(tried *Tried) (weights.Node, error) {
 // the build that brings them in runs. The work is bounded by the number of
 // nodes s left out; with none back, err is returned at once.
 func (b *Balancer) failed(s *schedule, c uint64, tried *Tried, err error) (weights.Node, error) {
-	out := s.out.Load()
-	if (err != ErrAllEjected && err != ErrAllExcluded) || out == nil {
+	if err != ErrAllEjected && err != ErrAllExcluded {
 		return weights.Node{}, err
 	}
-	now := b.now()
-	back := func(o outNode) uint64 {
-		if o.end > now || tried.Has(s.nodes[o.pos].ID) {
-			return 0
-		}
-		return uint64(s.nodes[o.pos].Weight)
-	}
-	var total uint64
-	for _, o := range *out {
-		total += back(o)
-	}
-	if total == 0 {
-		return weights.Node{}, err
-	}
-	b.kick()
-	q := c % total
-	for _, o := range *out {
-		w := back(o)
-		if q < w {
-			nd := s.nodes[o.pos]
-			if tried != nil {
-				tried.Add(nd.ID)
+	if out := s.out.Load(); out != nil {
+		now := b.now()
+		back := func(o outNode) uint64 {
+			if o.end > now || tried.Has(s.nodes[o.pos].ID) {
+				return 0
 			}
-			return nd, nil
+			return uint64(s.nodes[o.pos].Weight)
 		}
-		q -= w
+		var total uint64
+		for _, o := range *out {
+			total += back(o)
+		}
+		if total > 0 {
+			b.kick()
+			q := c % total
+			for _, o := range *out {
+				w := back(o)
+				if q < w {
+					nd := s.nodes[o.pos]
+					if tried != nil {
+						tried.Add(nd.ID)
+					}
+					return nd, nil
+				}
+				q -= w
+			}
+		}
 	}
-	return weights.Node{}, err // not reached
+	if err == ErrAllEjected && tried.Len() > 0 && b.triedServing(tried) {
+		return weights.Node{}, ErrAllExcluded
+	}
+	return weights.Node{}, err
+}
+
+// triedServing reports whether a node in t serves by the balancer's own
+// record (a member with weight above 0 whose ejection, if any, has ended).
+// A pick whose schedule still counts such a node as ejected then failed
+// because the node was tried, not because it is ejected. Called only by a
+// failing pick; the work is O(len(t) log n).
+func (b *Balancer) triedServing(t *Tried) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	for k := 0; k < t.Len(); k++ {
+		id := t.at(k)
+		i := b.m.lookup(id)
+		if i < 0 || b.m.nodes[i].Weight == 0 {
+			continue
+		}
+		if end, ejected := b.until[id]; !ejected || end <= now {
+			return true
+		}
+	}
+	return false
 }
 
 // due starts a background build when s's deadline has passed: one clock

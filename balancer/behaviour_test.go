@@ -628,3 +628,34 @@ func mkWeights(n int, f func(int) uint32) []uint32 {
 	}
 	return ws
 }
+
+// A node whose ejection has ended serves again, even while the schedule
+// that brings it back is still to be built: a retry that already tried it
+// fails with ErrAllExcluded, not ErrAllEjected (found by FuzzBalancer).
+func TestExcludedAfterEjectionEnded(t *testing.T) {
+	for _, sync := range []bool{false, true} {
+		t.Run(fmt.Sprintf("synced=%v", sync), func(t *testing.T) {
+			clk := clocktest.New()
+			b, err := New(nodesOf("a=5"), WithClock(clk.Now), WithMaxEjectedPercent(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Eject("a", clk.Now().Add(23*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			if sync {
+				b.Sync() // the schedule leaves a out
+			}
+			var none Tried
+			if _, err := b.NextExcluding(&none); err != ErrAllEjected {
+				t.Fatalf("while a is ejected: NextExcluding() error = %v, want %v", err, ErrAllEjected)
+			}
+			clk.Advance(23 * time.Second)
+			var tried Tried
+			tried.Add("a")
+			if _, err := b.NextExcluding(&tried); err != ErrAllExcluded {
+				t.Errorf("after a's ejection ended, with a tried: NextExcluding() error = %v, want %v", err, ErrAllExcluded)
+			}
+		})
+	}
+}
