@@ -5,24 +5,28 @@ import (
 	"github.com/safewrr/safewrr/weights/registry"
 )
 
-// Weights feeds data to weights.Decode under one of several policies
-// (strict, lenient, scaled with a default for zero, and a tight one that
-// refuses partial snapshots under small limits; the input's length picks
-// which, so a campaign covers them all while each input costs one decode)
-// and checks the result: a payload error only for what the tree parser also
-// refuses; every reject with a known reason, in payload order; the string
-// "0" (or "00"...) never accepted; every accepted weight the exact integer
-// value sent (times the policy's scale) within the policy's maximum; node
-// order kept; a refused snapshot empty; Build on the parsed entries agrees
-// with Decode; and Decode(Encode(s)) == s. The same bytes then go to
-// registry.Decode with the format detected, under the default or a
-// lenient, policy-following, unhealthy-rejecting setting, whose snapshots
-// must hold the same guarantees. The input is interesting when it decodes
-// as a snapshot. WeightsAll checks every policy and setting.
+// Weights feeds data to one check chosen by the input's length: either
+// weights.Decode under one of several policies (strict, lenient, scaled with
+// a default for zero, and a tight one that refuses partial snapshots under
+// small limits), or registry.Decode with the format detected under one of
+// the registry settings (the default; lenient, policy-following and
+// unhealthy-rejecting; merging services with address ids). A campaign
+// covers every variant while each input costs one decode and its checks,
+// not seven. Under a policy it checks: a payload error only for what the
+// tree parser also refuses; every reject with a known reason, in payload
+// order; the string "0" (or "00"...) never accepted; every accepted weight
+// the exact integer value sent (times the policy's scale) within the
+// policy's maximum; node order kept; a refused snapshot empty; Build on the
+// parsed entries agrees with Decode; and Decode(Encode(s)) == s. Under a
+// registry setting, the snapshot must hold the same guarantees (see
+// checkRegistry). The input is interesting when it decodes as a snapshot.
+// WeightsAll checks every policy and setting.
 func Weights(data []byte) (interesting bool, err error) {
-	n := len(data)
-	return checkWeights(data, weightPolicies[n%len(weightPolicies):][:1],
-		registryOptions[n/len(weightPolicies)%len(registryOptions):][:1])
+	v := len(data) % (len(weightPolicies) + len(registryOptions))
+	if v < len(weightPolicies) {
+		return checkWeights(data, weightPolicies[v:][:1], nil)
+	}
+	return checkWeights(data, nil, registryOptions[v-len(weightPolicies):][:1])
 }
 
 // WeightsAll is Weights under every policy and registry setting; plain go
