@@ -18,6 +18,11 @@ const (
 	maxScriptIDLen = 16  // bytes per node id
 	maxCycle       = 512 // longest cycle the cycle operation walks
 	maxSeconds     = 1 << 20
+
+	// A weight above maxShortWeight and below hugeWeight is read as
+	// w|hugeWeight (see boundWeight).
+	maxShortWeight = 1 << 10
+	hugeWeight     = 1 << 20
 )
 
 // opKind is one operation of a balancer script.
@@ -163,17 +168,31 @@ func fields(words []string, line string) []string {
 	return words
 }
 
-// parseNode reads ID=W (W an unsigned 32-bit integer; a bad or missing weight
+// parseNode reads ID=W (W an unsigned 32-bit integer, through boundWeight; a bad or missing weight
 // is 1).
 func parseNode(word string) weights.Node {
 	id, w, found := strings.Cut(word, "=")
 	n := weights.Node{ID: clampID(id), Weight: 1}
 	if found {
 		if v, err := strconv.ParseUint(w, 10, 32); err == nil {
-			n.Weight = uint32(v)
+			n.Weight = boundWeight(uint32(v))
 		}
 	}
 	return n
+}
+
+// boundWeight bounds what one node set costs to build without losing a
+// kind of schedule: weights up to maxShortWeight make short exact cycles,
+// weights from hugeWeight up make cycles too long for an exact table (the
+// row and spread schedules); a weight in between is read as w|hugeWeight.
+// Such weights only made long exact cycles, the same code as short ones at
+// up to a thousand times the cost per build (under libFuzzer's comparison
+// hooks, milliseconds per input).
+func boundWeight(w uint32) uint32 {
+	if w > maxShortWeight && w < hugeWeight {
+		return w | hugeWeight
+	}
+	return w
 }
 
 // number returns args[i] as a non-negative integer no larger than

@@ -16,8 +16,9 @@ import "github.com/safewrr/safewrr/weights"
 var binaryIDs = [...]string{"n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9", "n10", "n11", ""}
 
 // binaryWeights are the weights a compact script reaches from one byte
-// above 200: large ones make long cycles and the other representations.
-var binaryWeights = [...]uint32{100, 255, 256, 1000, 4096, 65535, 65536, 1 << 20, 1_000_000, 1<<32 - 1}
+// above 200: large ones make long cycles and the other representations
+// (read through boundWeight, as text weights are).
+var binaryWeights = [...]uint32{100, 255, 256, 1000, 1<<20 | 4096, 1<<20 | 65535, 1 << 24, 1 << 20, 1_000_000, 1<<32 - 1}
 
 // isTextScript reports whether data is a text script (see parseScript).
 func isTextScript(data []byte) bool {
@@ -84,7 +85,7 @@ func binaryScript(data []byte) []op {
 // weight from binaryWeights above 200.
 func binaryWeight(b int) uint32 {
 	if b > 200 {
-		return binaryWeights[b%len(binaryWeights)]
+		return boundWeight(binaryWeights[b%len(binaryWeights)])
 	}
 	return uint32(b % 11)
 }
