@@ -2,7 +2,7 @@
 # Run safewrr's fuzz targets under go-fuzz.
 #
 #   fuzz/gofuzz.sh TARGET [go-fuzz flags]    build, seed and run one target
-#   fuzz/gofuzz.sh build TARGET              only build .gofuzz/TARGET/TARGET-fuzz.zip
+#   fuzz/gofuzz.sh build TARGET              only build .gofuzz/TARGET-fuzz.zip
 #   fuzz/gofuzz.sh import TARGET             turn crashers into seed files
 #   fuzz/gofuzz.sh install                   only install go-fuzz and go-fuzz-build
 #
