@@ -89,8 +89,13 @@ func newFlagSet(c command, stdout, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		out := fs.Output()
-		fmt.Fprint(out, strings.TrimRight(c.usage, "\n")+"\n\nFlags:\n")
-		fs.PrintDefaults()
+		fmt.Fprint(out, strings.TrimRight(c.usage, "\n")+"\n")
+		hasFlags := false
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags {
+			fmt.Fprint(out, "\nFlags:\n")
+			fs.PrintDefaults()
+		}
 	}
 	return fs
 }

@@ -59,8 +59,12 @@ func TestHelpPrintedOnceToStdout(t *testing.T) {
 		if code != exitOK || errOut != "" {
 			t.Errorf("safewrr %s -h: exit %d, stderr %q; want exit 0 and nothing on stderr", name, code, errOut)
 		}
-		if n := strings.Count(out, "Flags:"); n != 1 {
-			t.Errorf("safewrr %s -h printed the flags %d times", name, n)
+		if n := strings.Count(out, "Usage:"); n != 1 {
+			t.Errorf("safewrr %s -h printed the usage %d times", name, n)
+		}
+		// A "Flags:" heading once when the command has flags, never empty.
+		if n := strings.Count(out, "Flags:"); n > 1 || strings.HasSuffix(strings.TrimSpace(out), "Flags:") {
+			t.Errorf("safewrr %s -h printed the flags heading %d times, or with no flag under it:\n%s", name, n, out)
 		}
 	}
 }

@@ -33,7 +33,7 @@ const proxyUsage = `Usage:
   safewrr proxy --listen 127.0.0.1:PORT --admin 127.0.0.1:PORT --registry FILE|URL
                 [validate's decode flags: --format F --policy strict|lenient --scale N
                  --refuse-partial --convention registry|sdk|policy --health drain|reject|ignore
-                 --service NAME --scheme S --port NAME]
+                 --service NAME --merge-services --scheme S --port NAME]
                 [--poll 1s] [--poll-jitter 0.1]
                 [--max-backoff 30s] [--fetch-timeout 5s] [--max-bytes N]
                 [--registry-redirects same-host|any]
@@ -48,15 +48,16 @@ const proxyUsage = `Usage:
 A reverse proxy whose backends come from a registry. Every --poll (spread by
 --poll-jitter, so a fleet does not poll in step; doubled after each failed
 fetch up to --max-backoff) it reads the registry (a file, or an http:// or
-https:// URL fetched with a GET; a redirect must stay on the same host unless
---registry-redirects any), decodes it as validate does with the same flags
+https:// URL fetched with a GET; a redirect must keep the scheme, host and
+port unless --registry-redirects any), decodes it as validate does with the same flags
 (--format auto detects the format; see "safewrr validate -h"), and checks
 every weight with the policy. The decoder's notes are logged and shown.
 Rejected nodes are left out and logged once per change of the payload, with
 the totals per reason; an update the policy refuses, that does not parse,
 that would leave no node to serve (empty, all drained) or that drops more
 than --max-drop of the total weight is logged and refused, and the last good
-nodes keep serving. Node ids are the backends' host:port. A payload
+nodes keep serving. Node ids are the backends' host:port, in every format
+(so --require-addresses changes nothing here). A payload
 identical to the previous one is not decoded again. SIGHUP polls at once.
 The registry URL's user info, query and fragment are never printed.
 

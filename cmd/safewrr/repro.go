@@ -273,7 +273,7 @@ func reproPrintRun(w io.Writer, ind string, res luacompat.Result, cfg luacompat.
 		what := "_gcd calls and nodes visited by find"
 		switch {
 		case res.Engine == luacompat.EngineLuaJIT:
-			what = fmt.Sprintf("a step is %d LuaJIT VM instructions", luacompat.LuaJITInstructionsPerStep)
+			what = fmt.Sprintf("a step is %d LuaJIT VM instructions, counted 1,000 at a time, so a short run counts 0", luacompat.LuaJITInstructionsPerStep)
 		case cfg.LuaPath != "":
 			what = "function entries, loop iterations and built-in work"
 		}
@@ -282,7 +282,7 @@ func reproPrintRun(w io.Writer, ind string, res luacompat.Result, cfg luacompat.
 		} else if res.Outcome == luacompat.OutcomeHang {
 			fmt.Fprintf(w, "%ssteps:   %d (the limit is %d; the wall-clock safety net stopped the run)\n", ind, res.Steps, res.StepLimit)
 		} else {
-			fmt.Fprintf(w, "%ssteps:   %d (the limit is %d)\n", ind, res.Steps, res.StepLimit)
+			fmt.Fprintf(w, "%ssteps:   %d (the limit is %d; %s)\n", ind, res.Steps, res.StepLimit, what)
 		}
 	}
 	fmt.Fprintf(w, "%selapsed: %s\n", ind, reproDuration(res.Elapsed))

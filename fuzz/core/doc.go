@@ -19,7 +19,7 @@
 // The targets:
 //
 //   - Weights: any bytes into weights.Decode under several policies, and
-//     into weights.DecodeRegistry. No panic; every accepted weight is an
+//     into registry.Decode (weights/registry). No panic; every accepted weight is an
 //     integer within the policy's range and matches the raw value sent;
 //     every rejected node carries a known reason; the string "0" is never
 //     accepted; node order is kept; decode, encode, decode gives the same
