@@ -10,7 +10,6 @@ package fuzz_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +23,7 @@ import (
 	"time"
 
 	"github.com/safewrr/safewrr/fuzz"
+	"github.com/safewrr/safewrr/fuzz/internal/seedcorpus"
 	"github.com/safewrr/safewrr/luacompat"
 	"github.com/safewrr/safewrr/weights"
 )
@@ -151,7 +151,7 @@ func TestMeasureLuaClasses(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(dir, "cache", "FuzzLuaModule", "*"))
 	classes := map[string]string{}
 	for _, f := range files {
-		data, err := readCorpusFile(f)
+		data, err := seedcorpus.ReadCorpusFile(f)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
@@ -177,20 +177,6 @@ func TestMeasureLuaClasses(t *testing.T) {
 	if !slices.ContainsFunc(keys, func(k string) bool { return strings.HasPrefix(k, "hang/build") && strings.Contains(k, "string-zero") }) {
 		t.Errorf("the string-\"0\" hang is not among the classes found")
 	}
-}
-
-// readCorpusFile reads a native fuzzing corpus file holding one []byte.
-func readCorpusFile(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[1], "[]byte(") {
-		return nil, fmt.Errorf("not a one-[]byte corpus file")
-	}
-	s, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"))
-	return []byte(s), err
 }
 
 // canonicalClass runs a node set through the 2020 model and, for a hang or

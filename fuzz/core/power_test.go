@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/safewrr/safewrr/fuzz/internal/seedcorpus"
 	"github.com/safewrr/safewrr/internal/plant"
 )
 
@@ -194,7 +195,7 @@ func powerCampaign(t *testing.T, bin, target string, limit time.Duration) (time.
 	if len(files) != 1 {
 		t.Fatalf("the campaign reported a failure but wrote %d inputs:\n%s", len(files), out)
 	}
-	data, rerr := readCorpusFile(files[0])
+	data, rerr := seedcorpus.ReadCorpusFile(files[0])
 	if rerr != nil {
 		t.Fatalf("%s: %v", files[0], rerr)
 	}
@@ -218,20 +219,6 @@ func findingLine(out []byte, m [][]byte) string {
 		}
 	}
 	return ""
-}
-
-// readCorpusFile reads a native fuzzing corpus file holding one []byte.
-func readCorpusFile(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[1], "[]byte(") {
-		return nil, fmt.Errorf("not a one-[]byte corpus file")
-	}
-	u, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"))
-	return []byte(u), err
 }
 
 // libfuzzerBinary builds target as a libFuzzer binary with the planted bug,

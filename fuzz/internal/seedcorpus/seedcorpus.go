@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -99,4 +100,20 @@ func (w *Watchdog) End() {
 
 func (w *Watchdog) fire() {
 	panic(fmt.Sprintf("%s did not return within %v on input %q", w.name, HangLimit, *w.input.Load()))
+}
+
+// ReadCorpusFile reads a file of the native engine's corpus format (a
+// "go test fuzz v1" line, then one []byte value), as Go writes a failing
+// input to testdata/fuzz/FuzzX/.
+func ReadCorpusFile(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[1], "[]byte(") {
+		return nil, fmt.Errorf("%s: not a one-[]byte corpus file", path)
+	}
+	s, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"))
+	return []byte(s), err
 }

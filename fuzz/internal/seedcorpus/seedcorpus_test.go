@@ -71,3 +71,21 @@ func TestWatchdogQuiet(t *testing.T) {
 		t.Fatal("watchdog timer still armed after End")
 	}
 }
+
+func TestReadCorpusFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	bad := filepath.Join(dir, "bad")
+	if err := os.WriteFile(good, []byte("go test fuzz v1\n[]byte(\"{\\\"a\\\":\\\"0\\\"}\\x00\")\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("go test fuzz v1\nstring(\"x\")\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ReadCorpusFile(good); err != nil || string(got) != "{\"a\":\"0\"}\x00" {
+		t.Errorf("ReadCorpusFile(good) = %q, %v", got, err)
+	}
+	if _, err := ReadCorpusFile(bad); err == nil {
+		t.Error("ReadCorpusFile(a string value) = nil error, want one")
+	}
+}
