@@ -141,8 +141,14 @@ type scanner struct {
 	members []Member
 	// sketch, when set, bounds what is built (SketchJSON).
 	sketch *sketch
-	// closing holds, for skip, the closing byte of each container it is in.
-	closing []byte
+	// open holds, for skip, the offset of each container it is in.
+	open []int
+	// noSkip holds, ascending, the offsets of the containers that were open
+	// when skip last failed: skip fails again from any of them (it would
+	// read the same bytes to the same problem), so it gives up at once
+	// instead of reading to the problem from every level of a deeply nested
+	// malformed value.
+	noSkip []int
 }
 
 // sketch says which parts of a value SketchJSON builds.
@@ -315,17 +321,26 @@ func (sc *scanner) value(build bool) (Raw, error) {
 // of one reader.
 func (sc *scanner) skip() bool {
 	start, depth := sc.i, sc.depth
+	// The reads go forward, so offsets before start are behind us.
+	for len(sc.noSkip) > 0 && sc.noSkip[0] < start {
+		sc.noSkip = sc.noSkip[1:]
+	}
+	if len(sc.noSkip) > 0 && sc.noSkip[0] == start {
+		return false
+	}
 	if sc.skipContainer() {
 		return true
 	}
+	sc.noSkip = append(sc.noSkip[:0], sc.open...)
 	sc.i, sc.depth = start, depth
 	return false
 }
 
+// skipContainer reads one array or object, the offsets of the containers
+// it is in kept in sc.open.
 func (sc *scanner) skipContainer() bool {
 	s := sc.s
-	stack := sc.closing[:0]
-	defer func() { sc.closing = stack[:0] }()
+	sc.open = sc.open[:0]
 	for {
 		// At a value.
 		sc.ws()
@@ -336,20 +351,18 @@ func (sc *scanner) skipContainer() bool {
 		case c == '{' || c == '[':
 			sc.depth++
 			if sc.depth > sc.maxDepth {
+				sc.open = append(sc.open, sc.i)
 				return false
 			}
+			start := sc.i
 			sc.i++
-			closing := byte(']')
-			if c == '{' {
-				closing = '}'
-			}
 			sc.ws()
-			if sc.i < len(s) && s[sc.i] == closing {
+			if sc.i < len(s) && s[sc.i] == closer(c) {
 				sc.i++
 				sc.depth--
 				break // an empty container is a value read
 			}
-			stack = append(stack, closing)
+			sc.open = append(sc.open, start)
 			if c == '{' && !sc.skipKey() {
 				return false
 			}
@@ -369,30 +382,38 @@ func (sc *scanner) skipContainer() bool {
 		}
 		// After a value: close what ends here, up to the next value.
 		for {
-			if len(stack) == 0 {
+			if len(sc.open) == 0 {
 				return true
 			}
 			sc.ws()
 			if sc.i >= len(s) {
 				return false
 			}
-			top := stack[len(stack)-1]
-			if s[sc.i] == top {
+			top := s[sc.open[len(sc.open)-1]]
+			if s[sc.i] == closer(top) {
 				sc.i++
 				sc.depth--
-				stack = stack[:len(stack)-1]
+				sc.open = sc.open[:len(sc.open)-1]
 				continue
 			}
 			if s[sc.i] != ',' {
 				return false
 			}
 			sc.i++
-			if top == '}' && !sc.skipKey() {
+			if top == '{' && !sc.skipKey() {
 				return false
 			}
 			break
 		}
 	}
+}
+
+// closer is the byte that closes the array or object opened by c.
+func closer(c byte) byte {
+	if c == '{' {
+		return '}'
+	}
+	return ']'
 }
 
 // skipKey reads an object key and its colon, for skip.

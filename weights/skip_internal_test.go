@@ -21,10 +21,17 @@ var skipCases = []string{
 	`[tru]`, `[nul]`, `[-]`, `[01]`, `[1.]`, `[1e]`, `["abc`, "[\"a\x01\"]", `["\ud800"]`,
 	`["\x"]`, `[[]`, `[[[]]`, `{"a":[1,2}`, `[1}`, `{"a":1]`, `[`, `{`, `{"a"`, `{"a":`,
 	`[{"id":"a","weight":1},{"id":"b"}]`, `[[1,[2,[3,[4]]]],{"x":[{"y":{}}]}]`,
+	// malformed after containers that close, inside ones that do not
+	`[[1,2],[3,[4]],[5`, `[{"a":[1]},{"b":{"c":[2,]}}]`, `{"a":[[],[[]]],"b":[[[x]]]}`,
+	strings.Repeat("[", 40) + "[1],[2" + strings.Repeat("]", 39),
+	strings.Repeat(`[[0],`, 30) + "[" + strings.Repeat("]", 30),
 }
 
 // readBoth reads s (an array or object after optional whitespace) with skip
-// and with the recursive reader, each under maxDepth.
+// and with the recursive reader, each under maxDepth. The recursive reader
+// is run twice: as value runs it (skip for the containers inside, which
+// may fail and leave them to the reader), and with skip turned off (every
+// offset marked as one skip fails from), the reference for both.
 func readBoth(t *testing.T, s string, maxDepth int) {
 	t.Helper()
 	long := scanner{s: s, maxDepth: maxDepth}
@@ -33,11 +40,28 @@ func readBoth(t *testing.T, s string, maxDepth int) {
 		return
 	}
 	start := long.i
-	var err error
-	if s[start] == '{' {
-		_, err = long.object(false)
+	read := func(sc *scanner) error {
+		var err error
+		if s[start] == '{' {
+			_, err = sc.object(false)
+		} else {
+			_, err = sc.array(false)
+		}
+		return err
+	}
+	err := read(&long)
+
+	ref := scanner{s: s, maxDepth: maxDepth, i: start, noSkip: make([]int, len(s)+1)}
+	for i := range ref.noSkip {
+		ref.noSkip[i] = i
+	}
+	refErr := read(&ref)
+	if refErr != nil {
+		require.Error(t, err, "the reader accepted %q, which it rejects without skip: %v", s, refErr)
+		assert.Equal(t, refErr.Error(), err.Error(), "error for %q with and without skip", s)
 	} else {
-		_, err = long.array(false)
+		require.NoError(t, err, "the reader rejected %q, which it accepts without skip", s)
+		assert.Equal(t, ref.i, long.i, "where %q ends with and without skip", s)
 	}
 
 	fast := scanner{s: s, maxDepth: maxDepth, i: start}
@@ -46,6 +70,11 @@ func readBoth(t *testing.T, s string, maxDepth int) {
 		require.False(t, ok, "skip accepted %q, which the reader rejects: %v", s, err)
 		assert.Equal(t, start, fast.i, "cursor put back for %q", s)
 		assert.Zero(t, fast.depth, "depth put back for %q", s)
+		// What value does next: read it the long way, on the scanner
+		// that remembers where skip failed.
+		again := read(&fast)
+		require.Error(t, again, "%q read after a failed skip", s)
+		assert.Equal(t, err.Error(), again.Error(), "error for %q after a failed skip", s)
 		return
 	}
 	require.True(t, ok, "skip rejected %q, which the reader accepts", s)
