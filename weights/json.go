@@ -228,15 +228,25 @@ func (sc *scanner) unexpected(looking string) *PayloadError {
 	return sc.fail(sc.i, fmt.Sprintf("invalid character %q %s", r, looking))
 }
 
+// The inner loops of the scanner find the end of a run of bytes with a
+// table lookup or a search in the standard library rather than by comparing
+// each byte with several others: this is the same work, but under a fuzzing
+// build every comparison in safewrr's code calls a tracing hook, and these
+// loops are most of what a fuzz target runs.
+
+// space marks the JSON whitespace bytes.
+var space = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
+
+// strStops are the bytes that end the plain part of a string: the closing
+// quote, a backslash and the control characters.
+const strStops = "\"\\\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f" +
+	"\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f"
+
 func (sc *scanner) ws() {
-	for sc.i < len(sc.s) {
-		switch sc.s[sc.i] {
-		case ' ', '\t', '\n', '\r':
-			sc.i++
-		default:
-			return
-		}
+	if sc.i >= len(sc.s) || !space[sc.s[sc.i]] {
+		return
 	}
+	sc.i = len(sc.s) - len(strings.TrimLeft(sc.s[sc.i:], " \t\n\r"))
 }
 
 // end checks that only whitespace follows the value.
@@ -302,11 +312,9 @@ func (sc *scanner) value(build bool) (Raw, error) {
 		t, err := sc.number()
 		return Raw{Kind: KindNumber, Text: t}, err
 	}
-	for _, lit := range literals {
-		if strings.HasPrefix(sc.s[sc.i:], lit.text) {
-			sc.i += len(lit.text)
-			return lit.raw, nil
-		}
+	if lit := literalAt(sc.s[sc.i:]); lit != nil {
+		sc.i += len(lit.text)
+		return lit.raw, nil
 	}
 	return Raw{}, sc.unexpected("looking for a value")
 }
@@ -435,19 +443,39 @@ func (sc *scanner) skipKey() bool {
 
 // skipLiteral reads true, false, null, NaN or Infinity, for skip.
 func (sc *scanner) skipLiteral() bool {
-	for _, lit := range literals {
-		if strings.HasPrefix(sc.s[sc.i:], lit.text) {
-			sc.i += len(lit.text)
-			return true
-		}
+	if lit := literalAt(sc.s[sc.i:]); lit != nil {
+		sc.i += len(lit.text)
+		return true
 	}
 	return false
 }
 
-var literals = []struct {
+// literalAt returns the literal s starts with, or nil.
+func literalAt(s string) *literal {
+	if s == "" {
+		return nil
+	}
+	lit := literalByFirst[s[0]]
+	if lit == nil || !strings.HasPrefix(s, lit.text) {
+		return nil
+	}
+	return lit
+}
+
+type literal struct {
 	text string
 	raw  Raw
-}{
+}
+
+// literalByFirst finds a literal by its first byte (they all differ).
+var literalByFirst = func() (t [256]*literal) {
+	for i := range literals {
+		t[literals[i].text[0]] = &literals[i]
+	}
+	return t
+}()
+
+var literals = []literal{
 	{"true", Raw{Kind: KindBool, Bool: true}},
 	{"false", Raw{Kind: KindBool}},
 	{"null", Raw{Kind: KindNull}},
@@ -591,23 +619,21 @@ func (sc *scanner) next(closing byte, looking string) (more bool, err error) {
 // result is a substring of the input.
 func (sc *scanner) str() (string, error) {
 	start := sc.i + 1
-	i := start
-	for i < len(sc.s) {
-		c := sc.s[i]
-		if c == '"' {
-			sc.i = i + 1
-			return sc.s[start:i], nil
+	i := len(sc.s)
+	if start < len(sc.s) {
+		if j := strings.IndexAny(sc.s[start:], strStops); j >= 0 {
+			i = start + j
 		}
-		if c == '\\' {
-			break
-		}
-		if c < 0x20 {
-			return "", sc.fail(i, fmt.Sprintf("control character 0x%02x in a string", c))
-		}
-		i++
 	}
 	if i >= len(sc.s) {
 		return "", sc.fail(sc.i, "unterminated string")
+	}
+	switch c := sc.s[i]; {
+	case c == '"':
+		sc.i = i + 1
+		return sc.s[start:i], nil
+	case c < 0x20:
+		return "", sc.fail(i, fmt.Sprintf("control character 0x%02x in a string", c))
 	}
 	// Slow path: escapes.
 	buf := make([]byte, 0, i-start+16)
@@ -706,11 +732,10 @@ func (sc *scanner) number() (string, error) {
 		}
 	}
 	digits := func() int {
-		j := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		return i - j
+		rest := s[i:]
+		n := len(rest) - len(strings.TrimLeft(rest, "0123456789"))
+		i += n
+		return n
 	}
 	switch {
 	case i < len(s) && s[i] == '0':
