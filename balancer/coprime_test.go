@@ -62,3 +62,20 @@ func BenchmarkCoprimeNear(b *testing.B) {
 		})
 	}
 }
+
+// TestSpreadStepRemembers: spreadStep answers what coprimeNear does, on a
+// first call, on a repeat (from its table) and after another length took
+// the same slot.
+func TestSpreadStepRemembers(t *testing.T) {
+	size := uint64(len(spreadSteps))
+	for _, m := range []uint64{1000003, 1000003 + size, 1 << 40, 1<<40 + 3*size, 3, 1000003} {
+		for range 2 {
+			if got, want := spreadStep(m), coprimeNear(m); got != want {
+				t.Fatalf("spreadStep(%d) = %d, want %d", m, got, want)
+			}
+		}
+		if e := spreadSteps[m%size].Load(); e == nil || e[0] != m {
+			t.Fatalf("spreadStep(%d) left its slot holding %v", m, e)
+		}
+	}
+}

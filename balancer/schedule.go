@@ -354,6 +354,24 @@ func levels(prefix []uint64) (vals []uint64, counts []int) {
 	return vals, counts
 }
 
+// spreadSteps remembers the last coprimeNear results: a node set that
+// comes back (a node ejected and restored, a ramp that ends where it began)
+// has the same cycle length, and its search, a few microseconds, is not
+// repeated. One entry per slot (m mod the table size), replaced on a miss;
+// an entry is immutable, so a reader sees a whole pair or none.
+var spreadSteps [64]atomic.Pointer[[2]uint64]
+
+// spreadStep is coprimeNear(m), from spreadSteps when it holds m.
+func spreadStep(m uint64) uint64 {
+	slot := &spreadSteps[m%uint64(len(spreadSteps))]
+	if e := slot.Load(); e != nil && e[0] == m {
+		return e[1]
+	}
+	c := coprimeNear(m)
+	slot.Store(&[2]uint64{m, c})
+	return c
+}
+
 // coprimeNear returns a step c in [1, m) coprime with m for walking the
 // residues modulo m, chosen so that the first r points of the walk
 // 0, c, 2c, ... (mod m) are spread evenly for every r. That holds when the
@@ -445,7 +463,7 @@ func (s *schedule) buildRows() {
 		acc += cnt[t]
 		cnt[t] = acc
 	}
-	c := coprimeNear(top)
+	c := spreadStep(top)
 	s.rowStart = make([]uint64, top+1)
 	for t := uint64(1); t <= top; t++ {
 		s.rowStart[1+((t-1)*c)%top] = cnt[t] // row lengths first, then sums
@@ -481,7 +499,7 @@ func (s *schedule) buildSpread() {
 	s.multMagic = L < 1<<32
 	// The picks that land in a node's range [x, y) are the positions
 	// x*c, (x+1)*c, ... mod L, c = mult's inverse: a golden-ratio walk.
-	c := coprimeNear(L)
+	c := spreadStep(L)
 	s.mult = new(big.Int).ModInverse(new(big.Int).SetUint64(c), new(big.Int).SetUint64(L)).Uint64()
 	n := len(s.nodes)
 	for (L-1)>>s.shift+1 > uint64(max(n, 1)) {
