@@ -12,17 +12,17 @@ import (
 
 // Limits of a balancer script, so that every run is short whatever the input.
 const (
-	maxScriptOps   = 64  // operations per script
+	maxScriptOps   = 16  // operations per script
 	maxScriptNodes = 32  // nodes per nodes/update line
-	maxScriptPicks = 64  // picks per next line
+	maxScriptPicks = 16  // picks per next line
 	maxScriptIDLen = 16  // bytes per node id
-	maxCycle       = 512 // longest cycle the cycle operation walks
+	maxCycle       = 128 // longest cycle the cycle operation walks
 	maxSeconds     = 1 << 20
 
 	// A weight above maxShortWeight and below hugeWeight is read as
 	// w|hugeWeight (see boundWeight).
-	maxShortWeight = 1 << 10
-	hugeWeight     = 1 << 20
+	maxShortWeight = 1 << 6
+	hugeWeight     = 1 << 24
 )
 
 // opKind is one operation of a balancer script.
@@ -182,12 +182,17 @@ func parseNode(word string) weights.Node {
 }
 
 // boundWeight bounds what one node set costs to build without losing a
-// kind of schedule: weights up to maxShortWeight make short exact cycles,
-// weights from hugeWeight up make cycles too long for an exact table (the
-// row and spread schedules); a weight in between is read as w|hugeWeight.
-// Such weights only made long exact cycles, the same code as short ones at
-// up to a thousand times the cost per build (under libFuzzer's comparison
-// hooks, milliseconds per input).
+// kind of schedule. A build walks an exact cycle of total weight / gcd
+// picks when that fits the balancer's table (256 Ki entries) and describes
+// longer cycles without walking them (the row and spread schedules). Short
+// weights (up to maxShortWeight, 32 nodes of them: cycles of at most 2,048)
+// give the exact kind, huge ones (from hugeWeight = 2^24 up) the long kinds:
+// beside any short weight the gcd is at most 64, so the cycle is longer
+// than 2^24 / 64 = 256 Ki picks, more than a table holds. A weight in between is read as
+// w|hugeWeight. Such weights only made exact cycles of up to hundreds of
+// thousands of picks: the same code as short cycles at up to a thousand
+// times the cost per build (under libFuzzer's comparison hooks,
+// milliseconds per input).
 func boundWeight(w uint32) uint32 {
 	if w > maxShortWeight && w < hugeWeight {
 		return w | hugeWeight

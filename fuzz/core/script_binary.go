@@ -15,10 +15,15 @@ import "github.com/safewrr/safewrr/weights"
 // binaryIDs is the id space of a compact script; the last one is invalid.
 var binaryIDs = [...]string{"n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9", "n10", "n11", ""}
 
-// binaryWeights are the weights a compact script reaches from one byte
-// above 200: large ones make long cycles and the other representations
-// (read through boundWeight, as text weights are).
-var binaryWeights = [...]uint32{100, 255, 256, 1000, 1<<20 | 4096, 1<<20 | 65535, 1 << 24, 1 << 20, 1_000_000, 1<<32 - 1}
+// binaryWeights are the weights a compact script reaches from the bytes
+// 240-255: larger short weights, and huge ones (see boundWeight) that make
+// short cycles among themselves (1<<24 and 3<<24: four picks) or long ones
+// (the others, with gcds too small for a table). Few bytes reach the huge
+// ones: a build that describes a long cycle costs more than one that walks a
+// short one (it searches for a spreading step), and one huge node in a set
+// is enough to get that kind of schedule.
+var binaryWeights = [...]uint32{12, 16, 20, 24, 30, 32, 48, 60, 63, 64,
+	1 << 24, 3 << 24, 1<<24 + 1, 1_000_000_000, 1<<32 - 5, 1<<32 - 1}
 
 // isTextScript reports whether data is a text script (see parseScript).
 func isTextScript(data []byte) bool {
@@ -81,11 +86,11 @@ func binaryScript(data []byte) []op {
 	return ops
 }
 
-// binaryWeight maps one byte to a weight: 0-10 most of the time, a large
-// weight from binaryWeights above 200.
+// binaryWeight maps one byte to a weight: 0-10 below 240, one of
+// binaryWeights from there.
 func binaryWeight(b int) uint32 {
-	if b > 200 {
-		return boundWeight(binaryWeights[b%len(binaryWeights)])
+	if b >= 256-len(binaryWeights) {
+		return binaryWeights[b-(256-len(binaryWeights))]
 	}
 	return uint32(b % 11)
 }

@@ -61,7 +61,7 @@ func TestBinaryScript(t *testing.T) {
 	compact := []byte{
 		byte(opAlgo - 1), 1, // algo resty
 		byte(opNodes - 1), 3, 0, 5, 1, 0, 12, 7, // nodes n0=5 n1=0 =7
-		byte(opNodes - 1), 2, 0, 3, 1, 201, // nodes n0=3 n1=255
+		byte(opNodes - 1), 2, 0, 3, 1, 249, // nodes n0=3 n1=64
 		byte(opEject - 1), 1, 30, // eject n1 30
 		byte(opNextExcluding - 1), 2, 0, 25, // next-excluding n0 n12 (ids wrap: 25 % 13 = 12, the empty id)
 		byte(opCycle - 1),
@@ -70,7 +70,7 @@ func TestBinaryScript(t *testing.T) {
 	want := []op{
 		{kind: opAlgo, word: "resty"},
 		{kind: opNodes, nodes: []weights.Node{{ID: "n0", Weight: 5}, {ID: "n1", Weight: 0}, {ID: "", Weight: 7}}},
-		{kind: opNodes, nodes: []weights.Node{{ID: "n0", Weight: 3}, {ID: "n1", Weight: 255}}},
+		{kind: opNodes, nodes: []weights.Node{{ID: "n0", Weight: 3}, {ID: "n1", Weight: 64}}},
 		{kind: opEject, ids: []string{"n1"}, n: 30},
 		{kind: opNextExcluding, ids: []string{"n0", ""}},
 		{kind: opCycle},
@@ -81,5 +81,63 @@ func TestBinaryScript(t *testing.T) {
 	}
 	if got := decodeScript([]byte("nodes a=1\ncycle")); len(got) != 2 || got[0].kind != opNodes || got[1].kind != opCycle {
 		t.Fatalf("a text script read as %+v", got)
+	}
+}
+
+// tableLimit is the longest cycle the balancer walks into an exact table
+// (its tableBytes with one byte per entry).
+const tableLimit = 256 << 10
+
+// TestBoundWeightKeepsBuildsCheap: after boundWeight, a node set with a
+// short weight and a huge one has a cycle too long for a table, and every
+// pair of the compact form's weights makes either a cycle short enough for
+// the cycle operation or one too long for a table: no build walks a long
+// exact cycle.
+func TestBoundWeightKeepsBuildsCheap(t *testing.T) {
+	cycle := func(ws ...uint32) uint64 {
+		var g, sum uint64
+		for _, w := range ws {
+			g = gcd64(g, uint64(w))
+			sum += uint64(w)
+		}
+		return sum / g
+	}
+	for _, w := range []uint32{65, 1000, 1 << 20, hugeWeight - 1} {
+		if b := boundWeight(w); b < hugeWeight {
+			t.Fatalf("boundWeight(%d) = %d, want at least %d", w, b, hugeWeight)
+		}
+	}
+	for _, w := range []uint32{0, 1, maxShortWeight, hugeWeight, 1<<32 - 1} {
+		if b := boundWeight(w); b != w {
+			t.Fatalf("boundWeight(%d) = %d, want it unchanged", w, b)
+		}
+	}
+	if n := cycle(slices.Repeat([]uint32{maxShortWeight - 1}, maxScriptNodes)...); n > 2048 {
+		t.Fatalf("short weights make a cycle of %d", n)
+	}
+	for short := uint32(1); short <= maxShortWeight; short++ {
+		for _, huge := range []uint32{hugeWeight, boundWeight(hugeWeight - 64), 3 << 24, 1<<32 - 64} {
+			if n := cycle(short, huge); n <= tableLimit {
+				t.Fatalf("weights %d and %d: a cycle of %d fits a table", short, huge, n)
+			}
+		}
+	}
+	var ws []uint32
+	for b := 0; b < 256; b++ {
+		w := binaryWeight(b)
+		if boundWeight(w) != w {
+			t.Fatalf("byte %d: compact weight %d is neither short nor huge", b, w)
+		}
+		ws = append(ws, w)
+	}
+	for _, a := range ws {
+		for _, b := range ws {
+			if a == 0 || b == 0 {
+				continue
+			}
+			if n := cycle(a, b); n > maxCycle && n <= tableLimit {
+				t.Fatalf("compact weights %d and %d: an exact cycle of %d", a, b, n)
+			}
+		}
 	}
 }
