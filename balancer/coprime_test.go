@@ -65,17 +65,28 @@ func BenchmarkCoprimeNear(b *testing.B) {
 
 // TestSpreadStepRemembers: spreadStep answers what coprimeNear does, on a
 // first call, on a repeat (from its table) and after another length took
-// the same slot.
+// the same slot; lengths that differ only in their high bits (powers of
+// two) do not share a slot.
 func TestSpreadStepRemembers(t *testing.T) {
-	size := uint64(len(spreadSteps))
-	for _, m := range []uint64{1000003, 1000003 + size, 1 << 40, 1<<40 + 3*size, 3, 1000003} {
+	other := uint64(1000004)
+	for spreadSlot(other) != spreadSlot(1000003) {
+		other++
+	}
+	for _, m := range []uint64{1000003, other, 1 << 40, 3, 1000003} {
 		for range 2 {
 			if got, want := spreadStep(m), coprimeNear(m); got != want {
 				t.Fatalf("spreadStep(%d) = %d, want %d", m, got, want)
 			}
 		}
-		if e := spreadSteps[m%size].Load(); e == nil || e[0] != m {
+		if e := spreadSteps[spreadSlot(m)].Load(); e == nil || e[0] != m {
 			t.Fatalf("spreadStep(%d) left its slot holding %v", m, e)
 		}
+	}
+	slots := map[int]bool{}
+	for k := 20; k < 36; k++ {
+		slots[spreadSlot(1<<k)] = true
+	}
+	if len(slots) < 12 {
+		t.Fatalf("16 powers of two share %d slots", len(slots))
 	}
 }

@@ -357,13 +357,18 @@ func levels(prefix []uint64) (vals []uint64, counts []int) {
 // spreadSteps remembers the last coprimeNear results: a node set that
 // comes back (a node ejected and restored, a ramp that ends where it began)
 // has the same cycle length, and its search, a few microseconds, is not
-// repeated. One entry per slot (m mod the table size), replaced on a miss;
-// an entry is immutable, so a reader sees a whole pair or none.
+// repeated. One entry per slot (the top bits of m times 2^64/phi, so that
+// lengths with the same low bits, such as powers of two, spread over the
+// slots), replaced on a miss; an entry is immutable, so a reader sees a
+// whole pair or none.
 var spreadSteps [64]atomic.Pointer[[2]uint64]
+
+// spreadSlot is the slot of spreadSteps for length m.
+func spreadSlot(m uint64) int { return int(m * 0x9e3779b97f4a7c15 >> 58) }
 
 // spreadStep is coprimeNear(m), from spreadSteps when it holds m.
 func spreadStep(m uint64) uint64 {
-	slot := &spreadSteps[m%uint64(len(spreadSteps))]
+	slot := &spreadSteps[spreadSlot(m)]
 	if e := slot.Load(); e != nil && e[0] == m {
 		return e[1]
 	}

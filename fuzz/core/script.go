@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/safewrr/safewrr/weights"
 )
@@ -140,33 +139,27 @@ var newline = []byte{'\n'}
 
 // fields appends to words the space-separated words of line, as
 // strings.Fields splits them, up to cap(words): the words past that are
-// never read (a line names at most maxScriptNodes nodes or ids).
+// never read (a line names at most maxScriptNodes nodes or ids). The
+// scanning is the standard library's, which a libFuzzer build leaves
+// uninstrumented: a comparison hook per byte of a script costs more than
+// the script's balancer calls.
 func fields(words []string, line string) []string {
-	for i := 0; i < len(line) && len(words) < cap(words); {
-		r, size := rune(line[i]), 1
-		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRuneInString(line[i:])
+	for len(words) < cap(words) {
+		i := strings.IndexFunc(line, notSpace)
+		if i < 0 {
+			break
 		}
-		if unicode.IsSpace(r) {
-			i += size
-			continue
+		line = line[i:]
+		j := strings.IndexFunc(line, unicode.IsSpace)
+		if j < 0 {
+			return append(words, line)
 		}
-		j := i + size
-		for j < len(line) {
-			r, size := rune(line[j]), 1
-			if r >= utf8.RuneSelf {
-				r, size = utf8.DecodeRuneInString(line[j:])
-			}
-			if unicode.IsSpace(r) {
-				break
-			}
-			j += size
-		}
-		words = append(words, line[i:j])
-		i = j
+		words, line = append(words, line[:j]), line[j:]
 	}
 	return words
 }
+
+func notSpace(r rune) bool { return !unicode.IsSpace(r) }
 
 // parseNode reads ID=W (W an unsigned 32-bit integer, through boundWeight; a bad or missing weight
 // is 1).
