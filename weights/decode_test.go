@@ -269,6 +269,8 @@ func TestPayloadErrors(t *testing.T) {
 		{"byte-order mark", "\xEF\xBB\xBF{}", weights.Limits{}, weights.ErrSyntax, 0, "byte-order mark"},
 		{"invalid UTF-8 in id", "{\"a\xff\":1}", weights.Limits{}, weights.ErrSyntax, 3, "invalid UTF-8"},
 		{"overlong UTF-8", "{\"\xC0\xAF\":1}", weights.Limits{}, weights.ErrSyntax, 2, "invalid UTF-8"},
+		{"invalid UTF-8 after a U+FFFD", "{\"\uFFFD\xef\xbf\xbd\xff\":1}", weights.Limits{}, weights.ErrSyntax, 8, "invalid UTF-8 (byte 0xff)"},
+		{"truncated UTF-8 at the end", "{\"a\":1} \xe2\x82", weights.Limits{}, weights.ErrSyntax, 8, "invalid UTF-8 (byte 0xe2)"},
 		{"trailing data", `{"a":1} {"b":2}`, weights.Limits{}, weights.ErrSyntax, 8, "trailing data"},
 		{"trailing comma", `{"a":1,}`, weights.Limits{}, weights.ErrSyntax, 7, "invalid character '}'"},
 		{"unquoted key", `{a:1}`, weights.Limits{}, weights.ErrSyntax, 1, "invalid character 'a'"},

@@ -1,6 +1,7 @@
 package weights
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -111,13 +112,20 @@ func precheck(data []byte, l Limits) error {
 		return &PayloadError{Offset: 0, Err: ErrSyntax, Msg: "byte-order mark before the JSON value"}
 	}
 	if !utf8.Valid(data) {
+		// bytes.IndexRune finds the first invalid sequence, or a U+FFFD
+		// that was sent, which is valid.
 		off := 0
-		for off < len(data) {
-			r, size := utf8.DecodeRune(data[off:])
-			if r == utf8.RuneError && size <= 1 {
-				break
+		for {
+			j := bytes.IndexRune(data[off:], utf8.RuneError)
+			if j < 0 { // not reached: data is not valid UTF-8
+				return &PayloadError{Offset: off, Err: ErrSyntax, Msg: "invalid UTF-8"}
 			}
-			off += size
+			off += j
+			if r, size := utf8.DecodeRune(data[off:]); r != utf8.RuneError || size > 1 {
+				off += size
+				continue
+			}
+			break
 		}
 		return &PayloadError{Offset: off, Err: ErrSyntax, Msg: fmt.Sprintf("invalid UTF-8 (byte 0x%02x)", data[off])}
 	}
