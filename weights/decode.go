@@ -287,12 +287,12 @@ func (d *decoder) rawValue() (v Raw, big int, err error) {
 	d.ws()
 	if d.i < len(d.s) && d.values < d.maxValues {
 		// The common cases, without the detour through value.
-		switch c := d.s[d.i]; {
-		case c == '"':
+		switch valueStart[d.s[d.i]] {
+		case startString:
 			d.values++
 			t, err := d.str()
 			return Raw{Kind: KindString, Text: t}, 0, err
-		case isDigit(c):
+		case startDigit:
 			d.values++
 			t, err := d.number()
 			return Raw{Kind: KindNumber, Text: t}, 0, err

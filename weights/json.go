@@ -303,29 +303,58 @@ func (sc *scanner) value(build bool) (Raw, error) {
 				Msg: fmt.Sprintf("more than %d values (the limit)", limit)}
 		}
 	}
-	switch c := sc.s[sc.i]; {
-	case !build && (c == '{' || c == '[') && sc.skip():
-		if c == '{' {
+	switch c := sc.s[sc.i]; valueStart[c] {
+	case startObject:
+		if !build && sc.skip() {
 			return Raw{Kind: KindObject}, nil
 		}
-		return Raw{Kind: KindArray}, nil
-	case c == '{':
 		return sc.object(build)
-	case c == '[':
+	case startArray:
+		if !build && sc.skip() {
+			return Raw{Kind: KindArray}, nil
+		}
 		return sc.array(build)
-	case c == '"':
+	case startString:
 		s, err := sc.str()
 		return Raw{Kind: KindString, Text: s}, err
-	case c == '-' || (c >= '0' && c <= '9'):
+	case startMinus, startDigit:
 		t, err := sc.number()
 		return Raw{Kind: KindNumber, Text: t}, err
-	}
-	if lit := literalAt(sc.s[sc.i:]); lit != nil {
-		sc.i += len(lit.text)
-		return lit.raw, nil
+	case startTrue, startFalse, startNull, startNaN, startInfinity:
+		if v, ok := sc.literal(valueStart[c]); ok {
+			return v, nil
+		}
 	}
 	return Raw{}, sc.unexpected("looking for a value")
 }
+
+// Classes of the first byte of a value, for switches that the compiler
+// turns into a jump table rather than a comparison per case.
+const (
+	startOther uint8 = iota
+	startObject
+	startArray
+	startString
+	startMinus
+	startDigit
+	startTrue // the literals, in the order of literals
+	startFalse
+	startNull
+	startNaN
+	startInfinity
+)
+
+// valueStart is the class of each byte as the first of a value.
+var valueStart = func() (t [256]uint8) {
+	t['{'], t['['], t['"'], t['-'] = startObject, startArray, startString, startMinus
+	for c := '0'; c <= '9'; c++ {
+		t[c] = startDigit
+	}
+	for i, lit := range literals {
+		t[lit.text[0]] = startTrue + uint8(i)
+	}
+	return t
+}()
 
 // skip passes over the array or object at the cursor without building
 // anything, in one loop instead of a call per value, and reports true. It is
@@ -363,8 +392,8 @@ func (sc *scanner) skipContainer() bool {
 		if sc.i >= len(s) {
 			return false
 		}
-		switch c := s[sc.i]; {
-		case c == '{' || c == '[':
+		switch c := s[sc.i]; valueStart[c] {
+		case startObject, startArray:
 			sc.depth++
 			if sc.depth > sc.maxDepth {
 				sc.open = append(sc.open, sc.i)
@@ -383,18 +412,20 @@ func (sc *scanner) skipContainer() bool {
 				return false
 			}
 			continue
-		case c == '"':
+		case startString:
 			if _, err := sc.str(); err != nil {
 				return false
 			}
-		case c == '-' || isDigit(c):
+		case startMinus, startDigit:
 			if _, err := sc.number(); err != nil {
 				return false
 			}
-		default:
-			if !sc.skipLiteral() {
+		case startTrue, startFalse, startNull, startNaN, startInfinity:
+			if _, ok := sc.literal(valueStart[c]); !ok {
 				return false
 			}
+		default:
+			return false
 		}
 		// After a value: close what ends here, up to the next value.
 		for {
@@ -449,39 +480,21 @@ func (sc *scanner) skipKey() bool {
 	return true
 }
 
-// skipLiteral reads true, false, null, NaN or Infinity, for skip.
-func (sc *scanner) skipLiteral() bool {
-	if lit := literalAt(sc.s[sc.i:]); lit != nil {
-		sc.i += len(lit.text)
-		return true
+// literal reads the literal at the cursor, whose first byte is of class
+// cls (startTrue...startInfinity).
+func (sc *scanner) literal(cls uint8) (Raw, bool) {
+	lit := &literals[cls-startTrue]
+	if !strings.HasPrefix(sc.s[sc.i:], lit.text) {
+		return Raw{}, false
 	}
-	return false
-}
-
-// literalAt returns the literal s starts with, or nil.
-func literalAt(s string) *literal {
-	if s == "" {
-		return nil
-	}
-	lit := literalByFirst[s[0]]
-	if lit == nil || !strings.HasPrefix(s, lit.text) {
-		return nil
-	}
-	return lit
+	sc.i += len(lit.text)
+	return lit.raw, true
 }
 
 type literal struct {
 	text string
 	raw  Raw
 }
-
-// literalByFirst finds a literal by its first byte (they all differ).
-var literalByFirst = func() (t [256]*literal) {
-	for i := range literals {
-		t[literals[i].text[0]] = &literals[i]
-	}
-	return t
-}()
 
 var literals = []literal{
 	{"true", Raw{Kind: KindBool, Bool: true}},
