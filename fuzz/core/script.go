@@ -95,14 +95,17 @@ func parseScript(data []byte) []op {
 		if i := strings.IndexByte(line, '#'); i >= 0 {
 			line = line[:i]
 		}
-		words := fields(buf[:0], line)
-		if len(words) == 0 {
+		// The first word says whether the line is an operation; only
+		// then is the rest split.
+		first := fields(buf[:0:1], line)
+		if len(first) == 0 {
 			continue
 		}
-		kind, ok := opNames[words[0]]
+		kind, ok := opNames[first[0]]
 		if !ok {
 			continue
 		}
+		words := fields(buf[:0], line)
 		o := op{kind: kind}
 		args := words[1:]
 		switch kind {
