@@ -245,10 +245,30 @@ func (sc *scanner) unexpected(looking string) *PayloadError {
 // space marks the JSON whitespace bytes.
 var space = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
 
-// strStops are the bytes that end the plain part of a string: the closing
+// strStop marks the bytes that end the plain part of a string: the closing
 // quote, a backslash and the control characters.
-const strStops = "\"\\\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f" +
-	"\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f"
+var strStop = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
+// plainEnd returns the offset of the first strStop byte in s at or after i,
+// or len(s). It tests eight bytes per loop step.
+func plainEnd(s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		b := s[i : i+8]
+		if strStop[b[0]] || strStop[b[1]] || strStop[b[2]] || strStop[b[3]] ||
+			strStop[b[4]] || strStop[b[5]] || strStop[b[6]] || strStop[b[7]] {
+			break
+		}
+	}
+	for ; i < len(s) && !strStop[s[i]]; i++ {
+	}
+	return i
+}
 
 func (sc *scanner) ws() {
 	if sc.i >= len(sc.s) || !space[sc.s[sc.i]] {
@@ -640,12 +660,7 @@ func (sc *scanner) next(closing byte, looking string) (more bool, err error) {
 // result is a substring of the input.
 func (sc *scanner) str() (string, error) {
 	start := sc.i + 1
-	i := len(sc.s)
-	if start < len(sc.s) {
-		if j := strings.IndexAny(sc.s[start:], strStops); j >= 0 {
-			i = start + j
-		}
-	}
+	i := plainEnd(sc.s, start)
 	if i >= len(sc.s) {
 		return "", sc.fail(sc.i, "unterminated string")
 	}
