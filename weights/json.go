@@ -364,6 +364,10 @@ const (
 	startInfinity
 )
 
+// digit marks the decimal digits.
+var digit = [256]bool{'0': true, '1': true, '2': true, '3': true, '4': true,
+	'5': true, '6': true, '7': true, '8': true, '9': true}
+
 // valueStart is the class of each byte as the first of a value.
 var valueStart = func() (t [256]uint8) {
 	t['{'], t['['], t['"'], t['-'] = startObject, startArray, startString, startMinus
@@ -768,10 +772,11 @@ func (sc *scanner) number() (string, error) {
 		}
 	}
 	digits := func() int {
-		rest := s[i:]
-		n := len(rest) - len(strings.TrimLeft(rest, "0123456789"))
-		i += n
-		return n
+		j := i
+		for i < len(s) && digit[s[i]] {
+			i++
+		}
+		return i - j
 	}
 	switch {
 	case i < len(s) && s[i] == '0':
