@@ -245,30 +245,24 @@ func (sc *scanner) unexpected(looking string) *PayloadError {
 // space marks the JSON whitespace bytes.
 var space = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
 
-// strStop marks the bytes that end the plain part of a string: the closing
-// quote, a backslash and the control characters.
-var strStop = func() (t [256]bool) {
+// strStop is 1 for the bytes that end the plain part of a string: the
+// closing quote, a backslash and the control characters.
+var strStop = func() (t [256]uint8) {
 	for c := 0; c < 0x20; c++ {
-		t[c] = true
+		t[c] = 1
 	}
-	t['"'], t['\\'] = true, true
+	t['"'], t['\\'] = 1, 1
 	return t
 }()
 
-// plainEnd returns the offset of the first strStop byte in s at or after i,
-// or len(s). It tests eight bytes per loop step.
-func plainEnd(s string, i int) int {
-	for ; i+8 <= len(s); i += 8 {
-		b := s[i : i+8]
-		if strStop[b[0]] || strStop[b[1]] || strStop[b[2]] || strStop[b[3]] ||
-			strStop[b[4]] || strStop[b[5]] || strStop[b[6]] || strStop[b[7]] {
-			break
-		}
+// strStopped is strStop as bools, for a loop that branches on it without
+// a comparison.
+var strStopped = func() (t [256]bool) {
+	for c, stop := range strStop {
+		t[c] = stop != 0
 	}
-	for ; i < len(s) && !strStop[s[i]]; i++ {
-	}
-	return i
-}
+	return t
+}()
 
 func (sc *scanner) ws() {
 	if sc.i >= len(sc.s) || !space[sc.s[sc.i]] {
@@ -664,7 +658,19 @@ func (sc *scanner) next(closing byte, looking string) (more bool, err error) {
 // result is a substring of the input.
 func (sc *scanner) str() (string, error) {
 	start := sc.i + 1
-	i := plainEnd(sc.s, start)
+	// Find the first strStop byte, eight bytes a step (one branch for the
+	// eight), then byte by byte.
+	i := start
+	for ; i+8 <= len(sc.s); i += 8 {
+		b := sc.s[i : i+8]
+		if strStop[b[0]]|strStop[b[1]]|strStop[b[2]]|strStop[b[3]]|
+			strStop[b[4]]|strStop[b[5]]|strStop[b[6]]|strStop[b[7]] != 0 {
+			break
+		}
+	}
+	for i < len(sc.s) && !strStopped[sc.s[i]] {
+		i++
+	}
 	if i >= len(sc.s) {
 		return "", sc.fail(sc.i, "unterminated string")
 	}
