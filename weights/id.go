@@ -92,6 +92,10 @@ func addressProblem(id string) string {
 		if err != nil || !a.Is6() {
 			return "the id's host " + host + " is not an IPv6 address"
 		}
+		if z := a.Zone(); !zoneOK(z) {
+			return "the id's host " + strconv.Quote(host) + " has the zone " + strconv.Quote(z) +
+				"; a zone is letters, digits, '-', '.', '_' and '~'"
+		}
 		return ""
 	case strings.Contains(host, ":"):
 		return "the id's host " + strconv.Quote(host) + " looks like IPv6 without brackets; write [host]:port"
@@ -99,6 +103,20 @@ func addressProblem(id string) string {
 		return "the id's host " + strconv.Quote(host) + " has a stray bracket"
 	}
 	return hostProblem(host)
+}
+
+// zoneOK reports whether an IPv6 zone ("eth0" in fe80::1%eth0) is empty or
+// only the characters RFC 6874 lets a zone hold in a URI (unreserved:
+// letters, digits, '-', '.', '_', '~'). netip accepts any bytes there,
+// ']' and ':' included, which would make a bracketed host ambiguous.
+func zoneOK(z string) bool {
+	for i := 0; i < len(z); i++ {
+		c := z[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || isDigit(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
 }
 
 // portProblem checks a port's text: decimal digits, 1-65535, no sign or

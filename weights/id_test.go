@@ -44,6 +44,11 @@ func TestIDRules(t *testing.T) {
 		{"fd00::1:80", "", weights.ReasonNotAddress, "without brackets"},
 		{"[10.0.0.1]:80", "", weights.ReasonNotAddress, "not an IPv6 address"},
 		{"[fd00::1:80", "", weights.ReasonNotAddress, "no closing bracket"},
+		{"[fe80::1%eth0]:80", "", "", ""},
+		{"[fe80::1%en_0.1-x~]:80", "", "", ""},
+		{"[fd00::%8]580]:80", "", weights.ReasonNotAddress, `zone "8]580"`}, // a campaign found an APISIX key read this way
+		{"[fd00::%a:b]:80", "", weights.ReasonNotAddress, `zone "a:b"`},
+		{"[fd00::%a%25]:80", "", weights.ReasonNotAddress, `zone "a%25"`},
 		{"999.1.1.1:80", "", weights.ReasonNotAddress, "not an IPv4 address"},
 		{"-a.example:80", "", weights.ReasonNotAddress, "starts or ends with '-'"},
 		{"a..b:80", "", weights.ReasonNotAddress, "empty or over-long label"},
