@@ -212,8 +212,7 @@ func TestSharesMatchWeights(t *testing.T) {
 	for _, algo := range []string{"smooth", "resty"} {
 		t.Run(algo, func(t *testing.T) {
 			name, w := testPolicy(time.Now)
-			a, b, c := startBackend(t, "a", "127.0.0.1:0"), startBackend(t, "b", "127.0.0.1:0"), startBackend(t, "c", "127.0.0.1:0")
-			names := map[string]string{a.addr: "a", b.addr: "b", c.addr: "c"}
+			a, b, c, names := startTrio(t)
 			cc, _ := dial(t, name, fmt.Sprintf(`{"algorithm":%q}`, algo), []resolver.Endpoint{
 				endpoint(a.addr, weights.Number("5")),
 				endpoint(b.addr, weights.Number("3.0")), // an integer written as a float is 3
@@ -269,8 +268,7 @@ func (f *flapper) finish(t *testing.T) {
 
 func TestRegistryFlapFailsNoRPC(t *testing.T) {
 	name, w := testPolicy(time.Now)
-	a, b, c := startBackend(t, "a", "127.0.0.1:0"), startBackend(t, "b", "127.0.0.1:0"), startBackend(t, "c", "127.0.0.1:0")
-	names := map[string]string{a.addr: "a", b.addr: "b", c.addr: "c"}
+	a, b, c, names := startTrio(t)
 	good := []resolver.Endpoint{endpoint(a.addr, weights.Int(2)), endpoint(b.addr, weights.Int(1)), endpoint(c.addr, weights.Int(1))}
 	all := map[string]uint32{a.addr: 2, b.addr: 1, c.addr: 1}
 	cc, r := dial(t, name, `{}`, good)
@@ -340,8 +338,7 @@ func TestRegistryFlapFailsNoRPC(t *testing.T) {
 func TestStoppedServerEjectedAndBackThroughSlowStart(t *testing.T) {
 	clock := clocktest.New()
 	name, w := testPolicy(clock.Now)
-	a, b, c := startBackend(t, "a", "127.0.0.1:0"), startBackend(t, "b", "127.0.0.1:0"), startBackend(t, "c", "127.0.0.1:0")
-	names := map[string]string{a.addr: "a", b.addr: "b", c.addr: "c"}
+	a, b, c, names := startTrio(t)
 	all := map[string]uint32{a.addr: 3, b.addr: 2, c.addr: 1}
 	cc, r := dial(t, name, `{"slowStart":"10s","maxEjectedPercent":50}`, []resolver.Endpoint{
 		endpoint(a.addr, weights.Int(3)), endpoint(b.addr, weights.Int(2)), endpoint(c.addr, weights.Int(1)),
@@ -387,8 +384,7 @@ func TestStoppedServerEjectedAndBackThroughSlowStart(t *testing.T) {
 
 func TestKilledServerEjected(t *testing.T) {
 	name, w := testPolicy(time.Now)
-	a, b, c := startBackend(t, "a", "127.0.0.1:0"), startBackend(t, "b", "127.0.0.1:0"), startBackend(t, "c", "127.0.0.1:0")
-	names := map[string]string{a.addr: "a", b.addr: "b", c.addr: "c"}
+	a, b, c, names := startTrio(t)
 	cc, _ := dial(t, name, `{}`, []resolver.Endpoint{
 		endpoint(a.addr, weights.Int(1)), endpoint(b.addr, weights.Int(4)), endpoint(c.addr, weights.Int(2)),
 	})
@@ -401,7 +397,7 @@ func TestKilledServerEjected(t *testing.T) {
 
 func TestEjectionCapPassesOverFailedEndpoints(t *testing.T) {
 	name, w := testPolicy(time.Now)
-	a, b, c := startBackend(t, "a", "127.0.0.1:0"), startBackend(t, "b", "127.0.0.1:0"), startBackend(t, "c", "127.0.0.1:0")
+	a, b, c, _ := startTrio(t)
 	cc, _ := dial(t, name, `{"maxEjectedPercent":34}`, []resolver.Endpoint{
 		endpoint(a.addr, weights.Int(1)), endpoint(b.addr, weights.Int(1)), endpoint(c.addr, weights.Int(1)),
 	})
@@ -483,7 +479,7 @@ func TestBadServiceConfigFailsNewClient(t *testing.T) {
 
 func TestConfigChangeRebuildsTheBalancer(t *testing.T) {
 	name, w := testPolicy(time.Now)
-	a, b, c := startBackend(t, "a", "127.0.0.1:0"), startBackend(t, "b", "127.0.0.1:0"), startBackend(t, "c", "127.0.0.1:0")
+	a, b, c, _ := startTrio(t)
 	eps := []resolver.Endpoint{endpoint(a.addr, weights.Int(5)), endpoint(b.addr, weights.Int(1)), endpoint(c.addr, weights.Int(1))}
 	cc, r := dial(t, name, `{}`, eps)
 	w.waitFor(t, "all serving", allServing(map[string]uint32{a.addr: 5, b.addr: 1, c.addr: 1}))
@@ -511,8 +507,7 @@ func TestConfigChangeRebuildsTheBalancer(t *testing.T) {
 
 func TestLenientWeightPolicy(t *testing.T) {
 	name, w := testPolicy(time.Now)
-	a, b, c := startBackend(t, "a", "127.0.0.1:0"), startBackend(t, "b", "127.0.0.1:0"), startBackend(t, "c", "127.0.0.1:0")
-	names := map[string]string{a.addr: "a", b.addr: "b", c.addr: "c"}
+	a, b, c, names := startTrio(t)
 	cc, _ := dial(t, name, `{"weightPolicy":"lenient"}`, []resolver.Endpoint{
 		endpoint(a.addr, weights.String("3")), // a decimal string is a weight under lenient
 		endpoint(b.addr, weights.Int(1)),
@@ -541,8 +536,7 @@ func TestFirstUpdateRefusedFailsRPCsWithTheReason(t *testing.T) {
 
 func TestEjectedEndpointDroppedAndSentAgain(t *testing.T) {
 	name, w := testPolicy(time.Now)
-	a, b, c := startBackend(t, "a", "127.0.0.1:0"), startBackend(t, "b", "127.0.0.1:0"), startBackend(t, "c", "127.0.0.1:0")
-	names := map[string]string{a.addr: "a", b.addr: "b", c.addr: "c"}
+	a, b, c, names := startTrio(t)
 	eps := []resolver.Endpoint{endpoint(a.addr, weights.Int(2)), endpoint(b.addr, weights.Int(1)), endpoint(c.addr, weights.Int(1))}
 	all := map[string]uint32{a.addr: 2, b.addr: 1, c.addr: 1}
 	cc, r := dial(t, name, `{}`, eps)

@@ -81,8 +81,7 @@ func dialTarget(t *testing.T, target, policy string, opts ...grpc.DialOption) *g
 
 func TestResolverKeepsLastGoodSet(t *testing.T) {
 	name, w := testPolicy(time.Now)
-	a, b, c := startBackend(t, "a", "127.0.0.1:0"), startBackend(t, "b", "127.0.0.1:0"), startBackend(t, "c", "127.0.0.1:0")
-	names := map[string]string{a.addr: "a", b.addr: "b", c.addr: "c"}
+	a, b, c, names := startTrio(t)
 	payload := func(wa, wb, wc string) string {
 		return fmt.Sprintf(`{%q: %s, %q: %s, %q: %s}`, a.addr, wa, b.addr, wb, c.addr, wc)
 	}

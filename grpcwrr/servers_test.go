@@ -31,6 +31,14 @@ func startBackend(t testing.TB, name, addr string) *backend {
 	return b
 }
 
+// startTrio starts backends a, b and c on loopback ports, and returns them
+// with their names by address (what wantShares reports).
+func startTrio(t testing.TB) (a, b, c *backend, names map[string]string) {
+	t.Helper()
+	a, b, c = startBackend(t, "a", "127.0.0.1:0"), startBackend(t, "b", "127.0.0.1:0"), startBackend(t, "c", "127.0.0.1:0")
+	return a, b, c, map[string]string{a.addr: "a", b.addr: "b", c.addr: "c"}
+}
+
 // stop stops the server gracefully (in-flight RPCs finish).
 func (b *backend) stop() {
 	if b.stopped {
