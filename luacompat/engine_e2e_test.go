@@ -207,13 +207,7 @@ func TestLuaJITStringFunctions(t *testing.T) {
 	t.Cleanup(StopLuaJIT)
 	dir := t.TempDir()
 	for i, chunk := range patternChecks {
-		writeFile(t, filepath.Join(dir, "check"+strconv.Itoa(i)+".lua"), `
-			local M = {}
-			function M.new(_, nodes)
-				`+chunk+`
-				return { find = function() return "a" end }
-			end
-			return M`)
+		writeFile(t, filepath.Join(dir, "check"+strconv.Itoa(i)+".lua"), checkModule(chunk))
 	}
 	for i, chunk := range patternChecks {
 		res, err := Run(context.Background(), Config{LuaPath: dir, Module: "check" + strconv.Itoa(i), Nodes: []weights.Entry{{ID: "a", Weight: weights.Int(1)}}, Picks: 1, Engine: EngineLuaJIT})

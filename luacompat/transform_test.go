@@ -10,19 +10,25 @@ import (
 	"github.com/safewrr/safewrr/weights"
 )
 
+// checkModule is a balancer module whose new() runs chunk (with the node
+// table as nodes) and returns a balancer that always picks "a".
+func checkModule(chunk string) string {
+	return `
+		local M = {}
+		function M.new(_, nodes)
+			` + chunk + `
+			return { find = function() return "a" end }
+		end
+		return M`
+}
+
 // loadedCheck runs chunk as the body of a module's new() under a loaded
 // module's rewrite and returns the result's outcome and message. The chunk
 // returns nothing on success or raises an error.
 func loadedCheck(t *testing.T, chunk string) Result {
 	t.Helper()
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "check.lua"), `
-		local M = {}
-		function M.new(_, nodes)
-			`+chunk+`
-			return { find = function() return "a" end }
-		end
-		return M`)
+	writeFile(t, filepath.Join(dir, "check.lua"), checkModule(chunk))
 	// Small limits keep the hostile runs short; the safety net is out of
 	// reach, so only the limits decide.
 	res, err := Run(context.Background(), Config{LuaPath: dir, Module: "check", Nodes: []weights.Entry{{ID: "a", Weight: weights.Int(1)}}, Picks: 1,
