@@ -184,11 +184,11 @@ func parseNode(word string) weights.Node {
 // weights (up to maxShortWeight, 32 nodes of them: cycles of at most 2,048)
 // give the exact kind, huge ones (from hugeWeight = 2^24 up) the long kinds:
 // beside any short weight the gcd is at most 64, so the cycle is longer
-// than 2^24 / 64 = 256 Ki picks, more than a table holds. A weight in between is read as
-// w|hugeWeight. Such weights only made exact cycles of up to hundreds of
-// thousands of picks: the same code as short cycles at up to a thousand
-// times the cost per build (under libFuzzer's comparison hooks,
-// milliseconds per input).
+// than 2^24 / 64 = 256 Ki picks, more than a table holds. A weight in
+// between is read as w|hugeWeight. Such weights only made exact cycles of
+// up to hundreds of thousands of picks: the same code as short cycles at up
+// to a thousand times the cost per build (under libFuzzer's comparison
+// hooks, milliseconds per input).
 func boundWeight(w uint32) uint32 {
 	if w > maxShortWeight && w < hugeWeight {
 		return w | hugeWeight
