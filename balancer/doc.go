@@ -97,8 +97,8 @@
 //   - Until that build is in, picks follow the previous schedule minus the
 //     listed nodes: a restored node, an ejection that ended or a ramp step
 //     takes effect one build later (the build's time: microseconds for small
-//     sets, up to tens of milliseconds for the largest exact cycles; see the
-//     README for figures), and the order of picks follows the algorithm
+//     sets, up to tens of milliseconds for the largest exact cycles; see
+//     bench/README.md for figures), and the order of picks follows the algorithm
 //     again from there.
 //   - A request does not fail for nothing: when every node of the current
 //     schedule was ejected after it was built while nodes it left out came

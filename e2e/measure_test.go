@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// TestMeasure prints the figures quoted in the README, measured on this
+// TestMeasure prints the figures quoted in bench/README.md, measured on this
 // machine with the built safewrr binary: requests per second from 8
 // concurrent clients straight to a backend and through safewrr proxy (same
 // run), and the time from a bad registry write to its reject showing at

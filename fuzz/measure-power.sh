@@ -4,7 +4,7 @@
 # 60 s cap, median of 3; SAFEWRR_POWER_ENGINES=libfuzzer or native,libfuzzer
 # for libFuzzer builds made by fuzz/libfuzzer.sh), with each finding replayed
 # through the plain target to make sure it is the planted bug. Prints a
-# table for the README.
+# table in fuzz/README.md.
 # CPU heavy (up to 11 bugs x 3 runs x 60 s): it runs at nice 10.
 #
 #   fuzz/measure-power.sh                      every bug, 3 runs, 60 s cap

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measure the fuzzing suite on this machine and print the figures the README
+# Measure the fuzzing suite on this machine and print the figures fuzz/README.md
 # records: time for FuzzLuaModule to find the string-"0" hang of the 2020
 # model from an empty corpus (native engine and go-fuzz, median of 5), the
 # classes of hanging or failing input it finds on its own in 60 s, and the

@@ -1,6 +1,6 @@
 //go:build e2e && measure
 
-// Measurements for the README, not pass/fail checks of speed: run them with
+// Measurements for fuzz/README.md, not pass/fail checks of speed: run them with
 // fuzz/measure.sh (go test -tags e2e,measure -run '^TestMeasure' -v ./fuzz) on an
 // otherwise idle machine and copy the figures they log. Each fails only when
 // the campaign does not find what it must find at all.

@@ -1,6 +1,6 @@
 //go:build e2e && measure
 
-// Measurements for the README, not pass/fail checks of speed: run them with
+// Measurements for fuzz/README.md, not pass/fail checks of speed: run them with
 // fuzz/measure.sh on an otherwise idle machine and copy the figures they
 // log.
 

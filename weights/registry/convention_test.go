@@ -12,7 +12,7 @@ import (
 	"github.com/safewrr/safewrr/weights/registry"
 )
 
-// TestRegistryConventions is the README's registry table as a test: what
+// TestRegistryConventions is the registry table of docs/registries.md as a test: what
 // each registry's weight means by default (FollowRegistry, strict policy),
 // and under FollowSDK where that differs. want is "w=N" (accepted with
 // weight N), "drained", "reject:REASON" or "refused:REASON" (the node is
@@ -243,7 +243,7 @@ func TestRegistryOptions(t *testing.T) {
 // TestDiscoveryNumberType: discovery stores the weight as a string; a JSON
 // number there is read as a number and noted (number-type), a number 0
 // drains with a note saying what the SDK would have done, and other types
-// are rejected (not-a-number-type), as the README's table says.
+// are rejected (not-a-number-type), as the table in docs/registries.md says.
 func TestDiscoveryNumberType(t *testing.T) {
 	tpl := registryTemplates[0]
 	if tpl.format != registry.FormatDiscovery {

@@ -31,7 +31,7 @@ func hostilePayloads() map[string][]byte {
 }
 
 // BenchmarkHostile decodes each hostile payload in auto mode. The figures
-// in the README come from
+// in bench/README.md come from
 //
 //	go test -run '^$' -bench Hostile -benchmem -count 3 ./weights/registry
 func BenchmarkHostile(b *testing.B) {
@@ -49,7 +49,7 @@ func BenchmarkHostile(b *testing.B) {
 }
 
 // writeHostile names a directory to write the hostile payloads to, for
-// measuring the command on them (see the README).
+// measuring the command on them (see bench/README.md).
 var writeHostile = flag.String("write-hostile", "", "write the hostile payloads as DIR/NAME.json")
 
 // TestHostileBounded decodes each hostile payload in auto mode and checks
