@@ -1,6 +1,7 @@
 package fuzz
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/safewrr/safewrr/fuzz/internal/seedcorpus"
@@ -30,6 +31,10 @@ func fuzzTarget(f *testing.F, dir string, run func([]byte) (bool, error), knownO
 		for _, s := range all {
 			if knownOut {
 				if _, err := run(s.Data); err != nil {
+					var le *LuaLoadError
+					if errors.As(err, &le) {
+						f.Fatal(err) // nothing can be fuzzed
+					}
 					f.Logf("seed %s left out: a known case: %v", s.Name, err)
 					continue
 				}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -154,11 +155,18 @@ func bytesTrimmedHasPrefix(data []byte, c byte) bool {
 // set's Lua literal reads back to the same values. The input is interesting
 // when the module hung or raised an error.
 func LuaModule(data []byte) (interesting bool, err error) {
+	cfg, custom := luaTarget()
+	if custom {
+		if err := moduleLoads(cfg); err != nil {
+			return false, err
+		}
+	} else if m := os.Getenv(EnvLuaModule); m != "" {
+		return false, &LuaLoadError{Module: m, Message: EnvLuaModule + " is set but " + EnvLuaPath + " is not: there is no directory to load it from"}
+	}
 	entries, ok := NodeSet(data)
 	if !ok {
 		return false, nil
 	}
-	cfg, custom := luaTarget()
 	mode, err := luaFindings(custom)
 	if err != nil {
 		return false, err
@@ -174,6 +182,10 @@ func LuaModule(data []byte) (interesting bool, err error) {
 	if err := checkResult(cfg, entries, res); err != nil {
 		return true, err
 	}
+	if custom && res.Phase == luacompat.PhaseLoad {
+		// It loaded for moduleLoads: loading again must not fail.
+		return true, newLoadError(cfg, res)
+	}
 	if res.Outcome == luacompat.OutcomeOK {
 		return false, nil
 	}
@@ -187,6 +199,76 @@ func LuaModule(data []byte) (interesting bool, err error) {
 		return true, newFinding(res, entries)
 	}
 	return true, nil
+}
+
+// LuaLoadError is what LuaModule returns, for every input, when the module
+// under EnvLuaPath cannot be loaded: the directory does not exist, the
+// module is not there, it fails or hangs while loading (for example because
+// it requires what only OpenResty provides, such as ngx, bit or ffi), or it
+// does not return a table with new(). A campaign against a module that
+// never ran would find nothing and pass, so this is reported at once.
+type LuaLoadError struct {
+	Dir     string // EnvLuaPath
+	Module  string // the module required
+	Message string // why it did not load
+}
+
+func (e *LuaLoadError) Error() string {
+	return fmt.Sprintf("lua: module %s from %s=%q cannot be loaded: %s", e.Module, EnvLuaPath, e.Dir, e.Message)
+}
+
+func newLoadError(cfg luacompat.Config, res luacompat.Result) *LuaLoadError {
+	mod := cfg.Module
+	if mod == "" {
+		mod = "resty.roundrobin"
+	}
+	msg := res.Message
+	if res.Outcome == luacompat.OutcomeHang {
+		msg = "hangs while loading: " + msg
+	}
+	return &LuaLoadError{Dir: cfg.LuaPath, Module: mod, Message: msg}
+}
+
+// loadChecks caches, per directory, module and engine, whether the module
+// loads (nil) or why not: the check runs once per process, not per input.
+var loadChecks sync.Map // string -> *loadCheck
+
+type loadCheck struct {
+	once sync.Once
+	err  error
+}
+
+// moduleLoads loads the module cfg names, once per process, and returns a
+// *LuaLoadError when it does not load (or the directory does not exist).
+func moduleLoads(cfg luacompat.Config) error {
+	key := cfg.LuaPath + "\x00" + cfg.Module + "\x00" + cfg.Engine
+	v, _ := loadChecks.LoadOrStore(key, &loadCheck{})
+	c := v.(*loadCheck)
+	c.once.Do(func() {
+		mod := cfg.Module
+		if mod == "" {
+			mod = "resty.roundrobin"
+		}
+		if st, err := os.Stat(cfg.LuaPath); err != nil || !st.IsDir() {
+			msg := "not a directory"
+			if err != nil {
+				msg = err.Error()
+			}
+			c.err = &LuaLoadError{Dir: cfg.LuaPath, Module: mod, Message: msg}
+			return
+		}
+		probe := cfg
+		probe.Nodes = []weights.Entry{{ID: "a", Weight: weights.Int(1)}}
+		probe.Picks = 1
+		res, err := luacompat.Run(context.Background(), probe)
+		switch {
+		case err != nil:
+			c.err = &LuaLoadError{Dir: cfg.LuaPath, Module: mod, Message: err.Error()}
+		case res.Phase == luacompat.PhaseLoad:
+			c.err = newLoadError(cfg, res)
+		}
+	})
+	return c.err
 }
 
 func newFinding(res luacompat.Result, entries []weights.Entry) *LuaFinding {
