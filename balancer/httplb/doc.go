@@ -22,6 +22,15 @@
 // already under way is not retried: ReverseProxy aborts the client's
 // connection, so the client sees the body cut short.
 //
+// Only a backend's own failure charges it. An attempt that fails because
+// of the client's request (a body that cannot be read: bad chunking, a
+// malformed trailer, a connection that breaks off or times out; a body over
+// a size limit; a trailer that may not be forwarded, such as
+// Content-Length; a client that went away) returns a *RequestError with
+// the status it deserves (400, 408, 413, or StatusClientClosedRequest). It
+// charges no node and is not retried, so a hostile client cannot eject
+// healthy backends.
+//
 // Whether a node is ejected, and until when, is the balancer's record
 // alone (balancer.Balancer.State): the transport counts failures but keeps
 // no ejection time of its own, so a registry flap (the node dropped and

@@ -17,8 +17,9 @@ func NewProxy(b *balancer.Balancer, opts ...Option) *httputil.ReverseProxy {
 
 // Proxy returns a reverse proxy over t: Rewrite is t.Rewrite, Transport is t,
 // and ErrorHandler answers 503 Service Unavailable when the balancer had no
-// node to offer and 502 Bad Gateway when the backends failed, logging either
-// to the transport's logger.
+// node to offer, 502 Bad Gateway when the backends failed, and a
+// RequestError's status (400, 408, 413) when the client's request was at
+// fault, logging each to the transport's logger.
 func (t *Transport) Proxy() *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite:      t.Rewrite,
@@ -39,7 +40,13 @@ func (bufferPool) Put(b []byte) { buffers.Put(&b) }
 
 func (t *Transport) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	code := http.StatusBadGateway
-	if errors.Is(err, ErrNoNode) {
+	var rerr *RequestError
+	switch {
+	case errors.As(err, &rerr):
+		code = rerr.Status
+		// The request's body is in an unknown state: read no more of it.
+		w.Header().Set("Connection", "close")
+	case errors.Is(err, ErrNoNode):
 		code = http.StatusServiceUnavailable
 	}
 	if r.Context().Err() == nil {

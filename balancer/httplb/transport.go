@@ -40,6 +40,8 @@ type Transport struct {
 	ejected atomic.Int64
 
 	bodyFailures atomic.Int64 // response bodies that broke off
+	failures     atomic.Int64 // attempts charged to a node
+	clientErrors atomic.Int64 // requests that failed because of the client
 }
 
 // nodeHealth counts one node's failures. Whether the node is ejected, and
@@ -166,13 +168,23 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		node = n
 	}
+	if err := checkTrailer(req); err != nil {
+		closeBody(req)
+		t.clientErrors.Add(1)
+		return nil, err
+	}
 	retryable := Retryable(req)
 	for attempt := 1; ; attempt++ {
-		out, err := t.attemptRequest(req, node, attempt)
+		out, body, err := t.attemptRequest(req, node, attempt)
 		if err != nil {
 			return nil, err
 		}
 		resp, err := t.cfg.base.RoundTrip(out)
+		if err != nil {
+			if rerr := t.clientFault(req, body, err); rerr != nil {
+				return nil, rerr
+			}
+		}
 		if req.Context().Err() != nil {
 			// The caller gave up; nobody's fault, nothing to retry.
 			return resp, err
@@ -203,22 +215,47 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
+// clientFault returns a *RequestError when an attempt's error came from the
+// client's side: the request body failed to read, or the caller canceled
+// the request. Such an attempt charges no node and is not retried.
+func (t *Transport) clientFault(req *http.Request, body *clientBody, err error) error {
+	var rerr *RequestError
+	switch berr := body.failure(); {
+	case errors.As(err, &rerr):
+		// A base RoundTripper that classifies for itself.
+	case berr != nil:
+		rerr = requestError(berr)
+	case errors.Is(context.Cause(req.Context()), context.Canceled):
+		rerr = &RequestError{Status: StatusClientClosedRequest, Err: context.Cause(req.Context())}
+	default:
+		return nil
+	}
+	t.clientErrors.Add(1)
+	return rerr
+}
+
 // attemptRequest returns the request for one attempt: a shallow copy of req
-// aimed at node, with a fresh body for attempts after the first.
-func (t *Transport) attemptRequest(req *http.Request, node weights.Node, attempt int) (*http.Request, error) {
+// aimed at node, with a fresh body for attempts after the first, and that
+// body, which remembers a read error (nil without a body).
+func (t *Transport) attemptRequest(req *http.Request, node weights.Node, attempt int) (*http.Request, *clientBody, error) {
 	out := req.Clone(req.Context())
 	out.URL.Host = node.ID
 	if out.URL.Scheme == "" {
 		out.URL.Scheme = t.cfg.scheme
 	}
-	if attempt > 1 && req.Body != nil && req.Body != http.NoBody {
-		body, err := req.GetBody()
-		if err != nil {
-			return nil, fmt.Errorf("httplb: replaying the request body: %w", err)
-		}
-		out.Body = body
+	if req.Body == nil || req.Body == http.NoBody {
+		return out, nil, nil
 	}
-	return out, nil
+	rc := req.Body
+	if attempt > 1 {
+		var err error
+		if rc, err = req.GetBody(); err != nil {
+			return nil, nil, fmt.Errorf("httplb: replaying the request body: %w", err)
+		}
+	}
+	body := &clientBody{rc: rc}
+	out.Body = body
+	return out, body, nil
 }
 
 func wrapAttempt(err error, id string, attempt int) error {
@@ -269,15 +306,16 @@ func (t *Transport) succeeded(id string) {
 // ejected (a request sent before the ejection) or no longer has says
 // nothing new and is not counted.
 func (t *Transport) failed(id string, err error, resp *http.Response) {
-	if t.cfg.ejectAfter <= 0 {
-		return
-	}
 	st, member := t.b.State(id)
 	if !member {
 		t.health.Delete(id)
 		return
 	}
 	if st.State == balancer.Ejected {
+		return
+	}
+	t.failures.Add(1)
+	if t.cfg.ejectAfter <= 0 {
 		return
 	}
 	v, _ := t.health.LoadOrStore(id, &nodeHealth{})
@@ -321,3 +359,12 @@ func (t *Transport) failed(id string, err error, resp *http.Response) {
 
 // Ejections returns how many times the transport has ejected a node.
 func (t *Transport) Ejections() int64 { return t.ejected.Load() }
+
+// Failures returns how many failed attempts (and broken-off response
+// bodies) the transport has charged to nodes. Failures of a node the
+// balancer holds ejected or no longer has are not charged.
+func (t *Transport) Failures() int64 { return t.failures.Load() }
+
+// ClientErrors returns how many requests failed because of the client's
+// request (see RequestError) and charged no node.
+func (t *Transport) ClientErrors() int64 { return t.clientErrors.Load() }

@@ -43,7 +43,7 @@ const proxyUsage = `Usage:
                 [--response-header-timeout 15s] [--idle-conn-timeout 60s]
                 [--request-timeout 60s] [--read-header-timeout 10s]
                 [--read-timeout 60s] [--write-timeout 60s] [--keepalive-timeout 75s]
-                [--max-buffered-body 1MiB] [--log text|json]
+                [--max-buffered-body 1MiB] [--max-body SIZE] [--log text|json]
 
 A reverse proxy whose backends come from a registry. Every --poll (spread by
 --poll-jitter, so a fleet does not poll in step; doubled after each failed
@@ -76,7 +76,14 @@ node). --eject-after consecutive failures eject a node for
 --max-ejected percent of the nodes at once; a node that comes back or joins
 ramps up over --slow-start. Request bodies up to --max-buffered-body are read
 whole before a backend is chosen, so a slow client holds no backend
-connection. With no node to serve the proxy answers 503 and says why.
+connection. A request body larger than --max-body is answered 413.
+
+Only a backend's own failure counts against it: a refused or broken
+connection, a timeout, a bad response. A request that fails because of the
+client (a body that cannot be read: bad chunking, a malformed or forbidden
+trailer, a body cut short or too slow; a body over --max-body; a client
+that goes away) is answered 400, 413 or 408, charges no node and is not
+retried. With no node to serve the proxy answers 503 and says why.
 
 --admin serves, apart from the traffic, GET /-/safewrr: the state as JSON
 (the nodes with id, weight, effective weight and state; the latest payload's
@@ -134,6 +141,7 @@ type proxyConfig struct {
 	logFormat     string
 	timeouts      proxyTimeouts
 	maxBufferBody int64
+	maxBody       int64
 }
 
 // proxyTimeouts are the proxy's time limits, towards the backends and
@@ -213,6 +221,7 @@ func proxyParse(args []string, stdout, stderr io.Writer) (proxyConfig, int, bool
 	var cfg proxyConfig
 	var redirects string
 	bufferBody := byteSize(1 << 20)
+	var maxBody byteSize
 	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "`address` to serve traffic on (port 0 picks a free port)")
 	fs.StringVar(&cfg.admin, "admin", proxyDefaultAdmin, "`address` of the status and health endpoints (off: none)")
 	fs.StringVar(&cfg.registry, "registry", "", "registry `FILE` or http(s) URL (required)")
@@ -239,6 +248,7 @@ func proxyParse(args []string, stdout, stderr io.Writer) (proxyConfig, int, bool
 	fs.DurationVar(&cfg.timeouts.write, "write-timeout", 60*time.Second, "time limit between two writes of a response to a client")
 	fs.DurationVar(&cfg.timeouts.keepalive, "keepalive-timeout", 75*time.Second, "how long an idle client connection is kept")
 	fs.Var(&bufferBody, "max-buffered-body", "request bodies up to this `size` are read whole before a backend is chosen (0: none)")
+	fs.Var(&maxBody, "max-body", "answer 413 to a request body larger than this `size` (0: no limit)")
 	fs.StringVar(&cfg.logFormat, "log", "text", "log `format`: text or json")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return cfg, code, false
@@ -267,6 +277,7 @@ func proxyParse(args []string, stdout, stderr io.Writer) (proxyConfig, int, bool
 		return fail("--registry-redirects %q: want same-host or any", redirects)
 	}
 	cfg.maxBufferBody = int64(bufferBody)
+	cfg.maxBody = int64(maxBody)
 	for _, d := range []struct {
 		name     string
 		v        time.Duration

@@ -97,7 +97,12 @@ func (p *registryProxy) start(ctx context.Context) {
 	rp.ErrorLog = slog.NewLogLogger(p.log.Handler(), slog.LevelWarn)
 	fallback := rp.ErrorHandler
 	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		var rerr *httplb.RequestError
 		switch {
+		case errors.As(err, &rerr):
+			p.log.Info("the client's request failed; no backend charged", "method", r.Method, "path", r.URL.Path, "status", rerr.Status, "error", rerr.Err.Error())
+			w.Header().Set("Connection", "close")
+			http.Error(w, "safewrr: the request could not be forwarded: "+rerr.Err.Error(), rerr.Status)
 		case errors.Is(err, httplb.ErrNoNode):
 			p.noBackend(w, r, err)
 		case r.Context().Err() != nil && errors.Is(context.Cause(r.Context()), errRequestTimeout):
@@ -185,6 +190,9 @@ func (p *registryProxy) handler() http.Handler {
 			defer cancel()
 			r = r.WithContext(ctx)
 		}
+		if p.cfg.maxBody > 0 {
+			r.Body = http.MaxBytesReader(w, r.Body, p.cfg.maxBody)
+		}
 		if !p.bufferBody(w, r) {
 			return
 		}
@@ -205,7 +213,11 @@ func (p *registryProxy) bufferBody(w http.ResponseWriter, r *http.Request) bool 
 	if err != nil {
 		code, what := http.StatusBadRequest, "the request body could not be read"
 		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+		var mb *http.MaxBytesError
+		switch {
+		case errors.As(err, &mb):
+			code, what = http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than --max-body %d", p.cfg.maxBody)
+		case errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded):
 			code, what = http.StatusRequestTimeout, fmt.Sprintf("the request body did not arrive within --read-timeout %v", p.cfg.timeouts.read)
 		}
 		p.log.Warn("request body not read", "method", r.Method, "path", r.URL.Path, "status", code, "error", err.Error())
@@ -356,6 +368,12 @@ type proxyStatus struct {
 	// cut off by --request-timeout while the proxy waited for the backend
 	// (each also a failure of its node).
 	BodyFailures int64 `json:"body_failures"`
+	// Failures counts the failed attempts charged to nodes; ClientErrors
+	// the requests that failed because of the client's request (a body
+	// that could not be read or was too large, a bad trailer, a client
+	// that went away), which charge no node.
+	Failures     int64 `json:"failures"`
+	ClientErrors int64 `json:"client_errors"`
 	feed.Status
 }
 
@@ -388,7 +406,7 @@ func (p *registryProxy) status(w http.ResponseWriter, r *http.Request) {
 		}
 		p.waiters.Add(-1)
 	}
-	out := proxyStatus{Policy: p.cfg.policyName, Now: p.now(), Status: p.feed.Status(), Ejections: p.tr.Ejections(), BodyFailures: p.tr.BodyFailures(), Nodes: []proxyNode{}}
+	out := proxyStatus{Policy: p.cfg.policyName, Now: p.now(), Status: p.feed.Status(), Ejections: p.tr.Ejections(), BodyFailures: p.tr.BodyFailures(), Failures: p.tr.Failures(), ClientErrors: p.tr.ClientErrors(), Nodes: []proxyNode{}}
 	states := p.lb.States()
 	out.NodesTotal = len(states)
 	for _, s := range states[:min(len(states), proxyMaxNodesListed)] {

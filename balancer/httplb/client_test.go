@@ -1,0 +1,186 @@
+package httplb
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/safewrr/safewrr/balancer"
+	"github.com/safewrr/safewrr/weights"
+)
+
+// rawStatus writes payload to addr on a fresh connection and returns the
+// answer's status (0 when the connection closed without one).
+func rawStatus(t *testing.T, addr, payload string) int {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, payload)
+	c.SetReadDeadline(time.Now().Add(20 * time.Second)) // a bound for a broken proxy, not a measure
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestClientFaultsChargeNoNode: through a proxy from NewTransport, a
+// request whose trailer cannot be forwarded or whose body cannot be read
+// is answered 400 and charges no node, however many times it comes.
+func TestClientFaultsChargeNoNode(t *testing.T) {
+	var nodes []weights.Node
+	for _, n := range []string{"a", "b", "c"} {
+		nodes = append(nodes, weights.Node{ID: startLoopback(t, n).addr(), Weight: 1})
+	}
+	b, err := balancer.New(nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := NewTransport(b, WithEjection(1, time.Minute, time.Minute))
+	rp := tr.Proxy()
+	// A handler that reads the body first (as a buffering server does), so
+	// the trailer is known before the request goes out.
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		data, err := io.ReadAll(r.Body)
+		if err != nil {
+			data = nil
+		}
+		r.Body = io.NopCloser(strings.NewReader(string(data)))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(string(data))), nil }
+		r.ContentLength = int64(len(data))
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	streamed := httptest.NewServer(rp)
+	t.Cleanup(streamed.Close)
+	for _, tc := range []struct {
+		name, addr, payload string
+	}{
+		{"trailer-content-length", front.Listener.Addr().String(), "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nContent-Length: 1\r\n\r\n"},
+		{"trailer-trailer", front.Listener.Addr().String(), "PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nTrailer: x\r\n\r\n"},
+		{"bad-chunk", streamed.Listener.Addr().String(), "PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"},
+		{"bad-trailer-line", streamed.Listener.Addr().String(), "PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nnot a field\r\n\r\n"},
+	} {
+		for range 3 {
+			if code := rawStatus(t, tc.addr, tc.payload); code != http.StatusBadRequest {
+				t.Errorf("%s: status %d, want 400", tc.name, code)
+			}
+		}
+		if tr.Failures() != 0 || tr.Ejections() != 0 {
+			t.Fatalf("%s: %d failures and %d ejections charged to nodes", tc.name, tr.Failures(), tr.Ejections())
+		}
+	}
+	if got := tr.ClientErrors(); got != 12 {
+		t.Errorf("ClientErrors() = %d, want 12", got)
+	}
+	for range 6 {
+		if code := rawStatus(t, streamed.Listener.Addr().String(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); code != 200 {
+			t.Fatalf("a normal GET got %d", code)
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+func TestRequestErrorStatus(t *testing.T) {
+	timeout := &net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{&http.MaxBytesError{Limit: 1}, http.StatusRequestEntityTooLarge},
+		{timeout, http.StatusRequestTimeout},
+		{os.ErrDeadlineExceeded, http.StatusRequestTimeout},
+		{context.Canceled, StatusClientClosedRequest},
+		{io.ErrUnexpectedEOF, http.StatusBadRequest},
+		{errors.New("invalid byte in chunk length"), http.StatusBadRequest},
+	} {
+		if got := requestError(tc.err).Status; got != tc.want {
+			t.Errorf("requestError(%v).Status = %d, want %d", tc.err, got, tc.want)
+		}
+	}
+}
+
+// TestBodyReadErrorIsTheClients: whatever the base RoundTripper returns
+// after the request body failed to read, the attempt is the client's fault:
+// no node charged, no retry.
+func TestBodyReadErrorIsTheClients(t *testing.T) {
+	f := newFixture(t, []uint32{1, 1, 1}, nil, WithEjection(1, time.Minute, time.Minute))
+	// As http.Transport: a body that fails to read fails the attempt with
+	// an error of the connection's.
+	f.t.cfg.base = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		f.net.RoundTrip(r)
+		if _, err := io.ReadAll(r.Body); err != nil {
+			return nil, &net.OpError{Op: "write", Err: errors.New("broken pipe")}
+		}
+		return nil, errors.New("the body read without error")
+	})
+	req, _ := http.NewRequest(http.MethodPut, "http://service/", io.NopCloser(errReader{&http.MaxBytesError{Limit: 8}}))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(errReader{errors.New("again")}), nil }
+	_, err := f.t.RoundTrip(req)
+	var rerr *RequestError
+	if !errors.As(err, &rerr) || rerr.Status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("RoundTrip error %v, want a RequestError with 413", err)
+	}
+	if got := f.net.take(); len(got) != 1 {
+		t.Fatalf("attempts %v, want one", got)
+	}
+	if f.t.Failures() != 0 || f.t.Ejections() != 0 {
+		t.Fatalf("failures %d ejections %d", f.t.Failures(), f.t.Ejections())
+	}
+}
+
+// TestBodyClosedByTheTransportIsNotTheClients: a read error after the base
+// RoundTripper closed the body (the backend failed first) stays the node's.
+func TestBodyClosedByTheTransportIsNotTheClients(t *testing.T) {
+	b := &clientBody{rc: io.NopCloser(errReader{errors.New("read after close")})}
+	b.Close()
+	b.Read(make([]byte, 1))
+	if err := b.failure(); err != nil {
+		t.Fatalf("failure() = %v after Close, want nil", err)
+	}
+	b = &clientBody{rc: io.NopCloser(errReader{io.ErrUnexpectedEOF})}
+	b.Read(make([]byte, 1))
+	if err := b.failure(); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("failure() = %v, want the read error", err)
+	}
+}
+
+func TestCheckTrailer(t *testing.T) {
+	for _, tc := range []struct {
+		trailer http.Header
+		ok      bool
+	}{
+		{nil, true},
+		{http.Header{"X-Checksum": {"abc"}}, true},
+		{http.Header{"Content-Length": {"1"}}, false},
+		{http.Header{"transfer-encoding": {"chunked"}}, false},
+		{http.Header{"Host": {"evil"}}, false},
+		{http.Header{"Bad Name": {"x"}}, false},
+		{http.Header{"X-A": {"a\r\nb"}}, false},
+	} {
+		err := checkTrailer(&http.Request{Trailer: tc.trailer})
+		if (err == nil) != tc.ok {
+			t.Errorf("checkTrailer(%v) = %v, want ok %v", tc.trailer, err, tc.ok)
+		}
+	}
+}
