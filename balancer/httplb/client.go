@@ -51,6 +51,18 @@ func requestError(err error) *RequestError {
 	return &RequestError{Status: http.StatusBadRequest, Err: err}
 }
 
+// checkTarget reports a request-target with a '#': RFC 9112 has no
+// fragment in a request-target, and forwarding one would change it (in the
+// path it would reach the backend as %23). A '#' sent in the path is in
+// RawPath (Path alone cannot tell it from %23); one in the query is kept
+// in RawQuery.
+func checkTarget(req *http.Request) error {
+	if strings.ContainsRune(req.URL.RawPath, '#') || strings.ContainsRune(req.URL.RawQuery, '#') {
+		return &RequestError{Status: http.StatusBadRequest, Err: errors.New("the request-target has a '#' (a fragment is not part of a request-target, RFC 9112 3.2)")}
+	}
+	return nil
+}
+
 // checkTrailer reports a request whose trailer cannot be forwarded: a
 // field that only a header may carry (Content-Length, Transfer-Encoding,
 // Trailer, Host), a name that is not a token or a value with a line break

@@ -71,6 +71,8 @@ func TestClientFaultsChargeNoNode(t *testing.T) {
 		{"trailer-content-length", front.Listener.Addr().String(), "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nContent-Length: 1\r\n\r\n"},
 		{"trailer-trailer", front.Listener.Addr().String(), "PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nTrailer: x\r\n\r\n"},
 		{"bad-chunk", streamed.Listener.Addr().String(), "PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"},
+		{"fragment-in-path", streamed.Listener.Addr().String(), "GET /a#frag HTTP/1.1\r\nHost: x\r\n\r\n"},
+		{"fragment-in-query", streamed.Listener.Addr().String(), "GET /a?q=1#frag HTTP/1.1\r\nHost: x\r\n\r\n"},
 		{"bad-trailer-line", streamed.Listener.Addr().String(), "PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nnot a field\r\n\r\n"},
 	} {
 		for range 3 {
@@ -82,8 +84,8 @@ func TestClientFaultsChargeNoNode(t *testing.T) {
 			t.Fatalf("%s: %d failures and %d ejections charged to nodes", tc.name, tr.Failures(), tr.Ejections())
 		}
 	}
-	if got := tr.ClientErrors(); got != 12 {
-		t.Errorf("ClientErrors() = %d, want 12", got)
+	if got := tr.ClientErrors(); got != 18 {
+		t.Errorf("ClientErrors() = %d, want 18", got)
 	}
 	for range 6 {
 		if code := rawStatus(t, streamed.Listener.Addr().String(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); code != 200 {

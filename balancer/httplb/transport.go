@@ -1,6 +1,7 @@
 package httplb
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -168,7 +169,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		node = n
 	}
-	if err := checkTrailer(req); err != nil {
+	if err := cmp.Or(checkTarget(req), checkTrailer(req)); err != nil {
 		closeBody(req)
 		t.clientErrors.Add(1)
 		return nil, err

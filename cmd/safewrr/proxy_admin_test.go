@@ -88,6 +88,19 @@ func TestProxyForwardsPathsAsSent(t *testing.T) {
 			t.Errorf("GET %s: the backend got %q", uri, got)
 		}
 	}
+	// A fragment is no part of a request-target (RFC 9112): 400, and the
+	// backend sees nothing. Its escaped form is a path like any other.
+	for _, uri := range []string{"/a#frag", "/a?x=1#frag", "/#", "/a%23b#"} {
+		if status, body := rawGet(t, addr, uri); status != "400 Bad Request" || !strings.Contains(body, "'#'") {
+			t.Errorf("GET %s: %s %q, want 400 naming the '#'", uri, status, body)
+		}
+		if got := b.take(); len(got) != 0 {
+			t.Errorf("GET %s: the backend got %q", uri, got)
+		}
+	}
+	if status, _ := rawGet(t, addr, "/a%23b"); status != "200 OK" || fmt.Sprint(b.take()) != "[/a%23b]" {
+		t.Errorf("GET /a%%23b: %s, want it forwarded as sent", status)
+	}
 }
 
 func TestProxyAdminIsApartFromTraffic(t *testing.T) {
