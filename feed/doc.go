@@ -31,7 +31,13 @@
 // Run polls every interval (WithInterval) with random jitter (WithJitter), so
 // that a fleet of proxies does not hit the registry at the same instants;
 // after a failed fetch the interval doubles up to WithMaxBackoff until a fetch
-// succeeds. Trigger asks Run for a poll at once (a proxy's SIGHUP).
+// succeeds. Trigger asks Run for a poll at once (a proxy's SIGHUP). A poll
+// that is still reading never holds up a Trigger (kept and served right
+// after it) or Run's end when its context is done.
+//
+// File reads a regular file only, without ever blocking on the path: a FIFO,
+// a device, a directory, a dangling link or a file over WithMaxBytes is a
+// fetch error that says what it is, and the last good nodes keep serving.
 //
 // # Logging
 //

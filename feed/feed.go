@@ -134,23 +134,42 @@ func (f *Feed) Trigger() {
 // after failed fetches (see WithInterval, WithJitter, WithMaxBackoff); Trigger
 // makes it poll at once. With an interval of 0 it polls only on Trigger.
 // Run one at a time.
+//
+// Each poll runs on a goroutine of its own with ctx, so a source that is
+// slow to answer never holds Run up: Run returns as soon as ctx is done,
+// even while a poll is still reading (that poll ends in the background
+// when its Fetch returns). A Trigger that comes while a poll runs is kept
+// and served by one more poll right after it.
 func (f *Feed) Run(ctx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	done := make(chan struct{}, 1) // a poll started by Run completed
+	polling := false
 	for {
 		var tick <-chan time.Time
+		var trigger <-chan struct{}
 		timer.Stop()
-		if d := f.nextWait(); d > 0 {
-			timer.Reset(d)
-			tick = timer.C
+		if !polling {
+			trigger = f.trigger
+			if d := f.nextWait(); d > 0 {
+				timer.Reset(d)
+				tick = timer.C
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return context.Cause(ctx)
+		case <-done:
+			polling = false
+			continue
 		case <-tick:
-		case <-f.trigger:
+		case <-trigger:
 		}
-		f.Poll(ctx)
+		polling = true
+		go func() {
+			f.Poll(ctx)
+			done <- struct{}{}
+		}()
 	}
 }
 

@@ -7,9 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/safewrr/safewrr/internal/regfile"
 )
 
 // A Source produces the registry's current payload. Fetch returns at most
@@ -21,23 +22,24 @@ type Source interface {
 	String() string
 }
 
-// File returns a Source that reads the file at path on every poll.
+// File returns a Source that reads the file at path on every poll. The path
+// must name a regular file (a link to one is followed): it is opened
+// non-blocking and judged once open, so a FIFO, a device (such as
+// /dev/zero), a directory or a socket, present at the first poll or
+// swapped in later, is a fetch error that says what it is, never waited on;
+// so is a path that does not resolve (a missing file, a dangling link, a
+// loop of links). At most maxBytes+1 bytes are read.
 func File(path string) Source { return fileSource(path) }
 
 type fileSource string
 
 func (s fileSource) String() string { return string(s) }
 
-func (s fileSource) Fetch(_ context.Context, maxBytes int64) ([]byte, error) {
-	f, err := os.Open(string(s))
-	if err != nil {
+func (s fileSource) Fetch(ctx context.Context, maxBytes int64) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return nil, fmt.Errorf("%s is a directory", s)
-	}
-	return readLimited(f, maxBytes)
+	return regfile.Read(string(s), maxBytes)
 }
 
 // Func returns a Source that calls fetch on every poll; name is what

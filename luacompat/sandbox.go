@@ -2,7 +2,6 @@ package luacompat
 
 import (
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -10,10 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/safewrr/safewrr/internal/regfile"
 )
 
 // Sandbox bounds. A tail call reuses its frame in gopher-lua, so a
@@ -456,7 +456,7 @@ func loadFile(dir, full string, maxSize int64) (*lua.FunctionProto, error) {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (%s)", real, st.Mode().Type())
+		return nil, &regfile.NotRegularError{Path: real, Mode: st.Mode()}
 	}
 	if st.Size() > maxSize {
 		return nil, fmt.Errorf("%s is %d bytes, more than the %d a module file may have", real, st.Size(), maxSize)
@@ -482,22 +482,11 @@ func loadFile(dir, full string, maxSize int64) (*lua.FunctionProto, error) {
 }
 
 // readBounded reads a regular file of at most maxSize bytes. The file is
-// opened without blocking and checked again once open, so a file swapped for
-// a FIFO or a device after the first check is refused rather than waited on.
+// opened without blocking and checked again once open (regfile.Read), so a
+// file swapped for a FIFO or a device after the first check is refused
+// rather than waited on.
 func readBounded(path string, maxSize int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (%s)", path, st.Mode().Type())
-	}
-	src, err := io.ReadAll(io.LimitReader(f, maxSize+1))
+	src, err := regfile.Read(path, maxSize)
 	if err != nil {
 		return nil, err
 	}

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 
+	"github.com/safewrr/safewrr/internal/regfile"
 	"github.com/safewrr/safewrr/weights"
 )
 
@@ -33,13 +33,14 @@ var ErrSpec = errors.New("luacompat: malformed node spec")
 //   - a JSON object {"id": weight, ...} or array [{"id": ..., "weight": ...}],
 //     read with weights.ParseJSON so the string "0" stays a string and the
 //     member order is kept;
-//   - @file: the contents of a file in either form.
+//   - @file: the contents of a file in either form (a regular file of at
+//     most 8 MiB; a FIFO, a device or a directory is an error, never read).
 //
 // Entries come back in the order written, duplicates included (in Lua the
 // last one wins when the table is built).
 func ParseSpec(spec string) ([]weights.Entry, error) {
 	if strings.HasPrefix(spec, "@") {
-		data, err := os.ReadFile(spec[1:])
+		data, err := regfile.Read(spec[1:], maxSpecBytes)
 		if err != nil {
 			return nil, fmt.Errorf("luacompat: node spec: %w", err)
 		}

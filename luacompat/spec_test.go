@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/safewrr/safewrr/weights"
@@ -261,5 +262,18 @@ func TestParseSpecLuaOnlyNumberSpellings(t *testing.T) {
 	}
 	if w, reason := (weights.Policy{}).Weight(entries[0].Weight); reason != "" || w != 1 {
 		t.Errorf("{a=01}: weight %d reason %q, want 1 accepted as Lua reads it", w, reason)
+	}
+}
+
+// A spec file must be a regular file: a device or a directory is an error
+// with its reason, never read (@/dev/zero would otherwise never end).
+func TestParseSpecFileNotRegular(t *testing.T) {
+	for _, c := range []struct{ path, want string }{
+		{"/dev/zero", "/dev/zero is not a regular file (a character device)"},
+		{t.TempDir(), "is not a regular file (a directory)"},
+	} {
+		if _, err := ParseSpec("@" + c.path); err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "luacompat: node spec: ") {
+			t.Errorf("ParseSpec(@%s): %v, want an error containing %q", c.path, err, c.want)
+		}
 	}
 }
