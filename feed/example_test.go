@@ -32,7 +32,11 @@ func Example() {
 		panic(err)
 	}
 	go f.Run(ctx) // polls every second from now on
-	proxy := httptest.NewServer(httplb.NewProxy(f.Balancer()))
+	rp, err := httplb.NewProxy(f.Balancer())
+	if err != nil {
+		panic(err)
+	}
+	proxy := httptest.NewServer(rp)
 	defer proxy.Close()
 
 	for range 3 {

@@ -56,7 +56,7 @@ func get(b *testing.B, c *http.Client, url string) {
 func BenchmarkRequest(b *testing.B) {
 	backend := httptest.NewServer(okHandler())
 	defer backend.Close()
-	front := httptest.NewServer(NewProxy(loopbackBalancer(b, 3), WithBase(&http.Transport{MaxIdleConnsPerHost: 64})))
+	front := httptest.NewServer(mustProxy(b, loopbackBalancer(b, 3), WithBase(&http.Transport{MaxIdleConnsPerHost: 64})))
 	defer front.Close()
 	client := keepAliveClient()
 	b.Run("direct", func(b *testing.B) {
@@ -85,7 +85,7 @@ func BenchmarkProxyParallel(b *testing.B) {
 		parallel(b, 8, "req/s", func() { get(b, client, backend.URL) })
 	})
 	b.Run("clients=8/nodes=3", func(b *testing.B) {
-		front := httptest.NewServer(NewProxy(loopbackBalancer(b, 3), WithBase(&http.Transport{MaxIdleConnsPerHost: 64})))
+		front := httptest.NewServer(mustProxy(b, loopbackBalancer(b, 3), WithBase(&http.Transport{MaxIdleConnsPerHost: 64})))
 		defer front.Close()
 		client := keepAliveClient()
 		b.ReportAllocs()
@@ -114,7 +114,7 @@ func BenchmarkRoundTripParallel(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			tr := NewTransport(lb, WithBase(nullNet{}))
+			tr := mustTransport(b, lb, WithBase(nullNet{}))
 			req, _ := http.NewRequest(http.MethodGet, "http://service/", nil)
 			b.ReportAllocs()
 			parallel(b, 8, "picks/s", func() {

@@ -48,7 +48,7 @@ func TestBodyFailuresEject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := NewTransport(b, WithClock(clock.Now), WithEjection(3, time.Minute, time.Hour))
+	tr := mustTransport(t, b, WithClock(clock.Now), WithEjection(3, time.Minute, time.Hour))
 	front := httptest.NewServer(tr.Proxy())
 	defer front.Close()
 	// A client that never retries by itself (a fresh connection each time).
@@ -91,7 +91,7 @@ func TestBodyReadToTheEndIsSuccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := NewTransport(b, WithClock(clock.Now), WithEjection(1, time.Minute, time.Hour))
+	tr := mustTransport(t, b, WithClock(clock.Now), WithEjection(1, time.Minute, time.Hour))
 	id := a.srv.Listener.Addr().String()
 	tr.failed(id, errors.New("planted"), nil)
 	if st := b.States(); st[0].State != balancer.Ejected {
@@ -131,7 +131,7 @@ func TestUnsentRequestsAreRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := NewTransport(b, WithEjection(0, time.Minute, time.Minute))
+	tr := mustTransport(t, b, WithEjection(0, time.Minute, time.Minute))
 	for i := 0; i < 4; i++ {
 		// NewRequest gives a strings.Reader body a GetBody: it can be replayed.
 		req, _ := http.NewRequest(http.MethodPost, "http://ignored/", strings.NewReader("payload"))

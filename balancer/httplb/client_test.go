@@ -48,7 +48,7 @@ func TestClientFaultsChargeNoNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := NewTransport(b, WithEjection(1, time.Minute, time.Minute))
+	tr := mustTransport(t, b, WithEjection(1, time.Minute, time.Minute))
 	rp := tr.Proxy()
 	// A handler that reads the body first (as a buffering server does), so
 	// the trailer is known before the request goes out.

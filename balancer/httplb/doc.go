@@ -38,8 +38,10 @@
 // the two disagree. Failures of a node the balancer holds ejected (requests
 // sent before the ejection) are not counted.
 //
-// NewProxy wires a Transport into a ReverseProxy: its Rewrite picks the first
-// node and sets the X-Forwarded headers, its Transport retries, and its
-// ErrorHandler answers 503 when the balancer has no node to offer and 502 when
-// the backends failed.
+// NewProxy wires a Transport into a ReverseProxy: its Rewrite sets the
+// X-Forwarded headers only, its Transport picks the node of every attempt
+// (one pick loop: the first attempt and each retry pick in RoundTrip) and
+// retries, and its ErrorHandler answers 503 when the balancer has no node
+// to offer and 502 when the backends failed. Every option checks its value:
+// NewProxy and NewTransport return an error naming a bad one.
 package httplb

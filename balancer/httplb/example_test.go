@@ -32,7 +32,11 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	proxy := httptest.NewServer(httplb.NewProxy(lb, httplb.WithMaxAttempts(2)))
+	rp, err := httplb.NewProxy(lb, httplb.WithMaxAttempts(2))
+	if err != nil {
+		panic(err)
+	}
+	proxy := httptest.NewServer(rp)
 	defer proxy.Close()
 
 	for range 6 {
@@ -59,7 +63,11 @@ func ExampleTransport() {
 	if err != nil {
 		panic(err)
 	}
-	client := &http.Client{Transport: httplb.NewTransport(lb)}
+	tr, err := httplb.NewTransport(lb)
+	if err != nil {
+		panic(err)
+	}
+	client := &http.Client{Transport: tr}
 	resp, err := client.Get("http://inventory.service/items/42")
 	if err != nil {
 		panic(err)

@@ -65,7 +65,7 @@ func newFlapRig(t *testing.T) *flapRig {
 	base := &http.Transport{DisableKeepAlives: true}
 	t.Cleanup(base.CloseIdleConnections)
 	r.b = b
-	r.tr = NewTransport(b, WithClock(clk.Now), WithBase(base))
+	r.tr = mustTransport(t, b, WithClock(clk.Now), WithBase(base))
 	r.proxy = httptest.NewServer(r.tr.Proxy())
 	t.Cleanup(r.proxy.Close)
 	r.client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}

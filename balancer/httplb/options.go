@@ -1,19 +1,24 @@
 package httplb
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
 // An Option configures a Transport (NewTransport) or a proxy (NewProxy).
+// Every option checks its value: a constructor given an option out of range
+// returns an error that names it.
 type Option interface {
-	apply(*config)
+	apply(*config) error
 }
 
-type optionFunc func(*config)
+type optionFunc func(*config) error
 
-func (f optionFunc) apply(c *config) { f(c) }
+func (f optionFunc) apply(c *config) error { return f(c) }
 
 type config struct {
 	base        http.RoundTripper
@@ -41,44 +46,65 @@ func defaultConfig() config {
 }
 
 // WithBase sets the RoundTripper that sends each attempt. The default is
-// http.DefaultTransport. A nil rt keeps the default.
+// http.DefaultTransport; NewServerTransport returns one with the proxy's
+// timeouts. rt must not be nil.
 func WithBase(rt http.RoundTripper) Option {
-	return optionFunc(func(c *config) {
-		if rt != nil {
-			c.base = rt
+	return optionFunc(func(c *config) error {
+		if rt == nil {
+			return errors.New("httplb: WithBase(nil)")
 		}
+		c.base = rt
+		return nil
 	})
 }
 
 // WithScheme sets the scheme of the backends' URLs: "http" (the default) or
-// "https".
+// "https", in any case.
 func WithScheme(scheme string) Option {
-	return optionFunc(func(c *config) {
-		if scheme == "http" || scheme == "https" {
-			c.scheme = scheme
+	return optionFunc(func(c *config) error {
+		s := strings.ToLower(scheme)
+		if s != "http" && s != "https" {
+			return fmt.Errorf("httplb: WithScheme(%q): want http or https", scheme)
 		}
+		c.scheme = s
+		return nil
 	})
 }
 
 // WithMaxAttempts sets the most attempts one request gets, the first one
-// included. The default is DefaultMaxAttempts (3); values below 1 mean 1 (no
-// retries).
+// included: at least 1 (1: no retries). The default is DefaultMaxAttempts
+// (3).
 func WithMaxAttempts(n int) Option {
-	return optionFunc(func(c *config) { c.maxAttempts = max(n, 1) })
+	return optionFunc(func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("httplb: WithMaxAttempts(%d): want at least 1", n)
+		}
+		c.maxAttempts = n
+		return nil
+	})
 }
 
 // WithEjection ejects a node after failures consecutive failed attempts, for
 // d the first time and twice as long on each further ejection before the
-// node succeeds again, never longer than maxD. failures 0 turns ejection off.
-// The defaults are DefaultEjectAfter, DefaultEjectFor and DefaultMaxEjectFor.
-// The balancer's WithMaxEjectedPercent caps how many nodes are out at once.
+// node succeeds again, never longer than maxD. failures 0 turns ejection
+// off; otherwise d must be positive and maxD at least d. The defaults are
+// DefaultEjectAfter, DefaultEjectFor and DefaultMaxEjectFor. The balancer's
+// WithMaxEjectedPercent caps how many nodes are out at once.
 func WithEjection(failures int, d, maxD time.Duration) Option {
-	return optionFunc(func(c *config) {
-		c.ejectAfter = max(failures, 0)
-		if d > 0 {
-			c.ejectFor = d
+	return optionFunc(func(c *config) error {
+		switch {
+		case failures < 0:
+			return fmt.Errorf("httplb: WithEjection: failures %d must not be negative", failures)
+		case failures == 0:
+			c.ejectAfter = 0
+			return nil
+		case d <= 0:
+			return fmt.Errorf("httplb: WithEjection: duration %v must be positive", d)
+		case maxD < d:
+			return fmt.Errorf("httplb: WithEjection: longest duration %v must be at least the first, %v", maxD, d)
 		}
-		c.maxEjectFor = max(maxD, c.ejectFor)
+		c.ejectAfter, c.ejectFor, c.maxEjectFor = failures, d, maxD
+		return nil
 	})
 }
 
@@ -86,31 +112,41 @@ func WithEjection(failures int, d, maxD time.Duration) Option {
 // attempts (for example 502, 503 and 504 from backends that are themselves
 // proxies): they are retried like transport errors, and the last attempt's
 // response is returned as it is. By default only transport errors fail.
+// Each code must be within 100-599.
 func WithRetryStatus(codes ...int) Option {
-	return optionFunc(func(c *config) {
+	return optionFunc(func(c *config) error {
 		c.retryStatus = make(map[int]bool, len(codes))
 		for _, code := range codes {
+			if code < 100 || code > 599 {
+				return fmt.Errorf("httplb: WithRetryStatus: %d is not an HTTP status", code)
+			}
 			c.retryStatus[code] = true
 		}
+		return nil
 	})
 }
 
 // WithClock sets the clock that ejection deadlines are computed from; give it
-// the balancer's clock (balancer.WithClock). The default is time.Now.
+// the balancer's clock (balancer.WithClock). The default is time.Now; now
+// must not be nil.
 func WithClock(now func() time.Time) Option {
-	return optionFunc(func(c *config) {
-		if now != nil {
-			c.now = now
+	return optionFunc(func(c *config) error {
+		if now == nil {
+			return errors.New("httplb: WithClock(nil)")
 		}
+		c.now = now
+		return nil
 	})
 }
 
 // WithLogger sets where ejections, recoveries, retries (at debug level) and
-// proxy errors are logged. The default discards them.
+// proxy errors are logged. The default discards them; l must not be nil.
 func WithLogger(l *slog.Logger) Option {
-	return optionFunc(func(c *config) {
-		if l != nil {
-			c.logger = l
+	return optionFunc(func(c *config) error {
+		if l == nil {
+			return errors.New("httplb: WithLogger(nil)")
 		}
+		c.logger = l
+		return nil
 	})
 }

@@ -10,9 +10,14 @@ import (
 )
 
 // NewProxy returns a reverse proxy that balances over b with a Transport
-// configured by opts. It is NewTransport(b, opts...).Proxy().
-func NewProxy(b *balancer.Balancer, opts ...Option) *httputil.ReverseProxy {
-	return NewTransport(b, opts...).Proxy()
+// configured by opts, or an error naming the first bad option. It is
+// NewTransport(b, opts...) and then Proxy.
+func NewProxy(b *balancer.Balancer, opts ...Option) (*httputil.ReverseProxy, error) {
+	t, err := NewTransport(b, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return t.Proxy(), nil
 }
 
 // Proxy returns a reverse proxy over t: Rewrite is t.Rewrite, Transport is t,

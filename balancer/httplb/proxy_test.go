@@ -77,7 +77,7 @@ func TestProxyServesAroundADeadBackend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := NewTransport(b, WithClock(clock.Now), WithEjection(2, time.Minute, time.Hour))
+	tr := mustTransport(t, b, WithClock(clock.Now), WithEjection(2, time.Minute, time.Hour))
 	front := httptest.NewServer(tr.Proxy())
 	defer front.Close()
 	for i := 0; i < 30; i++ {
@@ -106,7 +106,7 @@ func TestProxyServesAroundADeadBackend(t *testing.T) {
 func TestProxyHeaders(t *testing.T) {
 	a := startLoopback(t, "a")
 	b, _ := balancer.New([]weights.Node{{ID: a.addr(), Weight: 1}})
-	front := httptest.NewServer(NewProxy(b))
+	front := httptest.NewServer(mustProxy(t, b))
 	defer front.Close()
 	if code, body := getBody(t, front.URL+"/p?q=1"); code != 200 || body != "a" {
 		t.Fatalf("GET = %d %q", code, body)
@@ -144,7 +144,7 @@ func TestProxyErrorStatuses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			front := httptest.NewServer(NewProxy(b))
+			front := httptest.NewServer(mustProxy(t, b))
 			defer front.Close()
 			if code, _ := getBody(t, front.URL); code != tt.want {
 				t.Fatalf("status %d, want %d", code, tt.want)

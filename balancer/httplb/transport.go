@@ -56,52 +56,38 @@ type nodeHealth struct {
 	ejections int // ejections since the node last succeeded
 }
 
-// NewTransport returns a Transport over b. It panics if b is nil. Options
-// with out-of-range values are clamped as each option documents.
-func NewTransport(b *balancer.Balancer, opts ...Option) *Transport {
+// NewTransport returns a Transport over b configured by opts, or an error
+// naming the first option whose value is out of range.
+func NewTransport(b *balancer.Balancer, opts ...Option) (*Transport, error) {
 	if b == nil {
-		panic("httplb: NewTransport with a nil Balancer")
+		return nil, errors.New("httplb: NewTransport with a nil Balancer")
 	}
 	t := &Transport{b: b, cfg: defaultConfig()}
 	for _, o := range opts {
-		o.apply(&t.cfg)
+		if err := o.apply(&t.cfg); err != nil {
+			return nil, err
+		}
 	}
-	return t
+	return t, nil
 }
 
 // Balancer returns the balancer the transport picks from.
 func (t *Transport) Balancer() *balancer.Balancer { return t.b }
 
-// pickKey marks a request whose first node was chosen by Rewrite.
-type pickKey struct{}
-
-type firstPick struct {
-	node weights.Node
-	err  error
-}
-
-// Rewrite is a ReverseProxy Rewrite function: it picks the request's first
-// node, points the outgoing URL at it (scheme from WithScheme, the incoming
-// path and query kept as sent, even parameters that do not parse), sets the Host header to the node's address and the
-// X-Forwarded-For, -Host and -Proto headers. The pick travels with the
-// request so that RoundTrip starts with that node. Used with another
-// RoundTripper, Rewrite alone gives a balanced proxy without retries.
+// Rewrite is a ReverseProxy Rewrite function. It picks no node (RoundTrip
+// picks for every attempt): it sets the X-Forwarded-For, -Host and -Proto
+// headers, the outgoing URL's scheme (WithScheme), keeps the incoming path
+// and query as sent (even query parameters that do not parse), and leaves
+// the Host header to be the node's address.
 func (t *Transport) Rewrite(pr *httputil.ProxyRequest) {
 	pr.SetXForwarded()
 	// ReverseProxy drops query parameters it cannot parse before Rewrite;
 	// the backend gets the query exactly as the client sent it.
 	pr.Out.URL.RawQuery = pr.In.URL.RawQuery
-	node, err := t.b.Next()
-	pick := &firstPick{node: node, err: err}
-	pr.Out = pr.Out.WithContext(context.WithValue(pr.Out.Context(), pickKey{}, pick))
 	pr.Out.URL.Scheme = t.cfg.scheme
-	if err == nil {
-		pr.Out.URL.Host = node.ID
-	} else {
-		// Nothing to send to; RoundTrip reports err. A host that cannot
-		// resolve keeps a foreign RoundTripper from going anywhere.
-		pr.Out.URL.Host = "no-backend.invalid"
-	}
+	// RoundTrip sets the node of each attempt. Until then a name that
+	// cannot resolve keeps a foreign RoundTripper from going anywhere.
+	pr.Out.URL.Host = "backend.invalid"
 	pr.Out.Host = ""
 }
 
@@ -153,26 +139,16 @@ func notSent(err error) bool {
 // MaxAttempts attempts or when no untried node is left; the last attempt's
 // response or error is returned.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	var tried balancer.Tried
-	var node weights.Node
-	if p, ok := req.Context().Value(pickKey{}).(*firstPick); ok {
-		if p.err != nil {
-			closeBody(req)
-			return nil, fmt.Errorf("%w: %w", ErrNoNode, p.err)
-		}
-		node = p.node
-	} else {
-		n, err := t.b.NextExcluding(&tried)
-		if err != nil {
-			closeBody(req)
-			return nil, fmt.Errorf("%w: %w", ErrNoNode, err)
-		}
-		node = n
-	}
 	if err := cmp.Or(checkTarget(req), checkTrailer(req)); err != nil {
 		closeBody(req)
 		t.clientErrors.Add(1)
 		return nil, err
+	}
+	var tried balancer.Tried
+	node, err := t.b.NextExcluding(&tried)
+	if err != nil {
+		closeBody(req)
+		return nil, fmt.Errorf("%w: %w", ErrNoNode, err)
 	}
 	retryable := Retryable(req)
 	for attempt := 1; ; attempt++ {
@@ -195,7 +171,6 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return t.watchBody(req, resp, node.ID), nil
 		}
 		t.failed(node.ID, err, resp)
-		tried.Add(node.ID)
 		if !(retryable || notSent(err) && replayable(req)) || attempt >= t.cfg.maxAttempts {
 			return resp, wrapAttempt(err, node.ID, attempt)
 		}

@@ -91,7 +91,7 @@ func newFixture(t *testing.T, weightsInOrder []uint32, bopts []balancer.Option, 
 		t.Fatal(err)
 	}
 	f.b = b
-	f.t = NewTransport(b, append([]Option{WithBase(f.net), WithClock(f.clock.Now)}, opts...)...)
+	f.t = mustTransport(t, b, append([]Option{WithBase(f.net), WithClock(f.clock.Now)}, opts...)...)
 	return f
 }
 

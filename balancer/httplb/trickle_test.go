@@ -127,7 +127,7 @@ func newTrickleTransport(t *testing.T, srv *httptest.Server, ejectAfter int) (*T
 	base := &http.Transport{}
 	t.Cleanup(base.CloseIdleConnections)
 	waiting := make(chan struct{}, 1)
-	tr := NewTransport(b, WithClock(clock.Now), WithEjection(ejectAfter, time.Minute, time.Hour),
+	tr := mustTransport(t, b, WithClock(clock.Now), WithEjection(ejectAfter, time.Minute, time.Hour),
 		WithBase(&waitSignal{base: base, waiting: waiting}))
 	return tr, waiting
 }

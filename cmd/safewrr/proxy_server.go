@@ -86,13 +86,17 @@ func (p *registryProxy) start(ctx context.Context) {
 	}
 	p.feed, p.lb = f, f.Balancer()
 	t := p.cfg.timeouts
-	p.tr = httplb.NewTransport(p.lb,
+	p.tr, err = httplb.NewTransport(p.lb,
 		httplb.WithClock(p.now),
 		httplb.WithLogger(p.log),
 		httplb.WithMaxAttempts(p.cfg.attempts),
 		httplb.WithEjection(p.cfg.ejectAfter, p.cfg.ejectFor, max(httplb.DefaultMaxEjectFor, p.cfg.ejectFor)),
 		httplb.WithBase(backendTransport(backendDialer(t), t)),
 	)
+	if err != nil {
+		// The flags were checked; an error here is a bug.
+		panic(err)
+	}
 	rp := p.tr.Proxy()
 	rp.ErrorLog = slog.NewLogLogger(p.log.Handler(), slog.LevelWarn)
 	fallback := rp.ErrorHandler
