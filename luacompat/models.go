@@ -3,6 +3,7 @@ package luacompat
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -126,7 +127,11 @@ func compileModule(src []byte, chunk string) (*lua.FunctionProto, error) {
 	if err != nil {
 		return nil, err
 	}
-	return lua.Compile(rewriteChunk(stmts), chunk)
+	rewritten, err := rewriteChunk(stmts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", chunk, err)
+	}
+	return lua.Compile(rewritten, chunk)
 }
 
 // compile parses and compiles Lua source into a reusable prototype.
@@ -138,7 +143,14 @@ func compile(src []byte, chunk string) (*lua.FunctionProto, error) {
 	return lua.Compile(stmts, chunk)
 }
 
+// errBinaryChunk refuses precompiled bytecode: only source is rewritten
+// and counted.
+var errBinaryChunk = errors.New("binary chunks are refused: only Lua source is loaded")
+
 func parseChunk(src []byte, chunk string) ([]ast.Stmt, error) {
+	if len(src) > 0 && src[0] == 0x1b { // "\27Lua", "\27LJ": bytecode
+		return nil, fmt.Errorf("%s: %w", chunk, errBinaryChunk)
+	}
 	if len(src) > 0 && src[0] == '#' { // a "#!" first line, as lua skips it
 		if i := bytes.IndexByte(src, '\n'); i >= 0 {
 			src = src[i:]

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/safewrr/safewrr/weights"
 	lua "github.com/yuin/gopher-lua"
@@ -48,6 +49,19 @@ const (
 	DefaultMaxFileSize = 1 << 20  // bytes
 )
 
+// Bounds on what a run returns, whatever the Lua code does.
+const (
+	// MaxIDLength bounds an id find() returns: a longer one makes the run
+	// OutcomeError in the pick phase. (No registry id comes near it.)
+	MaxIDLength = 4096
+	// MaxPickBytes bounds the ids of all picks together: past it the run is
+	// OutcomeError in the pick phase.
+	MaxPickBytes = 16 << 20
+	// MaxMessageLength bounds Result.Message; a longer message (an error
+	// object of megabytes) is cut there, and the cut says so.
+	MaxMessageLength = 4096
+)
+
 // ErrStepLimit is the Result.Err of a built-in model that hung: it counted
 // more steps than the limit allows.
 var ErrStepLimit = errors.New("luacompat: step limit reached")
@@ -69,11 +83,14 @@ type Config struct {
 	Nodes []weights.Entry
 	// Picks is how many times find() is called; 0 means DefaultPicks.
 	Picks int
-	// Budget is a far-off wall-clock safety net for a loaded module: a run
-	// that has not reached its step limit after this long is stopped and
-	// called a hang all the same. Verdicts come from the step limit; the
-	// safety net only guards against a cost the steps do not see. 0 means
-	// DefaultBudget. Built-in models ignore it.
+	// Budget is a far-off wall-clock safety net: a run that has not
+	// reached its step limit after this long is stopped and called a hang
+	// in the phase it was in all the same. Verdicts come from the step
+	// limit; the safety net only guards against a cost the steps do not see
+	// (comparing or hashing very long strings, a C function under LuaJIT).
+	// 0 means DefaultBudget. Every Lua state a run uses carries it as its
+	// context, built-in models (which count their own steps and never come
+	// near it) included.
 	Budget time.Duration
 	// StepLimit bounds the steps a run may take; 0 means DefaultStepLimit.
 	// A built-in model counts every _gcd call and every node find()
@@ -117,10 +134,12 @@ type Result struct {
 	// context.DeadlineExceeded) holds (the wall-clock safety net), or a
 	// *LuaError.
 	Err error
-	// Picks are the ids find() returned, in order.
+	// Picks are the ids find() returned, in order: each at most
+	// MaxIDLength bytes, MaxPickBytes in all.
 	Picks []string
 	// Order is the node ids in the order Lua's next() visited them in the
-	// balancer's own copy of the nodes.
+	// balancer's own copy of the nodes: at most 2*len(Config.Nodes)+64
+	// of them, each cut to MaxIDLength bytes.
 	Order []string
 	// Start is the node the first find() started after (the resty
 	// balancers' random last_id), empty when unknown.
@@ -253,6 +272,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return res, err
 	}
 
+	bctx, cancel := context.WithDeadline(ctx, start.Add(cfg.Budget))
+	defer cancel()
 	var sb *sandbox
 	if builtin {
 		sb = getModelSandbox(cfg.Seed)
@@ -264,19 +285,20 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		res.StepLimit = cfg.StepLimit
 	}
 	L := sb.L
-	r := &runner{L: L, ctx: ctx, res: &res, budget: cfg.Budget, phase: PhaseLoad}
+	r := &runner{L: L, ctx: ctx, bctx: bctx, res: &res, budget: cfg.Budget, phase: PhaseLoad}
 	if !builtin {
 		r.meter = sb.meter
 	}
-	if builtin && ctx.Done() != nil {
-		L.SetContext(ctx)
-	}
+	L.SetContext(bctx)
 	clean, err := r.protected(cfg, proto)
 	if r.meter != nil {
 		res.Steps = int(r.meter.steps)
 	}
 	res.Elapsed = time.Since(start)
-	if builtin && clean && err == nil && ctx.Err() == nil && L.Context() == nil {
+	if builtin && clean && err == nil && bctx.Err() == nil {
+		if L.Context() != nil {
+			L.RemoveContext()
+		}
 		putModelSandbox(sb)
 	} else {
 		L.Close()
@@ -287,6 +309,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 type runner struct {
 	L      *lua.LState
 	ctx    context.Context // the caller's
+	bctx   context.Context // the caller's with the budget's deadline
 	res    *Result
 	budget time.Duration
 	mod    *lua.LTable
@@ -364,7 +387,7 @@ func (r *runner) run(cfg Config, proto *lua.FunctionProto) error {
 	} else {
 		// The order a plain copy of the nodes iterates in; replaced by the
 		// balancer's own table once new() has built it.
-		res.Order = tableKeys(nodes)
+		res.Order = tableKeys(nodes, maxOrder(cfg))
 	}
 
 	// Build.
@@ -380,25 +403,37 @@ func (r *runner) run(cfg Config, proto *lua.FunctionProto) error {
 	}
 	b := bv.(*lua.LTable)
 	if t, ok := b.RawGetString("nodes").(*lua.LTable); ok && !builtin {
-		res.Order = tableKeys(t)
+		res.Order = tableKeys(t, maxOrder(cfg))
 	}
-	if id, ok := b.RawGetString("last_id").(lua.LString); ok {
+	if id, ok := b.RawGetString("last_id").(lua.LString); ok && len(id) <= MaxIDLength {
 		res.Start = string(id)
 	}
 
 	// Pick.
 	r.setPhase(PhasePick)
 	find := L.GetField(b, "find")
-	res.Picks = make([]string, 0, cfg.Picks)
+	res.Picks = make([]string, 0, min(cfg.Picks, 1<<16))
+	total := 0
 	for i := 0; i < cfg.Picks; i++ {
 		v, err := r.call(find, b)
-		if err == nil && v == lua.LNil {
-			err = errors.New("find() returned nil")
+		if err == nil {
+			switch v.Type() {
+			case lua.LTString, lua.LTNumber:
+			default:
+				// A table's __tostring is never called for it: an id is a
+				// string or a number.
+				err = fmt.Errorf("find() returned %s, not an id (a string or a number)", v.Type())
+			}
 		}
 		if err != nil {
 			return r.fail(PhasePick, err)
 		}
-		res.Picks = append(res.Picks, luaKeyString(v))
+		id := luaKeyString(v)
+		total += len(id)
+		if err := checkPick(len(id), total); err != nil {
+			return r.fail(PhasePick, err)
+		}
+		res.Picks = append(res.Picks, id)
 	}
 	res.Outcome = OutcomeOK
 	r.probe()
@@ -425,6 +460,9 @@ func (r *runner) call(fn lua.LValue, args ...lua.LValue) (lua.LValue, error) {
 		// The module caught the limit's error with pcall and went on: the
 		// run is judged by the limit all the same.
 		return lua.LNil, r.meter.tripped
+	}
+	if r.bctx.Err() != nil {
+		return lua.LNil, errSafetyNet
 	}
 	return v, nil
 }
@@ -454,6 +492,17 @@ func (r *runner) fail(phase Phase, err error) error {
 		}
 		return nil
 	}
+	if r.bctx.Err() != nil {
+		// The budget's context stopped the VM (it checks it before every
+		// instruction), or a built-in outlasted it.
+		res.Outcome, res.Phase = OutcomeHang, phase
+		res.Message = fmt.Sprintf("still running when the %v wall-clock safety net ran out", r.budget)
+		if r.meter != nil {
+			res.Message = fmt.Sprintf("still running when the %v wall-clock safety net ran out (%d steps counted)", r.budget, r.meter.steps)
+		}
+		res.Err = &LuaError{Phase: phase, Message: "wall-clock safety net ran out", cause: errSafetyNet}
+		return nil
+	}
 	msg := err.Error()
 	var api *lua.ApiError
 	if errors.As(err, &api) {
@@ -465,6 +514,7 @@ func (r *runner) fail(phase Phase, err error) error {
 		res.Err = ErrStepLimit
 		return nil
 	}
+	msg = boundMessage(msg)
 	res.Outcome, res.Phase, res.Message = OutcomeError, phase, msg
 	res.Err = &LuaError{Phase: phase, Message: msg, cause: err}
 	return nil
@@ -509,12 +559,44 @@ func (r *runner) probe() {
 	}
 }
 
-// tableKeys lists a table's keys in next() order. (LTable.ForEach walks
-// Go maps, in an order of its own; Next is what Lua's next() uses.)
-func tableKeys(t *lua.LTable) []string {
+// tableKeys lists a table's keys in next() order, at most limit of them,
+// each cut to MaxIDLength bytes. (LTable.ForEach walks Go maps, in an order
+// of its own; Next is what Lua's next() uses.)
+func tableKeys(t *lua.LTable, limit int) []string {
 	var keys []string
-	for k, _ := t.Next(lua.LNil); k != lua.LNil; k, _ = t.Next(k) {
-		keys = append(keys, luaKeyString(k))
+	for k, _ := t.Next(lua.LNil); k != lua.LNil && len(keys) < limit; k, _ = t.Next(k) {
+		id := luaKeyString(k)
+		if len(id) > MaxIDLength {
+			id = id[:MaxIDLength]
+		}
+		keys = append(keys, id)
 	}
 	return keys
+}
+
+// maxOrder is how many ids Result.Order may hold.
+func maxOrder(cfg Config) int { return 2*len(cfg.Nodes) + 64 }
+
+// checkPick refuses a pick of n bytes that brings the picks to total bytes.
+func checkPick(n, total int) error {
+	if n > MaxIDLength {
+		return fmt.Errorf("find() returned an id of %d bytes, more than the %d an id may have", n, MaxIDLength)
+	}
+	if total > MaxPickBytes {
+		return fmt.Errorf("find() returned more than %d bytes of ids in all", MaxPickBytes)
+	}
+	return nil
+}
+
+// boundMessage cuts a message to MaxMessageLength bytes, on a UTF-8
+// boundary, and says how long it was.
+func boundMessage(msg string) string {
+	if len(msg) <= MaxMessageLength {
+		return msg
+	}
+	cut := MaxMessageLength
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + fmt.Sprintf("… (%d bytes in all)", len(msg))
 }

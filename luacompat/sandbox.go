@@ -34,7 +34,8 @@ const (
 
 // newSandbox returns a Lua state with only the base, table, string, math and
 // package libraries; no os, io, debug or coroutine. File loading (dofile,
-// loadfile, package.loadlib) is gone, print writes nowhere, collectgarbage
+// loadfile, package.loadlib) and string.dump are gone, loadstring and load
+// compile through the rewrite when dir is set and are gone otherwise, print writes nowhere, collectgarbage
 // does nothing, math.random is a generator seeded from seed, tonumber reads
 // strings the way LuaJIT does, and require finds modules only in preload and,
 // when dir is not empty, under dir.
@@ -50,6 +51,7 @@ type sandbox struct {
 	// states); maxFile bounds the size of a module file.
 	meter   *meter
 	maxFile int64
+	rt      []lua.LValue // the runtime of rewritten chunks, see runtime
 }
 
 const randomStream = 0x5afe1ca7
@@ -103,7 +105,10 @@ func newSeededSandbox(seed uint64, dir string) *sandbox {
 		L.Call(1, 0)
 	}
 	g := L.Get(lua.GlobalsIndex).(*lua.LTable)
-	for _, name := range []string{"dofile", "loadfile", "_printregs"} {
+	// No file loading; no compiling at all in a model's state (a loaded
+	// module's gets a loadstring and a load that compile through the
+	// rewrite, see installBoundedBase); no bytecode either way.
+	for _, name := range []string{"dofile", "loadfile", "_printregs", "loadstring", "load", "newproxy"} {
 		g.RawSetString(name, lua.LNil)
 	}
 	g.RawSetString("print", L.NewFunction(func(*lua.LState) int { return 0 }))
@@ -112,6 +117,7 @@ func newSeededSandbox(seed uint64, dir string) *sandbox {
 	g.RawSetString("type", L.NewFunction(luaType))
 
 	if str, ok := g.RawGetString("string").(*lua.LTable); ok {
+		str.RawSetString("dump", lua.LNil)
 		rep := str.RawGetString("rep")
 		str.RawSetString("rep", L.NewFunction(func(L *lua.LState) int {
 			s, n := L.CheckString(1), L.CheckInt(2)
@@ -151,6 +157,7 @@ func newSeededSandbox(seed uint64, dir string) *sandbox {
 		pkg.RawSetString("path", lua.LString(filepath.Join(dir, "?.lua")+";"+filepath.Join(dir, "?", "init.lua")))
 		loaders.RawSetInt(2, L.NewFunction(sb.dirLoader(dir)))
 		installBounded(L, sb.meter)
+		sb.installBoundedBase(L)
 	}
 	return sb
 }
@@ -416,10 +423,11 @@ func (sb *sandbox) dirLoader(dir string) lua.LGFunction {
 			// The wrapper chunk takes the run's runtime and returns the
 			// module's own chunk.
 			L.Push(L.NewFunctionFromProto(proto))
-			for _, fn := range sb.meter.runtime(L) {
+			rt := sb.runtime(L)
+			for _, fn := range rt {
 				L.Push(fn)
 			}
-			L.Call(len(rtNames), 1)
+			L.Call(len(rt), 1)
 			return 1
 		}
 		L.Push(lua.LString(strings.Join(msgs, "")))

@@ -84,14 +84,15 @@ func installBounded(L *lua.LState, m *meter) {
 				total += int64(len(v)) + sep
 			case lua.LNumber:
 				total += 24 + sep
+			default:
+				L.RaiseError("invalid value (at index %d) in table for 'concat'", k)
 			}
-			if k-i > 1<<24 { // far more than the memory limit allows
-				m.room(L, -1)
+			if (k-i)&63 == 63 {
+				m.charge(L, 1, 0)
 			}
 		}
 		m.room(L, total)
 		m.chargeBytes(L, total, true)
-		m.charge(L, int64(j-i+1)/64, 0)
 		return callOrig(L, concat)
 	})
 	insert := tab.RawGetString("insert").(*lua.LFunction)

@@ -1,6 +1,7 @@
 package luacompat
 
 import (
+	"errors"
 	"strconv"
 
 	"github.com/yuin/gopher-lua/ast"
@@ -51,15 +52,52 @@ var arithNames = map[string]string{"+": rtAdd, "-": rtSub, "*": rtMul, "/": rtDi
 
 // rewriteChunk returns the wrapper chunk around the rewritten statements of
 // a module.
-func rewriteChunk(stmts []ast.Stmt) []ast.Stmt {
-	body := rewriteBlock(stmts, true)
+func rewriteChunk(stmts []ast.Stmt) (out []ast.Stmt, err error) {
+	rw := &rewriter{}
+	defer func() {
+		if p := recover(); p != nil {
+			if p != errTooDeep {
+				panic(p)
+			}
+			out, err = nil, errTooDeep
+		}
+	}()
+	body := rw.rewriteBlock(stmts, true)
 	exprs := []ast.Expr{&ast.Comma3Expr{}}
 	inner := &ast.FunctionExpr{ParList: &ast.ParList{HasVargs: true}, Stmts: body}
 	return []ast.Stmt{
 		&ast.LocalAssignStmt{Names: append([]string(nil), rtNames...), Exprs: exprs},
 		&ast.ReturnStmt{Exprs: []ast.Expr{inner}},
+	}, nil
+}
+
+// maxSyntaxDepth bounds how deeply blocks and expressions of a loaded chunk
+// may nest. The rewrite and gopher-lua's compiler recurse once per level, so
+// a chunk of a million nested parentheses would otherwise grow the Go stack
+// by hundreds of megabytes. LuaJIT's parser stops at 200 levels of nested
+// blocks and calls ("chunk has too many syntax levels"); the bound here is
+// looser, because gopher-lua's parser nests a chain of left-associative
+// operators (1+1+...+1) one level per operator where LuaJIT loops.
+const maxSyntaxDepth = 1000
+
+// maxConcatParts bounds a chain a .. b .. c, which the rewrite turns into
+// one call with an argument per part (LuaJIT refuses such a chain long
+// before: its operands take a register each).
+const maxConcatParts = 1000
+
+var errTooDeep = errors.New("chunk has too many syntax levels")
+
+// rewriter carries the nesting depth through the rewrite.
+type rewriter struct{ depth int }
+
+func (rw *rewriter) enter() {
+	rw.depth++
+	if rw.depth > maxSyntaxDepth {
+		panic(errTooDeep)
 	}
 }
+
+func (rw *rewriter) leave() { rw.depth-- }
 
 func ident(name string) ast.Expr { return &ast.IdentExpr{Value: name} }
 
@@ -83,7 +121,9 @@ func stepStmt(line int) ast.Stmt {
 
 // rewriteBlock rewrites a block in place; counted blocks (a function or
 // loop body) begin with a step.
-func rewriteBlock(stmts []ast.Stmt, counted bool) []ast.Stmt {
+func (rw *rewriter) rewriteBlock(stmts []ast.Stmt, counted bool) []ast.Stmt {
+	rw.enter()
+	defer rw.leave()
 	out := make([]ast.Stmt, 0, len(stmts)+1)
 	if counted {
 		line := 0
@@ -93,7 +133,7 @@ func rewriteBlock(stmts []ast.Stmt, counted bool) []ast.Stmt {
 		out = append(out, stepStmt(line))
 	}
 	for _, s := range stmts {
-		out = append(out, rewriteStmt(s))
+		out = append(out, rw.rewriteStmt(s))
 		if l, ok := s.(*ast.LabelStmt); ok {
 			// A backward goto loops through its label.
 			out = append(out, stepStmt(l.Line()))
@@ -102,65 +142,65 @@ func rewriteBlock(stmts []ast.Stmt, counted bool) []ast.Stmt {
 	return out
 }
 
-func rewriteExprs(es []ast.Expr) {
+func (rw *rewriter) rewriteExprs(es []ast.Expr) {
 	for i, e := range es {
-		es[i] = rewriteExpr(e)
+		es[i] = rw.rewriteExpr(e)
 	}
 }
 
-func rewriteStmt(s ast.Stmt) ast.Stmt {
+func (rw *rewriter) rewriteStmt(s ast.Stmt) ast.Stmt {
 	switch s := s.(type) {
 	case *ast.AssignStmt:
-		rewriteExprs(s.Lhs)
-		rewriteExprs(s.Rhs)
+		rw.rewriteExprs(s.Lhs)
+		rw.rewriteExprs(s.Rhs)
 		if len(s.Lhs) > 1 {
 			return multiAssign(s)
 		}
 		return singleAssign(s)
 	case *ast.LocalAssignStmt:
-		rewriteExprs(s.Exprs)
+		rw.rewriteExprs(s.Exprs)
 	case *ast.FuncCallStmt:
-		s.Expr = rewriteExpr(s.Expr)
+		s.Expr = rw.rewriteExpr(s.Expr)
 	case *ast.DoBlockStmt:
-		s.Stmts = rewriteBlock(s.Stmts, false)
+		s.Stmts = rw.rewriteBlock(s.Stmts, false)
 	case *ast.WhileStmt:
-		s.Condition = rewriteExpr(s.Condition)
-		s.Stmts = rewriteBlock(s.Stmts, true)
+		s.Condition = rw.rewriteExpr(s.Condition)
+		s.Stmts = rw.rewriteBlock(s.Stmts, true)
 	case *ast.RepeatStmt:
-		s.Condition = rewriteExpr(s.Condition)
-		s.Stmts = rewriteBlock(s.Stmts, true)
+		s.Condition = rw.rewriteExpr(s.Condition)
+		s.Stmts = rw.rewriteBlock(s.Stmts, true)
 	case *ast.IfStmt:
-		s.Condition = rewriteExpr(s.Condition)
-		s.Then = rewriteBlock(s.Then, false)
-		s.Else = rewriteBlock(s.Else, false)
+		s.Condition = rw.rewriteExpr(s.Condition)
+		s.Then = rw.rewriteBlock(s.Then, false)
+		s.Else = rw.rewriteBlock(s.Else, false)
 	case *ast.NumberForStmt:
-		s.Init = rtCall(rtForNum, s.Line(), rewriteExpr(s.Init), &ast.StringExpr{Value: "initial"})
-		s.Limit = rtCall(rtForNum, s.Line(), rewriteExpr(s.Limit), &ast.StringExpr{Value: "limit"})
+		s.Init = rtCall(rtForNum, s.Line(), rw.rewriteExpr(s.Init), &ast.StringExpr{Value: "initial"})
+		s.Limit = rtCall(rtForNum, s.Line(), rw.rewriteExpr(s.Limit), &ast.StringExpr{Value: "limit"})
 		if s.Step != nil {
-			s.Step = rtCall(rtForNum, s.Line(), rewriteExpr(s.Step), &ast.StringExpr{Value: "step"})
+			s.Step = rtCall(rtForNum, s.Line(), rw.rewriteExpr(s.Step), &ast.StringExpr{Value: "step"})
 		}
-		s.Stmts = rewriteBlock(s.Stmts, true)
+		s.Stmts = rw.rewriteBlock(s.Stmts, true)
 	case *ast.GenericForStmt:
-		rewriteExprs(s.Exprs)
-		s.Stmts = rewriteBlock(s.Stmts, true)
+		rw.rewriteExprs(s.Exprs)
+		s.Stmts = rw.rewriteBlock(s.Stmts, true)
 	case *ast.FuncDefStmt:
 		if s.Name != nil {
 			if s.Name.Func != nil {
-				s.Name.Func = rewriteExpr(s.Name.Func)
+				s.Name.Func = rw.rewriteExpr(s.Name.Func)
 			}
 			if s.Name.Receiver != nil {
-				s.Name.Receiver = rewriteExpr(s.Name.Receiver)
+				s.Name.Receiver = rw.rewriteExpr(s.Name.Receiver)
 			}
 		}
-		rewriteFunc(s.Func)
+		rw.rewriteFunc(s.Func)
 	case *ast.ReturnStmt:
-		rewriteExprs(s.Exprs)
+		rw.rewriteExprs(s.Exprs)
 	}
 	return s
 }
 
-func rewriteFunc(f *ast.FunctionExpr) {
-	f.Stmts = rewriteBlock(f.Stmts, true)
+func (rw *rewriter) rewriteFunc(f *ast.FunctionExpr) {
+	f.Stmts = rw.rewriteBlock(f.Stmts, true)
 }
 
 func isNumberConst(e ast.Expr) bool {
@@ -168,37 +208,39 @@ func isNumberConst(e ast.Expr) bool {
 	return ok
 }
 
-func rewriteExpr(e ast.Expr) ast.Expr {
+func (rw *rewriter) rewriteExpr(e ast.Expr) ast.Expr {
+	rw.enter()
+	defer rw.leave()
 	switch e := e.(type) {
 	case *ast.AttrGetExpr:
-		e.Object = rewriteExpr(e.Object)
-		e.Key = rewriteExpr(e.Key)
+		e.Object = rw.rewriteExpr(e.Object)
+		e.Key = rw.rewriteExpr(e.Key)
 	case *ast.TableExpr:
 		for _, f := range e.Fields {
 			if f.Key != nil {
-				f.Key = rewriteExpr(f.Key)
+				f.Key = rw.rewriteExpr(f.Key)
 			}
-			f.Value = rewriteExpr(f.Value)
+			f.Value = rw.rewriteExpr(f.Value)
 		}
 		if len(e.Fields) > 0 {
 			return rtCall(rtTable, e.Line(), e)
 		}
 	case *ast.FuncCallExpr:
 		if e.Func != nil {
-			e.Func = rewriteExpr(e.Func)
+			e.Func = rw.rewriteExpr(e.Func)
 		}
 		if e.Receiver != nil {
-			e.Receiver = rewriteExpr(e.Receiver)
+			e.Receiver = rw.rewriteExpr(e.Receiver)
 		}
-		rewriteExprs(e.Args)
+		rw.rewriteExprs(e.Args)
 	case *ast.LogicalOpExpr:
-		e.Lhs = rewriteExpr(e.Lhs)
-		e.Rhs = rewriteExpr(e.Rhs)
+		e.Lhs = rw.rewriteExpr(e.Lhs)
+		e.Rhs = rw.rewriteExpr(e.Rhs)
 	case *ast.RelationalOpExpr:
 		// Lua 5.1 and LuaJIT coerce nothing in comparisons, and neither
 		// does gopher-lua: left as it is.
-		e.Lhs = rewriteExpr(e.Lhs)
-		e.Rhs = rewriteExpr(e.Rhs)
+		e.Lhs = rw.rewriteExpr(e.Lhs)
+		e.Rhs = rw.rewriteExpr(e.Rhs)
 	case *ast.StringConcatOpExpr:
 		// a .. b .. c is right-nested; one call joins the whole chain.
 		var parts []ast.Expr
@@ -206,32 +248,35 @@ func rewriteExpr(e ast.Expr) ast.Expr {
 		for {
 			c, ok := cur.(*ast.StringConcatOpExpr)
 			if !ok {
-				parts = append(parts, rewriteExpr(cur))
+				parts = append(parts, rw.rewriteExpr(cur))
 				break
 			}
-			parts = append(parts, rewriteExpr(c.Lhs))
+			parts = append(parts, rw.rewriteExpr(c.Lhs))
 			cur = c.Rhs
+			if len(parts) > maxConcatParts {
+				panic(errTooDeep)
+			}
 		}
 		return rtCall(rtConcat, e.Line(), parts...)
 	case *ast.ArithmeticOpExpr:
-		e.Lhs = rewriteExpr(e.Lhs)
-		e.Rhs = rewriteExpr(e.Rhs)
+		e.Lhs = rw.rewriteExpr(e.Lhs)
+		e.Rhs = rw.rewriteExpr(e.Rhs)
 		if e.Operator != "%" && isNumberConst(e.Lhs) && isNumberConst(e.Rhs) {
 			return e // two number constants: the same in every engine
 		}
 		return rtCall(arithNames[e.Operator], e.Line(), e.Lhs, e.Rhs)
 	case *ast.UnaryMinusOpExpr:
-		e.Expr = rewriteExpr(e.Expr)
+		e.Expr = rw.rewriteExpr(e.Expr)
 		if isNumberConst(e.Expr) {
 			return e
 		}
 		return rtCall(rtUnm, e.Line(), e.Expr)
 	case *ast.UnaryNotOpExpr:
-		e.Expr = rewriteExpr(e.Expr)
+		e.Expr = rw.rewriteExpr(e.Expr)
 	case *ast.UnaryLenOpExpr:
-		e.Expr = rewriteExpr(e.Expr)
+		e.Expr = rw.rewriteExpr(e.Expr)
 	case *ast.FunctionExpr:
-		rewriteFunc(e)
+		rw.rewriteFunc(e)
 	}
 	return e
 }
