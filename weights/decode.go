@@ -28,8 +28,10 @@ import (
 // with ReasonMalformedEntry; a non-string id is ReasonBadID. A missing
 // "weight" is a missing weight (the policy's default, or ReasonMissing).
 //
-// In the object shape a repeated key is a duplicate id: the first is
-// validated, the later ones are rejected with ReasonDuplicateID.
+// In either shape an id sent more than once is one node whose copies must
+// agree (see Build): copies that read the same are served once, as the
+// first; copies that disagree ({"a": 5, "a": 0}) are all rejected with
+// ReasonDuplicateID, so no reading of the payload is preferred to another.
 //
 // Decode(Encode(s), p) gives s back for any snapshot s that Decode returned
 // under a policy p with Scale 1 (or 0).

@@ -84,8 +84,8 @@ var hostileInputs = []hostile{
 	{"minus zero rejected", `{"a":1,"n":-0.0e5}`, weights.Policy{Zero: weights.ZeroReject}, weights.ReasonZero, weights.ErrZero},
 	{"missing rejected", `[{"id":"a","weight":1},{"id":"n"}]`, weights.Policy{MissingRejected: true}, weights.ReasonMissing, weights.ErrMissing},
 	// ids
-	{"duplicate id", `{"a":1,"a":2}`, weights.Policy{}, weights.ReasonDuplicateID, weights.ErrDuplicateID},
-	{"duplicate id via escape", `{"a":1,"\u0061":2}`, weights.Policy{}, weights.ReasonDuplicateID, weights.ErrDuplicateID},
+	{"duplicate id", `{"a":1,"a":1}`, weights.Policy{}, weights.ReasonDuplicateID, weights.ErrDuplicateID},
+	{"duplicate id via escape", `{"a":1,"\u0061":1}`, weights.Policy{}, weights.ReasonDuplicateID, weights.ErrDuplicateID},
 	{"duplicate id in array", `[{"id":"a","weight":1},{"id":"a","weight":1}]`, weights.Policy{}, weights.ReasonDuplicateID, weights.ErrDuplicateID},
 	{"empty id", `{"a":1,"":1}`, weights.Policy{}, weights.ReasonEmptyID, weights.ErrEmptyID},
 	{"empty id in array", `[{"id":"a","weight":1},{"id":"","weight":1}]`, weights.Policy{}, weights.ReasonEmptyID, weights.ErrEmptyID},

@@ -39,6 +39,22 @@
 // and rejects everything else ("-0", "0.0", "010", " 10") with
 // ReasonBadString.
 //
+// # Ids
+//
+// Every id is non-empty valid UTF-8 without control characters or white
+// space at either end. Under IDsAddress (the registry decoders, the proxy)
+// an id is "host:port" with a host that is an IP literal or a DNS name, and
+// it is kept in canonical form, so that one backend spelled two ways is one
+// node: DNS names in lower case without a final dot, IPv6 as RFC 5952
+// writes it, IPv4-mapped IPv6 as IPv4. A host that ends in a number must be
+// dotted-decimal IPv4 (0x7f.0.0.1, 0177.0.0.1 and 127.1 are rejected:
+// resolvers disagree on them). ParseAddress applies the same rule to one id.
+//
+// An id sent more than once must mean one thing: copies that read the same
+// are served once, as the first; copies that disagree ({"a": 5, "a": 0},
+// which a reader keeping the last value drains) are all rejected with
+// ReasonDuplicateID, and no copy is served.
+//
 // # Snapshots
 //
 // The number 0 drains a node by default (kept as a member, never picked). An

@@ -139,3 +139,38 @@ func ExampleIDMode() {
 	// not-an-address - the id has userinfo (before @); an address is host:port
 	// bad-id - the id holds the control character '\r' at byte 11
 }
+
+// Spellings of one backend have one canonical form; numeric hosts that
+// resolvers read differently are rejected.
+func ExampleParseAddress() {
+	for _, id := range []string{"[::ffff:10.0.0.1]:80", "Web-1.Example.:8080", "[FD00:0::1]:443", "0x7f.0.0.1:80", "unix:/run/x.sock"} {
+		canonical, err := weights.ParseAddress(id)
+		if err != nil {
+			fmt.Println(errors.Is(err, weights.ErrNotAddress), err)
+			continue
+		}
+		fmt.Println(canonical)
+	}
+	// Output:
+	// 10.0.0.1:80
+	// web-1.example:8080
+	// [fd00::1]:443
+	// true weights: id "0x7f.0.0.1:80": the id's host 0x7f.0.0.1 is not an IPv4 address (a.b.c.d in decimal, no leading zeros) and a name cannot end in a number: resolvers disagree on such hosts (inet_aton reads 0177.0.0.1 and 127.1 as 127.0.0.1) (not-an-address)
+	// true weights: id "unix:/run/x.sock": the id has a path (/...); an address is host:port (not-an-address)
+}
+
+// An id sent twice with different weights: readers of the payload would
+// disagree, so no copy is served.
+func ExampleDecode_duplicates() {
+	payload := []byte(`{"10.0.0.1:80": 5, "10.0.0.2:80": 5, "10.0.0.1:80": 0, "[::ffff:10.0.0.2]:80": 5}`)
+	snap, rep, _ := weights.Decode(payload, weights.Policy{IDs: weights.IDsAddress})
+	fmt.Println(snap.Nodes)
+	for _, ne := range rep.Rejected {
+		fmt.Println(ne.Index, ne.Reason)
+	}
+	// Output:
+	// [{10.0.0.2:80 5}]
+	// 0 duplicate-id
+	// 2 duplicate-id
+	// 3 duplicate-id
+}

@@ -20,9 +20,85 @@ const (
 	// IDsAddress requires "host:port": a port 1-65535 and a host that is an
 	// IP literal (IPv6 in brackets) or a DNS name. A scheme, userinfo, a
 	// path, a query or a fragment is a reject (ReasonNotAddress) that names
-	// what was found. The registry decoders and the proxy use it.
+	// what was found. A host that ends in a number must be an IPv4 literal
+	// in dotted decimal, as net.ParseIP reads one (0x7f.0.0.1, 0177.0.0.1
+	// and 127.1 are rejected: resolvers disagree on them). An internationalized
+	// name is accepted in its ASCII (xn--) form only.
+	//
+	// An accepted id is the address in canonical form, the form the
+	// snapshot holds and duplicates are found by: a DNS name in lower case
+	// without a final dot, IPv6 as RFC 5952 writes it, an IPv4-mapped IPv6
+	// address as the IPv4 address ("[::FFFF:10.0.0.1]:80" is
+	// "10.0.0.1:80"). A zone ("[fe80::1%eth0]:80") is kept as sent. The
+	// registry decoders and the proxy use this mode.
 	IDsAddress
 )
+
+// IDError says why an id is not usable under a policy: the id as given,
+// the reason (ReasonEmptyID, ReasonBadID or ReasonNotAddress) and, in
+// Detail, what is wrong with it. Unwrap returns the reason's sentinel.
+type IDError struct {
+	ID     string
+	Reason Reason
+	Detail string
+}
+
+// Error reads like: weights: id "10.0.0.1": the id has no port; an address is host:port (not-an-address)
+func (e *IDError) Error() string {
+	return "weights: id " + strconv.Quote(e.ID) + ": " + e.Detail + " (" + string(e.Reason) + ")"
+}
+
+// Unwrap returns the sentinel error for the reason.
+func (e *IDError) Unwrap() error { return e.Reason.Err() }
+
+// ID checks one node id as Build does (not empty, at most Limits.MaxIDLen
+// bytes, the rules every id follows, and under IDsAddress the address
+// rules) and returns the id a snapshot holds for it: under IDsAddress the
+// address in canonical form, otherwise the id as given. Two ids are one
+// node exactly when ID returns the same string for both. A rejected id
+// is an *IDError.
+func (p Policy) ID(id string) (string, error) {
+	key, r, detail := p.checkID(id, p.Limits.WithDefaults().MaxIDLen)
+	if r != "" {
+		if detail == "" {
+			detail = describe(r, Raw{})
+		}
+		return "", &IDError{ID: id, Reason: r, Detail: detail}
+	}
+	return key, nil
+}
+
+// ParseAddress checks id under the address rules of IDsAddress, with the
+// default id length limit, and returns its canonical form: the rule the
+// registry decoders and the proxy apply to every node id, for callers that
+// take addresses from elsewhere (a resolver, a flag). A rejected id is an
+// *IDError wrapping ErrEmptyID, ErrBadID or ErrNotAddress.
+func ParseAddress(id string) (string, error) {
+	return Policy{IDs: IDsAddress}.ID(id)
+}
+
+// checkID applies the id rules of the policy, with maxLen as the length
+// limit. It returns the id a snapshot holds (canonical under IDsAddress),
+// or the reason and detail of a reject.
+func (p Policy) checkID(id string, maxLen int) (string, Reason, string) {
+	switch {
+	case id == "":
+		return "", ReasonEmptyID, ""
+	case len(id) > maxLen:
+		return "", ReasonBadID, "the id is " + strconv.Itoa(len(id)) + " bytes, the limit is " + strconv.Itoa(maxLen)
+	}
+	if problem := idProblem(id); problem != "" {
+		return "", ReasonBadID, problem
+	}
+	if p.IDs == IDsAddress {
+		key, problem := addressID(id)
+		if problem != "" {
+			return "", ReasonNotAddress, problem
+		}
+		return key, "", ""
+	}
+	return id, "", ""
+}
 
 // idProblem says why id breaks the rules every id follows: control
 // characters (C0, DEL, C1), invalid UTF-8, leading or trailing white space.
@@ -55,54 +131,95 @@ func idProblem(id string) string {
 	return ""
 }
 
-// addressProblem says why id is not "host:port", or "" when it is. It
-// expects an id that passed idProblem.
-func addressProblem(id string) string {
+// addressID checks that id is "host:port" and returns its canonical form,
+// or says why it is not an address. It expects an id that passed
+// idProblem. The canonical form is the one every spelling of a backend
+// shares: a DNS name in lower case without a final dot, IPv6 as RFC 5952
+// writes it (in brackets), an IPv4-mapped IPv6 address as IPv4. It returns
+// id itself, without allocating, when id is already canonical.
+func addressID(id string) (canonical, problem string) {
 	if i := strings.Index(id, "://"); i >= 0 {
-		return "the id has a scheme (" + id[:i+3] + "); an address is host:port"
+		return "", "the id has a scheme (" + id[:i+3] + "); an address is host:port"
 	}
 	if strings.Contains(id, "@") {
-		return "the id has userinfo (before @); an address is host:port"
+		return "", "the id has userinfo (before @); an address is host:port"
 	}
 	if strings.Contains(id, "/") {
-		return "the id has a path (/...); an address is host:port"
+		return "", "the id has a path (/...); an address is host:port"
 	}
 	if strings.Contains(id, "?") {
-		return "the id has a query (?...); an address is host:port"
+		return "", "the id has a query (?...); an address is host:port"
 	}
 	if strings.Contains(id, "#") {
-		return "the id has a fragment (#...); an address is host:port"
+		return "", "the id has a fragment (#...); an address is host:port"
 	}
 	colon := strings.LastIndexByte(id, ':')
 	if colon < 0 {
-		return "the id has no port; an address is host:port"
+		return "", "the id has no port; an address is host:port"
 	}
 	host, port := id[:colon], id[colon+1:]
 	if p := portProblem(port); p != "" {
-		return p
+		return "", p
 	}
 	switch {
 	case host == "":
-		return "the id has no host; an address is host:port"
+		return "", "the id has no host; an address is host:port"
 	case host[0] == '[':
-		if host[len(host)-1] != ']' {
-			return "the id's host " + strconv.Quote(host) + " has no closing bracket"
-		}
-		a, err := netip.ParseAddr(host[1 : len(host)-1])
-		if err != nil || !a.Is6() {
-			return "the id's host " + host + " is not an IPv6 address"
-		}
-		if z := a.Zone(); !zoneOK(z) {
-			return "the id's host " + strconv.Quote(host) + " has the zone " + strconv.Quote(z) +
-				"; a zone is letters, digits, '-', '.', '_' and '~'"
-		}
-		return ""
+		return ipv6ID(id, host, port)
 	case strings.Contains(host, ":"):
-		return "the id's host " + strconv.Quote(host) + " looks like IPv6 without brackets; write [host]:port"
+		return "", "the id's host " + strconv.Quote(host) + " looks like IPv6 without brackets; write [host]:port"
 	case strings.ContainsAny(host, "[]"):
-		return "the id's host " + strconv.Quote(host) + " has a stray bracket"
+		return "", "the id's host " + strconv.Quote(host) + " has a stray bracket"
 	}
-	return hostProblem(host)
+	if p := hostProblem(host); p != "" {
+		return "", p
+	}
+	if name, changed := canonicalName(host); changed {
+		return name + ":" + port, ""
+	}
+	return id, ""
+}
+
+// ipv6ID checks a bracketed host ("[fd00::1]") and returns the id in
+// canonical form.
+func ipv6ID(id, host, port string) (string, string) {
+	if host[len(host)-1] != ']' {
+		return "", "the id's host " + strconv.Quote(host) + " has no closing bracket"
+	}
+	inner := host[1 : len(host)-1]
+	a, err := netip.ParseAddr(inner)
+	if err != nil || !a.Is6() {
+		return "", "the id's host " + host + " is not an IPv6 address"
+	}
+	z := a.Zone()
+	if !zoneOK(z) {
+		return "", "the id's host " + strconv.Quote(host) + " has the zone " + strconv.Quote(z) +
+			"; a zone is letters, digits, '-', '.', '_' and '~'"
+	}
+	if a.Is4In6() {
+		if z != "" {
+			return "", "the id's host " + strconv.Quote(host) + " is an IPv4-mapped address with a zone; write the IPv4 address"
+		}
+		return a.Unmap().String() + ":" + port, ""
+	}
+	var buf [80]byte
+	if text := a.AppendTo(buf[:0]); string(text) != inner {
+		return "[" + string(text) + "]:" + port, ""
+	}
+	return id, ""
+}
+
+// canonicalName returns a host that passed hostProblem in canonical form,
+// letters in lower case and no final dot, and whether that differs from
+// host.
+func canonicalName(host string) (string, bool) {
+	name := strings.TrimSuffix(host, ".")
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; 'A' <= c && c <= 'Z' {
+			return strings.ToLower(name), true
+		}
+	}
+	return name, len(name) != len(host)
 }
 
 // zoneOK reports whether an IPv6 zone ("eth0" in fe80::1%eth0) is empty or
@@ -140,13 +257,23 @@ func portProblem(port string) string {
 // hostProblem checks a host that is not bracketed: an IPv4 literal or a DNS
 // name (labels of letters, digits, '-' and '_', 1-63 bytes, not starting or
 // ending with '-'; 253 bytes in all; a final dot allowed).
+//
+// A host whose last label is a number (all digits, or 0x and hex digits)
+// must be an IPv4 literal as net.ParseIP reads one: four decimal numbers
+// 0-255 without leading zeros. Resolvers disagree on the other numeric
+// forms: Go's resolver looks 0x7f.0.0.1, 0177.0.0.1 and 127.1 up as names,
+// while the C library's inet_aton (behind getaddrinfo) reads every one of
+// them as 127.0.0.1. So they are rejected, and a name never ends in a number.
 func hostProblem(host string) string {
 	name := strings.TrimSuffix(host, ".")
 	if len(name) == 0 || len(name) > 253 {
 		return "the id's host " + strconv.Quote(host) + " is not a DNS name (1-253 bytes)"
 	}
-	numeric := true
-	for _, label := range strings.Split(name, ".") {
+	var last string
+	for rest, more := name, true; more; {
+		var label string
+		label, rest, more = strings.Cut(rest, ".")
+		last = label
 		if label == "" || len(label) > 63 {
 			return "the id's host " + strconv.Quote(host) + " has an empty or over-long label"
 		}
@@ -154,20 +281,43 @@ func hostProblem(host string) string {
 			return "the id's host " + strconv.Quote(host) + " has a label that starts or ends with '-'"
 		}
 		for i := 0; i < len(label); i++ {
-			c := label[i]
-			switch {
-			case isDigit(c):
-			case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '-', c == '_':
-				numeric = false
+			switch c := label[i]; {
+			case isDigit(c), c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '-', c == '_':
+			case c >= utf8.RuneSelf:
+				r, _ := utf8.DecodeRuneInString(label[i:])
+				return "the id's host " + strconv.Quote(host) + " holds " + strconv.QuoteRuneToASCII(r) +
+					", not a DNS name or IP address; write an internationalized name in its ASCII (xn--) form"
 			default:
 				return "the id's host " + strconv.Quote(host) + " holds " + strconv.QuoteRuneToASCII(rune(c)) + ", not a DNS name or IP address"
 			}
 		}
 	}
-	if numeric {
+	if numericLabel(last) {
 		if a, err := netip.ParseAddr(host); err != nil || !a.Is4() {
-			return "the id's host " + host + " is not an IPv4 address"
+			return "the id's host " + host + " is not an IPv4 address (a.b.c.d in decimal, no leading zeros) " +
+				"and a name cannot end in a number: resolvers disagree on such hosts (inet_aton reads 0177.0.0.1 and 127.1 as 127.0.0.1)"
 		}
 	}
 	return ""
+}
+
+// numericLabel reports whether a host's label reads as a number to an
+// IPv4 parser: decimal digits, or "0x" and hexadecimal digits (none
+// included), as the WHATWG URL standard's host parser decides whether a
+// host ends in a number.
+func numericLabel(label string) bool {
+	if len(label) >= 2 && label[0] == '0' && (label[1] == 'x' || label[1] == 'X') {
+		for i := 2; i < len(label); i++ {
+			if c := label[i] | 0x20; !isDigit(label[i]) && !('a' <= c && c <= 'f') {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; i < len(label); i++ {
+		if !isDigit(label[i]) {
+			return false
+		}
+	}
+	return label != ""
 }

@@ -54,6 +54,24 @@ func TestIDRules(t *testing.T) {
 		{"a..b:80", "", weights.ReasonNotAddress, "empty or over-long label"},
 		{"ex ample:80", "", weights.ReasonNotAddress, `' '`},
 		{strings.Repeat("a", 64) + ".example:80", "", weights.ReasonNotAddress, "over-long label"},
+		// numeric hosts: one rule, the strict dotted decimal of net.ParseIP
+		{"0x7f.0.0.1:80", "", weights.ReasonNotAddress, "not an IPv4 address"},
+		{"0X7F.0.0.1:80", "", weights.ReasonNotAddress, "not an IPv4 address"},
+		{"0177.0.0.1:80", "", weights.ReasonNotAddress, "not an IPv4 address"},
+		{"127.1:80", "", weights.ReasonNotAddress, "not an IPv4 address"},
+		{"2130706433:80", "", weights.ReasonNotAddress, "not an IPv4 address"},
+		{"127.0.0.0x1:80", "", weights.ReasonNotAddress, "not an IPv4 address"},
+		{"127.0.0.1.:80", "", weights.ReasonNotAddress, "not an IPv4 address"},
+		{"1.2.3.4.5:80", "", weights.ReasonNotAddress, "not an IPv4 address"},
+		{"web.0x:80", "", weights.ReasonNotAddress, "cannot end in a number"},
+		{"0x7f.example:80", "", "", ""},
+		{"10-0-0-1.pod.cluster.local:80", "", "", ""},
+		{"web.0xg:80", "", "", ""},
+		// internationalized names in their ASCII form only
+		{"bücher.example:80", "", weights.ReasonNotAddress, "xn--"},
+		{"xn--bcher-kva.example:80", "", "", ""},
+		{"[::ffff:10.0.0.1%eth0]:80", "", weights.ReasonNotAddress, "IPv4-mapped address with a zone"},
+		{strings.Repeat("a.", 127) + "a:80", weights.ReasonBadID, weights.ReasonBadID, "the limit is 255"},
 	}
 	for _, tt := range tests {
 		for _, mode := range []weights.IDMode{weights.IDsFree, weights.IDsAddress} {
@@ -102,6 +120,82 @@ func TestStringZeroNamesWhatWasSent(t *testing.T) {
 		if len(rep.Rejected) != 1 || rep.Rejected[0].Reason != weights.ReasonStringZero ||
 			!strings.Contains(rep.Rejected[0].Error(), `the string "`+z+`"`) {
 			t.Errorf("%q: %v", z, rep.Rejected)
+		}
+	}
+}
+
+// TestParseAddressCanonical: every spelling of one backend has one
+// canonical form, which ParseAddress returns and a snapshot holds; a
+// canonical id is its own canonical form.
+func TestParseAddressCanonical(t *testing.T) {
+	tests := []struct{ id, want string }{
+		{"10.0.0.1:80", "10.0.0.1:80"},
+		{"[::ffff:10.0.0.1]:80", "10.0.0.1:80"},
+		{"[::FFFF:a00:1]:80", "10.0.0.1:80"},
+		{"[0:0:0:0:0:ffff:10.0.0.1]:80", "10.0.0.1:80"},
+		{"[::1]:443", "[::1]:443"},
+		{"[0:0::1]:443", "[::1]:443"},
+		{"[0000:0000:0000:0000:0000:0000:0000:0001]:443", "[::1]:443"},
+		{"[FD00::A]:8080", "[fd00::a]:8080"},
+		{"[fd00:0:0:1::]:1", "[fd00:0:0:1::]:1"},
+		{"[2001:db8:0:0:1:0:0:1]:1", "[2001:db8::1:0:0:1]:1"},
+		{"[::10.0.0.1]:80", "[::a00:1]:80"}, // IPv4-compatible, not mapped: an IPv6 address
+		{"[fe80::1%eth0]:80", "[fe80::1%eth0]:80"},
+		{"[FE80::1%Eth0]:80", "[fe80::1%Eth0]:80"}, // a zone is an interface name: kept as sent
+		{"Web-1.Example:80", "web-1.example:80"},
+		{"web-1.example.:80", "web-1.example:80"},
+		{"WEB-1.EXAMPLE.:80", "web-1.example:80"},
+		{"XN--BCHER-KVA.example:80", "xn--bcher-kva.example:80"},
+		{"localhost:8080", "localhost:8080"},
+		{"_svc._tcp.Example:1", "_svc._tcp.example:1"},
+	}
+	for _, tt := range tests {
+		got, err := weights.ParseAddress(tt.id)
+		if err != nil || got != tt.want {
+			t.Errorf("ParseAddress(%q) = %q, %v; want %q", tt.id, got, err, tt.want)
+			continue
+		}
+		if again, err := weights.ParseAddress(got); err != nil || again != got {
+			t.Errorf("ParseAddress(%q) = %q, %v; a canonical id is its own form", got, again, err)
+		}
+		snap, rep := weights.Policy{IDs: weights.IDsAddress}.Build([]weights.Entry{{ID: tt.id, Weight: weights.Int(1)}})
+		if len(snap.Nodes) != 1 || snap.Nodes[0].ID != tt.want || !rep.OK() {
+			t.Errorf("Build(%q) = %v %v; want the node %q", tt.id, snap.Nodes, rep.Rejected, tt.want)
+		}
+		if id, err := (weights.Policy{}).ID(tt.id); err != nil || id != tt.id {
+			t.Errorf("free ids: ID(%q) = %q, %v; want it unchanged", tt.id, id, err)
+		}
+	}
+}
+
+// TestParseAddressErrors: a rejected id is an *IDError with its reason,
+// whose message names the id and the problem.
+func TestParseAddressErrors(t *testing.T) {
+	tests := []struct {
+		id     string
+		reason weights.Reason
+		has    string
+	}{
+		{"", weights.ReasonEmptyID, "id is empty"},
+		{"unix:/run/x.sock", weights.ReasonNotAddress, "path"},
+		{"unix-abstract:x", weights.ReasonNotAddress, `port "x" is not a number`},
+		{"vsock:3:80", weights.ReasonNotAddress, "without brackets"},
+		{"dns:///web:80", weights.ReasonNotAddress, "scheme (dns://)"},
+		{"web-1", weights.ReasonNotAddress, "no port"},
+		{"10.0.0.1:80\r\n", weights.ReasonBadID, `control character '\r'`},
+		{"10.0.0.1:8\x000", weights.ReasonBadID, `control character '\x00'`},
+		{"\x00a:80", weights.ReasonBadID, "at byte 0"},
+		{" a:80", weights.ReasonBadID, "starts with white space"},
+		{"a\xff:80", weights.ReasonBadID, "not valid UTF-8"},
+		{"a\u0085:80", weights.ReasonBadID, `'\u0085'`},
+		{strings.Repeat("x", 300) + ":80", weights.ReasonBadID, "303 bytes"},
+	}
+	for _, tt := range tests {
+		got, err := weights.ParseAddress(tt.id)
+		var ie *weights.IDError
+		if !errors.As(err, &ie) || ie.Reason != tt.reason || ie.ID != tt.id || got != "" ||
+			!errors.Is(err, tt.reason.Err()) || !strings.Contains(err.Error(), tt.has) || !strings.HasPrefix(err.Error(), "weights: id ") {
+			t.Errorf("ParseAddress(%q) = %q, %v; want an *IDError %s mentioning %q", tt.id, got, err, tt.reason, tt.has)
 		}
 	}
 }

@@ -53,7 +53,7 @@ const (
 	ReasonNotNumberType  Reason = "not-a-number-type" // bool, null, array or object
 	ReasonMissing        Reason = "missing"           // no weight and the policy has no default
 	ReasonZero           Reason = "zero"              // the number 0 where the policy rejects it
-	ReasonDuplicateID    Reason = "duplicate-id"      // a second node with an id already seen
+	ReasonDuplicateID    Reason = "duplicate-id"      // an id sent more than once: a later copy, or every copy when they disagree
 	ReasonEmptyID        Reason = "empty-id"          // an empty id
 	ReasonBadID          Reason = "bad-id"            // an id that is too long, not a string, not valid UTF-8, with control characters or surrounding space
 	ReasonNotAddress     Reason = "not-an-address"    // an id that must be host:port and is not (IDsAddress)
@@ -167,7 +167,7 @@ func describe(r Reason, raw Raw) string {
 	case ReasonZero:
 		return "weight is 0 and this policy rejects zero"
 	case ReasonDuplicateID:
-		return "id was already used by an earlier node"
+		return "id is sent more than once"
 	case ReasonEmptyID:
 		return "id is empty"
 	case ReasonBadID:

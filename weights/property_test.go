@@ -320,7 +320,7 @@ func TestBuild(t *testing.T) {
 		{ID: "g", Weight: weights.String("0"), Drained: true},
 		{ID: "h", Weight: weights.Int(1), Reject: weights.ReasonNotServing, Detail: "status DOWN"},
 		{ID: "i\xff", Weight: weights.Int(1)},
-		{ID: "a", Weight: weights.Int(1)},
+		{ID: "a", Weight: weights.Int(5)}, // the same copy again: served once
 		{ID: "j"},
 	}
 	snap, rep := weights.Policy{}.Build(entries)
@@ -353,10 +353,11 @@ func TestBuildTooManyNodes(t *testing.T) {
 }
 
 func TestBuildManyDuplicates(t *testing.T) {
-	// More ids than the small set holds, so the map path is used.
+	// More ids than the small set holds, so the map path is used. Every
+	// copy of an id has the same weight, so the first is served.
 	var entries []weights.Entry
 	for i := 0; i < 100; i++ {
-		entries = append(entries, weights.Entry{ID: strconv.Itoa(i % 40), Weight: weights.Int(int64(i%7 + 1))})
+		entries = append(entries, weights.Entry{ID: strconv.Itoa(i % 40), Weight: weights.Int(int64(i%40%7 + 1))})
 	}
 	snap, rep := weights.Policy{}.Build(entries)
 	if len(snap.Nodes) != 40 || len(rep.Rejected) != 60 {

@@ -221,9 +221,20 @@ func (r Report) OK() bool { return r.Refused == nil && len(r.Rejected) == 0 }
 
 // Build validates entries in order under the policy and returns the accepted
 // nodes, in the same order, and a report of the rejected ones. Node ids must
-// be non-empty valid UTF-8 of at most Limits.MaxIDLen bytes; an id seen
-// before (accepted or not) is a duplicate-id. With more than Limits.MaxNodes
-// entries, or an invalid policy, the whole snapshot is refused.
+// be non-empty valid UTF-8 of at most Limits.MaxIDLen bytes (see Policy.ID);
+// under IDsAddress a node's id is its address in canonical form.
+//
+// An id sent more than once (the same canonical address under IDsAddress)
+// is one node, and the copies must agree. When every copy reads the same
+// (accepted with the same weight, or rejected for the same reason) the
+// first copy is what the snapshot holds and every later copy is rejected
+// with ReasonDuplicateID. When they disagree ({"a": 5, "a": 0}: a reader
+// that keeps the first value serves the node, one that keeps the last
+// drains it), no copy is served: every copy is rejected with
+// ReasonDuplicateID, and the detail names the copy it disagrees with.
+//
+// With more than Limits.MaxNodes entries, or an invalid policy, the whole
+// snapshot is refused.
 func (p Policy) Build(entries []Entry) (Snapshot, Report) {
 	b, err := newBuilder(p)
 	if err != nil {
@@ -249,9 +260,28 @@ type builder struct {
 	rejected []*NodeError
 	ids      idSet
 	n        int
+	// dups are the later copies of ids sent more than once, in payload
+	// order; finish writes their details once it knows whether the copies
+	// of each id agree.
+	dups []dupCopy
 	// fromPayload is set by Decode: ids are substrings of the payload,
 	// already valid UTF-8, and are copied into one block by finish.
 	fromPayload bool
+}
+
+// verdict is what validation makes of one copy of an id on its own: a
+// weight (accepted; 0 drained) or the reason it is rejected.
+type verdict struct {
+	w      uint32
+	reason Reason
+}
+
+// dupCopy is a later copy of an id: its reject, the id's entry in the id
+// set, and what the copy would have been on its own.
+type dupCopy struct {
+	ne  *NodeError
+	ent int32
+	v   verdict
 }
 
 func newBuilder(p Policy) (*builder, error) {
@@ -275,53 +305,173 @@ func (b *builder) reserve(n int) {
 // add validates one node.
 func (b *builder) add(index int, e Entry) {
 	b.n++
-	if e.Reject != "" {
-		b.reject(index, e, e.Reject, e.Detail)
-		return
-	}
+	key, idReason, detail := b.p.checkID(e.ID, b.lim.MaxIDLen)
+	var v verdict
 	switch {
-	case e.ID == "":
-		b.reject(index, e, ReasonEmptyID, "")
+	case e.Reject != "":
+		// The source's own reject comes first; a usable id still counts
+		// as a copy of that id.
+		v.reason, detail = e.Reject, e.Detail
+	case idReason != "":
+		b.reject(index, e, idReason, detail)
 		return
-	case len(e.ID) > b.lim.MaxIDLen:
-		b.reject(index, e, ReasonBadID, fmt.Sprintf("the id is %d bytes, the limit is %d", len(e.ID), b.lim.MaxIDLen))
-		return
-	}
-	if problem := idProblem(e.ID); problem != "" {
-		b.reject(index, e, ReasonBadID, problem)
-		return
-	}
-	if b.p.IDs == IDsAddress {
-		if problem := addressProblem(e.ID); problem != "" {
-			b.reject(index, e, ReasonNotAddress, problem)
-			return
+	default:
+		v.w, v.reason, detail = b.p.weigh(e.Weight)
+		if v.reason == "" && e.Drained {
+			v.w = 0
 		}
 	}
-	if first, dup := b.ids.insert(e.ID, index); dup && !plantDuplicateID {
-		b.reject(index, e, ReasonDuplicateID, fmt.Sprintf("first sent as node #%d", first))
+	ent := -1
+	if idReason == "" && !plantDuplicateID {
+		pos, dup := b.ids.insert(key, index)
+		if dup {
+			b.later(pos, b.reject(index, e, ReasonDuplicateID, ""), v)
+			return
+		}
+		ent = pos
+	}
+	if v.reason != "" {
+		b.reject(index, e, v.reason, detail)
+		if ent >= 0 {
+			b.ids.ents[ent].rej = int32(len(b.rejected))
+		}
 		return
 	}
-	w, reason, detail := b.p.weigh(e.Weight)
-	if reason != "" {
-		b.reject(index, e, reason, detail)
-		return
+	b.nodes = append(b.nodes, Node{ID: key, Weight: v.w})
+	if ent >= 0 {
+		x := &b.ids.ents[ent]
+		x.node, x.sent, x.kind, x.text = int32(len(b.nodes)), e.ID, e.Weight.Kind, e.Weight.Text
 	}
-	if e.Drained {
-		w = 0
-	}
-	b.nodes = append(b.nodes, Node{ID: e.ID, Weight: w})
 }
 
-func (b *builder) reject(index int, e Entry, r Reason, detail string) {
+// later records a later copy of the id at pos in the id set, and whether
+// it disagrees with the first copy.
+func (b *builder) later(pos int, ne *NodeError, v verdict) {
+	b.dups = append(b.dups, dupCopy{ne: ne, ent: int32(pos), v: v})
+	if x := &b.ids.ents[pos]; x.differ == 0 && b.firstVerdict(x) != v {
+		x.differ = int32(len(b.dups))
+	}
+}
+
+// firstVerdict is what became of an id's first copy.
+func (b *builder) firstVerdict(x *idEnt) verdict {
+	if x.node > 0 {
+		return verdict{w: b.nodes[x.node-1].Weight}
+	}
+	return verdict{reason: b.rejected[x.rej-1].Reason}
+}
+
+func (b *builder) reject(index int, e Entry, r Reason, detail string) *NodeError {
 	ne := &NodeError{Index: index, ID: e.ID, Raw: e.Weight, Reason: r, Detail: detail}
 	if b.fromPayload {
 		ne.ID = strings.Clone(ne.ID)
 		ne.Raw = cloneRaw(ne.Raw)
 	}
 	b.rejected = append(b.rejected, ne)
+	return ne
+}
+
+// settleDuplicates writes the details of the later copies of ids sent more
+// than once, and rejects every copy of an id whose copies disagree: an
+// accepted first copy leaves the snapshot, a rejected one is rejected as a
+// duplicate.
+func (b *builder) settleDuplicates() {
+	withdrawn := false
+	for _, d := range b.dups {
+		x := &b.ids.ents[d.ent]
+		first := b.firstVerdict(x)
+		d.ne.Detail = spelled(d.ne.ID, x.key) + "first sent as node #" + strconv.Itoa(int(x.first))
+		if x.differ == 0 {
+			continue
+		}
+		other := b.dups[x.differ-1]
+		if d.v == first {
+			d.ne.Detail += ", the same way, but node #" + strconv.Itoa(other.ne.Index) +
+				" sends it with " + copyText(other.ne.Raw, other.v) + disagree
+		} else {
+			d.ne.Detail += " with " + copyText(b.firstRaw(x), first) + ", here " + copyText(d.ne.Raw, d.v) + disagree
+		}
+		if x.settled {
+			continue
+		}
+		x.settled = true
+		detail := "sent again as node #" + strconv.Itoa(other.ne.Index) + " with " + copyText(other.ne.Raw, other.v)
+		if x.node == 0 {
+			ne := b.rejected[x.rej-1]
+			detail = spelled(ne.ID, x.key) + detail
+			ne.Detail = joinWords(detail+", here "+copyText(ne.Raw, first)+disagree, ne.Detail)
+			ne.Reason = ReasonDuplicateID
+			continue
+		}
+		ne := &NodeError{Index: int(x.first), ID: x.sent, Raw: b.firstRaw(x), Reason: ReasonDuplicateID,
+			Detail: spelled(x.sent, x.key) + detail + ", here " + copyText(b.firstRaw(x), first) + disagree}
+		if b.fromPayload {
+			ne.ID, ne.Raw.Text = strings.Clone(ne.ID), strings.Clone(ne.Raw.Text)
+		}
+		b.rejected = append(b.rejected, ne)
+		b.nodes[x.node-1].ID = "" // no accepted id is empty: the mark of a withdrawn node
+		withdrawn = true
+	}
+	if withdrawn {
+		b.nodes = slices.DeleteFunc(b.nodes, func(n Node) bool { return n.ID == "" })
+		slices.SortFunc(b.rejected, func(x, y *NodeError) int { return x.Index - y.Index })
+	}
+}
+
+// spelled starts the detail of a copy whose id is another spelling of
+// the id key: "is 10.0.0.1:80; ". It is empty when the id is key.
+func spelled(id, key string) string {
+	if id == key {
+		return ""
+	}
+	return "is " + key + "; "
+}
+
+// disagree ends the detail of a copy of an id whose copies disagree.
+const disagree = "; readers of the payload differ on which copy wins, so no copy is served"
+
+// firstRaw is the weight an id's first copy was sent with.
+func (b *builder) firstRaw(x *idEnt) Raw {
+	if x.node > 0 {
+		return Raw{Kind: x.kind, Text: x.text}
+	}
+	return b.rejected[x.rej-1].Raw
+}
+
+// copyText describes one copy of an id: its weight as sent and, when it
+// differs, what validation made of it: "weight 5", "weight 0.5 (read as
+// 50)", "weight NaN (rejected: nan)".
+func copyText(raw Raw, v verdict) string {
+	s := "weight " + raw.String()
+	if raw.Kind == KindAbsent {
+		s = "no weight"
+	}
+	switch w := strconv.FormatUint(uint64(v.w), 10); {
+	case v.reason != "":
+		return s + " (rejected: " + string(v.reason) + ")"
+	case v.w == 0:
+		return s + " (drained)"
+	case raw.Kind != KindNumber || raw.Text != w:
+		return s + " (read as " + w + ")"
+	}
+	return s
+}
+
+// joinWords joins two parts of a detail with "; ", leaving out an empty one.
+func joinWords(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
 }
 
 func (b *builder) finish() (Snapshot, Report) {
+	if len(b.dups) > 0 {
+		b.settleDuplicates()
+	}
 	rep := Report{Rejected: b.rejected, Entries: b.n}
 	switch {
 	case len(b.rejected) > 0 && b.p.Partial == RefuseWhole:
@@ -358,9 +508,9 @@ func (b *builder) finish() (Snapshot, Report) {
 	return s, rep
 }
 
-// idSet remembers the ids seen so far and the index of each one's first
-// node: an open-addressing table of positions, so that adding an id costs
-// no allocation beyond amortised growth.
+// idSet remembers the ids seen so far, and for each one its first copy:
+// an open-addressing table of positions, so that adding an id costs no
+// allocation beyond amortised growth.
 type idSet struct {
 	slots []int32 // 1 + position in ents; 0 is empty
 	ents  []idEnt
@@ -372,10 +522,24 @@ type idSet struct {
 // fuzzing relies on).
 var idSeed = maphash.MakeSeed()
 
+// idEnt is one id of an idSet: the id as compared, and what the builder
+// needs to know about its first copy.
 type idEnt struct {
 	key   string
 	hash  uint32
-	first int32
+	first int32 // the first copy's index in the payload
+	node  int32 // 1 + the first copy's position in the builder's nodes; 0: rejected
+	rej   int32 // 1 + the first copy's position in the builder's rejects; 0: accepted
+	// differ is 1 + the position in the builder's dups of the first later
+	// copy that disagrees with the first; 0: every copy agrees so far.
+	differ  int32
+	settled bool // settleDuplicates has rejected the first copy
+	// sent, kind and text are the accepted first copy's id and weight as
+	// sent (an accepted weight is absent, a number or a string), for its
+	// reject should a later copy disagree.
+	kind Kind
+	sent string
+	text string
 }
 
 // reserve makes room for n ids.
@@ -391,19 +555,19 @@ func (s *idSet) reserve(n int) {
 	s.slots = make([]int32, size)
 }
 
-// insert adds id and returns false, or returns the index of the first node
-// with this id and true.
+// insert adds id, first sent as node index, and returns its position in
+// ents and false; or, when id is already there, its position and true.
 func (s *idSet) insert(id string, index int) (int, bool) {
 	if s.slots == nil {
 		if len(s.ents) < 8 {
 			// Few ids: a linear scan beats hashing.
-			for _, e := range s.ents {
-				if e.key == id {
-					return int(e.first), true
+			for j := range s.ents {
+				if s.ents[j].key == id {
+					return j, true
 				}
 			}
 			s.ents = append(s.ents, idEnt{key: id, first: int32(index)})
-			return 0, false
+			return len(s.ents) - 1, false
 		}
 		for j := range s.ents {
 			s.ents[j].hash = uint32(maphash.String(idSeed, s.ents[j].key))
@@ -420,10 +584,10 @@ func (s *idSet) insert(id string, index int) (int, bool) {
 			if 2*len(s.ents) > len(s.slots) {
 				s.rehash(2 * len(s.slots))
 			}
-			return 0, false
+			return len(s.ents) - 1, false
 		}
 		if e := &s.ents[p-1]; e.hash == h && e.key == id {
-			return int(e.first), true
+			return int(p - 1), true
 		}
 	}
 }

@@ -572,15 +572,21 @@ func (r rule) build(insts []instance, o Options) (weights.Snapshot, Report) {
 	if rep.Refused != nil {
 		return s, out
 	}
+	k := 0 // the accepted instances are the snapshot's nodes, in order
 	for i, in := range insts {
 		if rejected[i] {
 			continue
+		}
+		id := s.Nodes[k].ID // the address in canonical form
+		k++
+		if id != in.id {
+			in.addNote(NoteAddress, weights.Raw{}, "sent as %s; %s is its canonical form", in.id, id)
 		}
 		if in.zeroNote != "" && in.down == "" && in.standby == "" {
 			in.addNote(NoteDrained, in.weight, "weight %s drains the node; %s", in.weight, in.zeroNote)
 		}
 		for _, n := range in.notes {
-			n.Index, n.ID = i, in.id
+			n.Index, n.ID = i, id
 			out.Notes = append(out.Notes, n)
 		}
 	}

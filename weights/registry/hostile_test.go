@@ -266,3 +266,96 @@ func TestRegistryHostileCatalog(t *testing.T) {
 		}
 	}
 }
+
+// duplicateTemplates are registryTemplates and an EndpointSlice, each
+// with a weight that differs from the template's own (for an
+// EndpointSlice, whose endpoints carry no weight, a not-ready condition).
+func duplicateTemplates() []struct{ format, key, text, same, other string } {
+	var out []struct{ format, key, text, same, other string }
+	for _, tpl := range registryTemplates {
+		other := `7`
+		switch {
+		case strings.HasPrefix(tpl.native, `"`):
+			other = `"7"`
+		case tpl.format == registry.FormatNacos:
+			other = `0.2`
+		}
+		out = append(out, struct{ format, key, text, same, other string }{string(tpl.format), tpl.key, tpl.text, tpl.native, other})
+	}
+	return append(out, struct{ format, key, text, same, other string }{string(registry.FormatEndpointSlice), "ready",
+		`{"kind":"EndpointSlice","addressType":"IPv4","ports":[{"name":"http","port":9000}],"endpoints":[
+		{"addresses":["10.0.0.1"],"conditions":{%s}},
+		{"addresses":["10.0.0.2"],"conditions":{"ready":true}}]}`, `true`, `false`})
+}
+
+// TestRegistryDuplicateSpellings sends one backend twice in every format,
+// the second time spelled another way (an IPv4-mapped IPv6 address, a DNS
+// name in capitals with a final dot, IPv6 not in canonical form): with the
+// same weight it is one node under its canonical id and the second copy
+// is a duplicate (for Envoy, whose clients refuse a response with any
+// invalid entry, the response is refused); with another weight no copy is
+// served and both are duplicate-id rejects.
+func TestRegistryDuplicateSpellings(t *testing.T) {
+	spellings := []struct {
+		name, first, second, canonical string
+	}{
+		{"IPv4-mapped", "10.0.0.1", "[::ffff:10.0.0.1]", "10.0.0.1:9000"},
+		{"IPv4-mapped in hex", "10.0.0.1", "[::FFFF:a00:1]", "10.0.0.1:9000"},
+		{"same text", "10.0.0.1", "10.0.0.1", "10.0.0.1:9000"},
+		{"DNS name", "web.example", "WEB.Example.", "web.example:9000"},
+		{"DNS name first in capitals", "Web.Example.", "web.example", "web.example:9000"},
+		{"IPv6", "[fd00::1]", "[FD00:0:0::1]", "[fd00::1]:9000"},
+		{"IPv6 zero groups", "[fd00:0:0:0:0:0:0:1]", "[fd00::1]", "[fd00::1]:9000"},
+	}
+	for _, tpl := range duplicateTemplates() {
+		for _, sp := range spellings {
+			for _, differ := range []bool{false, true} {
+				name := tpl.format + "/" + sp.name
+				if tpl.format == string(registry.FormatAPISIX) && tpl.key == "" {
+					name = tpl.format + "-object/" + sp.name
+				}
+				if differ {
+					name += "/other-weight"
+				}
+				t.Run(name, func(t *testing.T) {
+					w := tpl.same
+					if differ {
+						w = tpl.other
+					}
+					payload := fill(tpl.key, tpl.text, w)
+					payload = strings.ReplaceAll(payload, "10.0.0.1", sp.first)
+					payload = strings.ReplaceAll(payload, "10.0.0.2", sp.second)
+					s, r, err := registry.Decode(registry.Format(tpl.format), []byte(payload), registry.Options{})
+					if err != nil {
+						t.Fatalf("Decode: %v\n%s", err, payload)
+					}
+					checkRegistryResult(t, s, r, registry.Options{})
+					second := rejectedAt(r, 1)
+					if second == nil || second.Reason != weights.ReasonDuplicateID || !strings.Contains(second.Detail, "node #0") {
+						t.Fatalf("second copy: %v, want a duplicate-id naming node #0\n%s", second, payload)
+					}
+					first := rejectedAt(r, 0)
+					switch {
+					case !differ && tpl.format == string(registry.FormatEDS):
+						// Envoy refuses a whole response in which one value is invalid
+						if first != nil || r.Refused == nil {
+							t.Errorf("same weight: first copy %v, refused %v; want the response refused for the second copy", first, r.Refused)
+						}
+						return
+					case !differ:
+						if first != nil || r.Refused != nil || !hasNode(s, sp.canonical) || len(s.Nodes) != 1 {
+							t.Errorf("same weight: nodes %v, first copy %v, refused %v; want only %s", s.Nodes, first, r.Refused, sp.canonical)
+						}
+						return
+					}
+					if first == nil || first.Reason != weights.ReasonDuplicateID || !strings.Contains(first.Detail, "node #1") {
+						t.Errorf("other weight: first copy %v, want a duplicate-id naming node #1", first)
+					}
+					if len(s.Nodes) != 0 || r.Refused == nil {
+						t.Errorf("other weight: served %v (refused %v); want no copy served", s.Nodes, r.Refused)
+					}
+				})
+			}
+		}
+	}
+}

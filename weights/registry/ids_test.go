@@ -26,6 +26,20 @@ var (
 		{"query", `10.0.0.1?x=1`},
 		{"bad IPv4", `999.0.0.1`},
 		{"label dash", `-a.example`},
+		// numeric hosts that are not a dotted-decimal IPv4 literal:
+		// resolvers disagree on them (inet_aton reads each as 127.0.0.1)
+		{"hex IPv4", `0x7f.0.0.1`},
+		{"octal IPv4", `0177.0.0.1`},
+		{"short IPv4", `127.1`},
+		{"decimal IPv4", `2130706433`},
+		{"leading zero", `127.0.0.01`},
+		{"numeric last label", `web.0x1`},
+		// an internationalized name is written in its xn-- form
+		{"IDN", `bücher.example`},
+		{"IDN escaped", `b\u00fccher.example`},
+		{"IPv4-mapped with a zone", `[::ffff:10.0.0.1%eth0]`},
+		{"huge", strings.Repeat("h", 300)},
+		{"huge labels", strings.Repeat("a.", 130) + "example"},
 	}
 	hostilePorts = []string{`0`, `65536`, `-1`, `99999999999`}
 )
