@@ -43,8 +43,10 @@ Verdicts:
 
 SPEC is a Lua table literal ({a=10, b="0", c=0/0}), a JSON object, or @file.
 
-Exit codes: 0 for same, stricter or safe; 1 for differ; 2 usage or I/O error
-(a module that does not load included).
+Exit codes: 0 when the Lua served and the verdict is same or stricter; 1
+when the Lua hung or raised an error (whatever safewrr did: the checked Lua
+is what fails) or the verdict is differ; 2 usage or I/O error (a module that
+does not load included).
 
 Example:
   safewrr diff --nodes '{a=5, b=1, c=1}' --picks 14
@@ -126,7 +128,7 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		code = exitUsage
-	case res.Verdict == luacompat.VerdictDiffer:
+	case res.Verdict == luacompat.VerdictDiffer, res.Lua.Outcome != luacompat.OutcomeOK:
 		code = exitRejected
 	}
 	if *lf.asJSON {

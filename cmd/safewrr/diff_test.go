@@ -15,7 +15,7 @@ func TestDiffCommand(t *testing.T) {
 	}{
 		{"same resty", []string{"--nodes", `{a=5, b=1, c=1}`, "--picks", "14"}, exitOK, "same"},
 		{"same smooth", []string{"--nodes", `{"a": 5, "b": 1, "c": 1}`, "--model", "nginx-swrr"}, exitOK, "same"},
-		{"safe", []string{"--nodes", `{a=10, b="0"}`, "--model", "resty-roundrobin-2020", "--steps", "1000"}, exitOK, "safe"},
+		{"safe", []string{"--nodes", `{a=10, b="0"}`, "--model", "resty-roundrobin-2020", "--steps", "1000"}, exitRejected, "safe"},
 		{"stricter", []string{"--nodes", `{a=10, b="0"}`}, exitOK, "stricter"},
 		{"differ", []string{"--nodes", `{a=5, b=1, c=1}`, "--algo", "smooth"}, exitRejected, "differ"},
 		{"lenient", []string{"--nodes", `{a="5", b=1, c=1}`, "--policy", "lenient"}, exitOK, "same"},

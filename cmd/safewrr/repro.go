@@ -58,8 +58,10 @@ the run is an error (memory limit). A module file must be a regular file of
 at most 1 MiB. --model NAME does the same with a built-in model
 (resty-roundrobin-2020, resty-roundrobin-2021, nginx-swrr), which counts its
 own steps. The order in which Lua iterated the nodes is always reported.
-These forms exit 0 whenever the run was classified, 2 on a usage or I/O
-error.
+These forms exit 0 when the Lua served (ok), 1 when it hung or raised an
+error (with --runs, when any process did), so a CI step can gate on the
+exit code alone, and 2 on a usage or I/O error (a module that does not
+load included).
 
 The rewrite gives loaded code LuaJIT's arithmetic: a % b is
 a - floor(a/b)*b (LuaJIT: 1 % 1.56e-317 is -inf, 10 % math.huge is nan),
@@ -170,7 +172,7 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	code := exitOK
+	code := reproExit(res, others)
 	if res.Outcome == luacompat.OutcomeError && res.Phase == luacompat.PhaseLoad {
 		// Nothing about the nodes was learned: the module did not load.
 		// Said once, on stderr, with a hint when DIR is a checkout's root.
@@ -207,6 +209,20 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// reproExit is the exit code of a single run: 1 when the Lua hung or raised
+// an error in any process, 0 when it served.
+func reproExit(res luacompat.Result, others []reproProcess) int {
+	if res.Outcome != luacompat.OutcomeOK {
+		return exitRejected
+	}
+	for _, p := range others {
+		if p.Outcome != string(luacompat.OutcomeOK) {
+			return exitRejected
+		}
+	}
+	return exitOK
 }
 
 // reproProcess is one distinct order and verdict met across --runs.

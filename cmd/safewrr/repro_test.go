@@ -82,19 +82,20 @@ func TestReproSingleRuns(t *testing.T) {
 		outcome string
 		where   string
 		message string
+		code    int
 	}{
-		{"lua-path hang", []string{"--lua-path", dir, "--nodes", `{a=10, b="0"}`, "--steps", "5000"}, "hang", "build", "step limit"},
-		{"lua-path error", []string{"--lua-path", dir, "--nodes", "@" + spec}, "error", "build", "attempt to compare string with number"},
-		{"lua-path ok", []string{"--lua-path", dir, "--nodes", `{"a": 2, "b": 1}`}, "ok", "", ""},
-		{"model hang", []string{"--model", "resty-roundrobin-2020", "--nodes", `{a=10, b=0/0}`, "--steps", "1000"}, "hang", "build", "step limit"},
-		{"model ok", []string{"--model", "nginx-swrr", "--nodes", `{a=10, b="0"}`}, "ok", "", ""},
-		{"nodes only", []string{"--nodes", `{a=1, b=-2}`, "--steps", "1000"}, "hang", "pick", "step limit"},
+		{"lua-path hang", []string{"--lua-path", dir, "--nodes", `{a=10, b="0"}`, "--steps", "5000"}, "hang", "build", "step limit", exitRejected},
+		{"lua-path error", []string{"--lua-path", dir, "--nodes", "@" + spec}, "error", "build", "attempt to compare string with number", exitRejected},
+		{"lua-path ok", []string{"--lua-path", dir, "--nodes", `{"a": 2, "b": 1}`}, "ok", "", "", exitOK},
+		{"model hang", []string{"--model", "resty-roundrobin-2020", "--nodes", `{a=10, b=0/0}`, "--steps", "1000"}, "hang", "build", "step limit", exitRejected},
+		{"model ok", []string{"--model", "nginx-swrr", "--nodes", `{a=10, b="0"}`}, "ok", "", "", exitOK},
+		{"nodes only", []string{"--nodes", `{a=1, b=-2}`, "--steps", "1000"}, "hang", "pick", "step limit", exitRejected},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, out, errOut := runCLI(t, append([]string{"repro", "--json"}, tt.args...)...)
-			if code != exitOK {
-				t.Fatalf("exit %d, stderr %q", code, errOut)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d, stderr %q", code, tt.code, errOut)
 			}
 			var got map[string]any
 			if err := json.Unmarshal([]byte(out), &got); err != nil {
@@ -110,7 +111,7 @@ func TestReproSingleRuns(t *testing.T) {
 			}
 			// The text form classifies the same way.
 			code, text, _ := runCLI(t, append([]string{"repro"}, tt.args...)...)
-			if code != exitOK || !strings.Contains(text, "outcome: ") || !strings.Contains(text, "order:") {
+			if code != tt.code || !strings.Contains(text, "outcome: ") || !strings.Contains(text, "order:") {
 				t.Errorf("text form: exit %d\n%s", code, text)
 			}
 		})
