@@ -14,7 +14,8 @@
 // to serve (empty, all drained), or when it drops more of the total weight
 // than balancer.WithMaxWeightDrop allows. Nodes the policy rejects are left
 // out of an otherwise good update and listed in the Status with their
-// reason. A payload identical to the previous one is not decoded again.
+// reason; so are nodes whose id breaks a rule added with WithIDRule (grpcwrr
+// adds "a TCP host:port that gRPC dials as such"). A payload identical to the previous one is not decoded again.
 //
 // # Status and notifications
 //

@@ -264,6 +264,9 @@ func (f *Feed) poll(st *Status, data []byte, ferr error, now time.Time) bool {
 	f.last = data
 
 	snap, rep, err := registry.Decode(f.cfg.format, data, f.cfg.decode)
+	if err == nil {
+		snap, rep = f.cfg.idRules.apply(snap, rep, f.cfg.decode.Policy.Partial)
+	}
 	f.record(st, rep, now)
 	refuse := func(stage string, err error) bool {
 		st.LastPoll = Refused

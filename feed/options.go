@@ -45,6 +45,7 @@ type config struct {
 	maxLogged  int
 	onChange   func(Status)
 	rand       func() float64
+	idRules    idRules
 }
 
 func defaultConfig() config {

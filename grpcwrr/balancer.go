@@ -137,8 +137,17 @@ func (p *policy) UpdateClientConnState(ccs balancer.ClientConnState) error {
 	entries := make([]weights.Entry, len(eps))
 	for i, ep := range eps {
 		entries[i], _ = EntryOf(ep)
-		if entries[i].Reject == "" && len(ep.Addresses) == 0 {
+		if entries[i].Reject != "" {
+			continue
+		}
+		if len(ep.Addresses) == 0 {
 			entries[i].Reject, entries[i].Detail = weights.ReasonMalformedEntry, "the endpoint has no address"
+		}
+		for _, a := range ep.Addresses {
+			if why := dialProblem(a.Addr); why != "" {
+				entries[i].Reject, entries[i].Detail = weights.ReasonNotAddress, fmt.Sprintf("address %q: %s", a.Addr, why)
+				break
+			}
 		}
 	}
 	snap, report := cfg.WeightPolicy.Build(entries)

@@ -18,9 +18,15 @@
 // "0", NaN, a negative, a fraction or an out-of-range value never reaches
 // the picker: the endpoint is rejected, logged through grpclog (component
 // "safewrr", with the reason), never connected and never picked. So is an
-// endpoint with a duplicate id, without an address, or with an address that
+// endpoint with a duplicate id, without an address, with an address that
 // an earlier accepted endpoint already has (one connection cannot be two
-// nodes). An endpoint without a weight gets the policy's default weight (1).
+// nodes), or with an address that is not a TCP host:port: an address must
+// follow the id rules of "safewrr proxy" (an IP literal or a DNS name and a
+// port 1-65535; no scheme, path or userinfo), and its host must not be a
+// name that gRPC reads as a scheme ("unix", "unix-abstract", "vsock", or a
+// registered resolver's scheme such as "dns"), so "unix:80", which grpc-go
+// would dial as the Unix socket "80", is rejected (not-an-address) and
+// never dialed. An endpoint without a weight gets the policy's default weight (1).
 // The number 0 drains an endpoint: it stays a member and is never picked.
 // When every endpoint of an update is rejected, or the update would leave
 // nothing to serve, the update is refused: the previous set keeps serving and
@@ -55,5 +61,8 @@
 // in place of PATH, percent-encoded) reads a registry payload through the
 // feed package, the same guarded path as "safewrr proxy": a payload that
 // fails to decode or validate is refused and the last good set keeps
-// serving. See [NewResolverBuilder].
+// serving. Node ids are held to the policy's address rule above: a node
+// whose id is not a TCP host:port ("unix:80", "unix:/run/x.sock",
+// "vsock:80") is rejected with its reason in the feed's status and log and
+// never passed to grpc-go. See [NewResolverBuilder].
 package grpcwrr

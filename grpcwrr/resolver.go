@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -43,7 +44,9 @@ func init() {
 // not passed on, and the channel keeps the last good endpoints. Each node of
 // an applied update becomes an endpoint whose address is the node's id
 // (host:port) and whose weight is the node's weight (see SetEntry); the
-// nodes the policy rejected are not passed on.
+// nodes the policy rejected are not passed on, nor are nodes whose id is
+// not a TCP host:port (see the package comment): the feed rejects them
+// (feed.WithIDRule, reason not-an-address), so they show in its status.
 func NewResolverBuilder(scheme string, src feed.Source, opts ...feed.Option) resolver.Builder {
 	return &resolverBuilder{scheme: scheme, src: src, opts: opts}
 }
@@ -65,6 +68,8 @@ func (b *resolverBuilder) Build(target resolver.Target, cc resolver.ClientConn, 
 			return nil, err
 		}
 	}
+	// Ids are dial addresses: only TCP host:port reaches grpc-go.
+	opts = append(slices.Clone(opts), feed.WithIDRule(weights.ReasonNotAddress, dialProblem))
 	ctx, cancel := context.WithCancel(context.Background())
 	f, err := feed.New(ctx, src, opts...)
 	if err != nil {
