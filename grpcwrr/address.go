@@ -1,6 +1,7 @@
 package grpcwrr
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 
@@ -8,10 +9,6 @@ import (
 
 	"github.com/safewrr/safewrr/weights"
 )
-
-// addressPolicy judges a dial address by the id rules of the registry
-// decoders and of "safewrr proxy" (weights.IDsAddress).
-var addressPolicy = weights.Policy{IDs: weights.IDsAddress}
 
 // nonTCP are the host names that grpc-go, or gRPC elsewhere, reads as a
 // scheme when an address starts with them: grpc-go dials "unix:80" as the
@@ -21,18 +18,18 @@ var nonTCP = map[string]bool{"unix": true, "unix-abstract": true, "vsock": true}
 // dialProblem says why addr is not an address grpc-go dials over TCP, or ""
 // when it is. addr must be host:port with a port 1-65535 and a host that is
 // an IP literal (IPv6 in brackets) or a DNS name, the rules of the registry
-// decoders and of "safewrr proxy"; so a scheme ("unix:///run/x.sock"), a
+// decoders and of "safewrr proxy" (weights.ParseAddress); so a scheme ("unix:///run/x.sock"), a
 // path, userinfo, a query or a fragment is refused. Its host must not be
 // one that gRPC reads as a scheme: "unix", "unix-abstract", "vsock", or the
 // scheme of a resolver registered with grpc-go ("dns", "passthrough", ...),
 // compared without regard to case.
 func dialProblem(addr string) string {
-	if _, rep := addressPolicy.Build([]weights.Entry{{ID: addr}}); len(rep.Rejected) > 0 {
-		e := rep.Rejected[0]
-		if e.Detail == "" {
-			return e.Explain()
+	if _, err := weights.ParseAddress(addr); err != nil {
+		var ie *weights.IDError
+		if errors.As(err, &ie) {
+			return ie.Detail
 		}
-		return e.Detail
+		return err.Error()
 	}
 	host, _, _ := strings.Cut(addr, ":")
 	if h := strings.ToLower(host); nonTCP[h] || resolver.Get(h) != nil {
