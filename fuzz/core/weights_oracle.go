@@ -146,6 +146,9 @@ func checkDecode(data []byte, wp weightPolicy, tree weights.Raw, treeErr error) 
 	if k != len(snap.Nodes) {
 		return true, fmt.Errorf("%s: snapshot has %d nodes, payload accounts for %d", wp.name, len(snap.Nodes), k)
 	}
+	if err := copiesAgree(p, entries, malformed, snap.Nodes); err != nil {
+		return true, fmt.Errorf("%s: %w", wp.name, err)
+	}
 	if id, dup := duplicateID(snap.Nodes); dup {
 		return true, fmt.Errorf("%s: id %q accepted twice", wp.name, id)
 	}
@@ -324,6 +327,29 @@ func exactInteger(text string, scale int64) (*big.Int, bool) {
 		v.Neg(v)
 	}
 	return v, true
+}
+
+// copiesAgree checks that a payload has one reading: a served id that the
+// payload sends more than once is served only when every copy reads as the
+// weight served (a well-formed entry each).
+func copiesAgree(p weights.Policy, entries []weights.Entry, malformed []bool, nodes []weights.Node) error {
+	if len(entries) < 2 || len(nodes) == 0 {
+		return nil
+	}
+	served := make(map[string]uint32, len(nodes))
+	for _, n := range nodes {
+		served[n.ID] = n.Weight
+	}
+	for i, e := range entries {
+		w, ok := served[e.ID]
+		if !ok || isMalformed(malformed, i) {
+			continue
+		}
+		if err := checkWeight(p, e.Weight, w); err != nil {
+			return fmt.Errorf("id %q served with weight %d, but its copy #%d reads otherwise: %w", e.ID, w, i, err)
+		}
+	}
+	return nil
 }
 
 // entriesOf lists a parsed snapshot's entries as Decode should see them, and
@@ -527,6 +553,13 @@ func checkRegistry(data []byte, o registry.Options) (bool, error) {
 		problem := idRuleProblem(n.ID)
 		if problem == "" && (rep.Format != string(registry.FormatMap) || o.Policy.IDs == weights.IDsAddress) {
 			problem = addressProblem(n.ID)
+		}
+		if problem == "" && (rep.Format != string(registry.FormatMap) || o.Policy.IDs == weights.IDsAddress) {
+			// an address is served in canonical form, so that one
+			// backend spelled two ways is one node
+			if c, err := weights.ParseAddress(n.ID); err != nil || c != n.ID {
+				problem = fmt.Sprintf("not the canonical form %q (%v)", c, err)
+			}
 		}
 		if problem != "" {
 			return true, fmt.Errorf("registry %s: accepted id %q: %s", rep.Format, n.ID, problem)

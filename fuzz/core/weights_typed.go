@@ -27,8 +27,10 @@ import (
 // they hold two services and the settings neither choose one nor merge
 // them (and only then), and what the decoder
 // accepted is checked against what was sent: every accepted node is a node
-// of the set, in order; a weight made of zeros ("0", "00") is never
-// accepted; a node the registry marks as not serving is drained (or
+// of the set, in order, under its address in canonical form; a node sent
+// more than once (the same address, however spelled) is served only when
+// every copy reads as the weight served; a weight made of zeros ("0",
+// "00") is never accepted; a node the registry marks as not serving is drained (or
 // rejected); and unless the decoder is asked to copy an SDK's lenience
 // (registry.FollowSDK), an accepted weight is exactly the number sent
 // (times the registry's scale; Nacos rounds once scaled) and nothing else
@@ -179,11 +181,20 @@ func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 			return true, fmt.Errorf("accepted id %q is not an address: %s", nd.ID, problem)
 		}
 		// The node must have been sent after the previous one; when it was
-		// sent more than once (a duplicate address), the decoder may keep
-		// any one of them, so one of them must explain its weight.
+		// sent more than once (the same address, however spelled), every
+		// copy must read as the weight served: copies that disagree are
+		// never served.
+		for j := range s.nodes {
+			if !s.nodes[j].isAddress(nd.ID) {
+				continue
+			}
+			if err := typedWeightCheck(s.nodes[j], nd.Weight, o, scale, strict, rounds); err != nil {
+				return true, fmt.Errorf("node %q served with weight %d though its copy #%d reads otherwise: %w", nd.ID, nd.Weight, j, err)
+			}
+		}
 		first, err := -1, error(nil)
 		for j := next; j < len(s.nodes); j++ {
-			if ids := s.nodes[j].ids(); nd.ID != ids[0] && nd.ID != ids[1] {
+			if !s.nodes[j].isAddress(nd.ID) {
 				continue
 			}
 			if first < 0 {
@@ -203,6 +214,17 @@ func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 		next = first + 1
 	}
 	return len(snap.Nodes) > 0, nil
+}
+
+// isAddress reports whether id, a served address in canonical form, is
+// one of the ids a registry decoder may give n, once canonical.
+func (n typedNode) isAddress(id string) bool {
+	for _, x := range n.ids() {
+		if c, err := weights.ParseAddress(x); err == nil && c == id {
+			return true
+		}
+	}
+	return false
 }
 
 // typedWeightCheck checks the weight w a registry decoder accepted for n.
