@@ -659,3 +659,39 @@ func TestExcludedAfterEjectionEnded(t *testing.T) {
 		})
 	}
 }
+
+// An update from an empty set skips slow start: the first nodes serve at
+// full weight whether given to New or to the first Update; later additions
+// ramp.
+func TestFirstUpdateSkipsSlowStart(t *testing.T) {
+	clk := clocktest.New()
+	b, err := New(nil, WithClock(clk.Now), WithSlowStart(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Update(nodesOf("a=3 b=1 d=0")); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range b.States() {
+		if s.Effective != s.Weight || (s.Weight > 0 && s.State != Serving) {
+			t.Fatalf("first update: %+v", s)
+		}
+	}
+	if got := picks(t, b, 8); strings.Count(got, "a") != 6 || strings.Count(got, "b") != 2 {
+		t.Fatalf("picks %q, want two 3:1 cycles at full weight", got)
+	}
+	// A refused update leaves the set as it was: not empty, so what follows ramps.
+	if err := b.Update(nil); err == nil {
+		t.Fatal("an empty update was applied")
+	}
+	if err := b.Update(nodesOf("a=3 b=1 c=10 d=10")); err != nil {
+		t.Fatal(err)
+	}
+	s := b.States()
+	if s[2].State != Ramping || s[2].Effective >= 10 || s[3].State != Ramping || s[3].Effective >= 10 {
+		t.Fatalf("a node added later, one undrained later: %+v %+v", s[2], s[3])
+	}
+	if s[0].State != Serving || s[0].Effective != 3 {
+		t.Fatalf("a first node after the second update: %+v", s[0])
+	}
+}

@@ -68,7 +68,8 @@
 // WithSlowStart, a node that joins through Update (or goes from weight 0
 // to a positive weight) or comes back from ejection ramps its effective
 // weight in ten steps from about a tenth of its weight to its full weight
-// over the window. Ejections and ramps are kept by node id: a node that
+// over the window; the first nodes a balancer gets (given to New, or to an
+// Update from an empty set) serve at full weight at once. Ejections and ramps are kept by node id: a node that
 // the registry drops and sends again while its ejection or ramp runs comes
 // back in that state (a registry flap does not undo an ejection). States
 // and State report them; a failure handler asks State rather than keeping

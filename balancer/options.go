@@ -109,8 +109,9 @@ func WithClock(now func() time.Time) Option {
 // 0 to a positive weight) or comes back from ejection ramp its effective
 // weight from about a tenth of its weight to its full weight over window, in
 // ten steps (each step reaches the picks through one background build; see
-// the package comment). Nodes given to New start at full weight. A window of
-// 0 turns slow start off (the default).
+// the package comment). Nodes given to New, and the nodes of an Update
+// from an empty set, start at full weight. A window of 0 turns slow start
+// off (the default).
 func WithSlowStart(window time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if window < 0 {

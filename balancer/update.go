@@ -11,8 +11,11 @@ import (
 // slow-start ramps are kept by id, so they follow their node; a node that
 // leaves and comes back while its ejection or ramp runs comes back in that
 // state. A node that is new (with no ejection or ramp on record) or goes
-// from weight 0 to a positive weight starts slow start (when enabled). The
-// position in the cycle carries over as described in the package comment.
+// from weight 0 to a positive weight starts slow start (when enabled),
+// except in an update from an empty set: the first nodes a balancer gets
+// serve at full weight at once, whether given to New or to the first
+// Update, since there is nothing for them to ramp up beside. The position in
+// the cycle carries over as described in the package comment.
 //
 // The update is refused with an *UpdateError, and the current state keeps
 // serving, when a node has an empty or duplicate id (ErrInvalidNode), when
@@ -57,7 +60,7 @@ func (b *Balancer) setNodes(nodes []weights.Node) error {
 	}
 	now := b.now()
 	b.expire(now)
-	if b.cfg.slowStart > 0 {
+	if b.cfg.slowStart > 0 && len(b.m.nodes) > 0 {
 		for _, n := range nodes {
 			if n.Weight == 0 {
 				continue
