@@ -1,9 +1,19 @@
-// Package feed is a balancer fed by a service registry: it reads a payload
-// from a Source (a file, an HTTP URL, or any function), decodes and checks
-// it with package weights, and hands the nodes to a balancer.Balancer only
-// when the update is safe. It is what `safewrr proxy` is built on, and what
-// a Go proxy author embeds to get the same guarantee: a bad registry record
-// never reaches the picker.
+// Package feed is a service registry as a source of validated node sets: it
+// reads a payload from a Source (a file, an HTTP URL, or any function),
+// decodes and checks it with package weights, and hands the nodes to a Sink
+// only when the update is safe. It is what `safewrr proxy` is built on, and
+// what a Go proxy author embeds to get the same guarantee: a bad registry
+// record never reaches the picker.
+//
+// # Sinks
+//
+// A Sink is whatever balances over the nodes: anything with an
+// Update([]weights.Node) error method. By default the feed builds a
+// balancer.Balancer (options through WithBalancer, picks through Balancer);
+// WithSink hands the sets to a sink of your own instead (a balancer you
+// built, grpcwrr's gRPC resolver, a proxy's upstream pool), and the feed
+// builds nothing. Either way the guards below run before the sink sees a
+// set, and a sink may refuse one too.
 //
 // # Guards
 //

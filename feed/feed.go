@@ -14,13 +14,13 @@ import (
 	"github.com/safewrr/safewrr/weights/registry"
 )
 
-// Feed keeps a balancer.Balancer in step with a registry. Create one with
-// New; it is safe for concurrent use.
+// Feed keeps a Sink (by default a balancer.Balancer of its own) in step
+// with a registry. Create one with New; it is safe for concurrent use.
 type Feed struct {
 	src     Source
 	cfg     config
-	bopts   []balancer.Option
-	lb      *balancer.Balancer // set before New returns, never again
+	sink    Sink               // set by New, never again
+	lb      *balancer.Balancer // the sink when it is a balancer; set by New, never again
 	trigger chan struct{}
 
 	// pollMu serializes polls; it guards the fields below it.
@@ -37,10 +37,14 @@ type Feed struct {
 }
 
 // New returns a feed over src and polls it once before returning, so that
-// Balancer serves the registry's nodes at once when the first poll is good;
-// otherwise the balancer starts empty (picks fail with balancer.ErrNoBackends)
-// until a good update comes, and Status says why. The first good nodes start
-// at full weight; later ones join through slow start when it is on.
+// the sink has the registry's nodes at once when the first poll is good;
+// otherwise the sink gets nothing (a balancer's picks fail with
+// balancer.ErrNoBackends) until a good update comes, and Status says why.
+//
+// The sink is the one given with WithSink, or else a balancer.Balancer the
+// feed builds with the options of WithBalancer (see Balancer). A balancer's
+// first good nodes start at full weight; later ones join through slow start
+// when it is on (an update from an empty set skips slow start).
 //
 // New fails only on bad options or a nil source, never because of what the
 // source returned. It does not poll again by itself: call Run (or Poll).
@@ -62,27 +66,27 @@ func New(ctx context.Context, src Source, opts ...Option) (*Feed, error) {
 	f := &Feed{
 		src:     src,
 		cfg:     cfg,
-		bopts:   append([]balancer.Option{balancer.WithClock(cfg.now)}, cfg.balancer...),
 		trigger: make(chan struct{}, 1),
 		changed: make(chan struct{}),
 	}
-	if _, err := balancer.New(nil, f.bopts...); err != nil {
-		return nil, fmt.Errorf("feed: %w", err)
-	}
-	f.st = Status{Source: src.String(), Reasons: map[string]int{}, Rejects: []Reject{}, NoteCodes: map[string]int{}, Notes: []Note{}}
-	f.Poll(ctx)
-	if f.lb == nil {
-		lb, err := balancer.New(nil, f.bopts...)
+	if cfg.sink != nil {
+		f.sink = cfg.sink
+		f.lb, _ = cfg.sink.(*balancer.Balancer)
+	} else {
+		lb, err := balancer.New(nil, append([]balancer.Option{balancer.WithClock(cfg.now)}, cfg.balancer...)...)
 		if err != nil {
 			return nil, fmt.Errorf("feed: %w", err)
 		}
-		f.lb = lb
+		f.sink, f.lb = lb, lb
 	}
+	f.st = Status{Source: src.String(), Reasons: map[string]int{}, Rejects: []Reject{}, NoteCodes: map[string]int{}, Notes: []Note{}}
+	f.Poll(ctx)
 	return f, nil
 }
 
-// Balancer returns the balancer the feed updates. It is the same balancer
-// for the feed's whole life.
+// Balancer returns the balancer the feed updates: the one it built, or the
+// sink given with WithSink when that is a *balancer.Balancer; nil for any
+// other sink. It is the same balancer for the feed's whole life.
 func (f *Feed) Balancer() *balancer.Balancer { return f.lb }
 
 // Source returns the feed's source.
@@ -300,25 +304,11 @@ func (f *Feed) poll(st *Status, data []byte, ferr error, now time.Time) bool {
 	return true
 }
 
-// apply hands nodes to the balancer, which refuses a set that would leave
-// nothing to serve. The first good set builds the balancer, so its nodes
-// start at full weight rather than ramping up.
+// apply hands nodes to the sink, unless they leave nothing to serve; the
+// sink may refuse them too (a balancer refuses too large a drop of weight).
 func (f *Feed) apply(nodes []weights.Node) error {
-	if f.lb != nil {
-		return f.lb.Update(nodes)
-	}
-	// The same checks as Update, on a scratch balancer.
-	scratch, err := balancer.New(nil, f.bopts...)
-	if err != nil {
+	if err := servable(nodes); err != nil {
 		return err
 	}
-	if err := scratch.Update(nodes); err != nil {
-		return err
-	}
-	lb, err := balancer.New(nodes, f.bopts...)
-	if err != nil {
-		return err
-	}
-	f.lb = lb
-	return nil
+	return f.sink.Update(nodes)
 }

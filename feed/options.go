@@ -46,6 +46,8 @@ type config struct {
 	onChange   func(Status)
 	rand       func() float64
 	idRules    idRules
+	sink       Sink
+	sinkSet    bool
 }
 
 func defaultConfig() config {
@@ -85,7 +87,7 @@ func (c *config) check() error {
 	case c.now == nil:
 		return fmt.Errorf("feed: nil clock")
 	}
-	return nil
+	return c.sinkCheck()
 }
 
 // WithFormat sets the payload's format (see registry.Formats). The default,
@@ -111,13 +113,14 @@ func WithMaxBytes(n int64) Option {
 
 // WithBalancer adds options for the balancer the feed builds (algorithm,
 // slow start, ejection cap, balancer.WithMaxWeightDrop for refusing updates
-// that drop too much weight at once). They apply after the feed's clock.
+// that drop too much weight at once). They apply after the feed's clock. A
+// feed with WithSink builds no balancer, and refuses WithBalancer.
 func WithBalancer(opts ...balancer.Option) Option {
 	return optionFunc(func(c *config) { c.balancer = append(c.balancer, opts...) })
 }
 
-// WithClock sets the clock of the status times and of the balancer (tests
-// pass a manual clock). The default is time.Now.
+// WithClock sets the clock of the status times and of the balancer the
+// feed builds (tests pass a manual clock). The default is time.Now.
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) { c.now = now })
 }
