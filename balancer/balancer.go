@@ -121,10 +121,12 @@ func (b *Balancer) Next() (weights.Node, error) {
 // in tried and records it there. It takes the next node of the schedule and,
 // when that one was tried, the next eligible node in schedule order within a
 // small bounded window, then a weighted choice among the untried nodes, so
-// its work is bounded by the size of tried, never by weights. It fails at
-// once with ErrAllExcluded when every serving node was tried (and with the
-// errors of Next when none serves). A nil tried is an empty set that records
-// nothing.
+// its work is bounded by the size of tried, never by weights. The share of
+// a node ejected since the last build goes, as for Next, to the untried
+// serving nodes in proportion to their weights (see the package comment).
+// It fails at once with ErrAllExcluded when every serving node was tried
+// (and with the errors of Next when none serves). A nil tried is an empty
+// set that records nothing.
 func (b *Balancer) NextExcluding(tried *Tried) (weights.Node, error) {
 	s := b.cur.Load()
 	if s.deadline != never && !s.kicked.Load() {

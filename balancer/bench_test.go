@@ -189,3 +189,32 @@ func BenchmarkEjectRestore(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNextPending: Next between an ejection and the build that leaves
+// the node out (the build is held off): one node in ten is ejected, so about
+// a tenth of the picks land on a listed node and take the pending path.
+func BenchmarkNextPending(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			nodes := benchNodes(n)
+			bl, err := New(nodes)
+			if err != nil {
+				b.Fatal(err)
+			}
+			bl.buildMu.Lock() // no build swaps in a schedule without the ejected nodes
+			until := time.Now().Add(time.Hour)
+			for i := 0; i < n; i += 10 {
+				if err := bl.Eject(nodes[i].ID, until); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				sinkNode, _ = bl.Next()
+			}
+			b.StopTimer()
+			bl.buildMu.Unlock()
+			bl.builds.Wait()
+		})
+	}
+}

@@ -84,10 +84,25 @@
 //
 //   - Eject records the ejection and adds the node to a short list on the
 //     current schedule of nodes picks must skip; from the moment Eject
-//     returns no pick returns the node. A pick that meets a listed node
-//     walks on a few positions and then makes a weighted choice among the
-//     other nodes, in work bounded by the list's length (the ejections
-//     since the last build), not by weights or the node count.
+//     returns no pick returns the node. A pick whose position in the cycle
+//     holds a listed node is that node's share, and goes to another node:
+//     the next point of a golden-ratio sequence (k/phi mod 1 for the k-th
+//     such pick of the schedule) over the effective weights of the nodes
+//     that are neither listed nor, for NextExcluding, tried. Until the
+//     build is in, the ejected nodes' picks are thus spread over the
+//     serving nodes in proportion to their weights (a ramping node at its
+//     ramped weight, a drained node never), evenly over short windows as
+//     well as in total, and never handed to the node that follows them in
+//     the cycle: with four equal nodes and one ejected, each of the three
+//     others gets 100 of the next 300 picks, and after any number of picks
+//     each is within a few picks of its share. The choice depends only on
+//     the pick counts, not on the clock or chance, and the cycle's own
+//     counter still moves once per pick, so the build's schedule takes
+//     over at the position it would have had and gives every node exactly
+//     its share per cycle from then on. The work is a binary search over
+//     the nodes and the list, bounded by the logarithms of the node count
+//     and of the list's length (the ejections since the last build), never
+//     by weights.
 //   - Eject, Restore and the clock's changes (an ejection that ends, a
 //     slow-start step) start a background build: one goroutine, started by
 //     the call or by the first pick that finds the schedule's deadline

@@ -16,8 +16,10 @@ import (
 //
 // Eject does not build a schedule: it records the ejection, lists the node
 // among those the current schedule must skip (so no pick returns it once
-// Eject has returned) and leaves the new schedule to a background build.
-// Its work is a lookup by id and a copy of that short list.
+// Eject has returned, and its picks are spread over the other serving
+// nodes in proportion to their weights) and leaves the new schedule to a
+// background build. Its work is a lookup by id and a copy of that short
+// list.
 func (b *Balancer) Eject(id string, until time.Time) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()

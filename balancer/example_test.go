@@ -144,6 +144,30 @@ func ExampleBalancer_Eject() {
 	// serving
 }
 
+// From the moment Eject returns, an ejected node's picks go to the other
+// serving nodes in proportion to their weights, not to the node after it
+// in the cycle; the background build that leaves it out changes nothing
+// in that.
+func ExampleBalancer_Eject_spread() {
+	nodes := []weights.Node{{ID: "a", Weight: 1}, {ID: "b", Weight: 1}, {ID: "c", Weight: 1}, {ID: "d", Weight: 1}}
+	b, _ := balancer.New(nodes)
+	if err := b.Eject("a", time.Now().Add(time.Minute)); err != nil {
+		panic(err)
+	}
+	counts := map[string]int{}
+	for range 300 {
+		n, _ := b.Next()
+		counts[n.ID]++
+	}
+	// Each count is within a few picks of 100, whether the build came in
+	// during the loop or not; printed to the nearest ten.
+	for _, n := range nodes {
+		fmt.Printf("%s=%d ", n.ID, (counts[n.ID]+5)/10*10)
+	}
+	fmt.Println()
+	// Output: a=0 b=100 c=100 d=100
+}
+
 func ExampleWithSlowStart() {
 	clock := &manualClock{now: time.Date(2021, 7, 13, 22, 52, 0, 0, time.UTC)}
 	b, _ := balancer.New([]weights.Node{{ID: "a", Weight: 100}},

@@ -1,6 +1,7 @@
 package balancer
 
 import (
+	"math/bits"
 	"slices"
 
 	"github.com/safewrr/safewrr/weights"
@@ -118,20 +119,39 @@ func (s *schedule) setOut(i int, end int64) {
 }
 
 // pick returns the node for counter value c, skipping the nodes in pd
-// (may be nil) and in t (may be nil): first the next positions of the
-// cycle (at most walkLimit), then a weighted choice among the others. Work
-// is O(walkLimit*(len(t)+log len(pd)) + log n*(len(t)+log len(pd))),
+// (may be nil) and in t (may be nil).
+//
+// A position that holds a node of pd (ejected since the build) is that
+// node's share: it goes to a weighted choice among the nodes in neither pd
+// nor t, the next point of a golden-ratio sequence (counted by s.spread)
+// over their weights, so an ejected node's picks are spread over the others
+// in proportion to their weights, evenly over short windows too, rather
+// than handed to the node after it.
+//
+// A position that holds a node of t (tried by this request) moves on to
+// the next positions of the cycle (at most walkLimit), then falls back to
+// a weighted choice among the others.
+//
+// Work is O(walkLimit*(len(t)+log len(pd)) + log n*(len(t)+log len(pd))),
 // bounded whatever the weights.
 func (s *schedule) pick(c uint64, pd *pending, t *Tried) (*weights.Node, error) {
 	p := s.mod(c)
+	i := s.pos(p)
+	if pd.has(i) {
+		i, err := s.pickAvoiding(s.spread.Add(1)-1, true, pd, t)
+		if err != nil {
+			return nil, err
+		}
+		return &s.nodes[i], nil
+	}
+	nd := &s.nodes[i]
+	if t.Len() == 0 || !t.Has(nd.ID) {
+		return nd, nil
+	}
 	skip := func(p uint64) (*weights.Node, bool) {
 		i := s.pos(p)
 		nd := &s.nodes[i]
-		return nd, pd.has(i) || (t.Len() > 0 && t.Has(nd.ID))
-	}
-	nd, ok := skip(p)
-	if !ok {
-		return nd, nil
+		return nd, pd.has(i) || t.Has(nd.ID)
 	}
 	walk := min(s.length-1, walkLimit)
 	for k := uint64(1); k <= walk; k++ {
@@ -139,26 +159,33 @@ func (s *schedule) pick(c uint64, pd *pending, t *Tried) (*weights.Node, error) 
 		if p == s.length {
 			p = 0
 		}
-		if nd, ok = skip(p); !ok || (plantTriedReturned && t != nil && k == walk) {
+		if nd, ok := skip(p); !ok || (plantTriedReturned && k == walk) {
 			return nd, nil
 		}
 	}
-	i, err := s.pickAvoiding(c, pd, t)
+	i, err := s.pickAvoiding(c, false, pd, t)
 	if err != nil {
 		return nil, err
 	}
 	return &s.nodes[i], nil
 }
 
+// golden is 2^64 divided by the golden ratio: k*golden (mod 2^64) is the
+// fractional part of k/phi in 64-bit fixed point, a sequence whose first
+// points are spread evenly over [0, 1) for every count k.
+const golden = 0x9e3779b97f4a7c15
+
 // pickAvoiding chooses among the serving nodes that are neither in pd nor
-// in t in proportion to their weights: position c of a cycle over those
-// nodes only.
-func (s *schedule) pickAvoiding(c uint64, pd *pending, t *Tried) (int, error) {
+// in t in proportion to their weights. With spread, k is a count and the
+// choice is point k of the golden-ratio sequence scaled to their total
+// weight, so consecutive counts give an even mix at every length; without
+// it, position k of a cycle over those nodes only.
+func (s *schedule) pickAvoiding(k uint64, spread bool, pd *pending, t *Tried) (int, error) {
 	var buf [2 * triedInline]int32
 	idx := buf[:0]
 	var excl uint64
-	for k := 0; k < t.Len(); k++ {
-		i := s.m.lookup(t.at(k))
+	for x := 0; x < t.Len(); x++ {
+		i := s.m.lookup(t.at(x))
 		if i < 0 || pd.has(i) {
 			continue
 		}
@@ -169,7 +196,7 @@ func (s *schedule) pickAvoiding(c uint64, pd *pending, t *Tried) (int, error) {
 	}
 	pw := pd.total()
 	for plantExcludedSpin && excl+pw >= s.length {
-		c = s.mod(c + 1)
+		k = s.mod(k + 1)
 	}
 	if pw >= s.length {
 		return 0, ErrAllEjected
@@ -177,7 +204,13 @@ func (s *schedule) pickAvoiding(c uint64, pd *pending, t *Tried) (int, error) {
 	if excl+pw >= s.length {
 		return 0, ErrAllExcluded
 	}
-	q := c % (s.length - excl - pw)
+	rest := s.length - excl - pw
+	var q uint64
+	if spread {
+		q, _ = bits.Mul64(k*golden, rest)
+	} else {
+		q = k % rest
+	}
 	// The first i whose remaining prefix sum through i exceeds q.
 	f := func(i int) uint64 {
 		v := s.prefix[i+1] - pd.weightUpTo(i)

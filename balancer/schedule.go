@@ -42,9 +42,13 @@ var rowLimit uint64 = maxRows
 // set with its effective weights, plus the counter that walks it. Picking is
 // one atomic add on the counter and an O(1) lookup.
 type schedule struct {
-	_   [64]byte // keep the counter's cache line to itself
+	_   [64]byte // keep the counters' cache line to themselves
 	ctr atomic.Uint64
-	_   [56]byte
+	// spread counts the picks that landed on a node ejected since the
+	// build (see pick): each takes the next point of a golden-ratio
+	// sequence over the other nodes' weights.
+	spread atomic.Uint64
+	_      [48]byte
 
 	kind   kind
 	length uint64 // picks per cycle: total effective weight / gcd

@@ -1,0 +1,375 @@
+package balancer
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/safewrr/safewrr/internal/clocktest"
+	"github.com/safewrr/safewrr/weights"
+)
+
+// hold holds off b's background builds, so the schedule in use stays the
+// one built before, until the returned function runs (which lets the
+// builds run and waits for them).
+func hold(t *testing.T, b *Balancer) (release func()) {
+	t.Helper()
+	built := b.cur.Load()
+	b.buildMu.Lock()
+	return func() {
+		t.Helper()
+		if b.cur.Load() != built {
+			t.Error("a schedule was swapped in while builds were held")
+		}
+		b.buildMu.Unlock()
+		b.builds.Wait()
+	}
+}
+
+// pickIDs returns the ids of n picks by Next, or by NextExcluding with a
+// fresh Tried per pick when excluding.
+func pickIDs(t *testing.T, b *Balancer, n int, excluding bool) []string {
+	t.Helper()
+	seq := make([]string, n)
+	for k := range seq {
+		next := b.Next
+		if excluding {
+			next = func() (weights.Node, error) { return b.NextExcluding(new(Tried)) }
+		}
+		nd, err := next()
+		if err != nil {
+			t.Fatalf("pick #%d (excluding=%v): %v", k, excluding, err)
+		}
+		seq[k] = nd.ID
+	}
+	return seq
+}
+
+func ejectAll(t *testing.T, b *Balancer, ids []string) {
+	t.Helper()
+	until := b.cfg.now().Add(time.Hour)
+	for _, id := range ids {
+		if err := b.Eject(id, until); err != nil {
+			t.Fatalf("Eject(%s): %v", id, err)
+		}
+	}
+}
+
+// heldPicks ejects ids from b with its background builds held off and
+// returns the ids of n picks made then (see pickIDs); the builds run
+// again before it returns.
+func heldPicks(t *testing.T, b *Balancer, eject []string, n int, excluding bool) []string {
+	t.Helper()
+	release := hold(t, b)
+	defer release()
+	ejectAll(t, b, eject)
+	return pickIDs(t, b, n, excluding)
+}
+
+// wantShares returns, for the nodes of spec that serve once ids are
+// ejected, their share of n picks by weight.
+func wantShares(spec string, ejected []string, n int) map[string]float64 {
+	var total float64
+	nodes := nodesOf(spec)
+	for _, nd := range nodes {
+		if !slices.Contains(ejected, nd.ID) {
+			total += float64(nd.Weight)
+		}
+	}
+	want := map[string]float64{}
+	for _, nd := range nodes {
+		if !slices.Contains(ejected, nd.ID) && nd.Weight > 0 {
+			want[nd.ID] = float64(n) * float64(nd.Weight) / total
+		}
+	}
+	return want
+}
+
+// checkShares fails unless seq picks exactly the nodes of want, each within
+// tol (a fraction) of its wanted count.
+func checkShares(t *testing.T, seq []string, want map[string]float64, tol float64) {
+	t.Helper()
+	got := map[string]int{}
+	for _, id := range seq {
+		got[id]++
+	}
+	for id, c := range got {
+		if _, ok := want[id]; !ok {
+			t.Errorf("%s picked %d times, want never (counts %v)", id, c, got)
+		}
+	}
+	for id, w := range want {
+		if math.Abs(float64(got[id])-w) > tol*w {
+			t.Errorf("%s picked %d times of %d, want %.1f ±%.0f%% (counts %v)", id, got[id], len(seq), w, 100*tol, got)
+		}
+	}
+}
+
+// TestEjectedShareSpread: until the build that leaves them out, the picks
+// of ejected nodes go to the other serving nodes in proportion to their
+// weights (within 5% over a few hundred picks), not to the node after them
+// in the schedule; drained nodes get none. Issue: four equal nodes with one
+// ejected used to give 150/75/75.
+func TestEjectedShareSpread(t *testing.T) {
+	tests := []struct {
+		name  string
+		spec  string
+		eject []string
+		picks int
+	}{
+		{"four equal, one ejected", "a=1 b=1 c=1 d=1", []string{"a"}, 300},
+		{"four equal, last ejected", "a=1 b=1 c=1 d=1", []string{"d"}, 300},
+		{"5/3/2, heaviest ejected", "a=5 b=3 c=2", []string{"a"}, 300},
+		{"5/3/2, middle ejected", "a=5 b=3 c=2", []string{"b"}, 280},
+		{"5/3/2, lightest ejected", "a=5 b=3 c=2", []string{"c"}, 320},
+		{"six equal, two ejected", "a=1 b=1 c=1 d=1 e=1 f=1", []string{"a", "c"}, 300},
+		{"six equal, two neighbours ejected", "a=1 b=1 c=1 d=1 e=1 f=1", []string{"b", "c"}, 300},
+		{"drained members", "a=1 b=0 c=1 d=0 e=1 f=1", []string{"a"}, 300},
+		{"uneven with gcd", "a=40 b=10 c=30 d=20", []string{"c", "d"}, 300},
+		{"many nodes", "a=7 b=1 c=3 d=9 e=2 f=5 g=4 h=6 i=8 j=5", []string{"d", "i", "a"}, 900},
+	}
+	for _, algo := range []Algorithm{Smooth, Resty} {
+		for _, excluding := range []bool{false, true} {
+			for _, tt := range tests {
+				name := fmt.Sprintf("%v/excluding=%v/%s", algo, excluding, tt.name)
+				t.Run(name, func(t *testing.T) {
+					b, err := New(nodesOf(tt.spec), WithAlgorithm(algo), WithClock(clocktest.New().Now))
+					if err != nil {
+						t.Fatal(err)
+					}
+					seq := heldPicks(t, b, tt.eject, tt.picks, excluding)
+					checkShares(t, seq, wantShares(tt.spec, tt.eject, tt.picks), 0.05)
+				})
+			}
+		}
+	}
+}
+
+// TestEjectedShareShortWindows: the spread is even at every length, not
+// only in total: after every prefix of 10,000 picks, each serving node's
+// count is within four picks of its share (the golden-ratio sequence's
+// distance grows like the logarithm of the count; handing the ejected
+// node's picks to one neighbour made it grow with the count itself).
+func TestEjectedShareShortWindows(t *testing.T) {
+	for _, tc := range []struct {
+		spec  string
+		eject []string
+	}{
+		{"a=1 b=1 c=1 d=1", []string{"a"}},
+		{"a=5 b=3 c=2", []string{"a"}},
+		{"a=1 b=1 c=1 d=1 e=1 f=1", []string{"b", "e"}},
+		{"a=2 b=7 c=1 d=4 e=3", []string{"b"}},
+	} {
+		for _, algo := range []Algorithm{Smooth, Resty} {
+			t.Run(fmt.Sprintf("%v/%s", algo, tc.spec), func(t *testing.T) {
+				b, err := New(nodesOf(tc.spec), WithAlgorithm(algo))
+				if err != nil {
+					t.Fatal(err)
+				}
+				seq := heldPicks(t, b, tc.eject, 10000, false)
+				share := wantShares(tc.spec, tc.eject, 1)
+				got := map[string]int{}
+				worst := 0.0
+				for k, id := range seq {
+					got[id]++
+					for nd, s := range share {
+						d := float64(got[nd]) - s*float64(k+1)
+						worst = max(worst, math.Abs(d))
+						if math.Abs(d) > 4 {
+							t.Fatalf("after %d picks %s has %d, want %.1f ±4 (%s...)", k+1, nd, got[nd], s*float64(k+1), strings.Join(seq[:min(k+1, 40)], " "))
+						}
+					}
+				}
+				t.Logf("largest distance from the share: %.2f picks", worst)
+			})
+		}
+	}
+}
+
+// TestEjectedShareNginx mirrors the "failures" cases of nginx-tests'
+// stream_upstream.t and stream_udp_upstream.t: with one of two servers
+// failed every request goes to the other; with one of three failed, 30
+// (and 10) requests split evenly between the two others at once.
+func TestEjectedShareNginx(t *testing.T) {
+	for _, algo := range []Algorithm{Smooth, Resty} {
+		t.Run(algo.String(), func(t *testing.T) {
+			b, err := New(nodesOf("a=1 b=1"), WithAlgorithm(algo))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(heldPicks(t, b, []string{"a"}, 10, false), " "); got != strings.TrimSpace(strings.Repeat("b ", 10)) {
+				t.Errorf("two servers, a failed: %s", got)
+			}
+			for _, n := range []int{30, 10} {
+				b, err := New(nodesOf("a=1 b=1 c=1"), WithAlgorithm(algo))
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkShares(t, heldPicks(t, b, []string{"a"}, n, false), map[string]float64{"b": float64(n) / 2, "c": float64(n) / 2}, 0)
+			}
+		})
+	}
+}
+
+// TestEjectedShareSlowStart: a ramping node takes a share of an ejected
+// node's picks in proportion to its effective (ramped) weight.
+func TestEjectedShareSlowStart(t *testing.T) {
+	clk := clocktest.New()
+	b, err := New(nodesOf("a=10 b=10 c=10"), WithClock(clk.Now), WithSlowStart(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Update(nodesOf("a=10 b=10 c=10 d=10")); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(4 * time.Second) // d at 5/11 of its weight: 4
+	b.Sync()
+	if st, _ := b.State("d"); st.State != Ramping || st.Effective != 4 {
+		t.Fatalf("d: %+v, want ramping at 4", st)
+	}
+	seq := heldPicks(t, b, []string{"a"}, 24*25, false)
+	checkShares(t, seq, map[string]float64{"b": 250, "c": 250, "d": 100}, 0.05)
+}
+
+// TestEjectRestoreRepeated: nodes ejected and restored one after another,
+// each time before a build; every window is spread over the others, a
+// restored node is picked again at once (the schedule in use still has it),
+// and after each build the cycle gives exact shares again.
+func TestEjectRestoreRepeated(t *testing.T) {
+	spec := "a=3 b=1 c=2 d=2 e=4"
+	ids := []string{"a", "b", "c", "d", "e"}
+	for _, algo := range []Algorithm{Smooth, Resty} {
+		t.Run(algo.String(), func(t *testing.T) {
+			clk := clocktest.New()
+			b, err := New(nodesOf(spec), WithAlgorithm(algo), WithClock(clk.Now))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for round := range 15 {
+				out := []string{ids[round%5]}
+				if o := ids[(round*3+1)%5]; round >= 5 && o != out[0] {
+					out = append(out, o)
+				}
+				release := hold(t, b)
+				ejectAll(t, b, out)
+				seq := pickIDs(t, b, 240, round%2 == 1)
+				checkShares(t, seq, wantShares(spec, out, 240), 0.05)
+				for _, id := range out {
+					if err := b.Restore(id); err != nil {
+						t.Fatal(err)
+					}
+				}
+				// The schedule in use still has every node: a restored
+				// node is picked again at once, at its full share.
+				checkShares(t, pickIDs(t, b, 240, round%2 == 0), wantShares(spec, nil, 240), 0)
+				release()
+				b.Sync()
+				checkShares(t, pickIDs(t, b, 240, false), wantShares(spec, nil, 240), 0)
+			}
+		})
+	}
+}
+
+// TestEjectedShareThenBuild: once the build that leaves the node out is
+// in, every cycle gives the others exactly their weight again, and the
+// pending picks did not move the cycle's counter.
+func TestEjectedShareThenBuild(t *testing.T) {
+	for _, algo := range []Algorithm{Smooth, Resty} {
+		t.Run(algo.String(), func(t *testing.T) {
+			b, err := New(nodesOf("a=5 b=3 c=2 d=1"), WithAlgorithm(algo))
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := b.cur.Load()
+			c0 := before.ctr.Load()
+			heldPicks(t, b, []string{"b"}, 77, false)
+			if got := before.ctr.Load() - c0; got != 77 {
+				t.Fatalf("the counter moved by %d in 77 picks", got)
+			}
+			// 77 picks are 7 cycles of 11: b's 3 a cycle were spread.
+			if got := before.spread.Load(); got != 21 {
+				t.Fatalf("%d of 77 picks were spread, want b's 21", got)
+			}
+			b.Sync()
+			if b.cur.Load() == before || b.cur.Load().pend.Load() != nil {
+				t.Fatal("the build did not replace the schedule with one without pending ejections")
+			}
+			for range 3 {
+				checkShares(t, strings.Fields(picks(t, b, 8)), map[string]float64{"a": 5, "c": 2, "d": 1}, 0)
+			}
+		})
+	}
+}
+
+// TestEjectedShareDeterministic: two balancers given the same calls make
+// the same picks, pending spread included.
+func TestEjectedShareDeterministic(t *testing.T) {
+	run := func() []string {
+		b, err := New(nodesOf("a=4 b=3 c=2 d=1 e=5"), WithClock(clocktest.New().Now), WithMaxEjectedPercent(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq := heldPicks(t, b, []string{"e", "b"}, 200, false)
+		return append(seq, heldPicks(t, b, []string{"a"}, 100, true)...)
+	}
+	if a, b := run(), run(); !slices.Equal(a, b) {
+		t.Fatalf("two runs differ:\n%v\n%v", a, b)
+	}
+}
+
+// TestEjectedShareLongCycles: the row and permuted forms spread an ejected
+// node's picks the same way.
+func TestEjectedShareLongCycles(t *testing.T) {
+	spec := "a=7 b=1 c=3 d=9 e=2 f=5 g=4 h=6 i=8 j=5"
+	for _, mode := range []struct {
+		name string
+		row  uint64
+		want kind
+	}{{"rows", maxRows, kindRows}, {"spread", 1, kindSpread}} {
+		t.Run(mode.name, func(t *testing.T) {
+			oldT, oldR := tableBytes, rowLimit
+			tableBytes, rowLimit = 16, mode.row
+			b, err := New(nodesOf(spec))
+			tableBytes, rowLimit = oldT, oldR
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k := b.cur.Load().kind; k != mode.want {
+				t.Fatalf("kind %d, want %d", k, mode.want)
+			}
+			eject := []string{"d", "h"}
+			checkShares(t, heldPicks(t, b, eject, 900, false), wantShares(spec, eject, 900), 0.05)
+		})
+	}
+}
+
+// TestEjectedShareAcrossBuild: wherever the build lands in a run of picks
+// (after k of 300, for every k), the run stays even: the pending picks and
+// the new schedule's share the work without a jump.
+func TestEjectedShareAcrossBuild(t *testing.T) {
+	spec := "a=1 b=1 c=1 d=1"
+	for _, algo := range []Algorithm{Smooth, Resty} {
+		worst := 0.0
+		for k := 0; k <= 300; k++ {
+			b, err := New(nodesOf(spec), WithAlgorithm(algo))
+			if err != nil {
+				t.Fatal(err)
+			}
+			seq := heldPicks(t, b, []string{"a"}, k, false)
+			b.Sync()
+			seq = append(seq, pickIDs(t, b, 300-k, false)...)
+			checkShares(t, seq, wantShares(spec, []string{"a"}, 300), 0.04)
+			got := map[string]int{}
+			for _, id := range seq {
+				got[id]++
+			}
+			for _, id := range []string{"b", "c", "d"} {
+				worst = max(worst, math.Abs(float64(got[id])-100))
+			}
+		}
+		t.Logf("%v: largest distance from 100 over the 301 build points: %.0f picks", algo, worst)
+	}
+}
