@@ -1,0 +1,63 @@
+package balancer
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/safewrr/safewrr/internal/clocktest"
+)
+
+// TestNodeStateJSON: States encode with snake_case names like feed.Status,
+// the state as its name, no zero times, and decode back to the same
+// values.
+func TestNodeStateJSON(t *testing.T) {
+	clk := clocktest.New()
+	b, err := New(nodesOf("a=10 b=0 c=10 d=10"), WithClock(clk.Now), WithSlowStart(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Update(nodesOf("a=10 b=0 c=10 d=10 e=10")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Eject("c", clk.Now().Add(30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	states := b.States()
+	got, err := json.Marshal(states)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `[` +
+		`{"id":"a","weight":10,"effective":10,"state":"serving"},` +
+		`{"id":"b","weight":0,"effective":0,"state":"drained"},` +
+		`{"id":"c","weight":10,"effective":0,"state":"ejected","ejected_until":"2021-07-13T22:52:30Z"},` +
+		`{"id":"d","weight":10,"effective":10,"state":"serving"},` +
+		`{"id":"e","weight":10,"effective":1,"state":"ramping","ramp_end":"2021-07-13T22:52:10Z"}` +
+		`]`
+	if string(got) != want {
+		t.Fatalf("json.Marshal(States()) =\n%s\nwant\n%s", got, want)
+	}
+	var back []NodeState
+	if err := json.Unmarshal(got, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, states) {
+		t.Fatalf("decoded %+v\nwant %+v", back, states)
+	}
+	for _, bad := range []string{`"Serving"`, `"unknown"`, `""`, `1`} {
+		var s State
+		err := json.Unmarshal([]byte(bad), &s)
+		if err == nil || (bad != `1` && !strings.Contains(err.Error(), "balancer: unknown node state")) {
+			t.Errorf("json.Unmarshal(%s) into a State: %v, want an error naming the state", bad, err)
+		}
+	}
+	for _, st := range []State{Serving, Drained, Ejected, Ramping} {
+		var s State
+		if err := s.UnmarshalText([]byte(st.String())); err != nil || s != st {
+			t.Errorf("UnmarshalText(%q) = %v, %v", st, s, err)
+		}
+	}
+}
