@@ -211,6 +211,9 @@ func (s *schedule) pickAvoiding(k uint64, spread bool, pd *pending, t *Tried) (i
 	} else {
 		q = k % rest
 	}
+	if len(idx) == 0 {
+		return s.skipSearch(q, pd), nil
+	}
 	// The first i whose remaining prefix sum through i exceeds q.
 	f := func(i int) uint64 {
 		v := s.prefix[i+1] - pd.weightUpTo(i)
@@ -231,4 +234,47 @@ func (s *schedule) pickAvoiding(k uint64, spread bool, pd *pending, t *Tried) (i
 		}
 	}
 	return lo, nil
+}
+
+// skipSearch returns the node that holds point q (below the serving weight
+// without pd's nodes, pd may be nil) when the serving nodes other than pd's
+// are laid end to end in order, each as long as its reduced weight. Between
+// two nodes of pd every node is shifted back by the weight of the pd nodes
+// before it, so a binary search over pd finds the stretch that holds q and
+// one over prefix the node: O(log len(pd) + log n).
+func (s *schedule) skipSearch(q uint64, pd *pending) int {
+	var pos []int32
+	var cum []uint64
+	if pd != nil {
+		pos, cum = pd.pos, pd.cum
+	}
+	// before(k): the weight of pd's nodes before its k-th.
+	before := func(k int) uint64 {
+		if k == 0 {
+			return 0
+		}
+		return cum[k-1]
+	}
+	// The first pd node whose start, shifted back, is past q.
+	lo, hi := 0, len(pos)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if q < s.prefix[pos[mid]]-before(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	// Unshifted, q is then target; the first node whose range ends past it.
+	target := q + before(lo)
+	lo, hi = 0, len(s.nodes)-1
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if s.prefix[mid+1] > target {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
 }

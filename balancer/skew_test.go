@@ -3,6 +3,8 @@ package balancer
 import (
 	"fmt"
 	"math"
+	"math/bits"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -371,5 +373,85 @@ func TestEjectedShareAcrossBuild(t *testing.T) {
 			}
 		}
 		t.Logf("%v: largest distance from 100 over the 301 build points: %.0f picks", algo, worst)
+	}
+}
+
+// TestPickAvoidingMatchesScan: the weighted choice among the nodes that
+// are neither pending nor tried is the node a plain scan finds, for every
+// point of their weight, with and without tried nodes (two searches), and
+// its errors are the scan's.
+func TestPickAvoidingMatchesScan(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for round := range 300 {
+		n := 1 + r.IntN(12)
+		ws := make([]uint32, n)
+		for i := range ws {
+			if r.IntN(4) > 0 {
+				ws[i] = uint32(1 + r.IntN(9))
+			}
+		}
+		ws[r.IntN(n)] = uint32(1 + r.IntN(9))
+		b, err := New(mkNodes(ws))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := b.cur.Load()
+		var pd *pending
+		var tried Tried
+		out := map[int]bool{}
+		for i := range n {
+			switch r.IntN(5) {
+			case 0:
+				if s.weight(i) > 0 {
+					pd = pd.with(s, i)
+					out[i] = true
+				}
+			case 1:
+				tried.Add(s.nodes[i].ID)
+				out[i] = true
+			}
+		}
+		if r.IntN(3) == 0 {
+			tried.Add("not-a-member")
+		}
+		var rest uint64
+		for i := range n {
+			if !out[i] {
+				rest += s.weight(i)
+			}
+		}
+		scan := func(q uint64) int {
+			for i := range n {
+				if w := s.weight(i); !out[i] && w > 0 {
+					if q < w {
+						return i
+					}
+					q -= w
+				}
+			}
+			return -1
+		}
+		if rest == 0 {
+			_, err := s.pickAvoiding(0, false, pd, &tried)
+			want := ErrAllExcluded
+			if pd.total() == s.length {
+				want = ErrAllEjected
+			}
+			if err != want {
+				t.Fatalf("round %d: weights %v, pending %v, tried %v: error %v, want %v", round, ws, pd, tried, err, want)
+			}
+			continue
+		}
+		for q := range rest + 3 {
+			got, err := s.pickAvoiding(q, false, pd, &tried)
+			if want := scan(q % rest); err != nil || got != want {
+				t.Fatalf("round %d: weights %v, out %v: point %d of %d: node %d, %v; want %d", round, ws, out, q, rest, got, err, want)
+			}
+			spreadQ, _ := bits.Mul64(q*golden, rest)
+			got, err = s.pickAvoiding(q, true, pd, &tried)
+			if want := scan(spreadQ); err != nil || got != want {
+				t.Fatalf("round %d: weights %v, out %v: count %d (point %d of %d): node %d, %v; want %d", round, ws, out, q, spreadQ, rest, got, err, want)
+			}
+		}
 	}
 }
