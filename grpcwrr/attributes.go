@@ -1,6 +1,8 @@
 package grpcwrr
 
 import (
+	"strconv"
+
 	"google.golang.org/grpc/resolver"
 
 	"github.com/safewrr/safewrr/weights"
@@ -81,4 +83,39 @@ func (a entryAttr) String() string {
 		s += " reject=" + string(a.e.Reject)
 	}
 	return s
+}
+
+// nodeKey is the attributes key of a node that the package's resolver took
+// from a feed: validated already, so the policy takes it as it is. Only
+// this package can attach one.
+type nodeKey struct{}
+
+// nodeAttr holds a weights.Node in resolver attributes (compared with ==).
+type nodeAttr struct{ n weights.Node }
+
+// String describes the node for logs: "id=ID weight=W".
+func (a nodeAttr) String() string {
+	return "id=" + a.n.ID + " weight=" + strconv.FormatUint(uint64(a.n.Weight), 10)
+}
+
+// nodeEndpoint returns the endpoint of a validated node: its address is the
+// node's id.
+func nodeEndpoint(n weights.Node) resolver.Endpoint {
+	ep := resolver.Endpoint{Addresses: []resolver.Address{{Addr: n.ID}}}
+	ep.Attributes = ep.Attributes.WithValue(nodeKey{}, nodeAttr{n})
+	return ep
+}
+
+// fedNodes returns the nodes of eps when every endpoint is one that
+// nodeEndpoint made, and ok false otherwise.
+func fedNodes(eps []resolver.Endpoint) (nodes []weights.Node, ok bool) {
+	nodes = make([]weights.Node, len(eps))
+	for i, ep := range eps {
+		a, found := ep.Attributes.Value(nodeKey{}).(nodeAttr)
+		if !found || len(ep.Addresses) != 1 || ep.Addresses[0].Addr != a.n.ID {
+			return nil, false
+		}
+		nodes[i] = a.n
+	}
+	return nodes, true
 }

@@ -134,27 +134,7 @@ func (p *policy) UpdateClientConnState(ccs balancer.ClientConnState) error {
 		cfg = DefaultConfig()
 	}
 	eps := ccs.ResolverState.Endpoints
-	entries := make([]weights.Entry, len(eps))
-	for i, ep := range eps {
-		entries[i], _ = EntryOf(ep)
-		if entries[i].Reject != "" {
-			continue
-		}
-		if len(ep.Addresses) == 0 {
-			entries[i].Reject, entries[i].Detail = weights.ReasonMalformedEntry, "the endpoint has no address"
-		}
-		for _, a := range ep.Addresses {
-			if why := dialProblem(a.Addr); why != "" {
-				entries[i].Reject, entries[i].Detail = weights.ReasonNotAddress, fmt.Sprintf("address %q: %s", a.Addr, why)
-				break
-			}
-		}
-	}
-	snap, report := cfg.WeightPolicy.Build(entries)
-	if dupAddresses(eps, entries, report) {
-		// Judge again, with the later endpoints of a shared address rejected.
-		snap, report = cfg.WeightPolicy.Build(entries)
-	}
+	snap, report := judge(cfg, eps)
 	rejected := make(map[int]bool, len(report.Rejected))
 	for _, ne := range report.Rejected {
 		rejected[ne.Index] = true
@@ -233,6 +213,40 @@ func (p *policy) UpdateClientConnState(ccs balancer.ClientConnState) error {
 			ServiceConfig: ccs.ResolverState.ServiceConfig,
 		}),
 	})
+}
+
+// judge turns the resolver's endpoints into nodes. The endpoints of the
+// package's resolver carry nodes its feed validated (nodeEndpoint): they are
+// taken as they are. Any other resolver's are judged here: the entries
+// attached to them by the weights policy of cfg, their addresses by
+// dialProblem, and an endpoint whose address an earlier one has is
+// rejected.
+func judge(cfg *Config, eps []resolver.Endpoint) (weights.Snapshot, weights.Report) {
+	if nodes, ok := fedNodes(eps); ok {
+		return weights.Snapshot{Nodes: nodes}, weights.Report{Entries: len(eps)}
+	}
+	entries := make([]weights.Entry, len(eps))
+	for i, ep := range eps {
+		entries[i], _ = EntryOf(ep)
+		if entries[i].Reject != "" {
+			continue
+		}
+		if len(ep.Addresses) == 0 {
+			entries[i].Reject, entries[i].Detail = weights.ReasonMalformedEntry, "the endpoint has no address"
+		}
+		for _, a := range ep.Addresses {
+			if why := dialProblem(a.Addr); why != "" {
+				entries[i].Reject, entries[i].Detail = weights.ReasonNotAddress, fmt.Sprintf("address %q: %s", a.Addr, why)
+				break
+			}
+		}
+	}
+	snap, report := cfg.WeightPolicy.Build(entries)
+	if dupAddresses(eps, entries, report) {
+		// Judge again, with the later endpoints of a shared address rejected.
+		snap, report = cfg.WeightPolicy.Build(entries)
+	}
+	return snap, report
 }
 
 // dupAddresses rejects (in entries) every accepted endpoint that shares an

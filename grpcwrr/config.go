@@ -38,8 +38,10 @@ type Config struct {
 	// MaxEjectedPercent caps the share of non-drained endpoints that are
 	// ejected at once for connection failures (see the package comment).
 	MaxEjectedPercent int
-	// WeightPolicy judges the weights the resolver attached:
-	// weights.Strict() or weights.Lenient().
+	// WeightPolicy judges the weights a resolver attached with SetWeight or
+	// SetEntry: weights.Strict() or weights.Lenient(). The nodes of the
+	// package's own resolver were judged by its feed (the target's policy
+	// parameter) and are taken as they are.
 	WeightPolicy weights.Policy
 	// WeightPolicyName is "strict" or "lenient", the name WeightPolicy was
 	// chosen by.

@@ -26,7 +26,10 @@
 // name that gRPC reads as a scheme ("unix", "unix-abstract", "vsock", or a
 // registered resolver's scheme such as "dns"), so "unix:80", which grpc-go
 // would dial as the Unix socket "80", is rejected (not-an-address) and
-// never dialed. An endpoint without a weight gets the policy's default weight (1).
+// never dialed. An endpoint without a weight gets the policy's default
+// weight (1). The package's own resolver hands over nodes its feed has
+// already validated (with the target's policy): the policy takes them as
+// they are, with no second judgement.
 // The number 0 drains an endpoint: it stays a member and is never picked.
 // When every endpoint of an update is rejected, or the update would leave
 // nothing to serve, the update is refused: the previous set keeps serving and

@@ -39,11 +39,16 @@ func init() {
 // interval, logger, feed.WithOnChange, ...), whatever the target says. Pass it to
 // grpc.WithResolvers, or register it with resolver.Register.
 //
+// Each resolver is its feed's sink (feed.WithSink): the feed builds no
+// balancer, so feed.WithBalancer makes Build fail, and a feed.WithSink of
+// the caller's is replaced by the resolver.
+//
 // Every resolver polls its own feed: a payload that the feed refuses (it
 // cannot be read or decoded, the policy refuses it, nothing would serve) is
 // not passed on, and the channel keeps the last good endpoints. Each node of
 // an applied update becomes an endpoint whose address is the node's id
-// (host:port) and whose weight is the node's weight (see SetEntry); the
+// (host:port) and which carries the node as the feed validated it (the
+// policy takes it as it is, without judging its weight again); the
 // nodes the policy rejected are not passed on, nor are nodes whose id is
 // not a TCP host:port (see the package comment): the feed rejects them
 // (feed.WithIDRule, reason not-an-address), so they show in its status.
@@ -68,15 +73,17 @@ func (b *resolverBuilder) Build(target resolver.Target, cc resolver.ClientConn, 
 			return nil, err
 		}
 	}
-	// Ids are dial addresses: only TCP host:port reaches grpc-go.
-	opts = append(slices.Clone(opts), feed.WithIDRule(weights.ReasonNotAddress, dialProblem))
+	r := &feedResolver{cc: cc}
+	// Ids are dial addresses: only TCP host:port reaches grpc-go. The
+	// resolver is the feed's sink: no balancer is built here.
+	opts = append(slices.Clone(opts), feed.WithIDRule(weights.ReasonNotAddress, dialProblem), feed.WithSink(r))
 	ctx, cancel := context.WithCancel(context.Background())
 	f, err := feed.New(ctx, src, opts...)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("grpcwrr: %w", err)
 	}
-	r := &feedResolver{cc: cc, f: f, cancel: cancel}
+	r.f, r.cancel = f, cancel
 	st := f.Status()
 	r.changed(st)
 	r.wg.Add(2)
@@ -179,15 +186,28 @@ func ParseTarget(u url.URL) (feed.Source, []feed.Option, error) {
 	return src, opts, nil
 }
 
-// feedResolver passes a feed's applied updates to a channel.
+// feedResolver is a feed's sink: it passes each applied update to a
+// channel, and reports the feed's errors.
 type feedResolver struct {
 	cc     resolver.ClientConn
 	f      *feed.Feed
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	gen     int64  // generation last passed on
+	gen     int64  // generation last logged
 	lastErr string // last error logged
+}
+
+// Update takes a set the feed applies: each node becomes an endpoint whose
+// address is the node's id, carrying the node for the policy as validated
+// (nodeEndpoint). The channel's answer is the feed's: a set the policy
+// refuses is a refused update.
+func (r *feedResolver) Update(nodes []weights.Node) error {
+	eps := make([]resolver.Endpoint, len(nodes))
+	for i, n := range nodes {
+		eps[i] = nodeEndpoint(n)
+	}
+	return r.cc.UpdateState(resolver.State{Endpoints: eps})
 }
 
 // watch hands every completed poll to changed until ctx is done. It waits
@@ -204,8 +224,10 @@ func (r *feedResolver) watch(ctx context.Context, polls int64) {
 	}
 }
 
-// changed takes the feed's status after a poll. It runs on one goroutine at a
-// time (Build, then watch).
+// changed takes the feed's status after a poll: errors are logged, and
+// reported to the channel while nothing serves yet; the rejects of an
+// applied update are logged. It runs on one goroutine at a time (Build,
+// then watch).
 func (r *feedResolver) changed(st feed.Status) {
 	if st.LastError != r.lastErr {
 		r.lastErr = st.LastError
@@ -218,28 +240,22 @@ func (r *feedResolver) changed(st feed.Status) {
 		return
 	}
 	if st.Generation == r.gen {
-		return // nothing applied: the last good endpoints stay
+		return
 	}
 	r.gen = st.Generation
 	if st.Rejected > 0 {
-		logger.Warningf("safewrr: %s: %d of %d nodes rejected and left out (%v), first: %s", st.Source, st.Rejected, st.Entries, st.Reasons, firstReject(st))
-	}
-	eps := make([]resolver.Endpoint, len(st.Nodes))
-	for i, n := range st.Nodes {
-		eps[i] = SetEntry(resolver.Endpoint{Addresses: []resolver.Address{{Addr: n.ID}}},
-			weights.Entry{ID: n.ID, Weight: weights.Int(int64(n.Weight))})
-	}
-	if err := r.cc.UpdateState(resolver.State{Endpoints: eps}); err != nil {
-		logger.Warningf("safewrr: resolver update %d from %s: %v", st.Generation, st.Source, err)
+		logger.Warning(rejectWarning(st))
 	}
 }
 
-func firstReject(st feed.Status) string {
-	if len(st.Rejects) == 0 {
-		return "none listed"
+// rejectWarning is the warning for an applied update that left rejected
+// nodes out: how many, their reasons, and the first of them.
+func rejectWarning(st feed.Status) string {
+	first := "none listed"
+	if len(st.Rejects) > 0 {
+		first = st.Rejects[0].Message // names the node and its position
 	}
-	r := st.Rejects[0]
-	return fmt.Sprintf("node %q (#%d): %s", r.ID, r.Index, r.Message)
+	return fmt.Sprintf("safewrr: %s: %d of %d nodes rejected and left out (%v), first: %s", st.Source, st.Rejected, st.Entries, st.Reasons, first)
 }
 
 // ResolveNow makes the feed read the registry at once.
