@@ -9,6 +9,7 @@ import (
 	"github.com/safewrr/safewrr/balancer"
 	"github.com/safewrr/safewrr/luacompat"
 	"github.com/safewrr/safewrr/weights"
+	"github.com/safewrr/safewrr/weights/registry"
 )
 
 func init() {
@@ -22,8 +23,9 @@ func init() {
 
 const diffUsage = `Usage:
   safewrr diff --nodes SPEC [--lua-path DIR [--module NAME] | --model NAME]
-               [--picks N] [--policy strict|lenient] [--algo auto|resty|smooth]
+               [--picks N] [--algo auto|resty|smooth]
                [--steps N] [--seed S] [--engine gopher-lua|luajit] [--json]
+               [validate's decode flags: --policy strict|lenient, --format F, ...]
 
 Runs a Lua balancer (a built-in model, resty-roundrobin-2021 by default, or
 the module --module from --lua-path DIR, laid out like lua-resty-balancer's
@@ -41,7 +43,12 @@ Verdicts:
   safe      Lua hung or raised an error; safewrr rejected the bad nodes and
             served the rest, or answered at once that nothing can be served
 
-SPEC is a Lua table literal ({a=10, b="0", c=0/0}), a JSON object, or @file.
+SPEC is a Lua table literal ({a=10, b="0", c=0/0}), a JSON object or array,
+a registry's response, or @file. JSON is read as validate reads a payload,
+with the same decode flags (--format auto detects a registry's response;
+see "safewrr validate -h"). For a registry's response both sides get the
+instances safewrr accepted (the id in canonical form, the weight it read,
+0 for a drained one) and the ones it rejected with their weight as sent.
 
 Exit codes: 0 when the Lua served and the verdict is same or stricter; 1
 when the Lua hung or raised an error (whatever safewrr did: the checked Lua
@@ -58,7 +65,8 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 	c := commands["diff"]
 	fs := newFlagSet(c, stdout, stderr)
 	lf := addLuaFlags(fs, luacompat.Resty2021)
-	policy := fs.String("policy", "strict", "safewrr's weights policy: strict or lenient")
+	dec := addDecodeFlags(fs)
+	policy := &dec.Policy
 	algo := fs.String("algo", "auto", "safewrr's algorithm: auto, resty or smooth")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
@@ -68,7 +76,6 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, `Run "safewrr diff -h" for usage.`)
 		return exitUsage
 	}
-	var pol weights.Policy
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
@@ -84,20 +91,15 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--budget and --steps must be positive")
 	case *lf.engine != luacompat.EngineGopherLua && *lf.engine != luacompat.EngineLuaJIT:
 		return usageErr("--engine must be gopher-lua or luajit, got %q", *lf.engine)
-	case *policy == "strict":
-	case *policy == "lenient":
-		pol = weights.Lenient()
-	default:
-		return usageErr("--policy must be strict or lenient, got %q", *policy)
 	}
 	if *lf.luaPath == "" && *lf.model == "" {
 		*lf.model = luacompat.Resty2021
 	}
-	entries, err := luacompat.ParseSpec(*lf.spec)
+	ns, err := dec.readSpec(*lf.spec)
 	if err != nil {
-		fmt.Fprintf(stderr, "safewrr diff: --nodes: %v\n", err)
-		return exitUsage
+		return usageErr("%v", err)
 	}
+	entries, pol := ns.entries, ns.policy
 	cfg := luacompat.DiffConfig{
 		Lua: luacompat.Config{
 			Model: *lf.model, LuaPath: *lf.luaPath, Module: *lf.module, Nodes: entries,
@@ -138,6 +140,12 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	w := stdout
+	if ns.format != registry.FormatMap {
+		fmt.Fprintf(w, "format:  %s\n", ns.format)
+		for _, n := range ns.rep.Notes {
+			fmt.Fprintf(w, "note:    %s\n", n)
+		}
+	}
 	fmt.Fprintf(w, "nodes:   %s\n\n", luacompat.FormatSpec(entries))
 	fmt.Fprintf(w, "Lua (%s, %s)\n", res.Lua.Target, res.Lua.Engine)
 	reproPrintRun(w, "  ", res.Lua, cfg.Lua)

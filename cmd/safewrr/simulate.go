@@ -15,8 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/safewrr/safewrr/balancer"
-	"github.com/safewrr/safewrr/luacompat"
 	"github.com/safewrr/safewrr/weights"
+	"github.com/safewrr/safewrr/weights/registry"
 )
 
 func init() {
@@ -41,7 +41,7 @@ const (
 
 const simulateUsage = `Usage:
   safewrr simulate --nodes SPEC --picks N [--algo smooth|resty] [--start I] [--seed S]
-                   [--json] [--max-sequence M] [--svg FILE]
+                   [--json] [--max-sequence M] [--svg FILE] [validate's decode flags]
 
 Runs N picks of the safewrr balancer on a node set and prints the sequence
 (whole up to 200 picks, otherwise the first 100 and the last 20), the picks
@@ -51,9 +51,13 @@ lists all). Drained nodes (weight 0) are listed with 0 picks; rejected nodes
 are listed with their reason and are never picked.
 
 SPEC is a JSON object {"id": weight, ...} or array [{"id": .., "weight": ..}],
-a Lua table literal {a=10, b="0", c=0/0}, or @file holding one of them.
-Weights are checked with the strict policy: only numbers are weights, 0
-drains, the string "0" is rejected (string-zero).
+a registry's response, a Lua table literal {a=10, b="0", c=0/0}, or @file
+holding one of them. JSON is read as validate reads a payload, with the same
+decode flags (--format auto detects a registry's response, --policy,
+--convention, --health, --service, ...; see "safewrr validate -h"), so a
+Nacos or Consul answer is decoded as that registry's. A Lua table literal is
+a plain snapshot. By default only numbers are weights, 0 drains, the string
+"0" is rejected (string-zero).
 
 --algo smooth is nginx's smooth weighted round robin (the default); resty is
 lua-resty-balancer's resty.roundrobin order. --start I makes resty begin after
@@ -69,7 +73,8 @@ Bounds: --picks is 1 to 10,000,000. With --json the sequence holds at most
 reports "sequence_truncated": true and its full counts. The SVG draws every
 node's bar (up to 64 nodes) and the first 1,000 picks.
 
---json prints one object on one line: algo, picks (run), requested, cycle
+--json prints one object on one line: format (the payload's, map for a plain
+snapshot), algo, picks (run), requested, cycle
 (picks per full cycle), nodes (id, weight, state, picks, ideal, deviation),
 sequence (node ids in pick order), sequence_truncated, counts (id -> picks),
 ideal (id -> ideal picks), rejected (index, id, reason, raw, message), and
@@ -86,6 +91,8 @@ Example:
 
 // simOutcome is everything a simulation reports.
 type simOutcome struct {
+	format    string          // the payload's format
+	notes     []registry.Note // what a registry decoder decided
 	algo      string
 	requested int // picks asked for
 	picks     int // picks run
@@ -101,7 +108,7 @@ type simOutcome struct {
 func runSimulate(args []string, stdout, stderr io.Writer) int {
 	c := commands["simulate"]
 	fs := newFlagSet(c, stdout, stderr)
-	spec := fs.String("nodes", "", "the node set: JSON object, Lua table literal, or @file (required)")
+	spec := fs.String("nodes", "", "the node set: a JSON snapshot or registry response, a Lua table literal, or @file (required)")
 	picks := fs.Int("picks", 0, "number of picks to run, 1 to 10,000,000 (required)")
 	algo := fs.String("algo", "smooth", "algorithm: smooth (nginx) or resty (resty.roundrobin)")
 	start := fs.Int("start", 0, "resty: index of the node the first pass starts after (0-based)")
@@ -109,6 +116,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print one JSON object instead of text")
 	maxSeq := fs.Int("max-sequence", simDefaultMaxSequence, "longest sequence printed with --json")
 	svgPath := fs.String("svg", "", "write an SVG chart of the distribution and the sequence to `FILE`")
+	dec := addDecodeFlags(fs)
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
 	}
@@ -141,11 +149,11 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--start must be 0 or more, got %d", *start)
 	}
 
-	entries, err := luacompat.ParseSpec(*spec)
+	ns, err := dec.readSpec(*spec)
 	if err != nil {
-		return usageErr("--nodes: %v", err)
+		return usageErr("%v", err)
 	}
-	snap, rep := weights.Policy{}.Build(entries)
+	snap, rep := ns.snap, ns.rep.Report
 
 	var opts []balancer.Option
 	if *algo == "resty" {
@@ -176,6 +184,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 		keep = max(keep, min(*picks, svgMaxPicks))
 	}
 	out := simulate(snap, rep, *algo, *picks, keep, opts)
+	out.format, out.notes = string(ns.format), ns.rep.Notes
 	if out.failure != nil && !isNoNodeError(out.failure) {
 		// Not about the input's nodes: an option the balancer refused.
 		return usageErr("%v", out.failure)
@@ -302,11 +311,23 @@ func printSimText(w io.Writer, out simOutcome) {
 	if out.picks != out.requested {
 		ran = fmt.Sprintf("%d of %s", out.picks, plural(out.requested, "pick"))
 	}
+	if out.format != "" && out.format != string(registry.FormatMap) {
+		fmt.Fprintf(w, "format: %s\n", out.format)
+	}
 	fmt.Fprintf(w, "simulate: algo %s, %s; %d serving, %d drained, %d rejected", out.algo, ran, serving, drained, len(out.rejected))
 	if out.cycle > 0 {
 		fmt.Fprintf(w, "; one cycle is %s", plural(int(out.cycle), "pick"))
 	}
 	fmt.Fprintln(w)
+	if len(out.notes) > 0 {
+		fmt.Fprintln(w, "\nnotes:")
+		for _, n := range out.notes[:min(len(out.notes), simTextMaxNodes)] {
+			fmt.Fprintf(w, "  %s\n", n)
+		}
+		if len(out.notes) > simTextMaxNodes {
+			fmt.Fprintf(w, "  ... %d more\n", len(out.notes)-simTextMaxNodes)
+		}
+	}
 
 	if len(out.rejected) > 0 {
 		fmt.Fprintln(w, "\nrejected (never picked):")
@@ -554,6 +575,7 @@ type simJSONReject struct {
 }
 
 type simJSON struct {
+	Format            string          `json:"format"`
 	Algo              string          `json:"algo"`
 	Picks             int             `json:"picks"`
 	Requested         int             `json:"requested"`
@@ -569,6 +591,7 @@ type simJSON struct {
 
 func printSimJSON(w io.Writer, out simOutcome) error {
 	j := simJSON{
+		Format:            out.format,
 		Algo:              out.algo,
 		Picks:             out.picks,
 		Requested:         out.requested,

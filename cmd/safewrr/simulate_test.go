@@ -17,6 +17,7 @@ import (
 
 // simResult is the part of "simulate --json" the tests read.
 type simResult struct {
+	Format            string             `json:"format"`
 	Algo              string             `json:"algo"`
 	Picks             int                `json:"picks"`
 	Requested         int                `json:"requested"`
@@ -158,7 +159,7 @@ func TestSimulateJSONKeys(t *testing.T) {
 			if err := json.Unmarshal([]byte(out), &top); err != nil {
 				t.Fatal(err)
 			}
-			want := []string{"algo", "counts", "cycle", "ideal", "nodes", "picks", "rejected", "requested", "sequence", "sequence_truncated"}
+			want := []string{"algo", "counts", "cycle", "format", "ideal", "nodes", "picks", "rejected", "requested", "sequence", "sequence_truncated"}
 			if tc.extra != "" {
 				want = append(want, tc.extra)
 			}

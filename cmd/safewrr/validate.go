@@ -66,8 +66,19 @@ port by name.
 
 Ids with control characters, invalid UTF-8 or surrounding space are
 rejected (bad-id). Registry ids must be host:port (not-an-address names a
-scheme, userinfo, path, query or bad port); --require-addresses applies
-that rule to plain maps too, whose ids are otherwise free-form names.
+scheme, userinfo, path, query or bad port; a host ending in a number must be
+dotted-decimal IPv4) and are shown in canonical form (DNS names in lower
+case without a final dot, IPv6 as RFC 5952 writes it, IPv4-mapped IPv6 as
+IPv4); --require-addresses applies that rule to plain maps too, whose ids
+are otherwise free-form names. The proxy always applies it: for a plain map
+read without --require-addresses, every node the proxy would read otherwise
+(an id it rejects, a spelling it serves in canonical form, copies of one
+address it does not serve) gets a note with code proxy, which says what
+the proxy would do.
+
+An id sent more than once is served once when every copy reads the same,
+and not at all when the copies disagree ({"a": 5, "a": 0}): every copy is
+then rejected (duplicate-id).
 
 --json prints one object: format, detected, policy, entries, gcd, refused
 (null or why), serving (accepted nodes with weight above 0),
@@ -188,6 +199,14 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	for _, n := range rep.Notes {
 		out.Notes = append(out.Notes, validateNote{Index: n.Index, ID: n.ID, Code: string(n.Code), Detail: n.Detail})
 	}
+	if derr == nil && rep.Format == string(registry.FormatMap) && o.Policy.IDs != weights.IDsAddress {
+		// The proxy reads every id as an address: say where it differs.
+		po := o
+		po.Policy.IDs = weights.IDsAddress
+		if psnap, prep, perr := registry.Decode(registry.FormatMap, data, po); perr == nil {
+			out.Notes = append(out.Notes, proxyNotes(snap, rep.Report, psnap, prep.Report)...)
+		}
+	}
 
 	if *asJSON {
 		if err := writeValidateJSON(stdout, out); err != nil {
@@ -207,6 +226,50 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		return exitRejected
 	}
 	return exitOK
+}
+
+// proxyNotes compares a plain snapshot read with free-form ids (snap, rep)
+// with the same payload read as the proxy reads it, with address ids
+// (psnap, prep), and returns a note with code proxy for every node the
+// proxy would read otherwise, and for a snapshot it would refuse.
+func proxyNotes(snap weights.Snapshot, rep weights.Report, psnap weights.Snapshot, prep weights.Report) []validateNote {
+	var notes []validateNote
+	if prep.Refused != nil && rep.Refused == nil {
+		notes = append(notes, validateNote{Index: -1, Code: "proxy",
+			Detail: "the proxy would refuse this snapshot: " + decodeErrorText(prep.Refused)})
+	}
+	pRejected := make(map[int]*weights.NodeError, len(prep.Rejected))
+	for _, ne := range prep.Rejected {
+		pRejected[ne.Index] = ne
+	}
+	rejected := make(map[int]bool, len(rep.Rejected))
+	for _, ne := range rep.Rejected {
+		rejected[ne.Index] = true
+	}
+	k, pk := 0, 0 // the next accepted node of each reading
+	for i := 0; i < rep.Entries && k < len(snap.Nodes); i++ {
+		if rejected[i] {
+			if pRejected[i] == nil {
+				pk++
+			}
+			continue
+		}
+		n := snap.Nodes[k]
+		k++
+		switch pne := pRejected[i]; {
+		case pne != nil:
+			notes = append(notes, validateNote{Index: i, ID: n.ID, Code: "proxy",
+				Detail: "the proxy would reject this node: " + decodeErrorText(pne.Reason.Err()) + " (" + string(pne.Reason) + "): " + pne.Detail +
+					"; --require-addresses checks ids as the proxy does"})
+		case prep.Refused == nil && pk < len(psnap.Nodes):
+			if id := psnap.Nodes[pk].ID; id != n.ID {
+				notes = append(notes, validateNote{Index: i, ID: n.ID, Code: "proxy",
+					Detail: "the proxy would serve this node as " + id + ", the address in canonical form"})
+			}
+			pk++
+		}
+	}
+	return notes
 }
 
 func formatNames() string {
@@ -377,6 +440,15 @@ func printValidateText(w, stderr io.Writer, name string, out validateResult, all
 		fmt.Fprintf(w, "applied without the %s\n", validatePlural(len(out.Rejected), "rejected node"))
 	default:
 		fmt.Fprintln(w, "OK: every node accepted")
+	}
+	proxy := 0
+	for _, n := range out.Notes {
+		if n.Code == "proxy" {
+			proxy++
+		}
+	}
+	if proxy > 0 {
+		fmt.Fprintf(w, "the proxy, which reads every id as host:port, would read this payload otherwise: %s with code proxy\n", validatePlural(proxy, "note"))
 	}
 }
 
