@@ -21,7 +21,6 @@ import (
 var apisixRule = rule{registry: "APISIX", prio: prioHighest}
 
 func decodeAPISIX(c *collector, root weights.Raw) error {
-	c.rule = apisixRule
 	up, err := apisixUpstream(root)
 	if err != nil {
 		return err

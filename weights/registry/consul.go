@@ -23,7 +23,6 @@ var consulRule = rule{
 }
 
 func decodeConsul(c *collector, root weights.Raw) error {
-	c.rule = consulRule
 	if root.Kind != weights.KindArray {
 		return shapeError(FormatConsul, "the response is %s, not an array of service entries", root.Kind.Article())
 	}

@@ -24,7 +24,6 @@ var discoveryRule = rule{
 }
 
 func decodeDiscovery(c *collector, root weights.Raw) error {
-	c.rule = discoveryRule
 	if root.Kind != weights.KindObject {
 		return shapeError(FormatDiscovery, "the response is %s, not an object", root.Kind.Article())
 	}

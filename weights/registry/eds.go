@@ -30,7 +30,6 @@ var edsRule = rule{
 }
 
 func decodeEDS(c *collector, root weights.Raw) error {
-	c.rule = edsRule
 	if root.Kind != weights.KindObject {
 		return shapeError(FormatEDS, "the payload is %s, not an object", root.Kind.Article())
 	}

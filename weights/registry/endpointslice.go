@@ -18,7 +18,6 @@ import (
 var endpointSliceRule = rule{registry: "Kubernetes", def: 1}
 
 func decodeEndpointSlice(c *collector, root weights.Raw) error {
-	c.rule = endpointSliceRule
 	if root.Kind != weights.KindObject {
 		return shapeError(FormatEndpointSlice, "the payload is %s, not an object", root.Kind.Article())
 	}

@@ -26,7 +26,6 @@ var eurekaRule = rule{
 }
 
 func decodeEureka(c *collector, root weights.Raw) error {
-	c.rule = eurekaRule
 	if root.Kind != weights.KindObject {
 		return shapeError(FormatEureka, "the response is %s, not an object", root.Kind.Article())
 	}

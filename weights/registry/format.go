@@ -47,11 +47,47 @@ const (
 // format, or more than one.
 var ErrUnknownFormat = errors.New("registry: unknown payload format")
 
+// registryFormat is one registry's format: its weight convention (the rule
+// that turns its instances into a snapshot) and its decoder (which finds the
+// instances in a parsed payload). Each lives in the format's own file.
+type registryFormat struct {
+	format Format
+	rule   rule
+	decode func(c *collector, root weights.Raw) error
+}
+
+// registryFormats is the dispatch table from a registry format to its rule
+// and decoder, in the order Formats lists them.
+var registryFormats = []registryFormat{
+	{FormatDiscovery, discoveryRule, decodeDiscovery},
+	{FormatKratos, kratosRule, decodeKratos},
+	{FormatConsul, consulRule, decodeConsul},
+	{FormatNacos, nacosRule, decodeNacos},
+	{FormatEureka, eurekaRule, decodeEureka},
+	{FormatEDS, edsRule, decodeEDS},
+	{FormatAPISIX, apisixRule, decodeAPISIX},
+	{FormatEndpointSlice, endpointSliceRule, decodeEndpointSlice},
+}
+
+// registryFormatOf finds a registry format in the table.
+func registryFormatOf(f Format) (registryFormat, bool) {
+	for _, rf := range registryFormats {
+		if rf.format == f {
+			return rf, true
+		}
+	}
+	return registryFormat{}, false
+}
+
 // Formats returns every format DecodeFormat accepts except FormatAuto, in a
-// stable order.
+// stable order: the plain snapshot, then the registries.
 func Formats() []Format {
-	return []Format{FormatMap, FormatDiscovery, FormatKratos, FormatConsul, FormatNacos,
-		FormatEureka, FormatEDS, FormatAPISIX, FormatEndpointSlice}
+	fs := make([]Format, 0, 1+len(registryFormats))
+	fs = append(fs, FormatMap)
+	for _, rf := range registryFormats {
+		fs = append(fs, rf.format)
+	}
+	return fs
 }
 
 // formatList renders formats as "map, discovery, ...".

@@ -20,7 +20,6 @@ var kratosRule = rule{
 }
 
 func decodeKratos(c *collector, root weights.Raw) error {
-	c.rule = kratosRule
 	var list []weights.Raw
 	switch root.Kind {
 	case weights.KindArray:

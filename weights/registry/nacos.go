@@ -24,7 +24,6 @@ var nacosRule = rule{
 }
 
 func decodeNacos(c *collector, root weights.Raw) error {
-	c.rule = nacosRule
 	if root.Kind != weights.KindObject {
 		return shapeError(FormatNacos, "the response is %s, not an object", root.Kind.Article())
 	}
@@ -86,10 +85,4 @@ func decodeNacos(c *collector, root weights.Raw) error {
 		}
 	}
 	return nil
-}
-
-// get is Raw.Get without the flag.
-func get(r weights.Raw, key string) weights.Raw {
-	v, _ := r.Get(key)
-	return v
 }

@@ -10,6 +10,12 @@ import (
 	"strings"
 )
 
+// get is Raw.Get without the flag.
+func get(r weights.Raw, key string) weights.Raw {
+	v, _ := r.Get(key)
+	return v
+}
+
 // field returns the first member of r named by one of names (a registry's
 // spellings of one field, such as proto3 JSON's "lb_endpoints" and
 // "lbEndpoints"), and the name found.
