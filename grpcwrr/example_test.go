@@ -4,18 +4,22 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/resolver/manual"
 
 	"github.com/safewrr/safewrr/feed"
 	"github.com/safewrr/safewrr/grpcwrr" // registers the "safewrr" policy and resolver
-	"github.com/safewrr/safewrr/grpcwrr/internal/namesrv"
 	"github.com/safewrr/safewrr/weights"
 )
 
@@ -79,34 +83,6 @@ func ExampleSetWeight() {
 	// Output: map[a:10] 0
 }
 
-func start(name string) *namesrv.Server {
-	s, err := namesrv.Start(name, "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	return s
-}
-
-func writeRegistry(payload string) string {
-	dir, err := os.MkdirTemp("", "grpcwrr-example")
-	if err != nil {
-		log.Fatal(err)
-	}
-	file := filepath.Join(dir, "registry.json")
-	if err := os.WriteFile(file, []byte(payload), 0o600); err != nil {
-		log.Fatal(err)
-	}
-	return file
-}
-
-func hello(conn *grpc.ClientConn) string {
-	name, err := namesrv.Call(context.Background(), conn)
-	if err != nil {
-		log.Fatal(err)
-	}
-	return name
-}
-
 // A registry client of your own feeds the channel through feed.Func: every
 // payload it returns goes through the same decoding and guards as a file or
 // a URL (a payload the feed refuses never reaches the channel).
@@ -135,4 +111,57 @@ func ExampleNewResolverBuilder() {
 	}
 	fmt.Println(counts)
 	// Output: map[a:5 b:5]
+}
+
+// backend is a gRPC server on a loopback port that serves grpc-go's own
+// health service and counts the RPCs it answers.
+type backend struct {
+	Addr  string
+	srv   *grpc.Server
+	calls atomic.Int64
+}
+
+// names maps a backend's address to its name, for hello.
+var names sync.Map
+
+func start(name string) *backend {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	b := &backend{Addr: lis.Addr().String()}
+	b.srv = grpc.NewServer(grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		b.calls.Add(1)
+		return handler(ctx, req)
+	}))
+	healthpb.RegisterHealthServer(b.srv, health.NewServer())
+	names.Store(b.Addr, name)
+	go b.srv.Serve(lis)
+	return b
+}
+
+func (b *backend) Stop()        { b.srv.Stop() }
+func (b *backend) Calls() int64 { return b.calls.Load() }
+
+// hello makes one health check and returns the name of the backend that
+// answered it (grpc.Peer tells its address).
+func hello(conn *grpc.ClientConn) string {
+	var p peer.Peer
+	if _, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{}, grpc.Peer(&p)); err != nil {
+		log.Fatal(err)
+	}
+	name, _ := names.Load(p.Addr.String())
+	return name.(string)
+}
+
+func writeRegistry(payload string) string {
+	dir, err := os.MkdirTemp("", "grpcwrr-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	file := filepath.Join(dir, "registry.json")
+	if err := os.WriteFile(file, []byte(payload), 0o600); err != nil {
+		log.Fatal(err)
+	}
+	return file
 }

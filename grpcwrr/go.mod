@@ -3,7 +3,7 @@ module github.com/safewrr/safewrr/grpcwrr
 go 1.26.0
 
 require (
-	github.com/safewrr/safewrr v0.0.0
+	github.com/safewrr/safewrr v0.1.0
 	google.golang.org/grpc v1.85.0
 )
 
