@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"flag"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -233,5 +234,18 @@ func TestValidateSaysWhatTheProxyDoes(t *testing.T) {
 	_, out, _ = runCLI(t, "validate", "-")
 	if strings.Contains(out, "proxy") {
 		t.Errorf("a payload of canonical addresses got a proxy note:\n%s", out)
+	}
+}
+
+// TestValidateEurekaXML: Eureka's default XML answer is a payload error
+// that says how to ask for JSON.
+func TestValidateEurekaXML(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "apps.xml")
+	if err := os.WriteFile(path, []byte("<applications><application><name>SVC</name></application></applications>\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errb := runCLI(t, "validate", path)
+	if code != exitRejected || !strings.Contains(errb, "the payload is XML, not JSON") || !strings.Contains(errb, "Accept: application/json") {
+		t.Errorf("exit %d, stderr %q; want exit 1 and the hint to ask Eureka for JSON", code, errb)
 	}
 }

@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"github.com/safewrr/safewrr/weights"
 )
@@ -31,6 +33,25 @@ import (
 // "host:port" (weights.IDsAddress). A payload with several services is an
 // error wrapping ErrMultipleServices unless o.Service or o.MergeServices.
 func Decode(f Format, data []byte, o Options) (weights.Snapshot, Report, error) {
+	s, r, err := decode(f, data, o)
+	if err != nil && errors.Is(err, weights.ErrSyntax) && looksXML(data) {
+		hint := "the payload is XML, not JSON"
+		if f == FormatAuto || f == FormatEureka {
+			hint += ": Eureka answers XML unless the request asks for JSON (send the header Accept: application/json)"
+		}
+		err = fmt.Errorf("%w; %s", err, hint)
+	}
+	return s, r, err
+}
+
+// looksXML reports whether a payload starts, after white space, with '<'.
+func looksXML(data []byte) bool {
+	t := bytes.TrimLeft(data, " \t\r\n")
+	return len(t) > 0 && t[0] == '<'
+}
+
+// decode is Decode without the hint for an XML payload.
+func decode(f Format, data []byte, o Options) (weights.Snapshot, Report, error) {
 	if f == FormatMap {
 		s, r, err := weights.Decode(data, o.Policy)
 		r.Format = string(FormatMap)

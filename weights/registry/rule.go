@@ -168,6 +168,11 @@ func (r rule) build(insts []instance, o Options) (weights.Snapshot, Report) {
 		if substituted[ne.Index] {
 			ne.Raw = in.weight
 		}
+		if ne.Reason == weights.ReasonFraction && r.scale == 0 && o.Policy.Scale == 0 {
+			// The policy's hint, a scale for fractional weights, is for
+			// registries whose weights are floats; this one's are not.
+			ne.Detail = r.registry + " reads integer weights"
+		}
 		if in.where != "" && in.bad == "" && weightReason(ne.Reason) {
 			ne.Detail = joinDetail(ne.Detail, "the weight is "+in.where)
 		}
