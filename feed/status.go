@@ -113,8 +113,9 @@ type Note struct {
 type Refusal struct {
 	At time.Time `json:"at"`
 	// Stage is where it was refused: "decode" (the payload as a whole),
-	// "policy" (the weights policy refused the snapshot) or "balancer"
-	// (nothing to serve, or too large a drop of weight).
+	// "policy" (the weights policy, or a WithIDRule rule, refused the
+	// snapshot) or "balancer" (nothing to serve, or the sink refused it: a
+	// balancer refuses too large a drop of weight).
 	Stage string `json:"stage"`
 	Error string `json:"error"`
 }
