@@ -1,10 +1,64 @@
-// Package httplb puts a balancer.Balancer in front of HTTP backends with
-// net/http/httputil.ReverseProxy.
+// Package httplb is the HTTP side of safewrr: a reverse proxy over a
+// balancer.Balancer with everything `safewrr proxy` guarantees, as a
+// library. The command is flags and wiring over this package.
 //
-// A Transport is an http.RoundTripper that sends each attempt of a request to
-// a node of the balancer (a node's id is its "host:port"). When an attempt
-// fails and the request is safe to repeat (see Retryable), it tries again on
-// a node not yet tried for this request, at most MaxAttempts times in all.
+// # A proxy in a few calls
+//
+// A balancer starts empty; NewProxy puts an httputil.ReverseProxy in front
+// of it; NewServer serves it with the proxy's timeouts and limits; an Admin
+// serves the status and health endpoints on a listener of their own; a
+// feed then hands the registry's good node sets to the balancer (its Sink).
+// Both listeners answer from the start: 503 saying why until the first
+// poll has applied nodes (see Example_server):
+//
+//	lb, err := balancer.New(nil)
+//	base, err := httplb.NewBackendTransport(httplb.DefaultTimeouts, nil)
+//	tr, err := httplb.NewTransport(lb, httplb.WithBase(base))
+//	srv, err := httplb.NewServer(tr.Proxy(), httplb.DefaultTimeouts)
+//	go srv.Serve(httplb.LimitListener(ln, 4096))
+//	admin := &httplb.Admin{}
+//	go http.Serve(adminLn, admin)
+//	f, err := feed.New(ctx, feed.File("registry.json"), feed.WithSink(lb))
+//	admin.Attach(f, lb, tr)
+//	go f.Run(ctx)
+//
+// Every option checks its value: NewProxy and NewTransport return an error
+// naming the first bad one.
+//
+// # One pick loop
+//
+// A Transport is an http.RoundTripper that picks the node of every attempt
+// in RoundTrip (a node's id is its "host:port"): the first attempt with the
+// balancer's next node, each retry with a node not yet tried for this
+// request (balancer.Balancer.NextExcluding), at most MaxAttempts in all.
+// Rewrite only sets the X-Forwarded headers and keeps the path and query as
+// the client sent them. A failed attempt is retried when the request is
+// safe to repeat (see Retryable) and, whatever its method, when it never
+// reached a backend (the connection could not be made).
+//
+// # Request bodies
+//
+// A request body up to WithBodyBuffer's limit (DefaultBodyBuffer, 1 MiB)
+// is read whole before a node is picked, so a slow client holds no backend
+// connection, and is sent again on a retry: with one dead node and one
+// live one, every POST is delivered. WithBufferBudget caps the bytes held
+// in such buffers across all requests; past it a body streams without a
+// retry. WithMaxBody answers a longer body 413.
+//
+// # Only a backend's own failure charges it
+//
+// An attempt that fails because of the client's request (a body that
+// cannot be read: bad chunking, a malformed trailer, a connection that
+// breaks off or times out; a body over WithMaxBody; a trailer that may not
+// be forwarded, such as Content-Length; a request-target with a '#'; a
+// client that went away) returns a *RequestError with the status it
+// deserves (400, 408, 413, or StatusClientClosedRequest). It charges no
+// node and is not retried, so a hostile client cannot eject healthy
+// backends. Only a refused or broken connection, a timeout, a bad response
+// or a status of WithRetryStatus is a node's failure.
+//
+// # Ejection
+//
 // Consecutive failures of a node eject it from the balancer for a while
 // (doubling each time it is ejected again, within the balancer's cap on
 // ejected nodes); when the ejection ends the balancer brings the node back
@@ -22,15 +76,6 @@
 // already under way is not retried: ReverseProxy aborts the client's
 // connection, so the client sees the body cut short.
 //
-// Only a backend's own failure charges it. An attempt that fails because
-// of the client's request (a body that cannot be read: bad chunking, a
-// malformed trailer, a connection that breaks off or times out; a body over
-// a size limit; a trailer that may not be forwarded, such as
-// Content-Length; a client that went away) returns a *RequestError with
-// the status it deserves (400, 408, 413, or StatusClientClosedRequest). It
-// charges no node and is not retried, so a hostile client cannot eject
-// healthy backends.
-//
 // Whether a node is ejected, and until when, is the balancer's record
 // alone (balancer.Balancer.State): the transport counts failures but keeps
 // no ejection time of its own, so a registry flap (the node dropped and
@@ -38,10 +83,28 @@
 // the two disagree. Failures of a node the balancer holds ejected (requests
 // sent before the ejection) are not counted.
 //
-// NewProxy wires a Transport into a ReverseProxy: its Rewrite sets the
-// X-Forwarded headers only, its Transport picks the node of every attempt
-// (one pick loop: the first attempt and each retry pick in RoundTrip) and
-// retries, and its ErrorHandler answers 503 when the balancer has no node
-// to offer and 502 when the backends failed. Every option checks its value:
-// NewProxy and NewTransport return an error naming a bad one.
+// # Answers the proxy gives itself
+//
+// Proxy's ErrorHandler answers 503 with the reason when no node can take
+// the request (no registry data yet, all drained, all ejected), a
+// RequestError's status when the client was at fault, 504 when
+// Timeouts.Request ended the request before a response, and 502 when the
+// backends failed; each with a one-line plain-text body.
+//
+// # Server limits
+//
+// Timeouts holds the time limits of both sides (DefaultTimeouts are the
+// command's, set against nginx's and Envoy's defaults): NewBackendTransport
+// applies the backend side, NewServer the client side (a write deadline
+// renewed before every write, as nginx's send_timeout), with request
+// headers bounded by DefaultMaxHeaderBytes (32 KiB, 431 beyond).
+// LimitListener bounds the connections open at once.
+//
+// # Admin
+//
+// Admin serves StatusPath (the feed's status, the nodes and their states,
+// the transport's counters, as JSON, with bounded long-polls) and
+// HealthPath (200 or 503 with the reason). It answers from the moment it
+// exists, before the feed's first poll has completed, and works over any
+// proxy that keeps a balancer with a feed (the Transport is optional).
 package httplb

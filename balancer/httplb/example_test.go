@@ -1,14 +1,17 @@
 package httplb_test
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 
 	"github.com/safewrr/safewrr/balancer"
 	"github.com/safewrr/safewrr/balancer/httplb"
+	"github.com/safewrr/safewrr/feed"
 	"github.com/safewrr/safewrr/weights"
 )
 
@@ -85,4 +88,109 @@ func ExampleRetryable() {
 	keyed.Header.Set("Idempotency-Key", "7f3a")
 	fmt.Println(httplb.Retryable(get), httplb.Retryable(post), httplb.Retryable(keyed))
 	// Output: true false true
+}
+
+// The whole proxy: an empty balancer, the proxy over it with the backend
+// timeouts, a server with the client-side timeouts and limits, the admin
+// endpoints on a listener of their own, and a feed that hands the
+// registry's nodes to the balancer. Both listeners answer from the start.
+func Example_server() {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %s %s", r.Method, r.URL.Path, body)
+	}))
+	defer backend.Close()
+
+	lb, err := balancer.New(nil)
+	if err != nil {
+		panic(err)
+	}
+	base, err := httplb.NewBackendTransport(httplb.DefaultTimeouts, nil)
+	if err != nil {
+		panic(err)
+	}
+	var f *feed.Feed // set below; the 503 says why until then
+	tr, err := httplb.NewTransport(lb, httplb.WithBase(base), httplb.WithNoNodeReason(func() string {
+		if f == nil {
+			return httplb.NotLoaded
+		}
+		return f.Status().NoBackendsReason()
+	}))
+	if err != nil {
+		panic(err)
+	}
+	srv, err := httplb.NewServer(tr.Proxy(), httplb.DefaultTimeouts)
+	if err != nil {
+		panic(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	go srv.Serve(httplb.LimitListener(ln, 1024))
+	defer srv.Close()
+	admin := &httplb.Admin{}
+	adminSrv := httptest.NewServer(admin)
+	defer adminSrv.Close()
+
+	get := func(url string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			panic(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Print(resp.StatusCode, " ", string(body))
+	}
+	get(adminSrv.URL + httplb.HealthPath) // before the first poll
+
+	registry := feed.Func("inline", func(context.Context) ([]byte, error) {
+		return fmt.Appendf(nil, `{%q: 1}`, backend.Listener.Addr()), nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f, err = feed.New(ctx, registry, feed.WithSink(lb))
+	if err != nil {
+		panic(err)
+	}
+	admin.Attach(f, lb, tr)
+	go f.Run(ctx)
+
+	resp, err := http.Post("http://"+ln.Addr().String()+"/orders", "text/plain", strings.NewReader("one"))
+	if err != nil {
+		panic(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, string(body))
+	get(adminSrv.URL + httplb.HealthPath)
+	// Output:
+	// 503 no backends yet: the first registry poll has not completed yet
+	// 200 POST /orders one
+	// 200 ok: 1 of 1 nodes serving, generation 1
+}
+
+// The README's proxy: a registry file, the proxy with its timeouts. It is
+// compiled, not run (it serves until the process ends).
+func Example_readme() {
+	ctx := context.Background()
+	f, err := feed.New(ctx, feed.File("registry.json"))
+	if err != nil {
+		panic(err)
+	}
+	go f.Run(ctx) // polls every second from now on
+	base, err := httplb.NewBackendTransport(httplb.DefaultTimeouts, nil)
+	if err != nil {
+		panic(err)
+	}
+	proxy, err := httplb.NewProxy(f.Balancer(), httplb.WithBase(base))
+	if err != nil {
+		panic(err)
+	}
+	srv, err := httplb.NewServer(proxy, httplb.DefaultTimeouts)
+	if err != nil {
+		panic(err)
+	}
+	srv.Addr = "127.0.0.1:8080"
+	panic(srv.ListenAndServe())
 }

@@ -30,6 +30,10 @@ type config struct {
 	retryStatus map[int]bool
 	now         func() time.Time
 	logger      *slog.Logger
+	bodyBuffer  int64
+	maxBody     int64
+	bufferTotal int64
+	noNodeWhy   func() string
 }
 
 func defaultConfig() config {
@@ -42,6 +46,7 @@ func defaultConfig() config {
 		maxEjectFor: DefaultMaxEjectFor,
 		now:         time.Now,
 		logger:      slog.New(slog.DiscardHandler),
+		bodyBuffer:  DefaultBodyBuffer,
 	}
 }
 
@@ -147,6 +152,62 @@ func WithLogger(l *slog.Logger) Option {
 			return errors.New("httplb: WithLogger(nil)")
 		}
 		c.logger = l
+		return nil
+	})
+}
+
+// WithBodyBuffer sets the largest request body read whole before a node is
+// picked (the default is DefaultBodyBuffer, 1 MiB; 0 turns buffering off).
+// A buffered body costs no backend connection while a slow client sends
+// it, and is sent again on a retry, so every request whose attempt could
+// not connect (a POST too) and every safe request with a body is retried.
+// A longer body, or one that finds WithBufferBudget spent, streams to the
+// backend as it comes and is retried only when its request has GetBody.
+// The buffered body goes out with a Content-Length; its trailer is not
+// forwarded. n must not be negative.
+func WithBodyBuffer(n int64) Option {
+	return byteLimit("WithBodyBuffer", n, func(c *config) *int64 { return &c.bodyBuffer })
+}
+
+// WithMaxBody answers a request whose body is longer than n bytes with 413
+// Content Too Large (a RequestError), at once when its Content-Length says
+// so, or when the body is read past n, buffered or streamed. The default,
+// 0, sets no limit. n must not be negative.
+func WithMaxBody(n int64) Option {
+	return byteLimit("WithMaxBody", n, func(c *config) *int64 { return &c.maxBody })
+}
+
+// WithBufferBudget caps the bytes of request bodies held in buffers at once
+// across all requests (each body reserves its Content-Length, or the
+// WithBodyBuffer limit when its length is unknown, until its last attempt
+// returns). A request that would go past the cap is not refused: its body
+// streams to the backend, without a retry (see Transport.Unbuffered). The
+// default, 0, sets no cap. n must not be negative.
+func WithBufferBudget(n int64) Option {
+	return byteLimit("WithBufferBudget", n, func(c *config) *int64 { return &c.bufferTotal })
+}
+
+// WithNoNodeReason sets a function whose answer, when not "", is why the
+// balancer has no node: it replaces the balancer's own reason in the 503
+// the proxy answers (a feed's Status().NoBackendsReason() is one: it says
+// why no registry update was applied yet). why must not be nil.
+func WithNoNodeReason(why func() string) Option {
+	return optionFunc(func(c *config) error {
+		if why == nil {
+			return errors.New("httplb: WithNoNodeReason(nil)")
+		}
+		c.noNodeWhy = why
+		return nil
+	})
+}
+
+// byteLimit is an option that sets a size in bytes, 0 or more.
+func byteLimit(name string, n int64, field func(*config) *int64) Option {
+	return optionFunc(func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("httplb: %s(%d): must not be negative", name, n)
+		}
+		*field(c) = n
 		return nil
 	})
 }

@@ -33,6 +33,10 @@ func TestBadOptionsAreRejected(t *testing.T) {
 		{"nil base", WithBase(nil), "WithBase(nil)"},
 		{"nil clock", WithClock(nil), "WithClock(nil)"},
 		{"nil logger", WithLogger(nil), "WithLogger(nil)"},
+		{"negative body buffer", WithBodyBuffer(-1), "WithBodyBuffer(-1)"},
+		{"negative max body", WithMaxBody(-1), "WithMaxBody(-1)"},
+		{"negative buffer budget", WithBufferBudget(-1), "WithBufferBudget(-1)"},
+		{"nil reason", WithNoNodeReason(nil), "WithNoNodeReason(nil)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tr, err := NewTransport(b, tc.opt); err == nil || tr != nil {

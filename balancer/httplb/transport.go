@@ -43,6 +43,8 @@ type Transport struct {
 	bodyFailures atomic.Int64 // response bodies that broke off
 	failures     atomic.Int64 // attempts charged to a node
 	clientErrors atomic.Int64 // requests that failed because of the client
+	budget       budget       // bytes of request bodies held in buffers
+	unbuffered   atomic.Int64 // bodies streamed because the budget was spent
 }
 
 // nodeHealth counts one node's failures. Whether the node is ejected, and
@@ -68,6 +70,7 @@ func NewTransport(b *balancer.Balancer, opts ...Option) (*Transport, error) {
 			return nil, err
 		}
 	}
+	t.budget.limit = t.cfg.bufferTotal
 	return t, nil
 }
 
@@ -138,16 +141,23 @@ func notSent(err error) bool {
 // attempt could not connect (its body permitting), and stop after
 // MaxAttempts attempts or when no untried node is left; the last attempt's
 // response or error is returned.
-func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := cmp.Or(checkTarget(req), checkTrailer(req)); err != nil {
-		closeBody(req)
+func (t *Transport) RoundTrip(orig *http.Request) (*http.Response, error) {
+	if err := cmp.Or(checkTarget(orig), checkTrailer(orig)); err != nil {
+		closeBody(orig)
 		t.clientErrors.Add(1)
 		return nil, err
 	}
+	req, release, err := t.buffered(orig)
+	if err != nil {
+		closeBody(orig)
+		t.clientErrors.Add(1)
+		return nil, err
+	}
+	defer release()
 	var tried balancer.Tried
 	node, err := t.b.NextExcluding(&tried)
 	if err != nil {
-		closeBody(req)
+		closeBody(orig)
 		return nil, fmt.Errorf("%w: %w", ErrNoNode, err)
 	}
 	retryable := Retryable(req)
@@ -344,3 +354,8 @@ func (t *Transport) Failures() int64 { return t.failures.Load() }
 // ClientErrors returns how many requests failed because of the client's
 // request (see RequestError) and charged no node.
 func (t *Transport) ClientErrors() int64 { return t.clientErrors.Load() }
+
+// Unbuffered returns how many request bodies were streamed rather than
+// buffered because WithBufferBudget's cap was reached (such requests are
+// not retried).
+func (t *Transport) Unbuffered() int64 { return t.unbuffered.Load() }

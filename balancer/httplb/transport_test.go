@@ -226,7 +226,7 @@ func TestOnlySafeRequestsAreRetried(t *testing.T) {
 }
 
 func TestBodyWithoutGetBodyIsNotRetried(t *testing.T) {
-	f := newFixture(t, []uint32{1, 1}, nil, WithEjection(0, 0, 0))
+	f := newFixture(t, []uint32{1, 1}, nil, WithEjection(0, 0, 0), WithBodyBuffer(0))
 	f.net.set("a:1", true)
 	req, _ := http.NewRequest(http.MethodPut, "http://service/", io.NopCloser(strings.NewReader("stream")))
 	if Retryable(req) {
@@ -238,6 +238,38 @@ func TestBodyWithoutGetBodyIsNotRetried(t *testing.T) {
 	}
 	if got := f.net.take(); len(got) != 1 {
 		t.Fatalf("attempts = %v, want 1", got)
+	}
+}
+
+// TestBufferedBodyIsReplayed: by default a one-shot body is read whole
+// first, so it is sent again, byte for byte, to the next node; a body
+// longer than the buffer streams and is not.
+func TestBufferedBodyIsReplayed(t *testing.T) {
+	f := newFixture(t, []uint32{1, 1}, nil, WithEjection(0, 0, 0), WithBodyBuffer(6))
+	f.net.set("a:1", true)
+	for _, tc := range []struct {
+		body     string
+		attempts string
+	}{
+		{"stream", "[a:1 b:1]"}, // 6 bytes: buffered
+		{"", "[a:1 b:1]"},       // empty
+		{"streams", "[a:1]"},    // 7 bytes: streamed
+	} {
+		req, _ := http.NewRequest(http.MethodPut, "http://service/", io.NopCloser(strings.NewReader(tc.body)))
+		req.ContentLength = -1
+		f.t.RoundTrip(req)
+		if got := fmt.Sprint(f.net.take()); got != tc.attempts {
+			t.Errorf("body %q: attempts %s, want %s", tc.body, got, tc.attempts)
+		}
+		f.net.mu.Lock()
+		bodies := f.net.bodies
+		f.net.bodies = nil
+		f.net.mu.Unlock()
+		for _, b := range bodies {
+			if b != tc.body {
+				t.Errorf("body %q: an attempt sent %q", tc.body, b)
+			}
+		}
 	}
 }
 

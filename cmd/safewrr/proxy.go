@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -31,139 +30,65 @@ func init() {
 
 const proxyUsage = `Usage:
   safewrr proxy --listen 127.0.0.1:PORT --admin 127.0.0.1:PORT --registry FILE|URL
-                [validate's decode flags: --format F --policy strict|lenient --scale N
-                 --refuse-partial --convention registry|sdk|policy --health drain|reject|ignore
-                 --service NAME --merge-services --scheme S --port NAME]
-                [--poll 1s] [--poll-jitter 0.1]
-                [--max-backoff 30s] [--fetch-timeout 5s] [--max-bytes N]
-                [--registry-redirects same-host|any]
-                [--attempts 3] [--eject-after 3] [--eject-for 10s] [--max-ejected 50]
-                [--slow-start 10s] [--max-drop SHARE]
-                [--dial-timeout 5s] [--tls-handshake-timeout 10s]
-                [--response-header-timeout 15s] [--idle-conn-timeout 60s]
-                [--request-timeout 60s] [--read-header-timeout 10s]
-                [--read-timeout 60s] [--write-timeout 60s] [--keepalive-timeout 75s]
-                [--max-buffered-body 1MiB] [--max-body SIZE] [--log text|json]
+                [validate's decode flags] [flags below]
 
-A reverse proxy whose backends come from a registry. Every --poll (spread by
---poll-jitter, so a fleet does not poll in step; doubled after each failed
-fetch up to --max-backoff) it reads the registry (a file, or an http:// or
-https:// URL fetched with a GET; a redirect must keep the scheme, host and
-port unless --registry-redirects any), decodes it as validate does with the same flags
-(--format auto detects the format; see "safewrr validate -h"), and checks
-every weight with the policy. The decoder's notes are logged and shown.
-Rejected nodes are left out and logged once per change of the payload, with
-the totals per reason; an update the policy refuses, that does not parse,
-that would leave no node to serve (empty, all drained) or that drops more
-than --max-drop of the total weight is logged and refused, and the last good
-nodes keep serving. Node ids are the backends' host:port, in every format
-(so --require-addresses changes nothing here). A payload
-identical to the previous one is not decoded again. SIGHUP polls at once.
-The registry URL's user info, query and fragment are never printed.
+A reverse proxy (package httplb) whose backends come from a registry: a
+regular file or an http(s) URL, read every --poll (with jitter and backoff;
+SIGHUP polls at once), decoded and checked as validate does with the same
+flags. An update that does not parse, that the policy refuses, that leaves
+nothing to serve or drops more than --max-drop of the weight is refused and
+the last good nodes keep serving. Node ids must be host:port.
 
-Every request on --listen goes to the backends, its path and query exactly
-as sent (no cleaning, no redirect), by smooth weighted round robin. A failed
-attempt of a request that is safe to repeat (GET, HEAD, OPTIONS, TRACE, PUT,
-DELETE, or an Idempotency-Key header, without a body or with one that was
-buffered) is retried on another node, --attempts in all, and so is any
-request whose attempt could not connect (it reached no backend); an attempt
-fails on a connection error, after --response-header-timeout without
-response headers, or when the backend's body breaks off or is still coming
-when --request-timeout passes while the proxy waits for it (the client then
-sees its response cut short; a client that goes away counts against no
-node). --eject-after consecutive failures eject a node for
---eject-for (doubling while it keeps failing, at most 5m), never more than
---max-ejected percent of the nodes at once; a node that comes back or joins
-ramps up over --slow-start. Request bodies up to --max-buffered-body are read
-whole before a backend is chosen, so a slow client holds no backend
-connection. A request body larger than --max-body is answered 413.
+Requests go to the backends as sent, by smooth weighted round robin. Bodies
+up to --max-buffered-body are read first (--max-buffered-total at once), so
+safe requests, and any request that could not connect, are retried on
+another node. Failing nodes are ejected and ramp back over --slow-start. A
+client's fault (an unreadable, too large or too slow body, a bad trailer, a
+'#' in the target) gets 400, 413 or 408 and charges no node. With no node to
+serve the answer is 503 with the reason.
 
-Only a backend's own failure counts against it: a refused or broken
-connection, a timeout, a bad response. A request that fails because of the
-client (a body that cannot be read: bad chunking, a malformed or forbidden
-trailer, a body cut short or too slow; a body over --max-body; a client
-that goes away) is answered 400, 413 or 408, charges no node and is not
-retried. With no node to serve the proxy answers 503 and says why.
-
---admin serves, apart from the traffic, GET /-/safewrr: the state as JSON
-(the nodes with id, weight, effective weight and state; the latest payload's
-rejects, totals per reason and the first 100; the decoder's notes; the last
-error and the last refused update, kept until a good update is applied; polls
-and applied updates with their times). With ?after=N it first waits (up to
-?wait=, default 10s, at most 30s) until more than N polls have completed.
-GET /-/health answers 200 when the proxy has nodes to serve and 503 with the
-reason when not. --admin off turns the admin listener off.
-
-The bound addresses are logged at start ("listening" addr=... admin=...),
-so port 0 picks a free port. SIGINT and SIGTERM stop the proxy cleanly.
+--admin serves GET /-/safewrr (JSON state; ?after=N&wait=D long-polls) and
+GET /-/health, from the start, before the first poll ends ("off": none).
+The addresses are logged ("accepting connections", and "listening" after
+the first poll). SIGINT and SIGTERM stop the proxy. More: docs/proxy.md.
 
 Exit codes: 0 stopped by a signal; 2 usage error or an address cannot be
 bound.
 
 Example:
   safewrr proxy --listen 127.0.0.1:8080 --registry nodes.json --poll 1s
-  safewrr proxy --listen 127.0.0.1:0 --admin 127.0.0.1:0 --registry http://127.0.0.1:7171/discovery/fetch?appid=demo --format discovery
 `
 
 // Bounds and defaults of the proxy.
 const (
 	proxyDefaultAdmin    = "127.0.0.1:9901"
 	proxyDefaultMaxBytes = 8 << 20          // --max-bytes default
-	proxyDefaultWait     = 10 * time.Second // /-/safewrr?after= default wait
-	proxyMaxWait         = 30 * time.Second // and its maximum
-	proxyMaxWaiters      = 64               // long-polls held at once; more answer at once
-	proxyMaxNodesListed  = 1000             // nodes listed on the status page
 	proxyShutdownTimeout = 10 * time.Second // http.Server.Shutdown budget
-	proxyStatusPath      = "/-/safewrr"
-	proxyHealthPath      = "/-/health"
+	proxyDefaultBudget   = 64 << 20         // --max-buffered-total default
+	proxyDefaultMaxConns = 4096             // --max-conns default
 )
 
 // proxyConfig is the proxy's parsed command line.
 type proxyConfig struct {
-	listen        string
-	admin         string
-	registry      string
-	format        registry.Format
-	policyName    string
-	decode        registry.Options
-	poll          time.Duration
-	pollJitter    float64
-	maxBackoff    time.Duration
-	fetchTimeout  time.Duration
-	maxBytes      int64
-	anyRedirect   bool
-	attempts      int
-	ejectAfter    int
-	ejectFor      time.Duration
-	maxEjected    int
-	slowStart     time.Duration
-	maxDrop       float64
-	logFormat     string
-	timeouts      proxyTimeouts
-	maxBufferBody int64
-	maxBody       int64
+	listen, admin, registry, policyName, logFormat string
+	format                                         registry.Format
+	decode                                         registry.Options
+	poll, maxBackoff, fetchTimeout                 time.Duration
+	ejectFor, slowStart                            time.Duration
+	pollJitter, maxDrop                            float64
+	maxBytes, maxBufferBody, maxBody, bufferBudget int64
+	maxHeaderBytes                                 int64
+	attempts, ejectAfter, maxEjected, maxConns     int
+	anyRedirect                                    bool
+	timeouts                                       httplb.Timeouts
 }
 
-// proxyTimeouts are the proxy's time limits, towards the backends and
-// towards the clients.
-type proxyTimeouts struct {
-	dial           time.Duration // connecting to a backend
-	tlsHandshake   time.Duration // TLS handshake with a backend
-	responseHeader time.Duration // a backend's response headers, per attempt
-	idleConn       time.Duration // an idle keep-alive connection to a backend
-	request        time.Duration // one request, all attempts and the body (0: none)
-	readHeader     time.Duration // a client's request headers
-	read           time.Duration // a client's whole request, body included
-	write          time.Duration // between two writes of the response to a client
-	keepalive      time.Duration // an idle keep-alive connection from a client
-}
-
-// proxyHooks are what tests inject into proxyMain: a clock, a channel that
-// asks for a poll now, and a callback with the bound addresses.
+// proxyHooks are what tests inject into proxyMain.
 type proxyHooks struct {
-	now   func() time.Time
-	poll  <-chan struct{}
-	ready func(addr, admin string)
+	now       func() time.Time
+	poll      <-chan os.Signal         // SIGHUP: poll now
+	accepting func(addr, admin string) // the listeners answer
+	ready     func(addr, admin string) // the first poll has completed
 }
 
 func runProxy(args []string, stdout, stderr io.Writer) int {
@@ -172,83 +97,56 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	poll := make(chan struct{}, 1)
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				select {
-				case poll <- struct{}{}:
-				default:
-				}
-			}
-		}
-	}()
-	return proxyMain(ctx, args, stdout, stderr, proxyHooks{poll: poll})
-}
-
-// byteSize is a flag value of bytes with an optional KiB/MiB/GiB suffix.
-type byteSize int64
-
-func (b *byteSize) String() string { return fmt.Sprint(int64(*b)) }
-
-func (b *byteSize) Set(s string) error {
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
-		if t, ok := strings.CutSuffix(s, u.suffix); ok {
-			s, mult = t, u.mult
-			break
-		}
-	}
-	var n int64
-	if _, err := fmt.Sscanf(s, "%d", &n); err != nil || fmt.Sprint(n) != s || n < 0 || n > math.MaxInt64/mult {
-		return fmt.Errorf("want a number of bytes such as 1048576 or 1MiB")
-	}
-	*b = byteSize(n * mult)
-	return nil
+	return proxyMain(ctx, args, stdout, stderr, proxyHooks{poll: hup})
 }
 
 // proxyParse parses the command line; ok is false with the exit code when
 // the command should stop.
 func proxyParse(args []string, stdout, stderr io.Writer) (proxyConfig, int, bool) {
-	c := commands["proxy"]
-	fs := newFlagSet(c, stdout, stderr)
-	var cfg proxyConfig
+	fs := newFlagSet(commands["proxy"], stdout, stderr)
+	cfg := proxyConfig{maxBufferBody: httplb.DefaultBodyBuffer, bufferBudget: proxyDefaultBudget, maxBackoff: feed.DefaultMaxBackoff, maxHeaderBytes: httplb.DefaultMaxHeaderBytes,
+		poll: time.Second, fetchTimeout: feed.DefaultFetchTimeout, ejectFor: httplb.DefaultEjectFor, slowStart: 10 * time.Second}
 	var redirects string
-	bufferBody := byteSize(1 << 20)
-	var maxBody byteSize
 	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "`address` to serve traffic on (port 0 picks a free port)")
 	fs.StringVar(&cfg.admin, "admin", proxyDefaultAdmin, "`address` of the status and health endpoints (off: none)")
 	fs.StringVar(&cfg.registry, "registry", "", "registry `FILE` or http(s) URL (required)")
 	dec := addDecodeFlags(fs)
-	fs.DurationVar(&cfg.poll, "poll", time.Second, "poll `interval` (0: only at start and on SIGHUP)")
 	fs.Float64Var(&cfg.pollJitter, "poll-jitter", feed.DefaultJitter, "spread each poll interval by this `share` (0-1) either way")
-	fs.DurationVar(&cfg.maxBackoff, "max-backoff", feed.DefaultMaxBackoff, "longest poll interval after failed fetches (it doubles per failure)")
-	fs.DurationVar(&cfg.fetchTimeout, "fetch-timeout", feed.DefaultFetchTimeout, "time limit of one registry fetch over HTTP")
 	fs.Int64Var(&cfg.maxBytes, "max-bytes", proxyDefaultMaxBytes, "largest registry payload in `bytes`")
 	fs.StringVar(&redirects, "registry-redirects", "same-host", "registry redirects to follow: same-host or any")
 	fs.IntVar(&cfg.attempts, "attempts", httplb.DefaultMaxAttempts, "most attempts per request, the first included")
 	fs.IntVar(&cfg.ejectAfter, "eject-after", httplb.DefaultEjectAfter, "consecutive failures that eject a node (0: never)")
-	fs.DurationVar(&cfg.ejectFor, "eject-for", httplb.DefaultEjectFor, "first ejection's `duration`")
 	fs.IntVar(&cfg.maxEjected, "max-ejected", balancer.DefaultMaxEjectedPercent, "most `percent` of the nodes ejected at once")
-	fs.DurationVar(&cfg.slowStart, "slow-start", 10*time.Second, "ramp-up `window` of a node that joins or comes back (0: off)")
 	fs.Float64Var(&cfg.maxDrop, "max-drop", 0, "refuse an update that drops more than this `share` (0-1] of the total weight (0: no limit)")
-	fs.DurationVar(&cfg.timeouts.dial, "dial-timeout", 5*time.Second, "time limit of connecting to a backend")
-	fs.DurationVar(&cfg.timeouts.tlsHandshake, "tls-handshake-timeout", 10*time.Second, "time limit of a TLS handshake with a backend")
-	fs.DurationVar(&cfg.timeouts.responseHeader, "response-header-timeout", 15*time.Second, "time limit of a backend's response headers, per attempt (then a safe request moves on)")
-	fs.DurationVar(&cfg.timeouts.idleConn, "idle-conn-timeout", 60*time.Second, "how long an idle connection to a backend is kept")
-	fs.DurationVar(&cfg.timeouts.request, "request-timeout", 60*time.Second, "time limit of one request through the proxy, attempts and body included (0: none)")
-	fs.DurationVar(&cfg.timeouts.readHeader, "read-header-timeout", 10*time.Second, "time limit of a client's request headers")
-	fs.DurationVar(&cfg.timeouts.read, "read-timeout", 60*time.Second, "time limit of a client's whole request, body included")
-	fs.DurationVar(&cfg.timeouts.write, "write-timeout", 60*time.Second, "time limit between two writes of a response to a client")
-	fs.DurationVar(&cfg.timeouts.keepalive, "keepalive-timeout", 75*time.Second, "how long an idle client connection is kept")
-	fs.Var(&bufferBody, "max-buffered-body", "request bodies up to this `size` are read whole before a backend is chosen (0: none)")
-	fs.Var(&maxBody, "max-body", "answer 413 to a request body larger than this `size` (0: no limit)")
+	cfg.timeouts = httplb.DefaultTimeouts
+	durations := []struct {
+		v           *time.Duration
+		name, usage string
+		zeroOK      bool
+	}{
+		{&cfg.timeouts.Dial, "dial-timeout", "time limit of connecting to a backend", false},
+		{&cfg.timeouts.TLSHandshake, "tls-handshake-timeout", "time limit of a TLS handshake with a backend", false},
+		{&cfg.timeouts.ResponseHeader, "response-header-timeout", "time limit of a backend's response headers, per attempt (then a safe request moves on)", false},
+		{&cfg.timeouts.IdleConn, "idle-conn-timeout", "how long an idle connection to a backend is kept", false},
+		{&cfg.timeouts.Request, "request-timeout", "time limit of one request through the proxy, attempts and body included (0: none)", true},
+		{&cfg.timeouts.ReadHeader, "read-header-timeout", "time limit of a client's request headers", false},
+		{&cfg.timeouts.Read, "read-timeout", "time limit of a client's whole request, body included", false},
+		{&cfg.timeouts.Write, "write-timeout", "time limit between two writes of a response to a client", false},
+		{&cfg.timeouts.Idle, "keepalive-timeout", "how long an idle client connection is kept", false},
+		{&cfg.maxBackoff, "max-backoff", "longest poll interval after failed fetches (it doubles per failure)", true},
+		{&cfg.poll, "poll", "poll `interval` (0: only at start and on SIGHUP)", true},
+		{&cfg.fetchTimeout, "fetch-timeout", "time limit of one registry fetch over HTTP", false},
+		{&cfg.ejectFor, "eject-for", "first ejection's `duration`", false},
+		{&cfg.slowStart, "slow-start", "ramp-up `window` of a node that joins or comes back (0: off)", true},
+	}
+	for _, d := range durations {
+		fs.DurationVar(d.v, d.name, *d.v, d.usage)
+	}
+	fs.Var((*byteSize)(&cfg.maxBufferBody), "max-buffered-body", "request bodies up to this `size` are read whole before a backend is chosen (0: none)")
+	fs.Var((*byteSize)(&cfg.maxBody), "max-body", "answer 413 to a request body larger than this `size` (0: no limit)")
+	fs.Var((*byteSize)(&cfg.bufferBudget), "max-buffered-total", "most bytes of request bodies buffered at once, all connections together; past it a body streams without retry (0: no limit)")
+	fs.Var((*byteSize)(&cfg.maxHeaderBytes), "max-header-bytes", "largest request header `size` (then 431)")
+	fs.IntVar(&cfg.maxConns, "max-conns", proxyDefaultMaxConns, "most client connections open at once; more wait to be accepted (0: no limit)")
 	fs.StringVar(&cfg.logFormat, "log", "text", "log `format`: text or json")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return cfg, code, false
@@ -269,55 +167,32 @@ func proxyParse(args []string, stdout, stderr io.Writer) (proxyConfig, int, bool
 	}
 	o.Policy.IDs = weights.IDsAddress // the proxy dials every id
 	cfg.format, cfg.decode, cfg.policyName = f, o, dec.Policy
-	switch redirects {
-	case "same-host":
-	case "any":
-		cfg.anyRedirect = true
-	default:
-		return fail("--registry-redirects %q: want same-host or any", redirects)
-	}
-	cfg.maxBufferBody = int64(bufferBody)
-	cfg.maxBody = int64(maxBody)
-	for _, d := range []struct {
-		name     string
-		v        time.Duration
-		zeroOK   bool
-		zeroMean string
-	}{
-		{"--dial-timeout", cfg.timeouts.dial, false, ""},
-		{"--tls-handshake-timeout", cfg.timeouts.tlsHandshake, false, ""},
-		{"--response-header-timeout", cfg.timeouts.responseHeader, false, ""},
-		{"--idle-conn-timeout", cfg.timeouts.idleConn, false, ""},
-		{"--request-timeout", cfg.timeouts.request, true, ""},
-		{"--read-header-timeout", cfg.timeouts.readHeader, false, ""},
-		{"--read-timeout", cfg.timeouts.read, false, ""},
-		{"--write-timeout", cfg.timeouts.write, false, ""},
-		{"--keepalive-timeout", cfg.timeouts.keepalive, false, ""},
-		{"--max-backoff", cfg.maxBackoff, true, ""},
-	} {
-		if d.v < 0 || (d.v == 0 && !d.zeroOK) {
-			return fail("%s %v must be positive", d.name, d.v)
+	cfg.anyRedirect = redirects == "any"
+	for _, d := range durations {
+		if *d.v < 0 {
+			return fail("--%s %v must not be negative", d.name, *d.v)
+		}
+		if *d.v == 0 && !d.zeroOK {
+			return fail("--%s %v must be positive", d.name, *d.v)
 		}
 	}
 	switch {
-	case cfg.poll < 0:
-		return fail("--poll %v must not be negative", cfg.poll)
+	case redirects != "same-host" && redirects != "any":
+		return fail("--registry-redirects %q: want same-host or any", redirects)
 	case math.IsNaN(cfg.pollJitter) || cfg.pollJitter < 0 || cfg.pollJitter > 1:
 		return fail("--poll-jitter %v must be between 0 and 1", cfg.pollJitter)
-	case cfg.fetchTimeout <= 0:
-		return fail("--fetch-timeout %v must be positive", cfg.fetchTimeout)
 	case cfg.maxBytes <= 0:
 		return fail("--max-bytes %d must be positive", cfg.maxBytes)
+	case cfg.maxHeaderBytes < 1<<10 || cfg.maxHeaderBytes > 1<<30:
+		return fail("--max-header-bytes %d must be between 1KiB and 1GiB", cfg.maxHeaderBytes)
+	case cfg.maxConns < 0:
+		return fail("--max-conns %d must not be negative", cfg.maxConns)
 	case cfg.attempts < 1:
 		return fail("--attempts %d must be at least 1", cfg.attempts)
 	case cfg.ejectAfter < 0:
 		return fail("--eject-after %d must not be negative", cfg.ejectAfter)
-	case cfg.ejectFor <= 0:
-		return fail("--eject-for %v must be positive", cfg.ejectFor)
 	case cfg.maxEjected < 0 || cfg.maxEjected > 100:
 		return fail("--max-ejected %d must be between 0 and 100", cfg.maxEjected)
-	case cfg.slowStart < 0:
-		return fail("--slow-start %v must not be negative", cfg.slowStart)
 	case math.IsNaN(cfg.maxDrop) || cfg.maxDrop < 0 || cfg.maxDrop > 1:
 		return fail("--max-drop %v must be between 0 and 1", cfg.maxDrop)
 	case cfg.logFormat != "text" && cfg.logFormat != "json":
@@ -339,41 +214,44 @@ func proxyMain(ctx context.Context, args []string, stdout, stderr io.Writer, hoo
 		h = slog.NewJSONHandler(stderr, nil)
 	}
 	logger := slog.New(h)
+	fail := func(what string, err error) int {
+		fmt.Fprintf(stderr, "safewrr proxy: %s%v\n", what, err)
+		return exitUsage
+	}
 	p, err := newRegistryProxy(cfg, logger, hooks.now)
 	if err != nil {
-		fmt.Fprintf(stderr, "safewrr proxy: %v\n", err)
-		return exitUsage
+		return fail("", err)
 	}
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
-		fmt.Fprintf(stderr, "safewrr proxy: %v\n", err)
-		return exitUsage
+		return fail("", err)
 	}
 	var adminLn net.Listener
 	if cfg.admin != "off" {
 		if adminLn, err = net.Listen("tcp", cfg.admin); err != nil {
 			ln.Close()
-			fmt.Fprintf(stderr, "safewrr proxy: --admin: %v\n", err)
-			return exitUsage
+			return fail("--admin: ", err)
 		}
 	}
-	p.start(ctx)
 	addr, admin := ln.Addr().String(), "off"
 	args2 := []any{"addr", addr}
 	if adminLn != nil {
 		admin = adminLn.Addr().String()
-		args2 = append(args2, "admin", admin, "status", "http://"+admin+proxyStatusPath)
+		args2 = append(args2, "admin", admin, "status", "http://"+admin+httplb.StatusPath)
 		if ap, ok := adminLn.Addr().(*net.TCPAddr); ok && !ap.IP.IsLoopback() {
 			logger.Warn("the admin listener is not on a loopback address: anyone who reaches it reads the backends and the registry's name", "admin", admin)
 		}
 	}
-	args2 = append(args2, "registry", p.feed.Source().String())
-	logger.Info("listening", args2...)
-	if st := p.feed.Status(); !st.Serving() {
-		logger.Error("no backends yet: requests are answered 503 until the registry names a node that can serve", "why", st.NoBackendsReason())
+	args2 = append(args2, "registry", p.src.String())
+	// The listeners answer from now on; "listening" follows the first poll.
+	logger.Info("accepting connections", args2...)
+	if hooks.accepting != nil {
+		hooks.accepting(addr, admin)
 	}
-	if hooks.ready != nil {
-		hooks.ready(addr, admin)
-	}
-	return p.serve(ctx, ln, adminLn, hooks.poll)
+	return p.serve(ctx, ln, adminLn, hooks.poll, func() {
+		logger.Info("listening", args2...)
+		if hooks.ready != nil {
+			hooks.ready(addr, admin)
+		}
+	})
 }

@@ -12,8 +12,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/safewrr/safewrr/balancer/httplb"
 )
 
 // uriBackend records the request URI of every request it gets.
@@ -180,13 +183,13 @@ func TestProxySaysWhyThereAreNoBackends(t *testing.T) {
 type proxyRun struct {
 	addr, admin string
 	logs        *proxyLogBuffer
-	poll        chan struct{}
+	poll        chan os.Signal
 }
 
 func startProxyMain(t *testing.T, args ...string) *proxyRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &proxyRun{logs: &proxyLogBuffer{}, poll: make(chan struct{})}
+	r := &proxyRun{logs: &proxyLogBuffer{}, poll: make(chan os.Signal)}
 	ready := make(chan [2]string, 1)
 	exit := make(chan int, 1)
 	go func() {
@@ -243,7 +246,7 @@ func TestProxyNeverPrintsRegistryCredentials(t *testing.T) {
 	mu.Lock()
 	code = 200
 	mu.Unlock()
-	run.poll <- struct{}{}
+	run.poll <- syscall.SIGHUP
 	get("http://" + run.admin + proxyStatusPath + "?after=1&wait=10s")
 	seen.WriteString(run.logs.take())
 	out := seen.String()
@@ -284,7 +287,7 @@ func TestProxySlowClientHoldsNoBackend(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(body), "--read-timeout") {
+	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(body), "timeout") {
 		t.Fatalf("slow body: %s %q, want 408", resp.Status, body)
 	}
 	if got := b.take(); len(got) != 0 {
@@ -330,23 +333,6 @@ func TestProxyStatusPageIsBounded(t *testing.T) {
 	}
 }
 
-// TestProxyLongPollsAreCapped: beyond proxyMaxWaiters held long-polls, a
-// further one is answered at once with the current state.
-func TestProxyLongPollsAreCapped(t *testing.T) {
-	b := startURIBackend(t)
-	f := newProxyFixture(t, fmt.Sprintf(`{%q: 1}`, b.srv.Listener.Addr().String()))
-	f.p.waiters.Store(proxyMaxWaiters)
-	c := &http.Client{Timeout: 20 * time.Second} // a bound for a broken cap, not a measure
-	resp, err := c.Get(f.admin.URL + proxyStatusPath + "?after=100&wait=30s")
-	if err != nil {
-		t.Fatalf("a long-poll beyond the cap was held: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 || f.p.waiters.Load() != proxyMaxWaiters {
-		t.Fatalf("status %s, waiters %d", resp.Status, f.p.waiters.Load())
-	}
-}
-
 // TestProxy503WhenEveryNodeIsEjected names the state instead of "no
 // backends yet" once the registry has named nodes.
 func TestProxy503WhenEveryNodeIsEjected(t *testing.T) {
@@ -370,5 +356,51 @@ func TestProxy503WhenEveryNodeIsEjected(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 503 || string(body) != "safewrr: no backend can take the request now: all backends are ejected\n" {
 		t.Fatalf("second request: %s %q", resp.Status, body)
+	}
+}
+
+// TestProxyAdminAnswersWhileTheFirstPollHangs: a registry that never
+// answers holds the first poll, but the admin listener answers 503 saying
+// nothing is loaded yet, so does the traffic listener, and the proxy stops
+// when asked.
+func TestProxyAdminAnswersWhileTheFirstPollHangs(t *testing.T) {
+	release := make(chan struct{})
+	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer reg.Close()
+	defer close(release)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	accepting := make(chan [2]string, 1)
+	exit := make(chan int, 1)
+	logs := &proxyLogBuffer{}
+	go func() {
+		exit <- proxyMain(ctx, []string{"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--registry", reg.URL, "--fetch-timeout", "1h"},
+			io.Discard, logs, proxyHooks{accepting: func(addr, admin string) { accepting <- [2]string{addr, admin} }})
+	}()
+	var addrs [2]string
+	select {
+	case addrs = <-accepting:
+	case code := <-exit:
+		t.Fatalf("proxyMain exited %d:\n%s", code, logs.take())
+	}
+	for _, u := range []string{"http://" + addrs[1] + proxyHealthPath, "http://" + addrs[1] + proxyStatusPath, "http://" + addrs[0] + "/"} {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 503 || !strings.Contains(string(body), httplb.NotLoaded) {
+			t.Errorf("GET %s: %d %q, want 503 saying nothing is loaded yet", u, resp.StatusCode, body)
+		}
+	}
+	cancel()
+	if code := <-exit; code != exitOK {
+		t.Fatalf("exit %d", code)
 	}
 }

@@ -13,9 +13,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/safewrr/safewrr/balancer/httplb"
 	"github.com/safewrr/safewrr/feed"
 	"github.com/safewrr/safewrr/internal/clocktest"
 )
@@ -39,6 +41,15 @@ func (b *proxyLogBuffer) take() string {
 	b.buf.Reset()
 	return s
 }
+
+// proxyStatus is the status page the admin listener serves.
+type proxyStatus = httplb.AdminStatus
+
+// The admin endpoints' paths.
+const (
+	proxyStatusPath = httplb.StatusPath
+	proxyHealthPath = httplb.HealthPath
+)
 
 // proxyBackend is a loopback backend that answers with its name.
 type proxyBackend struct {
@@ -107,7 +118,7 @@ func newProxyFixture(t *testing.T, initial string, args ...string) *proxyFixture
 	f.p.start(context.Background())
 	f.front = httptest.NewServer(f.p.handler())
 	t.Cleanup(f.front.Close)
-	f.admin = httptest.NewServer(f.p.adminHandler())
+	f.admin = httptest.NewServer(&f.p.admin)
 	t.Cleanup(f.admin.Close)
 	return f
 }
@@ -343,8 +354,8 @@ func TestProxyHTTPRegistry(t *testing.T) {
 	}
 	p.start(context.Background())
 	poll := func() feed.Status { return p.pollOnce(context.Background()) }
-	if st := p.feed.Status(); st.Generation != 1 || p.lb.Len() != 2 {
-		t.Fatalf("initial generation %d, %d nodes", st.Generation, p.lb.Len())
+	if st := p.feed.Status(); st.Generation != 1 || p.feed.Balancer().Len() != 2 {
+		t.Fatalf("initial generation %d, %d nodes", st.Generation, p.feed.Balancer().Len())
 	}
 	set(500, "oops")
 	if st := poll(); st.LastPoll != feed.FetchError || !strings.Contains(st.LastError, "500") {
@@ -354,8 +365,8 @@ func TestProxyHTTPRegistry(t *testing.T) {
 	if st := poll(); st.LastPoll != feed.FetchError || !strings.Contains(st.LastError, "larger than 200 bytes") {
 		t.Fatalf("oversized payload: last poll %q error %q", st.LastPoll, st.LastError)
 	}
-	if st := p.feed.Status(); p.lb.Len() != 2 || st.Generation != 1 {
-		t.Fatalf("after failed fetches: %d nodes, generation %d; want the last good 2, 1", p.lb.Len(), st.Generation)
+	if st := p.feed.Status(); p.feed.Balancer().Len() != 2 || st.Generation != 1 {
+		t.Fatalf("after failed fetches: %d nodes, generation %d; want the last good 2, 1", p.feed.Balancer().Len(), st.Generation)
 	}
 }
 
@@ -368,7 +379,7 @@ func TestProxyMainServesAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ready := make(chan [2]string, 1)
-	poll := make(chan struct{})
+	poll := make(chan os.Signal)
 	logs := &proxyLogBuffer{}
 	exit := make(chan int, 1)
 	go func() {
@@ -401,7 +412,7 @@ func TestProxyMainServesAndStops(t *testing.T) {
 	if err := os.WriteFile(file, []byte(registryJSON(bs, "1", `"0"`)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	poll <- struct{}{}
+	poll <- syscall.SIGHUP
 	resp, err := http.Get("http://" + admin + proxyStatusPath + "?after=1&wait=30s")
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/safewrr/safewrr/balancer/httplb"
 )
 
 // startHungBackend starts a backend that reads the request and never
@@ -98,8 +100,8 @@ func TestProxyRequestTimeout(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusGatewayTimeout || !strings.Contains(string(body), "--request-timeout 200ms") {
-		t.Fatalf("GET: %s %q, want 504 naming --request-timeout", resp.Status, body)
+	if resp.StatusCode != http.StatusGatewayTimeout || !strings.Contains(string(body), "request timeout (200ms)") {
+		t.Fatalf("GET: %s %q, want 504 naming the request timeout", resp.Status, body)
 	}
 	if len(hits) != 1 {
 		t.Fatalf("the backend got %d requests", len(hits))
@@ -117,8 +119,11 @@ func TestProxyTimeoutFlagsReachTheTransport(t *testing.T) {
 	if !ok {
 		t.Fatalf("parse: exit %d", code)
 	}
-	d := backendDialer(cfg.timeouts)
-	tr := backendTransport(d, cfg.timeouts)
+	d := httplb.BackendDialer(cfg.timeouts)
+	tr, err := httplb.NewBackendTransport(cfg.timeouts, d)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if d.Timeout != 123*time.Millisecond || tr.TLSHandshakeTimeout != 4567*time.Millisecond ||
 		tr.ResponseHeaderTimeout != 8901*time.Millisecond || tr.IdleConnTimeout != 2345*time.Millisecond {
 		t.Fatalf("dial %v, TLS handshake %v, response header %v, idle %v",

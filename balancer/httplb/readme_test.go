@@ -1,0 +1,38 @@
+package httplb_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestReadmeProxyExample keeps the README's proxy snippet identical to the
+// body of Example_readme, which go test compiles.
+func TestReadmeProxyExample(t *testing.T) {
+	src, err := os.ReadFile("example_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(src)
+	start := strings.Index(s, "func Example_readme() {\n\tctx := context.Background()\n")
+	if start < 0 {
+		t.Fatal("example_test.go has no Example_readme starting with ctx")
+	}
+	body := s[start+len("func Example_readme() {\n\tctx := context.Background()\n"):]
+	end := strings.Index(body, "\n}\n")
+	if end < 0 {
+		t.Fatal("Example_readme has no end")
+	}
+	var block strings.Builder
+	for _, line := range strings.Split(body[:end+1], "\n") {
+		block.WriteString(strings.TrimPrefix(line, "\t") + "\n")
+	}
+	want := "```go\n" + strings.TrimSuffix(block.String(), "\n") + "```"
+	if !strings.Contains(string(readme), want) {
+		t.Errorf("README.md's proxy block differs from Example_readme in balancer/httplb/example_test.go; put this in the README:\n%s", want)
+	}
+}

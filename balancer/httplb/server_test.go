@@ -1,0 +1,202 @@
+package httplb
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/safewrr/safewrr/balancer"
+	"github.com/safewrr/safewrr/weights"
+)
+
+func TestTimeoutsCheck(t *testing.T) {
+	if err := DefaultTimeouts.Check(); err != nil {
+		t.Fatal(err)
+	}
+	off := DefaultTimeouts
+	off.Request = 0
+	if err := off.Check(); err != nil {
+		t.Fatalf("Request 0 (off): %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		set  func(*Timeouts)
+	}{
+		{"Dial", func(t *Timeouts) { t.Dial = 0 }},
+		{"TLSHandshake", func(t *Timeouts) { t.TLSHandshake = -1 }},
+		{"ResponseHeader", func(t *Timeouts) { t.ResponseHeader = 0 }},
+		{"IdleConn", func(t *Timeouts) { t.IdleConn = 0 }},
+		{"Request", func(t *Timeouts) { t.Request = -time.Second }},
+		{"ReadHeader", func(t *Timeouts) { t.ReadHeader = 0 }},
+		{"Read", func(t *Timeouts) { t.Read = 0 }},
+		{"Write", func(t *Timeouts) { t.Write = 0 }},
+		{"Idle", func(t *Timeouts) { t.Idle = 0 }},
+	} {
+		to := DefaultTimeouts
+		tc.set(&to)
+		err := to.Check()
+		if err == nil || !strings.Contains(err.Error(), "Timeouts."+tc.name+" ") {
+			t.Errorf("%s: Check() = %v", tc.name, err)
+		}
+		if _, err := NewServer(http.NotFoundHandler(), to); err == nil {
+			t.Errorf("%s: NewServer accepted it", tc.name)
+		}
+		if _, err := NewBackendTransport(to, nil); err == nil {
+			t.Errorf("%s: NewBackendTransport accepted it", tc.name)
+		}
+	}
+}
+
+func TestNewServerAndTransportCarryTheTimeouts(t *testing.T) {
+	to := Timeouts{Dial: 1, TLSHandshake: 2, ResponseHeader: 3, IdleConn: 4, Request: 5, ReadHeader: 6, Read: 7, Write: 8, Idle: 9}
+	s, err := NewServer(http.NotFoundHandler(), to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ReadHeaderTimeout != 6 || s.ReadTimeout != 7 || s.IdleTimeout != 9 || s.WriteTimeout != 0 || s.MaxHeaderBytes != DefaultMaxHeaderBytes {
+		t.Fatalf("server %+v", s)
+	}
+	tr, err := NewBackendTransport(to, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.TLSHandshakeTimeout != 2 || tr.ResponseHeaderTimeout != 3 || tr.IdleConnTimeout != 4 || tr.Proxy != nil {
+		t.Fatalf("transport %+v", tr)
+	}
+	if d := BackendDialer(to); d.Timeout != 1 {
+		t.Fatalf("dialer timeout %v", d.Timeout)
+	}
+}
+
+// TestRequestTimeoutIs504: a request that no backend answers within
+// Timeouts.Request gets 504 naming the timeout, and the backend is not
+// charged.
+func TestRequestTimeoutIs504(t *testing.T) {
+	release := make(chan struct{})
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hung.Close()
+	defer close(release)
+	b, err := balancer.New(nodesAt(hung.Listener.Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := mustTransport(t, b, WithEjection(1, time.Minute, time.Minute))
+	to := DefaultTimeouts
+	to.Request = 50 * time.Millisecond
+	srv, err := NewServer(tr.Proxy(), to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewUnstartedServer(srv.Handler)
+	front.Config = srv
+	front.Start()
+	defer front.Close()
+	resp, err := http.Get(front.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGatewayTimeout || !strings.Contains(string(body), "request timeout (50ms)") {
+		t.Fatalf("%s %q, want 504 naming the request timeout", resp.Status, body)
+	}
+	if tr.Failures() != 0 {
+		t.Fatalf("the backend was charged %d failures", tr.Failures())
+	}
+}
+
+// Test503SaysWhy: with no node, the 503 carries WithNoNodeReason's reason,
+// or the balancer's.
+func Test503SaysWhy(t *testing.T) {
+	b, err := balancer.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		why, want string
+	}{
+		{"fetch: open registry.json: no such file", "safewrr: no backends yet: fetch: open registry.json: no such file\n"},
+		{"", "safewrr: no backend can take the request now: no backends\n"},
+	} {
+		rp := mustProxy(t, b, WithNoNodeReason(func() string { return tc.why }))
+		rec := httptest.NewRecorder()
+		rp.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		if rec.Code != 503 || rec.Body.String() != tc.want || rec.Header().Get("Retry-After") != "1" {
+			t.Errorf("why %q: %d %q", tc.why, rec.Code, rec.Body.String())
+		}
+	}
+}
+
+// TestBufferBudget: a body that would take the held bytes past the budget
+// streams (no retry) and is counted; the budget is given back afterwards.
+func TestBufferBudget(t *testing.T) {
+	f := newFixture(t, []uint32{1, 1}, nil, WithEjection(0, 0, 0), WithBufferBudget(10))
+	f.net.set("a:1", true)
+	f.net.set("b:1", true)
+	f.t.budget.held.Store(5) // another request holds 5 bytes
+	req, _ := http.NewRequest(http.MethodPut, "http://service/", io.NopCloser(strings.NewReader("123456")))
+	f.t.RoundTrip(req)
+	if got := f.net.take(); len(got) != 1 || f.t.Unbuffered() != 1 {
+		t.Fatalf("over the budget: attempts %v, unbuffered %d; want one attempt, streamed", got, f.t.Unbuffered())
+	}
+	f.t.budget.held.Store(0)
+	req, _ = http.NewRequest(http.MethodPut, "http://service/", io.NopCloser(strings.NewReader("123456")))
+	req.ContentLength = 6
+	f.t.RoundTrip(req)
+	if got := f.net.take(); len(got) != 2 || f.t.budget.held.Load() != 0 {
+		t.Fatalf("within the budget: attempts %v, held %d; want a retry and the budget back", got, f.t.budget.held.Load())
+	}
+}
+
+func TestLimitListener(t *testing.T) {
+	if ln := LimitListener(nil, 0); ln != nil {
+		t.Fatal("LimitListener(ln, 0) is not ln")
+	}
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := LimitListener(inner, 1).(*limitListener)
+	defer ln.Close()
+	for range 2 {
+		c, err := net.Dial("tcp", inner.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	first, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ln.slots) != cap(ln.slots) {
+		t.Fatal("one connection open and a free slot: the limit does not hold")
+	}
+	second := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		second <- c
+	}()
+	first.Close()
+	first.Close() // a second Close gives back nothing more
+	c := <-second
+	if c == nil {
+		t.Fatal("no second connection after the first closed")
+	}
+	c.Close()
+	ln.Close()
+	if _, err := ln.Accept(); err == nil {
+		t.Fatal("Accept after Close succeeded")
+	}
+}
+
+func nodesAt(addr string) []weights.Node { return []weights.Node{{ID: addr, Weight: 1}} }
