@@ -1,0 +1,326 @@
+package caddywrr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+
+	"github.com/safewrr/safewrr/balancer"
+	"github.com/safewrr/safewrr/feed"
+	"github.com/safewrr/safewrr/weights"
+	"github.com/safewrr/safewrr/weights/registry"
+)
+
+func init() {
+	caddy.RegisterModule(new(Upstreams))
+}
+
+// DefaultPoll is how often Upstreams polls the registry by default.
+const DefaultPoll = time.Second
+
+// Upstreams is the dynamic upstream source http.reverse_proxy.upstreams.safewrr.
+// It reads a service registry's payload from a file or an http(s) URL
+// through package feed, the guarded path of `safewrr proxy`: every payload
+// is decoded and validated, rejected nodes are left out (and logged once per
+// change), and an update that cannot be read, that the policy refuses, that
+// would leave nothing to serve or that drops too much weight at once is
+// refused, the last good set serving on. GetUpstreams returns the serving
+// nodes of the last applied update (weight above 0) as upstreams; the
+// safewrr selection policy picks among them with the registry's weights.
+//
+// The decode fields are the decode flags of `safewrr validate` and
+// `safewrr proxy`. Node ids are always checked as host:port addresses: an
+// upstream is dialled.
+type Upstreams struct {
+	// Source is the registry: a file path or an http:// or https:// URL
+	// (JSON "registry"; "source" is Caddy's key for the module name).
+	Source string `json:"registry,omitempty"`
+	// Name names the source on the admin API's status page; default the
+	// source (a URL redacted).
+	Name string `json:"name,omitempty"`
+
+	// Poll is the interval between polls; default DefaultPoll. A negative
+	// value polls only at load.
+	Poll caddy.Duration `json:"poll,omitempty"`
+	// PollJitter spreads each interval by this share (0-1) either way;
+	// default feed.DefaultJitter.
+	PollJitter *float64 `json:"poll_jitter,omitempty"`
+	// MaxBackoff is the longest interval after failed fetches; default
+	// feed.DefaultMaxBackoff.
+	MaxBackoff caddy.Duration `json:"max_backoff,omitempty"`
+	// FetchTimeout bounds one fetch from a URL; default
+	// feed.DefaultFetchTimeout.
+	FetchTimeout caddy.Duration `json:"fetch_timeout,omitempty"`
+	// RegistryRedirects is "same-host" (default) or "any".
+	RegistryRedirects string `json:"registry_redirects,omitempty"`
+	// MaxBytes is the largest payload accepted; default weights.DefaultMaxBytes.
+	MaxBytes int64 `json:"max_bytes,omitempty"`
+	// MaxDrop refuses an update that drops more than this share (0-1] of
+	// the total weight; 0 is no limit.
+	MaxDrop float64 `json:"max_drop,omitempty"`
+
+	// Policy is the weight policy: "strict" (default) or "lenient".
+	Policy string `json:"policy,omitempty"`
+	// Format is the payload's format: "auto" (default), "map" or a
+	// registry (see registry.Formats).
+	Format string `json:"format,omitempty"`
+	// Scale multiplies weights before the integer check (0: the format's
+	// default).
+	Scale uint32 `json:"scale,omitempty"`
+	// RefusePartial refuses a whole update when any node is rejected.
+	RefusePartial bool `json:"refuse_partial,omitempty"`
+	// Convention is whose meaning of 0, missing and unparsable weights
+	// applies: "registry" (default), "sdk" or "policy".
+	Convention string `json:"convention,omitempty"`
+	// Health is what happens to instances the registry marks not serving:
+	// "drain" (default), "reject" or "ignore".
+	Health string `json:"health,omitempty"`
+	// Service keeps one service of a multi-service payload.
+	Service string `json:"service,omitempty"`
+	// Scheme picks among an instance's URLs (discovery, kratos).
+	Scheme string `json:"scheme,omitempty"`
+	// Port is the EndpointSlice port name.
+	Port string `json:"port,omitempty"`
+	// MergeServices serves every service of a multi-service payload as one
+	// pool.
+	MergeServices bool `json:"merge_services,omitempty"`
+	// RequireAddresses is accepted for parity with the command line; ids are
+	// always required to be host:port here.
+	RequireAddresses bool `json:"require_addresses,omitempty"`
+
+	feed   *feed.Feed
+	cancel context.CancelFunc
+	done   chan struct{}
+	name   string
+
+	mu   sync.Mutex // serializes publishing and subscribing
+	subs []func(*snapshot)
+	gen  int64
+	cur  atomic.Pointer[snapshot]
+}
+
+// snapshot is an applied update as Caddy sees it: every node (for the
+// balancer) and the serving ones (the pool, in registry order).
+type snapshot struct {
+	src   *Upstreams
+	gen   int64
+	nodes []weights.Node
+	ids   []string
+	index map[string]int
+}
+
+// CaddyModule returns the Caddy module information.
+func (*Upstreams) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.reverse_proxy.upstreams.safewrr",
+		New: func() caddy.Module { return new(Upstreams) },
+	}
+}
+
+// decodeOptions turns the decode fields into a format and registry
+// options; errors name the field.
+func (u *Upstreams) decodeOptions() (registry.Format, registry.Options, error) {
+	var o registry.Options
+	pol, err := weightPolicy(u.Policy)
+	if err != nil {
+		return "", o, fmt.Errorf("caddywrr: policy: must be strict or lenient, got %q", u.Policy)
+	}
+	o.Policy = pol
+	format := registry.FormatAuto
+	if u.Format != "" {
+		if format, err = registry.ParseFormat(u.Format); err != nil {
+			return "", o, fmt.Errorf("caddywrr: format: %w", err)
+		}
+	}
+	o.Policy.Scale = u.Scale
+	if u.RefusePartial {
+		o.Policy.Partial = weights.RefuseWhole
+	}
+	switch u.Convention {
+	case "", "registry":
+		o.Convention = registry.FollowRegistry
+	case "sdk":
+		o.Convention = registry.FollowSDK
+	case "policy":
+		o.Convention = registry.FollowPolicy
+	default:
+		return "", o, fmt.Errorf("caddywrr: convention: must be registry, sdk or policy, got %q", u.Convention)
+	}
+	switch u.Health {
+	case "", "drain":
+		o.Health = registry.HealthDrain
+	case "reject":
+		o.Health = registry.HealthReject
+	case "ignore":
+		o.Health = registry.HealthIgnore
+	default:
+		return "", o, fmt.Errorf("caddywrr: health: must be drain, reject or ignore, got %q", u.Health)
+	}
+	o.Policy.IDs = weights.IDsAddress
+	o.Service, o.Scheme, o.Port, o.MergeServices = u.Service, u.Scheme, u.Port, u.MergeServices
+	return format, o, nil
+}
+
+// feedOptions checks every field and returns the feed's source and options.
+func (u *Upstreams) feedOptions() (feed.Source, []feed.Option, error) {
+	format, dec, err := u.decodeOptions()
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case u.PollJitter != nil && (math.IsNaN(*u.PollJitter) || *u.PollJitter < 0 || *u.PollJitter > 1):
+		return nil, nil, fmt.Errorf("caddywrr: poll_jitter %v must be between 0 and 1", *u.PollJitter)
+	case u.MaxBackoff < 0:
+		return nil, nil, fmt.Errorf("caddywrr: max_backoff %v must not be negative", time.Duration(u.MaxBackoff))
+	case u.FetchTimeout < 0:
+		return nil, nil, fmt.Errorf("caddywrr: fetch_timeout %v must not be negative", time.Duration(u.FetchTimeout))
+	case u.MaxBytes < 0:
+		return nil, nil, fmt.Errorf("caddywrr: max_bytes %d must not be negative", u.MaxBytes)
+	case math.IsNaN(u.MaxDrop) || u.MaxDrop < 0 || u.MaxDrop > 1:
+		return nil, nil, fmt.Errorf("caddywrr: max_drop %v must be in [0, 1]", u.MaxDrop)
+	case u.RegistryRedirects != "" && u.RegistryRedirects != "same-host" && u.RegistryRedirects != "any":
+		return nil, nil, fmt.Errorf("caddywrr: registry_redirects: must be same-host or any, got %q", u.RegistryRedirects)
+	}
+	var src feed.Source
+	switch {
+	case u.Source == "":
+		return nil, nil, errors.New("caddywrr: source: a registry file or http(s) URL is required")
+	case strings.HasPrefix(u.Source, "http://") || strings.HasPrefix(u.Source, "https://"):
+		s, err := feed.URL(u.Source, feed.URLOptions{
+			Timeout:         time.Duration(u.FetchTimeout),
+			AllowOtherHosts: u.RegistryRedirects == "any",
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("caddywrr: source: %w", err)
+		}
+		src = s
+	default:
+		src = feed.File(u.Source)
+	}
+	poll := time.Duration(u.Poll)
+	switch {
+	case poll == 0:
+		poll = DefaultPoll
+	case poll < 0:
+		poll = 0
+	}
+	opts := []feed.Option{feed.WithFormat(format), feed.WithDecode(dec), feed.WithInterval(poll)}
+	if u.PollJitter != nil {
+		opts = append(opts, feed.WithJitter(*u.PollJitter))
+	}
+	if u.MaxBackoff > 0 {
+		opts = append(opts, feed.WithMaxBackoff(time.Duration(u.MaxBackoff)))
+	}
+	if u.MaxBytes > 0 {
+		opts = append(opts, feed.WithMaxBytes(u.MaxBytes))
+	}
+	if u.MaxDrop > 0 {
+		opts = append(opts, feed.WithBalancer(balancer.WithMaxWeightDrop(u.MaxDrop)))
+	}
+	return src, opts, nil
+}
+
+// Provision checks the configuration, polls the registry once and starts
+// polling it in the background. A registry that cannot be read or sends
+// nothing good at load is not an error: requests fail with Caddy's 503
+// until a good update comes, and the admin API says why.
+func (u *Upstreams) Provision(ctx caddy.Context) error {
+	src, opts, err := u.feedOptions()
+	if err != nil {
+		return err
+	}
+	opts = append(opts, feed.WithLogger(ctx.Slogger()), feed.WithOnChange(u.changed))
+	f, err := feed.New(ctx, src, opts...)
+	if err != nil {
+		return fmt.Errorf("caddywrr: %w", err)
+	}
+	u.feed = f
+	u.changed(f.Status()) // New's first poll ran before u.feed was set
+	run, cancel := context.WithCancel(context.Background())
+	u.cancel, u.done = cancel, make(chan struct{})
+	go func() {
+		defer close(u.done)
+		_ = f.Run(run)
+	}()
+	u.name = register(u)
+	return nil
+}
+
+// Cleanup stops polling.
+func (u *Upstreams) Cleanup() error {
+	if u.cancel != nil {
+		u.cancel()
+		<-u.done
+		unregister(u.name, u)
+	}
+	return nil
+}
+
+// Feed returns the feed that reads the registry (nil before Provision).
+func (u *Upstreams) Feed() *feed.Feed { return u.feed }
+
+// changed publishes a newly applied update; WithOnChange calls it after
+// every poll that changed something.
+func (u *Upstreams) changed(st feed.Status) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if st.Generation == u.gen || st.Generation == 0 {
+		return
+	}
+	u.gen = st.Generation
+	s := &snapshot{src: u, gen: st.Generation, nodes: st.Nodes, index: make(map[string]int, len(st.Nodes))}
+	for _, nd := range st.Nodes {
+		if nd.Weight > 0 {
+			s.index[nd.ID] = len(s.ids)
+			s.ids = append(s.ids, nd.ID)
+		}
+	}
+	for _, fn := range u.subs {
+		fn(s)
+	}
+	u.cur.Store(s)
+}
+
+// subscribe calls fn with the current snapshot and with every snapshot
+// applied from now on, before GetUpstreams returns it.
+func (u *Upstreams) subscribe(fn func(*snapshot)) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.subs = append(u.subs, fn)
+	if s := u.cur.Load(); s != nil {
+		fn(s)
+	}
+}
+
+// GetUpstreams returns the serving nodes of the last applied update, in
+// the registry's order, as new Upstream values (Caddy provisions the
+// values it is given on every request). Before the first good update it
+// returns an error saying why.
+func (u *Upstreams) GetUpstreams(r *http.Request) ([]*reverseproxy.Upstream, error) {
+	s := u.cur.Load()
+	if s == nil {
+		reason := "not provisioned"
+		if u.feed != nil {
+			reason = u.feed.Status().NoBackendsReason()
+		}
+		return nil, fmt.Errorf("caddywrr: %s: no registry update applied yet: %s", u.name, reason)
+	}
+	block := make([]reverseproxy.Upstream, len(s.ids))
+	pool := make([]*reverseproxy.Upstream, len(s.ids))
+	for i := range block {
+		block[i].Dial = s.ids[i]
+		pool[i] = &block[i]
+	}
+	caddyhttp.SetVar(r.Context(), varSnapshot, s)
+	return pool, nil
+}
