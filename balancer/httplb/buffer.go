@@ -75,7 +75,14 @@ func (t *Transport) buffered(req *http.Request) (out *http.Request, release func
 		return out, release, nil
 	}
 	release = func() { t.budget.give(need) }
-	data, err := io.ReadAll(io.LimitReader(out.Body, need))
+	var data []byte
+	if req.ContentLength > 0 {
+		// One allocation of the announced size, not ReadAll's doublings.
+		data = make([]byte, req.ContentLength)
+		_, err = io.ReadFull(out.Body, data)
+	} else {
+		data, err = io.ReadAll(io.LimitReader(out.Body, need))
+	}
 	if err != nil {
 		release()
 		return nil, func() {}, requestError(err)
