@@ -695,3 +695,30 @@ func TestFirstUpdateSkipsSlowStart(t *testing.T) {
 		t.Fatalf("a first node after the second update: %+v", s[0])
 	}
 }
+
+// CheckUpdate is Update's refusal of what a set holds, without a balancer.
+func TestCheckUpdate(t *testing.T) {
+	old := nodesOf("a=5 b=1")
+	for _, c := range []struct {
+		nodes   string
+		maxDrop float64
+		want    error
+		text    string
+	}{
+		{"", 0, ErrNoBackends, "balancer: update refused: no backends: the new set is empty"},
+		{"a=0 b=0", 0, ErrAllDrained, "balancer: update refused: all backends are drained (weight 0): all 2 nodes of the new set have weight 0"},
+		{"b=1 c=1", 0.5, ErrWeightDrop, "balancer: update refused: update drops too much weight: total weight would fall from 6 to 2, more than 0.5 of it"},
+		{"a=2 b=1", 0.5, nil, ""},
+		{"b=1", 0, nil, ""},
+	} {
+		err := CheckUpdate(old, nodesOf(c.nodes), c.maxDrop)
+		var ue *UpdateError
+		switch {
+		case c.want == nil && err != nil, c.want != nil && (!errors.Is(err, c.want) || !errors.Is(err, ErrUpdateRefused) || !errors.As(err, &ue) || err.Error() != c.text):
+			t.Errorf("CheckUpdate(%q, %v) = %v, want %v: %q", c.nodes, c.maxDrop, err, c.want, c.text)
+		}
+	}
+	if err := CheckUpdate(nil, nodesOf("a=1"), 0.5); err != nil {
+		t.Errorf("from an empty set: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package balancer
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/safewrr/safewrr/weights"
@@ -37,26 +38,16 @@ func (b *Balancer) Update(nodes []weights.Node) error {
 func (b *Balancer) setNodes(nodes []weights.Node) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	oldTotal := totalWeight(b.m.nodes)
-	newTotal := totalWeight(nodes)
-	refuse := func(cause error, detail string) error {
-		return &UpdateError{Cause: cause, Detail: detail, OldTotal: oldTotal, NewTotal: newTotal}
-	}
 	m, bad, why := newMembers(nodes)
 	if why != "" {
-		return refuse(ErrInvalidNode, fmt.Sprintf("node #%d %q: %s", bad, nodes[bad].ID, why))
+		return &UpdateError{Cause: ErrInvalidNode, Detail: fmt.Sprintf("node #%d %q: %s", bad, nodes[bad].ID, why),
+			OldTotal: totalWeight(b.m.nodes), NewTotal: totalWeight(nodes)}
 	}
-	if len(nodes) == 0 {
-		return refuse(ErrNoBackends, "the new set is empty")
-	}
-	if newTotal == 0 {
-		if plantRefusedApplied {
+	if err := CheckUpdate(b.m.nodes, nodes, b.cfg.maxDrop); err != nil {
+		if plantRefusedApplied && errors.Is(err, ErrAllDrained) {
 			b.m = m
 		}
-		return refuse(ErrAllDrained, fmt.Sprintf("all %d nodes of the new set have weight 0", len(nodes)))
-	}
-	if b.cfg.maxDrop > 0 && oldTotal > 0 && float64(newTotal) < float64(oldTotal)*(1-b.cfg.maxDrop) {
-		return refuse(ErrWeightDrop, fmt.Sprintf("total weight would fall from %d to %d, more than %.4g of it", oldTotal, newTotal, b.cfg.maxDrop))
+		return err
 	}
 	now := b.now()
 	b.expire(now)
@@ -78,6 +69,30 @@ func (b *Balancer) setNodes(nodes []weights.Node) error {
 	b.countEjected()
 	b.capEjections(now)
 	b.gen.Add(1)
+	return nil
+}
+
+// CheckUpdate says whether Update would refuse to replace the node set old
+// by nodes for what the sets hold, without a balancer: an empty set
+// (ErrNoBackends), a set where every weight is 0 (ErrAllDrained), and, when
+// maxDrop is above 0, a total weight lower than old's by more than maxDrop
+// of it (ErrWeightDrop, as WithMaxWeightDrop). It returns the *UpdateError
+// Update would (as an error), or nil. Ids are not checked. A source that hands node sets
+// to something other than a Balancer (package feed's sinks) applies the
+// same guards with it.
+func CheckUpdate(old, nodes []weights.Node, maxDrop float64) error {
+	oldTotal, newTotal := totalWeight(old), totalWeight(nodes)
+	refuse := func(cause error, detail string) error {
+		return &UpdateError{Cause: cause, Detail: detail, OldTotal: oldTotal, NewTotal: newTotal}
+	}
+	switch {
+	case len(nodes) == 0:
+		return refuse(ErrNoBackends, "the new set is empty")
+	case newTotal == 0:
+		return refuse(ErrAllDrained, fmt.Sprintf("all %d nodes of the new set have weight 0", len(nodes)))
+	case maxDrop > 0 && oldTotal > 0 && float64(newTotal) < float64(oldTotal)*(1-maxDrop):
+		return refuse(ErrWeightDrop, fmt.Sprintf("total weight would fall from %d to %d, more than %.4g of it", oldTotal, newTotal, maxDrop))
+	}
 	return nil
 }
 

@@ -22,7 +22,8 @@
 // payload cannot be read or decoded, when the policy refuses it (a rejected
 // node under RefuseWhole, every node rejected), when it would leave no node
 // to serve (empty, all drained), or when it drops more of the total weight
-// than balancer.WithMaxWeightDrop allows. Nodes the policy rejects are left
+// than WithMaxWeightDrop (or the balancer's balancer.WithMaxWeightDrop)
+// allows. Nodes the policy rejects are left
 // out of an otherwise good update and listed in the Status with their
 // reason; so are nodes whose id breaks a rule added with WithIDRule (grpcwrr
 // adds "a TCP host:port that gRPC dials as such"). A payload identical to the previous one is not decoded again.

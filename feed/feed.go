@@ -289,7 +289,7 @@ func (f *Feed) poll(st *Status, data []byte, ferr error, now time.Time) bool {
 	case rep.Refused != nil:
 		return refuse("policy", rep.Refused)
 	}
-	if err := f.apply(snap.Nodes); err != nil {
+	if err := f.apply(st.Nodes, snap.Nodes); err != nil {
 		return refuse("balancer", err)
 	}
 	f.applied = data
@@ -304,10 +304,11 @@ func (f *Feed) poll(st *Status, data []byte, ferr error, now time.Time) bool {
 	return true
 }
 
-// apply hands nodes to the sink, unless they leave nothing to serve; the
-// sink may refuse them too (a balancer refuses too large a drop of weight).
-func (f *Feed) apply(nodes []weights.Node) error {
-	if err := servable(nodes); err != nil {
+// apply hands nodes to the sink, unless they leave nothing to serve or
+// drop too much of the weight of old, the last applied set (the refusals
+// of balancer.CheckUpdate); the sink may refuse them too.
+func (f *Feed) apply(old, nodes []weights.Node) error {
+	if err := balancer.CheckUpdate(old, nodes, f.cfg.maxDrop); err != nil {
 		return err
 	}
 	return f.sink.Update(nodes)

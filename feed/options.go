@@ -48,6 +48,8 @@ type config struct {
 	idRules    idRules
 	sink       Sink
 	sinkSet    bool
+	maxDrop    float64
+	maxDropSet bool
 }
 
 func defaultConfig() config {

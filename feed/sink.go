@@ -2,6 +2,7 @@ package feed
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/safewrr/safewrr/balancer"
 	"github.com/safewrr/safewrr/weights"
@@ -48,24 +49,19 @@ func (c *config) sinkCheck() error {
 	switch {
 	case c.sinkSet && (c.sink == nil || c.sink == Sink((*balancer.Balancer)(nil))):
 		return fmt.Errorf("feed: nil Sink")
+	case math.IsNaN(c.maxDrop) || c.maxDrop < 0 || c.maxDrop > 1 || c.maxDropSet && c.maxDrop == 0:
+		return fmt.Errorf("feed: max weight drop %v must be in (0, 1]", c.maxDrop)
 	case c.sink != nil && len(c.balancer) > 0:
 		return fmt.Errorf("feed: WithBalancer configures the balancer the feed builds; with WithSink, configure the sink")
 	}
 	return nil
 }
 
-// servable refuses a set that leaves nothing to serve, whatever the sink:
-// the same refusals, in the same words, as balancer.Balancer.Update's.
-func servable(nodes []weights.Node) error {
-	if len(nodes) == 0 {
-		return &balancer.UpdateError{Cause: balancer.ErrNoBackends, Detail: "the new set is empty"}
-	}
-	var total uint64
-	for _, n := range nodes {
-		total += uint64(n.Weight)
-	}
-	if total == 0 {
-		return &balancer.UpdateError{Cause: balancer.ErrAllDrained, Detail: fmt.Sprintf("all %d nodes of the new set have weight 0", len(nodes))}
-	}
-	return nil
+// WithMaxWeightDrop refuses an update whose total weight is lower than the
+// last applied one's by more than share of it, share in (0, 1], whatever
+// the sink: the rule of balancer.WithMaxWeightDrop (0.5 refuses an update
+// that would halve the total weight or worse), applied by the feed. The
+// default is no such guard.
+func WithMaxWeightDrop(share float64) Option {
+	return optionFunc(func(c *config) { c.maxDrop, c.maxDropSet = share, true })
 }

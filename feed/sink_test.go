@@ -133,3 +133,27 @@ func TestSinkOptionErrors(t *testing.T) {
 		})
 	}
 }
+
+// The weight-drop guard is the feed's, whatever the sink.
+func TestMaxWeightDropGuardsAnySink(t *testing.T) {
+	r := &fakeRegistry{data: `{"a:1": 5, "b:1": 1}`}
+	sink := &recordingSink{}
+	f, _ := newFeed(t, r, feed.WithSink(sink), feed.WithMaxWeightDrop(0.5))
+	r.set(`{"b:1": 1, "c:1": 1}`)
+	st := f.Poll(context.Background())
+	if st.LastPoll != feed.Refused || st.Refused.Stage != "balancer" || !strings.Contains(st.LastError, "total weight would fall from 6 to 2, more than 0.5 of it") {
+		t.Fatalf("a drop from 6 to 2: %+v", st)
+	}
+	r.set(`{"a:1": 2, "b:1": 1}`) // 6 to 3: exactly half, allowed
+	if st := f.Poll(context.Background()); st.LastPoll != feed.Applied {
+		t.Fatalf("a drop from 6 to 3: %+v", st)
+	}
+	if got, want := strings.Join(sink.got(), " | "), "a:1=5 b:1=1 | a:1=2 b:1=1"; got != want {
+		t.Fatalf("the sink got %q, want %q", got, want)
+	}
+	for _, bad := range []float64{0, -0.1, 1.5} {
+		if _, err := feed.New(context.Background(), r.source(), feed.WithMaxWeightDrop(bad)); err == nil || !strings.Contains(err.Error(), "feed: max weight drop") {
+			t.Errorf("WithMaxWeightDrop(%v): %v", bad, err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -26,8 +27,10 @@ import (
 // the same names, values and defaults: policy, format, scale, refuse-partial,
 // convention, health, service, scheme, port; and interval, how often the
 // payload is read again (a Go duration, default 1s; 0 reads it only when
-// gRPC asks the resolver to resolve again). An unknown or bad parameter is an
-// error from the channel's first connection attempt.
+// gRPC asks the resolver to resolve again); and max-drop, as the proxy's
+// --max-drop: an update that drops more than this share (0, 1] of the total
+// weight is refused (feed.WithMaxWeightDrop). An unknown or bad parameter is
+// an error from the channel's first connection attempt.
 const Scheme = "safewrr"
 
 func init() {
@@ -40,8 +43,9 @@ func init() {
 // grpc.WithResolvers, or register it with resolver.Register.
 //
 // Each resolver is its feed's sink (feed.WithSink): the feed builds no
-// balancer, so feed.WithBalancer makes Build fail, and a feed.WithSink of
-// the caller's is replaced by the resolver.
+// balancer, so feed.WithBalancer makes Build fail (feed.WithMaxWeightDrop
+// is the feed's own guard against an update that drops too much weight),
+// and a feed.WithSink of the caller's is replaced by the resolver.
 //
 // Every resolver polls its own feed: a payload that the feed refuses (it
 // cannot be read or decoded, the policy refuses it, nothing would serve) is
@@ -173,6 +177,13 @@ func ParseTarget(u url.URL) (feed.Source, []feed.Option, error) {
 	}
 	o.Service, o.Scheme, o.Port = get("service", ""), get("scheme", ""), get("port", "")
 	opts := []feed.Option{feed.WithFormat(format), feed.WithDecode(o)}
+	if s := get("max-drop", ""); s != "" {
+		share, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(share) || share <= 0 || share > 1 {
+			return nil, nil, fmt.Errorf("grpcwrr: max-drop must be a share in (0, 1], got %q", s)
+		}
+		opts = append(opts, feed.WithMaxWeightDrop(share))
+	}
 	if s := get("interval", ""); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < 0 {

@@ -3,7 +3,9 @@ package grpcwrr
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/resolver"
 
@@ -99,5 +101,36 @@ func TestRejectWarningNamesTheNodeOnce(t *testing.T) {
 	want := `safewrr: inline: 2 of 3 nodes rejected and left out (map[negative:1 string-zero:1]), first: node "10.0.0.2:80" (#1): weight is the string "0", which registries read as drain or as default; refusing to guess (string-zero)`
 	if got != want {
 		t.Fatalf("warning\n got %s\nwant %s", got, want)
+	}
+}
+
+// feed.WithMaxWeightDrop guards the channel: an update that drops too much
+// weight never reaches it.
+func TestResolverMaxWeightDrop(t *testing.T) {
+	var mu sync.Mutex
+	payload := `{"10.0.0.1:80": 5, "10.0.0.2:80": 1}`
+	src := feed.Func("inline", func(context.Context) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return []byte(payload), nil
+	})
+	cc := &recordCC{}
+	r, err := NewResolverBuilder("droptest", src, feed.WithInterval(0), feed.WithMaxWeightDrop(0.5)).Build(resolver.Target{}, cc, resolver.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	mu.Lock()
+	payload = `{"10.0.0.2:80": 1}`
+	mu.Unlock()
+	r.ResolveNow(resolver.ResolveNowOptions{})
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	st := r.(*feedResolver).f.Wait(ctx, 1)
+	if st.LastPoll != feed.Refused || !strings.Contains(st.LastError, "total weight would fall from 6 to 1") {
+		t.Fatalf("status %+v", st)
+	}
+	if len(cc.states) != 1 {
+		t.Fatalf("the channel got %d states, want the first only", len(cc.states))
 	}
 }
