@@ -2,6 +2,8 @@ package weights_test
 
 import (
 	"errors"
+	"net"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -198,4 +200,56 @@ func TestParseAddressErrors(t *testing.T) {
 			t.Errorf("ParseAddress(%q) = %q, %v; want an *IDError %s mentioning %q", tt.id, got, err, tt.reason, tt.has)
 		}
 	}
+}
+
+// FuzzParseAddress checks the canonical form of address ids: it is its
+// own canonical form; its host is an IP literal in the form netip writes
+// or a lower-case DNS name that no IPv4 parser reads as a number; and the
+// spellings of one backend (letters in another case, a final dot after a
+// name) have the same canonical form.
+func FuzzParseAddress(f *testing.F) {
+	for _, id := range []string{"10.0.0.1:80", "[::ffff:10.0.0.1]:80", "Web-1.Example.:8080", "[FD00:0::1]:443",
+		"[fe80::1%eth0]:80", "0x7f.0.0.1:80", "127.1:80", "xn--bcher-kva.example:1", "a_b.c-d:65535", "[::]:1"} {
+		f.Add(id)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		c, err := weights.ParseAddress(id)
+		if err != nil {
+			var ie *weights.IDError
+			if !errors.As(err, &ie) || ie.Reason.Err() == nil || c != "" {
+				t.Fatalf("ParseAddress(%q) = %q, %v; want an *IDError with a known reason", id, c, err)
+			}
+			return
+		}
+		if again, err := weights.ParseAddress(c); err != nil || again != c {
+			t.Fatalf("ParseAddress(%q) = %q, but ParseAddress(%q) = %q, %v", id, c, c, again, err)
+		}
+		host, port, err := net.SplitHostPort(c)
+		if err != nil || port == "" {
+			t.Fatalf("canonical %q does not split: %v", c, err)
+		}
+		if a, err := netip.ParseAddr(host); err == nil {
+			if a.String() != host || a.Is4In6() {
+				t.Fatalf("canonical %q: IP host %q is not as netip writes it (%q)", c, host, a.String())
+			}
+		} else {
+			last := host[strings.LastIndexByte(host, '.')+1:]
+			if host != strings.ToLower(host) || strings.HasSuffix(host, ".") || net.ParseIP(host) != nil ||
+				strings.Trim(last, "0123456789") == "" || strings.HasPrefix(strings.ToLower(last), "0x") && strings.Trim(strings.ToLower(last[2:]), "0123456789abcdef") == "" {
+				t.Fatalf("canonical %q: host %q is not a lower-case name that cannot read as a number", c, host)
+			}
+		}
+		if !strings.Contains(id, "%") {
+			if up, err := weights.ParseAddress(strings.ToUpper(id)); err != nil || up != c {
+				t.Fatalf("ParseAddress(%q) = %q, %v; ParseAddress(%q) = %q", strings.ToUpper(id), up, err, id, c)
+			}
+		}
+		if h, p, err := net.SplitHostPort(id); err == nil && !strings.HasSuffix(h, ".") && !strings.Contains(h, ":") && len(id) < weights.DefaultMaxIDLen {
+			if _, err := netip.ParseAddr(h); err != nil {
+				if dot, err := weights.ParseAddress(h + ".:" + p); err != nil || dot != c {
+					t.Fatalf("ParseAddress(%q) = %q, %v; ParseAddress(%q) = %q", h+".:"+p, dot, err, id, c)
+				}
+			}
+		}
+	})
 }
