@@ -75,6 +75,8 @@ var malformedRequests = []struct {
 		[]int{200, 400}, []int{200, 400}}, // RFC 9112 6.3: reject, or read it chunked
 	{"two-content-lengths", "POST /t HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", false,
 		[]int{400}, []int{400}},
+	{"header-over-max-header-bytes", "GET /t HTTP/1.1\r\nHost: x\r\nX-Fill: " + strings.Repeat("a", 40<<10) + "\r\n\r\n", false,
+		[]int{431}, []int{431}},
 	{"slow-body", "POST /t HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nx", false,
 		[]int{408}, []int{408}},
 }
