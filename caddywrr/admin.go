@@ -2,6 +2,7 @@ package caddywrr
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/safewrr/safewrr/balancer/httplb"
 	"github.com/safewrr/safewrr/feed"
 )
 
@@ -56,12 +58,14 @@ func unregister(name string, u *Upstreams) {
 // Admin is the admin API module admin.api.safewrr. It serves, on Caddy's
 // admin endpoint:
 //
-//	GET /safewrr/status    every safewrr upstream source's feed status, as JSON
+//	GET /safewrr/status                every safewrr source: name, serving nodes, feed status
+//	GET /safewrr/source?name=NAME      one source's status page (httplb.Admin's): the feed's
+//	                                   status and every node's state, weight and ejection;
+//	                                   ?after=N&wait=D long-polls for the next poll
+//	GET /safewrr/health?name=NAME      200 when a node of the source can serve, else 503 with why
 //
-// Each entry has the source's name, the nodes serving (id and weight, in
-// registry order) and the feed's Status: polls, the outcome of the last
-// poll, the last error and refused update, and the latest payload's
-// rejects with their reasons.
+// The feed status holds polls, the outcome of the last poll, the last error
+// and refused update, and the latest payload's rejects with their reasons.
 type Admin struct{}
 
 // CaddyModule returns the Caddy module information.
@@ -110,14 +114,32 @@ func Statuses() []SourceStatus {
 }
 
 func serveStatus(w http.ResponseWriter, r *http.Request) error {
-	if r.URL.Path != "/safewrr/status" {
-		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errNotFound}
-	}
 	if r.Method != http.MethodGet {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errMethod}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	return json.NewEncoder(w).Encode(map[string]any{"sources": Statuses()})
+	var path string
+	switch r.URL.Path {
+	case "/safewrr/status":
+		w.Header().Set("Content-Type", "application/json")
+		return json.NewEncoder(w).Encode(map[string]any{"sources": Statuses()})
+	case "/safewrr/source":
+		path = httplb.StatusPath
+	case "/safewrr/health":
+		path = httplb.HealthPath
+	default:
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errNotFound}
+	}
+	name := r.URL.Query().Get("name")
+	sources.Lock()
+	u := sources.byName[name]
+	sources.Unlock()
+	if u == nil {
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("caddywrr: no safewrr source named %q (GET /safewrr/status lists them)", name)}
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Path = path
+	u.admin.ServeHTTP(w, r2)
+	return nil
 }
 
 type adminError string
@@ -125,8 +147,8 @@ type adminError string
 func (e adminError) Error() string { return string(e) }
 
 const (
-	errNotFound adminError = "caddywrr: not found; GET /safewrr/status"
-	errMethod   adminError = "caddywrr: method not allowed; GET /safewrr/status"
+	errNotFound adminError = "caddywrr: not found; GET /safewrr/status, /safewrr/source?name=NAME or /safewrr/health?name=NAME"
+	errMethod   adminError = "caddywrr: method not allowed; use GET"
 )
 
 var _ caddy.AdminRouter = Admin{}

@@ -36,7 +36,7 @@ type backend struct {
 	done chan struct{}
 }
 
-func startBackend(t *testing.T, name string) *backend {
+func startBackend(t testing.TB, name string) *backend {
 	t.Helper()
 	b := &backend{name: name}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -71,7 +71,7 @@ func (b *backend) stop() {
 }
 
 // restart listens again on the backend's address.
-func (b *backend) restart(t *testing.T) {
+func (b *backend) restart(t testing.TB) {
 	t.Helper()
 	ln, err := net.Listen("tcp", b.addr)
 	if err != nil {
@@ -90,7 +90,7 @@ type rig struct {
 	admin    *http.Client
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "cw") // short: a unix socket path is at most 107 bytes
 	if err != nil {
@@ -120,7 +120,7 @@ func (r *rig) vars(s string) string {
 }
 
 // load runs Caddy with a JSON config; Caddy is stopped at the test's end.
-func (r *rig) load(t *testing.T, cfg string) {
+func (r *rig) load(t testing.TB, cfg string) {
 	t.Helper()
 	if err := caddy.Load([]byte(r.vars(cfg)), true); err != nil {
 		t.Fatalf("caddy.Load: %v", err)
@@ -136,7 +136,7 @@ func adapt(caddyfile string) ([]byte, error) {
 	return cfg, err
 }
 
-func (r *rig) loadCaddyfile(t *testing.T, caddyfile string) {
+func (r *rig) loadCaddyfile(t testing.TB, caddyfile string) {
 	t.Helper()
 	cfg, err := adapt(r.vars(caddyfile))
 	if err != nil {
@@ -279,6 +279,7 @@ func TestJSONConfigSharesAndFlaps(t *testing.T) {
 	}{
 		{`c is "0"`, registryMap(bs, "5", "3", `"0"`), feed.Applied, "", 80, 50, 30, 0, `"reason":"string-zero"`},
 		{"b is NaN", registryMap(bs, "5", "NaN", "2"), feed.Applied, "", 70, 50, 0, 20, `"reason":"nan"`},
+		{"placeholder id", fmt.Sprintf(`{%q: 5, "{http.request.host}:80": 3, %q: 2}`, a, c), feed.Applied, "", 70, 50, 0, 20, `"reason":"not-an-address"`},
 		{"garbage", fmt.Sprintf(`{%q: 5, %q: 0x1F, %q: 2}`, a, b, c), feed.Refused, "decode", 70, 50, 0, 20, `"stage":"decode"`},
 		{"b is -1", registryMap(bs, "5", "-1", "2"), feed.Applied, "", 70, 50, 0, 20, `"reason":"negative"`},
 		{"all zero", registryMap(bs, "0", "0", "0"), feed.Refused, "balancer", 70, 50, 0, 20, `"stage":"balancer"`},
@@ -337,6 +338,34 @@ func TestJSONConfigSharesAndFlaps(t *testing.T) {
 	if len(page.Sources) != 1 || page.Sources[0].Name != "shop" || len(page.Sources[0].Serving) != 3 ||
 		page.Sources[0].Serving[0] != (NodeWeight{ID: a, Weight: 5}) {
 		t.Errorf("status page %+v", page)
+	}
+	// One source's page, from the policy's balancer.
+	resp, err = r.admin.Get("http://localhost/safewrr/source?name=shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var one struct {
+		Nodes []struct {
+			ID     string `json:"id"`
+			Weight uint32 `json:"weight"`
+			State  string `json:"state"`
+		} `json:"nodes"`
+		Generation int64 `json:"generation"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&one); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("source page: %d %v", resp.StatusCode, err)
+	}
+	if len(one.Nodes) != 3 || one.Nodes[1].ID != b || one.Nodes[1].State != "serving" || one.Generation != f.Status().Generation {
+		t.Errorf("source page %+v", one)
+	}
+	resp, err = r.admin.Get("http://localhost/safewrr/health?name=nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("health of an unknown source: %d, want 404", resp.StatusCode)
 	}
 }
 

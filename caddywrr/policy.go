@@ -451,6 +451,9 @@ func (p *Policy) bind(src *Upstreams) *binding {
 			p.log.Error("updating the balancer", zap.Error(err))
 		}
 	})
+	if src.admin != nil {
+		src.admin.Attach(src.feed, b.lb, nil) // the status page shows Caddy's ejections
+	}
 	p.bound.Store(b)
 	return b
 }

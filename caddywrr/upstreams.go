@@ -16,6 +16,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 
 	"github.com/safewrr/safewrr/balancer"
+	"github.com/safewrr/safewrr/balancer/httplb"
 	"github.com/safewrr/safewrr/feed"
 	"github.com/safewrr/safewrr/weights"
 	"github.com/safewrr/safewrr/weights/registry"
@@ -99,6 +100,8 @@ type Upstreams struct {
 	RequireAddresses bool `json:"require_addresses,omitempty"`
 
 	feed   *feed.Feed
+	guard  *balancer.Balancer // the sink's own checks (max_drop) and the admin page's nodes
+	admin  *httplb.Admin
 	cancel context.CancelFunc
 	done   chan struct{}
 	name   string
@@ -224,9 +227,6 @@ func (u *Upstreams) feedOptions() (feed.Source, []feed.Option, error) {
 	if u.MaxBytes > 0 {
 		opts = append(opts, feed.WithMaxBytes(u.MaxBytes))
 	}
-	if u.MaxDrop > 0 {
-		opts = append(opts, feed.WithBalancer(balancer.WithMaxWeightDrop(u.MaxDrop)))
-	}
 	return src, opts, nil
 }
 
@@ -239,13 +239,24 @@ func (u *Upstreams) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	opts = append(opts, feed.WithLogger(ctx.Slogger()), feed.WithOnChange(u.changed))
+	var bopts []balancer.Option
+	if u.MaxDrop > 0 {
+		bopts = append(bopts, balancer.WithMaxWeightDrop(u.MaxDrop))
+	}
+	if u.guard, err = balancer.New(nil, bopts...); err != nil {
+		return fmt.Errorf("caddywrr: %w", err)
+	}
+	opts = append(opts, feed.WithLogger(ctx.Slogger()), feed.WithSink(sink{u}))
 	f, err := feed.New(ctx, src, opts...)
 	if err != nil {
 		return fmt.Errorf("caddywrr: %w", err)
 	}
 	u.feed = f
-	u.changed(f.Status()) // New's first poll ran before u.feed was set
+	u.admin = &httplb.Admin{Policy: u.Policy}
+	if u.admin.Policy == "" {
+		u.admin.Policy = "strict"
+	}
+	u.admin.Attach(f, u.guard, nil)
 	run, cancel := context.WithCancel(context.Background())
 	u.cancel, u.done = cancel, make(chan struct{})
 	go func() {
@@ -269,26 +280,33 @@ func (u *Upstreams) Cleanup() error {
 // Feed returns the feed that reads the registry (nil before Provision).
 func (u *Upstreams) Feed() *feed.Feed { return u.feed }
 
-// changed publishes a newly applied update; WithOnChange calls it after
-// every poll that changed something.
-func (u *Upstreams) changed(st feed.Status) {
+// sink is the feed's sink: it takes every node set the feed's guards let
+// through, checks it against max_drop, and publishes it to the policies
+// bound to the source and then to GetUpstreams.
+type sink struct{ u *Upstreams }
+
+// Update publishes nodes, or refuses them (the feed keeps the last good
+// set) when they drop more weight than max_drop allows.
+func (s sink) Update(nodes []weights.Node) error {
+	u := s.u
+	if err := u.guard.Update(nodes); err != nil {
+		return err
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if st.Generation == u.gen || st.Generation == 0 {
-		return
-	}
-	u.gen = st.Generation
-	s := &snapshot{src: u, gen: st.Generation, nodes: st.Nodes, index: make(map[string]int, len(st.Nodes))}
-	for _, nd := range st.Nodes {
+	u.gen++
+	snap := &snapshot{src: u, gen: u.gen, nodes: nodes, index: make(map[string]int, len(nodes))}
+	for _, nd := range nodes {
 		if nd.Weight > 0 {
-			s.index[nd.ID] = len(s.ids)
-			s.ids = append(s.ids, nd.ID)
+			snap.index[nd.ID] = len(snap.ids)
+			snap.ids = append(snap.ids, nd.ID)
 		}
 	}
 	for _, fn := range u.subs {
-		fn(s)
+		fn(snap)
 	}
-	u.cur.Store(s)
+	u.cur.Store(snap)
+	return nil
 }
 
 // subscribe calls fn with the current snapshot and with every snapshot
