@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"text/tabwriter"
 	"unicode"
 
+	"github.com/safewrr/safewrr/internal/regfile"
 	"github.com/safewrr/safewrr/weights"
 	"github.com/safewrr/safewrr/weights/registry"
 )
@@ -33,7 +35,8 @@ const validateUsage = `Usage:
                    [--merge-services] [--require-addresses] [--allow-empty]
                    FILE|- [--json]
 
-Reads a payload from FILE (or standard input for -), decodes it, and prints
+Reads a payload from FILE (a regular file: a FIFO, a device or a directory is
+refused at once) or standard input (-), decodes it, and prints
 the accepted nodes (id, weight, drained or serving) and the rejected nodes
 (index, id, reason, the raw value as sent, and why), then what the policy
 decided for the snapshot as a whole.
@@ -284,27 +287,22 @@ func formatNames() string {
 
 // readPayload reads FILE or standard input, at most one byte more than the
 // size limit so that an oversized payload is reported by the decoder rather
-// than read whole.
+// than read whole. FILE must be a regular file: it is opened non-blocking,
+// so a FIFO, a device or a directory is an error at once, never a wait.
 func readPayload(name string, l weights.Limits) ([]byte, error) {
 	limit := l.MaxBytes
 	if limit <= 0 {
 		limit = weights.DefaultMaxBytes
 	}
-	var r io.Reader
-	if name == "-" {
-		r = validateStdin
-	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		if st, err := f.Stat(); err == nil && st.IsDir() {
+	if name != "-" {
+		data, err := regfile.Read(name, int64(limit))
+		var nr *regfile.NotRegularError
+		if errors.As(err, &nr) && nr.Mode.IsDir() {
 			return nil, fmt.Errorf("%s is a directory", name)
 		}
-		r = f
+		return data, err
 	}
-	data, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	data, err := io.ReadAll(io.LimitReader(validateStdin, int64(limit)+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", displayName(name), err)
 	}
