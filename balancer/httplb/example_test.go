@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 
 	"github.com/safewrr/safewrr/balancer"
 	"github.com/safewrr/safewrr/balancer/httplb"
@@ -109,12 +110,12 @@ func Example_server() {
 	if err != nil {
 		panic(err)
 	}
-	var f *feed.Feed // set below; the 503 says why until then
+	var loaded atomic.Pointer[feed.Feed] // set below; the 503 says why until then
 	tr, err := httplb.NewTransport(lb, httplb.WithBase(base), httplb.WithNoNodeReason(func() string {
-		if f == nil {
-			return httplb.NotLoaded
+		if f := loaded.Load(); f != nil {
+			return f.Status().NoBackendsReason()
 		}
-		return f.Status().NoBackendsReason()
+		return httplb.NotLoaded
 	}))
 	if err != nil {
 		panic(err)
@@ -149,10 +150,11 @@ func Example_server() {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	f, err = feed.New(ctx, registry, feed.WithSink(lb))
+	f, err := feed.New(ctx, registry, feed.WithSink(lb))
 	if err != nil {
 		panic(err)
 	}
+	loaded.Store(f)
 	admin.Attach(f, lb, tr)
 	go f.Run(ctx)
 

@@ -125,22 +125,28 @@ func notSent(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-// RoundTrip sends req to a node of the balancer and returns the first
-// response that is not a failure. An attempt fails when the base
-// RoundTripper returns an error (connection refused, reset, timeout) or the
-// response's status is one of WithRetryStatus's; a request that was canceled
-// by its caller is not a node's failure and is never retried. A response
-// counts as the node's success once its body has been read to the end; an
-// error while reading it (the backend closed or reset the connection before
-// the announced length, or the request's deadline passed while a read was
-// waiting for the backend's next bytes) counts as the node's failure, though
-// the response, already under way, cannot be retried. A caller's
-// cancellation (context.Canceled, such as a client that went away) is never
-// the node's failure. Retries go to nodes not yet tried
-// for this request, for Retryable requests and for any request whose
-// attempt could not connect (its body permitting), and stop after
-// MaxAttempts attempts or when no untried node is left; the last attempt's
-// response or error is returned.
+// RoundTrip sends the request to nodes of the balancer and returns the
+// first response that is not a failure. First it checks the request (a
+// '#' in the target or a trailer that may not be forwarded is a
+// RequestError) and reads its body into a buffer (WithBodyBuffer,
+// WithBufferBudget, WithMaxBody; a body that fails to read is a
+// RequestError); then every attempt picks its node here, the first with the
+// balancer's next node, each retry with one not yet tried for this request
+// (NextExcluding). RoundTrip does not modify orig.
+//
+// An attempt fails when the base RoundTripper returns an error (connection
+// refused, reset, timeout) or the response's status is one of
+// WithRetryStatus's. An attempt that failed because of the client (its body
+// failed to read, its caller canceled it) is a RequestError: no node's
+// failure, never retried. A response counts as the node's success once its
+// body has been read to the end; an error while reading it (the backend
+// closed or reset the connection before the announced length, or the
+// request's deadline passed while a read was waiting for the backend's next
+// bytes) counts as the node's failure, though the response, already under
+// way, cannot be retried. Retries go to Retryable requests and to any
+// request whose attempt could not connect (its body permitting, as a
+// buffered one does), and stop after MaxAttempts attempts or when no
+// untried node is left; the last attempt's response or error is returned.
 func (t *Transport) RoundTrip(orig *http.Request) (*http.Response, error) {
 	if err := cmp.Or(checkTarget(orig), checkTrailer(orig)); err != nil {
 		closeBody(orig)
