@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +38,11 @@ type scriptRun struct {
 	// return a node that is not serving, but a node that came back may
 	// not be picked yet.
 	behind bool
+	// phase is how many picks the balancer served since it was built at
+	// a known phase (smooth, no start option, no slow start: nginx's
+	// smooth WRR from all-zero current weights), -1 when the phase is not
+	// known (another algorithm or start, or any change since the build).
+	phase int
 }
 
 func (r *scriptRun) clock() time.Time { return epoch.Add(time.Duration(r.elapsed.Load())) }
@@ -45,6 +51,7 @@ func (r *scriptRun) clock() time.Time { return epoch.Add(time.Duration(r.elapsed
 // script built a balancer that served at least one pick.
 func (r *scriptRun) run(ops []op) (served bool, err error) {
 	r.elapsed.Store(0)
+	r.phase = -1
 	r.opts.start = -1
 	r.opts.maxEjected = -1
 	for k, o := range ops {
@@ -65,23 +72,28 @@ func (r *scriptRun) run(ops []op) (served bool, err error) {
 			r.opts.maxEjected = min(o.n, 100)
 		case opMaxWeightDrop:
 			r.opts.maxDrop = min(o.n, 100)
-		case opNodes:
+		case opNodes, opFleet:
 			err = r.build(o.nodes)
 		case opUpdate:
+			r.phase = -1
 			err = r.update(o.nodes)
 		case opNext:
 			ok, err = r.next(o.n)
 		case opNextExcluding:
+			r.phase = -1
 			ok, err = r.nextExcluding(o.ids)
 		case opEject:
+			r.phase = -1
 			err = r.eject(o.ids[0], time.Duration(o.n)*time.Second)
 		case opRestore:
+			r.phase = -1
 			for _, id := range o.ids {
 				if err = r.restore(id); err != nil {
 					break
 				}
 			}
 		case opAdvance:
+			r.phase = -1
 			r.elapsed.Add(int64(time.Duration(o.n) * time.Second))
 			r.behind = true
 			r.refresh()
@@ -139,12 +151,29 @@ func (r *scriptRun) build(nodes []weights.Node) error {
 	r.b = b
 	r.drop = r.opts.maxDrop // options set later apply to the next build only
 	r.behind = false
+	r.phase = -1
+	if r.opts.algo == balancer.Smooth && r.opts.start < 0 && !r.opts.randomStart && r.opts.slowStart == 0 {
+		r.phase = 0
+	}
 	r.refresh()
 	return r.checkMembers(nodes)
 }
 
 // invalidIDs says what is wrong with the ids of a node set, "" when nothing.
 func invalidIDs(nodes []weights.Node) string {
+	if len(nodes) > maxScriptNodes {
+		seen := make(map[string]bool, len(nodes))
+		for i, n := range nodes {
+			if n.ID == "" {
+				return fmt.Sprintf("an empty id (node #%d)", i)
+			}
+			if seen[n.ID] {
+				return fmt.Sprintf("a duplicate id %q (node #%d)", n.ID, i)
+			}
+			seen[n.ID] = true
+		}
+		return ""
+	}
 	for i, n := range nodes {
 		if n.ID == "" {
 			return fmt.Sprintf("an empty id (node #%d)", i)
@@ -313,6 +342,9 @@ func (r *scriptRun) next(picks int) (bool, error) {
 		if !r.serving(n.ID) {
 			return false, fmt.Errorf("Next() returned %s, which is not serving (states %v)", n.ID, r.states)
 		}
+		if r.phase >= 0 {
+			r.phase++
+		}
 	}
 	return wantErr == nil, nil
 }
@@ -430,9 +462,14 @@ func (r *scriptRun) restore(id string) error {
 	return nil
 }
 
-// cycle takes one full cycle of picks (total effective weight / gcd) and
-// checks that every node was picked exactly effective weight / gcd times.
-// Cycles longer than maxCycle are not walked.
+// cycle takes two full cycles of picks (a cycle is total effective weight
+// / gcd picks) and checks that the picks repeat with that period and that
+// the first cycle picks every node exactly effective weight / gcd times, so
+// a schedule whose real period is shorter or longer fails wherever it
+// starts. When the phase is known (see scriptRun.phase), the picks must
+// also be nginx's smooth weighted round robin from that phase, computed
+// here from the effective weights (smoothReference). Cycles longer than
+// maxCycle are not walked: maxScriptPicks picks are checked as Next's.
 func (r *scriptRun) cycle() (bool, error) {
 	if r.b == nil {
 		return false, nil
@@ -454,12 +491,13 @@ func (r *scriptRun) cycle() (bool, error) {
 		g = gcd64(g, uint64(st.Effective))
 		total += uint64(st.Effective)
 	}
-	length := total / g
-	if length > maxCycle {
+	length := int(total / g)
+	if total/g > maxCycle {
 		return r.next(maxScriptPicks)
 	}
+	var picks [2 * maxCycle]int32
 	var counts [maxScriptNodes]uint64
-	for i := uint64(0); i < length; i++ {
+	for i := 0; i < 2*length; i++ {
 		n, err := r.b.Next()
 		r.calls++
 		if err != nil {
@@ -469,7 +507,17 @@ func (r *scriptRun) cycle() (bool, error) {
 		if k < 0 {
 			return false, fmt.Errorf("Next() returned %s, not a member", n.ID)
 		}
-		counts[k]++
+		picks[i] = int32(k)
+		if i < length {
+			counts[k]++
+		}
+	}
+	seq := picks[:2*length]
+	for i := 0; i < length; i++ {
+		if seq[i] != seq[i+length] {
+			return false, fmt.Errorf("picks %v do not repeat every %d picks (effective weights %v)",
+				r.names(seq), length, r.states)
+		}
 	}
 	for k, st := range r.states {
 		if want := uint64(st.Effective) / g; counts[k] != want {
@@ -477,7 +525,56 @@ func (r *scriptRun) cycle() (bool, error) {
 				length, st.ID, counts[k], want, r.states)
 		}
 	}
+	if r.phase >= 0 {
+		want := smoothReference(r.states, g, r.phase, 2*length)
+		if !slices.Equal(want, seq) {
+			return false, fmt.Errorf("from pick %d of a fresh balancer: picks %v, nginx's smooth WRR gives %v (effective weights %v)",
+				r.phase, r.names(seq), r.names(want), r.states)
+		}
+		r.phase += 2 * length
+	}
 	return true, nil
+}
+
+// smoothReference returns picks [from, from+n) of nginx's smooth weighted
+// round robin (ngx_http_upstream_get_peer) over the members' effective
+// weights divided by g, from all-zero current weights: every pick adds each
+// node's weight to its current weight, takes the largest (the first in
+// order on a tie) and takes the total off the winner's.
+func smoothReference(states []balancer.NodeState, g uint64, from, n int) []int32 {
+	cur := make([]int64, len(states))
+	var total int64
+	for _, st := range states {
+		total += int64(uint64(st.Effective) / g)
+	}
+	out := make([]int32, 0, n)
+	for p := 0; p < from+n; p++ {
+		best := -1
+		for k, st := range states {
+			w := int64(uint64(st.Effective) / g)
+			if w == 0 {
+				continue
+			}
+			cur[k] += w
+			if best < 0 || cur[k] > cur[best] {
+				best = k
+			}
+		}
+		cur[best] -= total
+		if p >= from {
+			out = append(out, int32(best))
+		}
+	}
+	return out
+}
+
+// names turns member indexes into ids, for reports.
+func (r *scriptRun) names(seq []int32) []string {
+	out := make([]string, len(seq))
+	for i, k := range seq {
+		out[i] = r.states[k].ID
+	}
+	return out
 }
 
 func gcd64(a, b uint64) uint64 {

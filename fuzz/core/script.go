@@ -15,7 +15,7 @@ const (
 	maxScriptNodes = 32  // nodes per nodes/update line
 	maxScriptPicks = 16  // picks per next line
 	maxScriptIDLen = 16  // bytes per node id
-	maxCycle       = 128 // longest cycle the cycle operation walks
+	maxCycle       = 256 // longest cycle the cycle operation walks (twice)
 	maxSeconds     = 1 << 20
 
 	// A weight above maxShortWeight and below hugeWeight is read as
@@ -41,7 +41,8 @@ const (
 	opEject                           // eject ID SECONDS
 	opRestore                         // restore ID
 	opAdvance                         // advance SECONDS
-	opCycle                           // cycle: one full cycle, counts checked
+	opCycle                           // cycle: two full cycles, period and counts checked
+	opFleet                           // fleet COUNT PATTERN: build a balancer of many nodes (see fleetNodes)
 )
 
 var opNames = map[string]opKind{
@@ -59,6 +60,7 @@ var opNames = map[string]opKind{
 	"restore":         opRestore,
 	"advance":         opAdvance,
 	"cycle":           opCycle,
+	"fleet":           opFleet,
 }
 
 // op is one parsed script line.
@@ -79,7 +81,7 @@ type op struct {
 //	start 1                update a=5 b=2       next-excluding a b
 //	random-start 42        eject a 30           cycle
 //	slowstart 20           restore a
-//	max-ejected 50         advance 31
+//	max-ejected 50         advance 31             fleet 4 7
 //	max-weight-drop 50
 func parseScript(data []byte) []op {
 	ops := make([]op, 0, min(bytes.Count(data, newline)+1, maxScriptOps))
@@ -115,6 +117,8 @@ func parseScript(data []byte) []op {
 			}
 		case opStart, opRandomStart, opSlowStart, opMaxEjected, opMaxWeightDrop, opAdvance:
 			o.n = number(args, 0, 0)
+		case opFleet:
+			o.nodes = fleetNodes(number(args, 0, 0), number(args, 1, 0))
 		case opNext:
 			o.n = min(number(args, 0, 1), maxScriptPicks)
 		case opNodes, opUpdate:
@@ -208,6 +212,46 @@ func number(args []string, i, def int) int {
 	}
 	return min(v, maxSeconds)
 }
+
+// Fleets: node sets too large to write out, so that every kind of
+// schedule is reachable. A fleet holds fleetBase + 8×COUNT nodes (COUNT
+// taken modulo 256: 33 to 2,073), named n0, n1, ..., so that the compact
+// form's other operations name its first nodes. PATTERN 0 gives every node
+// weight 1: an exact cycle, in a table of one byte per entry up to 256
+// nodes and two bytes beyond. Any other PATTERN gives node i the weight
+// 8192 + (i × step mod 8192), step = 2×PATTERN - 1: node 0 weighs 8192 and
+// node 1 an odd weight, so the gcd is 1, the cycle is longer than 33 × 8192
+// = 270,336 picks (more than a table of 256 Ki entries holds) and the
+// heaviest weight is below 16,384: the rows schedule. (A huge weight among
+// a few nodes gives the spread schedule.) Table schedules of four bytes per
+// entry need more than 65,536 nodes, a build too slow for fuzzing: they are
+// left to the balancer's own tests.
+const fleetBase = 33
+
+// fleetNodes returns the fleet of the given count and pattern.
+func fleetNodes(count, pattern int) []weights.Node {
+	n := fleetBase + 8*(count%256)
+	nodes := make([]weights.Node, n)
+	step := 2*(pattern%256) - 1
+	for i := range nodes {
+		nodes[i] = weights.Node{ID: fleetID(i), Weight: 1}
+		if pattern%256 != 0 {
+			nodes[i].Weight = uint32(8192 + i*step%8192)
+		}
+	}
+	return nodes
+}
+
+// fleetIDs are the ids of the largest fleet, built once.
+var fleetIDs = func() []string {
+	ids := make([]string, fleetBase+8*255)
+	for i := range ids {
+		ids[i] = "n" + strconv.Itoa(i)
+	}
+	return ids
+}()
+
+func fleetID(i int) string { return fleetIDs[i] }
 
 func clampIDs(ids []string) []string {
 	if len(ids) > maxScriptNodes {

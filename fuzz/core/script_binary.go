@@ -48,7 +48,7 @@ func decodeScript(data []byte) []op {
 func binaryScript(data []byte) []op {
 	ops := make([]op, 0, min(len(data)/2+1, maxScriptOps))
 	for len(data) > 0 && len(ops) < maxScriptOps {
-		kind := opKind(data[0]%uint8(opCycle) + 1)
+		kind := opKind(data[0]%uint8(opFleet) + 1)
 		data = data[1:]
 		o := op{kind: kind}
 		arg := func() int { return int(take(&data, 1)[0]) }
@@ -80,6 +80,8 @@ func binaryScript(data []byte) []op {
 		case opEject:
 			o.ids = []string{id()}
 			o.n = arg()
+		case opFleet:
+			o.nodes = fleetNodes(arg(), arg())
 		}
 		ops = append(ops, o)
 	}

@@ -57,7 +57,7 @@ func TestParseScriptCaps(t *testing.T) {
 // TestBinaryScript: the compact form decodes to the operations its text
 // form names, and text input still reads as text.
 func TestBinaryScript(t *testing.T) {
-	// op bytes: opKind-1 (modulo 14); nodes: count, then id and weight bytes.
+	// op bytes: opKind-1 (modulo 15); nodes: count, then id and weight bytes.
 	compact := []byte{
 		byte(opAlgo - 1), 1, // algo resty
 		byte(opNodes - 1), 3, 0, 5, 1, 0, 12, 7, // nodes n0=5 n1=0 =7
@@ -139,5 +139,51 @@ func TestBoundWeightKeepsBuildsCheap(t *testing.T) {
 				t.Fatalf("compact weights %d and %d: an exact cycle of %d", a, b, n)
 			}
 		}
+	}
+}
+
+// rowsTop is the largest reduced weight of the balancer's rows schedule
+// (balancer's maxRows).
+const rowsTop = 1<<14 - 1
+
+// TestFleetSchedules: every fleet of pattern 0 is an exact cycle of one
+// pick per node (a one-byte table up to 256 nodes, two bytes beyond, both
+// reached), and every other fleet has a gcd of 1, a cycle too long for a
+// table and no reduced weight above the rows schedule's limit, so that the
+// compact form reaches the rows schedule with two bytes.
+func TestFleetSchedules(t *testing.T) {
+	wide := false
+	for count := 0; count < 256; count++ {
+		for _, pattern := range []int{0, 1, 2, 77, 128, 255, 256} {
+			nodes := fleetNodes(count, pattern)
+			if invalidIDs(nodes) != "" {
+				t.Fatalf("fleet %d %d: %s", count, pattern, invalidIDs(nodes))
+			}
+			var g, sum, top uint64
+			for _, n := range nodes {
+				g = gcd64(g, uint64(n.Weight))
+				sum += uint64(n.Weight)
+				top = max(top, uint64(n.Weight))
+			}
+			if pattern%256 == 0 {
+				if g != 1 || top != 1 {
+					t.Fatalf("fleet %d %d: weights up to %d, gcd %d; want all 1", count, pattern, top, g)
+				}
+				wide = wide || len(nodes) > 256
+				continue
+			}
+			if g != 1 || sum <= tableLimit || top > rowsTop {
+				t.Fatalf("fleet %d %d: gcd %d, cycle %d, top %d: not the rows schedule", count, pattern, g, sum, top)
+			}
+		}
+	}
+	if !wide {
+		t.Fatal("no fleet has more than 256 nodes: the two-byte table is out of reach")
+	}
+	if got := decodeScript([]byte("fleet 1 2")); len(got) != 1 || got[0].kind != opFleet || len(got[0].nodes) != fleetBase+8 {
+		t.Fatalf("fleet 1 2 read as %+v", got)
+	}
+	if got := decodeScript([]byte{byte(opFleet - 1), 0, 3}); len(got) != 1 || got[0].kind != opFleet || got[0].nodes[1].Weight != 8192+5 {
+		t.Fatalf("the compact fleet 0 3 read as %+v", got)
 	}
 }
