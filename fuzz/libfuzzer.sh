@@ -95,6 +95,7 @@ target() {
   [[ -n $name ]] || die "unknown target ${1}; the targets are: $(targets | cut -d' ' -f1 | tr '\n' ' ')"
   case $name in
   FuzzWeights) dir=weights ext=json ;;
+  FuzzWeightsTyped) dir=weights-typed ext=bin ;;
   FuzzBalancer) dir=balancer ext=txt ;;
   FuzzLuaModule | FuzzDifferential) dir=lua ext=lua ;;
   *) dir="" ext=bin ;;

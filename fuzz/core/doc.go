@@ -25,9 +25,12 @@
 //     accepted; node order is kept; decode, encode, decode gives the same
 //     snapshot.
 //   - WeightsTyped: bytes read as a typed node set (format, settings, then
-//     per node an address, flags and a weight of some kind) rendered as a
-//     payload in every supported format and decoded: the same properties,
-//     checked against what was sent, plus the registry rules.
+//     per node an address, valid or mutated at any place, flags, each
+//     registry's health fields and a weight composed from parts) rendered
+//     as a payload in every supported format and decoded once: the same
+//     properties, checked against what was sent, plus a reference reading
+//     of each registry's documentation: which instances serve, at which
+//     weight, what is rejected.
 //   - Balancer: bytes read as a script of balancer operations (see the seeds
 //     under seeds/balancer; input that does not start like text is a
 //     compact form, one byte per operation and argument). No panic; every

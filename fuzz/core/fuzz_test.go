@@ -24,26 +24,8 @@ func FuzzWeights(f *testing.F) {
 
 // FuzzWeightsTyped: go test ./fuzz/core -run '^$' -fuzz '^FuzzWeightsTyped$' -fuzztime 60s
 func FuzzWeightsTyped(f *testing.F) {
-	if !seedcorpus.LibFuzzer() && !seedcorpus.Off() {
-		for _, c := range typedCorpus {
-			f.Add(c)
-		}
-	}
+	addSeeds(f, "weights-typed")
 	f.Fuzz(func(t *testing.T, data []byte) { check(t, "weights-typed", WeightsTyped, data) })
-}
-
-// typedCorpus seeds FuzzWeightsTyped (see decodeTyped for the layout:
-// format, settings, then address, flags, weight kind and weight bytes per
-// node). Plain go test replays it.
-var typedCorpus = [][]byte{
-	{0, 0, 1, 0, 2, 0},                        // map: {"10.0.0.1:80":"0"}, the incident's value
-	{1, 1, 1, 0, 1, 10, 2, 0, 0},              // array, lenient: 10.0.0.1:80 weight 10, 10.0.0.2:80 weight missing
-	{2, 0, 1, 0, 2, 10, 2, 1, 3, 0},           // discovery: "10", then NaN on a node with status 2
-	{5, 4, 1, 0, 3, 7, 2, 0, 3, 25},           // nacos, lenient and following the policy: 1.5 and 0.5 (scaled by 100)
-	{7, 0, 1, 2, 1, 5, 2, 0, 5, 15},           // EDS: two clusters; the string "00"
-	{4, 4, 160, 0, 1, 5, 1, 0, 1, 5},          // consul: a host with CR/LF, then a plain one
-	{3, 4, 1, 2, 4, 5, 7, 250, 2, 0, 8, 1, 9}, // kratos: -7.25 (built), then {"weight":9}
-	{4, 0, 1, 0, 1, 5, 1, 2, 1, 5},            // consul: services "api" and "web", neither chosen nor merged: refused (a campaign found Consul merged them)
 }
 
 // FuzzBalancer: go test ./fuzz/core -run '^$' -fuzz '^FuzzBalancer$' -fuzztime 60s

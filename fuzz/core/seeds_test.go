@@ -18,7 +18,7 @@ type target struct {
 // shows in plain go test without fuzzing. Weights is replayed under every
 // policy and registry setting (WeightsAll).
 func TestSeeds(t *testing.T) {
-	for _, tg := range []target{{"Weights", "weights", WeightsAll}, {"Balancer", "balancer", Balancer}} {
+	for _, tg := range []target{{"Weights", "weights", WeightsAll}, {"WeightsTyped", "weights-typed", WeightsTyped}, {"Balancer", "balancer", Balancer}} {
 		t.Run(tg.name, func(t *testing.T) {
 			seeds, err := seedcorpus.Read(seedRoot, tg.dir)
 			if err != nil {
@@ -35,20 +35,11 @@ func TestSeeds(t *testing.T) {
 	}
 }
 
-// TestTypedCorpus replays the typed corpus.
-func TestTypedCorpus(t *testing.T) {
-	for i, c := range typedCorpus {
-		if _, err := WeightsTyped(c); err != nil {
-			t.Errorf("typedCorpus[%d]: %v", i, err)
-		}
-	}
-}
-
 // BenchmarkTarget measures one execution of each target, averaged over its
 // seed corpus: 1e9/ns-per-op is the target's executions per second per core
 // before the fuzzing engine's own overhead.
 func BenchmarkTarget(b *testing.B) {
-	for _, tg := range []target{{"Weights", "weights", Weights}, {"Balancer", "balancer", Balancer}} {
+	for _, tg := range []target{{"Weights", "weights", Weights}, {"WeightsTyped", "weights-typed", WeightsTyped}, {"Balancer", "balancer", Balancer}} {
 		corpus, err := seedcorpus.Read(seedRoot, tg.dir)
 		if err != nil {
 			b.Fatal(err)

@@ -18,9 +18,25 @@ import (
 // that matter, and none of them has to be shown to the engine first.
 //
 // Layout: byte 0 picks the payload format (typedFormats), byte 1 the
-// policy and registry settings, then each node is three or more bytes:
-// address, flags (not serving, second service, port), weight kind and the
-// weight's own bytes. An input cut short reads as zeros.
+// policy and registry settings, then each node is two or more bytes: the
+// address byte; the flags byte (bit 0: a health value follows, else the
+// registry's serving value is sent; bit 1: the second service; bits 2-5:
+// the port; bit 6: a mutation of the address follows; bit 7: the address in
+// the registry's other spelling); then, as the
+// flags say, the health bytes and the mutation bytes; then the weight (a
+// kind byte and the kind's bytes). An input cut short reads as zeros.
+//
+// Values are composed, not listed: numbers from a sign, digits, a point,
+// fraction digits and an exponent, or from a boundary (0, 1, the maximum
+// weight, 2^16, 2^31, 2^32, with the registry's scale) and a small offset;
+// strings from such a number wrapped in, and broken by, white space of
+// every Unicode kind, quotes, NUL and long runs; ids from a valid address
+// with one piece (a byte of the input, or a character of one of those
+// kinds) put in at any place, the first and the last included; health
+// fields from the whole documented vocabulary of the format's registry,
+// other spellings, arbitrary strings and other JSON types. Every field a
+// decoder reads to choose a node, its address, its health and its weight
+// is generated (see typedHealth for what each decoder reads).
 
 // maxTypedNodes bounds a typed node set.
 const maxTypedNodes = 12
@@ -29,9 +45,13 @@ const maxTypedNodes = 12
 type typedNode struct {
 	host   string
 	port   int
+	idText string      // map and array formats: the id as sent ("" means host:port)
+	plain  bool        // the address was generated valid and left unmutated
 	weight weights.Raw // KindAbsent: not sent
-	down   bool        // the registry marks the instance as not serving
-	svc    int         // 0 or 1: which of two services it belongs to
+	health [2]weights.Raw
+	hset   bool // health holds generated values; false: the serving value is sent
+	alt    bool // the other spelling of the address a registry also sends (see renderRegistry)
+	svc    int  // 0 or 1: which of two services it belongs to
 }
 
 // typedSet is a decoded typed input.
@@ -56,50 +76,56 @@ const formatArray registry.Format = "array"
 var services = [2]string{"api", "web"}
 
 // hostileHosts are host spellings a registry can send that are not a plain
-// address: control characters, white space, userinfo, paths, schemes,
-// queries, invalid UTF-8, empty; and, at the end, three usable ones (IPv6,
-// a DNS name, a plain address).
+// address (userinfo, paths, schemes, queries, empty, long); and, at the end,
+// usable ones (IPv6, a DNS name). Control characters, white space and
+// invalid UTF-8 come from mutations (typedPieces).
 var hostileHosts = [...]string{
-	"10.0.0.1\r\nX-Injected: 1", "10.0.0.1\n", "10.0.0.1\r", " 10.0.0.1", "10.0.0.1 ", "", "user@10.0.0.1",
-	"10.0.0.1/admin", "http://10.0.0.1", "10.0.0.1\x00", "10.0.0.1\x7f", "10.0.0.1\u0085", "\xff10.0.0.1",
-	"10.0.0.1?x=1", "10.0.0.1#f", "10.0.0.1\t", strings.Repeat("h", 300),
+	"", "user@10.0.0.1", "10.0.0.1/admin", "http://10.0.0.1", "10.0.0.1?x=1", "10.0.0.1#f",
+	strings.Repeat("h", 300), "[10.0.0.1]", "10.0.0.1:99",
 	// usable
 	"fd00::1", "backend-1.example", "10.0.0.200",
 }
 
+// unicodeSpaces are every white space character of Unicode (and the
+// characters that look like it but are not: zero width space and joiner,
+// the byte order mark).
+var unicodeSpaces = [...]string{
+	"\t", "\n", "\v", "\f", "\r", " ", "\u0085", "\u00a0", "\u1680", "\u2000", "\u2001", "\u2002", "\u2003",
+	"\u2004", "\u2005", "\u2006", "\u2007", "\u2008", "\u2009", "\u200a", "\u2028", "\u2029", "\u202f", "\u205f",
+	"\u3000", "\u200b", "\u200d", "\ufeff", "\u180e",
+}
+
+// typedPieces are what a mutation puts into an address or a string: white
+// space of every kind (above), then quotes, NUL and other control bytes,
+// DEL and C1, invalid UTF-8, the characters that make an address something
+// else, and long runs. A piece byte past the table is put in as itself.
+var typedPieces = func() []string {
+	p := append([]string(nil), unicodeSpaces[:]...)
+	p = append(p, "\"", "'", "\\", "\x00", "\x01", "\x1b", "\x7f", "\u0080", "\u009f", "\xff", "\xc3", "\xed\xa0\x80",
+		":", "@", "/", "?", "#", "[", "]", "%0a", "\r\n", strings.Repeat("a", 256), strings.Repeat(" ", 64), strings.Repeat("0", 40))
+	return p
+}()
+
 // typedPorts are the ports a node can have; most are ordinary.
-var typedPorts = [...]int{80, 80, 80, 80, 8080, 9000, 443, 0, 65535, 65536, -1}
+var typedPorts = [...]int{80, 80, 80, 80, 8080, 9000, 443, 0, 65535, 65536, -1, 1, 99999}
 
 // Weight kinds of a typed node.
 const (
 	wAbsent     = iota
 	wSmallInt   // 1 byte: 0..255
 	wDecimalStr // 1 byte: the decimal string of 0..255 ("0" for 0)
-	wSpecialNum // 1 byte: index into typedNumbers
+	wBoundary   // 2 bytes: a boundary and an offset, as a number (boundaryNumber)
 	wBuiltNum   // 3 bytes: sign, fraction and exponent; integer part; fraction digits
-	wSpecialStr // 1 byte: index into typedStrings
+	wComposed   // 3+ bytes: a string built from parts (composedString)
 	wBool       // 1 byte: low bit
 	wNull       // no bytes
 	wNested     // 2 bytes: array or object; an integer inside
 	wFloatBits  // 8 bytes: IEEE-754 bits, little-endian
 	wWideInt    // 4 bytes: uint32, big-endian
 	wBytesStr   // 1 byte length (mod 8), then that many bytes
+	wBoundaryStr
 	numWeightKinds
 )
-
-// typedNumbers are number texts JSON, lua-cjson or a registry can send.
-var typedNumbers = [...]string{
-	"NaN", "Infinity", "-Infinity", "-0", "0.0", "0e5", "1e2", "1.5", "10.0", "1E400", "-1e-400",
-	"1e-7", "100.25", "-5", "-1", "4294967296", "1000001", "0.01", "1.0000000000000000001", "5e-1",
-	"2.50", "1e6", "18446744073709551616", "-0.0", "1000000", "0.5",
-}
-
-// typedStrings are weight strings registries send, by design or by accident.
-var typedStrings = [...]string{
-	"", "ten", " 10", "10 ", "0x10", "1e1", "NaN", "nan", "inf", "Infinity", "-0", "0.0", "-1", "-5",
-	"10.5", "00", "000", "1e400", "+5", "\t7\n", "true", "null", "010", "1,000", "\u0663", "\uff11\uff10",
-	"4294967296", "1.0", "0.5",
-}
 
 // decodeTyped turns fuzzer bytes into a typed node set. It never fails.
 func decodeTyped(data []byte) typedSet {
@@ -111,21 +137,36 @@ func decodeTyped(data []byte) typedSet {
 	}
 	for len(data) > 0 && len(s.nodes) < maxTypedNodes {
 		a, f := take(&data, 1)[0], take(&data, 1)[0]
-		n := typedNode{port: typedPorts[int(f>>2)%len(typedPorts)], down: f&1 == 1, svc: int(f>>1) & 1}
+		n := typedNode{port: typedPorts[int(f>>2&15)%len(typedPorts)], svc: int(f>>1) & 1, alt: f&0x80 != 0}
 		switch s.format {
-		case registry.FormatMap, formatArray, registry.FormatAPISIX:
-			n.down, n.svc = false, 0 // no health flags, one service
-		case registry.FormatNacos:
-			n.svc = 0 // one service per response
-		case registry.FormatKratos:
-			n.down = false // no health flags
+		case registry.FormatMap, formatArray, registry.FormatAPISIX, registry.FormatNacos, registry.FormatKratos:
+			n.svc = 0 // one service (Nacos: per response; Kratos: the name is not a filter here)
 		case registry.FormatEndpointSlice:
 			n.port = 80 // the slice's port, shared by its endpoints
 		}
-		if a < 160 {
+		switch {
+		case a < 160:
 			n.host = "10.0." + strconv.Itoa(n.svc) + "." + strconv.Itoa(int(a)%24)
-		} else {
+			n.plain = n.port >= 1 && n.port <= 65535
+		default:
 			n.host = hostileHosts[int(a-160)%len(hostileHosts)]
+		}
+		if f&1 == 1 {
+			n.health, n.hset = typedHealth(s.format, &data), true
+		}
+		if f&0x40 != 0 {
+			at, piece := int(take(&data, 1)[0]), pieceOf(take(&data, 1)[0])
+			target := &n.host
+			if s.format == registry.FormatMap || s.format == formatArray {
+				n.idText = n.id()
+				target = &n.idText
+			}
+			i := at % (len(*target) + 1)
+			if at >= 128 {
+				i = len(*target) // the end, where a trim or a cut is most likely to forget
+			}
+			*target = (*target)[:i] + piece + (*target)[i:]
+			n.plain = false
 		}
 		n.weight = typedWeight(&data)
 		if s.format == registry.FormatEndpointSlice {
@@ -148,6 +189,14 @@ func decodeTyped(data []byte) typedSet {
 	return s
 }
 
+// pieceOf maps a byte to a piece (typedPieces), or to itself past the table.
+func pieceOf(b byte) string {
+	if int(b) < len(typedPieces) {
+		return typedPieces[b]
+	}
+	return string([]byte{b})
+}
+
 // typedWeight reads one weight: a kind byte and the kind's bytes.
 func typedWeight(data *[]byte) weights.Raw {
 	b := func() int { return int(take(data, 1)[0]) }
@@ -156,12 +205,14 @@ func typedWeight(data *[]byte) weights.Raw {
 		return weights.Int(int64(b()))
 	case wDecimalStr:
 		return weights.String(strconv.Itoa(b()))
-	case wSpecialNum:
-		return weights.Number(typedNumbers[b()%len(typedNumbers)])
+	case wBoundary:
+		return weights.Number(boundaryNumber(b(), b()))
+	case wBoundaryStr:
+		return weights.String(boundaryNumber(b(), b()))
 	case wBuiltNum:
 		return weights.Number(builtNumber(b(), b(), b()))
-	case wSpecialStr:
-		return weights.String(typedStrings[b()%len(typedStrings)])
+	case wComposed:
+		return weights.String(composedString(data))
 	case wBool:
 		return weights.Bool(b()&1 == 1)
 	case wNull:
@@ -182,11 +233,59 @@ func typedWeight(data *[]byte) weights.Raw {
 	return weights.Raw{}
 }
 
+// boundaries are the values around which weights break: zero and one, the
+// default maximum weight and the maximums of the policies tried, the same
+// divided by the Nacos scale, 16 and 32 bits, and the largest integer a
+// float64 holds exactly.
+var boundaries = [...]uint64{0, 1, weights.DefaultMaxWeight, weights.DefaultMaxWeight / 100, 100, 1, 10000,
+	65535, 1 << 16, 1<<31 - 1, 1 << 31, 1<<32 - 1, 1 << 32, 1 << 53, 10}
+
+// boundaryNumber spells a boundary plus an offset: the first byte picks the
+// boundary (low 4 bits) and the spelling (high bits: plain, with ".0",
+// with a fraction of hundredths, "e0", leading zero, a minus sign, with a
+// '+' exponent, as hundredths "x.yz" of the value); the second is the
+// offset, -8 to +7.
+func boundaryNumber(which, off int) string {
+	v := int64(boundaries[which&15%len(boundaries)]) + int64(off&15) - 8
+	neg := v < 0
+	if neg {
+		v = -v
+	}
+	t := strconv.FormatInt(v, 10)
+	switch which >> 4 & 7 {
+	case 1:
+		t += ".0"
+	case 2:
+		t += "." + strconv.Itoa(10+off%90)
+	case 3:
+		t += "e0"
+	case 4:
+		t = "0" + t
+	case 5:
+		neg = !neg
+	case 6:
+		t += "E+0"
+	case 7:
+		for len(t) < 3 {
+			t = "0" + t
+		}
+		t = t[:len(t)-2] + "." + t[len(t)-2:]
+	}
+	if neg {
+		t = "-" + t
+	}
+	return t
+}
+
 // builtNumber spells a number from three bytes: the first holds the sign
 // (bit 0), the number of fraction digits (bits 1-2) and the exponent (bits
-// 3-7: none, or -8..+7); the second is the integer part, the third the
-// fraction digits.
+// 3-7: none, or -8..+7, or one of the non-finite spellings); the second is
+// the integer part, the third the fraction digits.
 func builtNumber(shape, whole, frac int) string {
+	switch shape >> 3 {
+	case 31:
+		return [...]string{"NaN", "Infinity", "-Infinity", "1E400", "-1e-400", "18446744073709551616", "1e-7", "0e99"}[frac&7]
+	}
 	var b strings.Builder
 	if shape&1 == 1 {
 		b.WriteByte('-')
@@ -204,8 +303,116 @@ func builtNumber(shape, whole, frac int) string {
 	return b.String()
 }
 
+// composedString builds a string weight from parts: a shape byte (bits
+// 0-1: what comes before the core, none, one piece, two, a long run; bits
+// 2-3: the same after it; bit 4: a piece inside the core; bit 5: the core
+// in quotes; bits 6-7: the core, a zero of some spelling, a boundary
+// number, a built number or input bytes), the core's bytes, then a byte
+// per piece.
+func composedString(data *[]byte) string {
+	b := func() int { return int(take(data, 1)[0]) }
+	shape := b()
+	var core string
+	switch shape >> 6 {
+	case 0:
+		core = [...]string{"0", "00", "-0", "0.0", "+0", "0x0", "0e5", "000"}[b()&7]
+	case 1:
+		core = boundaryNumber(b(), b())
+	case 2:
+		core = builtNumber(b(), b(), b())
+	default:
+		core = string(take(data, b()%6))
+	}
+	if shape&16 != 0 && len(core) > 0 {
+		i := b() % (len(core) + 1)
+		core = core[:i] + pieceOf(byte(b())) + core[i:]
+	}
+	if shape&32 != 0 {
+		core = "\"" + core + "\""
+	}
+	wrap := func(n int) string {
+		switch n {
+		case 0:
+			return ""
+		case 3:
+			return strings.Repeat(pieceOf(byte(b()%len(unicodeSpaces))), 33)
+		}
+		w := ""
+		for range n {
+			w += pieceOf(byte(b()))
+		}
+		return w
+	}
+	return wrap(shape&3) + core + wrap(shape>>2&3)
+}
+
+// typedHealth reads the health fields of one node: what the format's
+// decoder reads to decide whether an instance serves. One byte picks a
+// value of the format's vocabulary (typedVocab); past its end, an
+// arbitrary string (a length byte and bytes) or a number. Nacos reads two
+// fields (healthy, enabled): two bytes.
+//
+//	discovery      status (1 serves, 2 registered but not serving)
+//	consul         Checks[].Status (passing, warning, critical, maintenance)
+//	nacos          healthy, enabled
+//	eureka         status (UP, DOWN, STARTING, OUT_OF_SERVICE, UNKNOWN)
+//	eds            health_status (UNKNOWN, HEALTHY, UNHEALTHY, DRAINING, TIMEOUT, DEGRADED, or 0-5)
+//	endpointslice  conditions.ready
+//
+// The map and array snapshots, Kratos and APISIX have no health field.
+func typedHealth(f registry.Format, data *[]byte) [2]weights.Raw {
+	one := func() weights.Raw {
+		vocab := typedVocab[f]
+		k := int(take(data, 1)[0])
+		switch {
+		case len(vocab) == 0:
+			return weights.Raw{}
+		case k < len(vocab)*6: // most of the time, a documented value or a near miss
+			return vocab[k%len(vocab)]
+		case k&1 == 0:
+			return weights.String(string(take(data, int(take(data, 1)[0])%8)))
+		}
+		return weights.Int(int64(k % 7))
+	}
+	h := [2]weights.Raw{one()}
+	if f == registry.FormatNacos {
+		h[1] = one()
+	}
+	return h
+}
+
+var (
+	absent    = weights.Raw{}
+	flagVocab = []weights.Raw{weights.Bool(true), weights.Bool(false), weights.String("true"), weights.String("false"),
+		weights.String("TRUE"), weights.String("False"), weights.Int(1), weights.Int(0), weights.Null(), absent, weights.String("")}
+)
+
+// typedVocab is, per format, the values its health fields take: the
+// registry's documented ones first, then near misses and other types.
+var typedVocab = map[registry.Format][]weights.Raw{
+	registry.FormatDiscovery: {weights.Int(1), weights.Int(2), weights.Int(0), weights.Int(3), weights.String("1"),
+		weights.Number("1.0"), weights.Bool(true), weights.Null(), absent},
+	registry.FormatConsul: {weights.String("passing"), weights.String("warning"), weights.String("critical"),
+		weights.String("maintenance"), weights.String("Passing"), weights.String(""), weights.String("passing "),
+		weights.Int(0), weights.Null(), absent},
+	registry.FormatNacos: flagVocab,
+	registry.FormatEureka: {weights.String("UP"), weights.String("DOWN"), weights.String("STARTING"),
+		weights.String("OUT_OF_SERVICE"), weights.String("UNKNOWN"), weights.String("up"), weights.String("UP "),
+		weights.String(""), weights.Int(1), weights.Bool(true), weights.Null(), absent},
+	registry.FormatEDS: {weights.String("UNKNOWN"), weights.String("HEALTHY"), weights.String("UNHEALTHY"),
+		weights.String("DRAINING"), weights.String("TIMEOUT"), weights.String("DEGRADED"), weights.Int(0), weights.Int(1),
+		weights.Int(2), weights.Int(3), weights.Int(4), weights.Int(5), weights.Int(6), weights.String("healthy"),
+		weights.String("1"), weights.Null(), absent},
+	registry.FormatEndpointSlice: flagVocab,
+}
+
 // id is the node's id as the map and array formats send it.
-func (n typedNode) id() string { return n.host + ":" + strconv.Itoa(n.port) }
+func (n typedNode) id() string {
+	if n.idText != "" {
+		return n.idText
+	}
+	return n.host + ":" + strconv.Itoa(n.port)
+}
 
 // ids are the ids a registry decoder may give the node: host:port, with
 // brackets around an IPv6 host.
@@ -354,9 +561,34 @@ func (s typedSet) byService() [][]int {
 	return groups
 }
 
+// healthMember writes ,"key":value for health field k of n, the serving
+// value def when none was generated, nothing when the generated value is
+// absent.
+func (p payload) healthMember(n typedNode, k int, key string, def weights.Raw) payload {
+	v := def
+	if n.hset {
+		v = n.health[k]
+	}
+	p, _ = p.weightMember(false, key, v)
+	return p
+}
+
 func (s typedSet) renderRegistry(p payload) []byte {
 	port := func(n typedNode) string { return strconv.Itoa(n.port) }
-	url := func(n typedNode) string { return "grpc://" + n.host + ":" + port(n) }
+	url := func(n typedNode) string {
+		if n.alt {
+			return "grpc://" + n.host + ":" + port(n) + "?isSecure=false"
+		}
+		return "grpc://" + n.host + ":" + port(n)
+	}
+	// Where the registry also sends a port as a string (Eureka's "$",
+	// proto3 JSON): the other spelling.
+	portValue := func(n typedNode) string {
+		if n.alt {
+			return `"` + port(n) + `"`
+		}
+		return port(n)
+	}
 	switch s.format {
 	case registry.FormatDiscovery:
 		p = append(p, `{"code":0,"data":{`...)
@@ -369,8 +601,8 @@ func (s typedSet) renderRegistry(p payload) []byte {
 				}
 				p = append(p, `{"hostname":"h`...)
 				p = strconv.AppendInt(p, int64(i), 10)
-				p = append(append(p, `","addrs":[`...).str(url(n)), `],"status":`...)
-				p = append(p, "12"[b2i(n.down)])
+				p = append(append(p, `","addrs":[`...).str(url(n)), ']')
+				p = p.healthMember(n, 0, "status", weights.Int(1))
 				p = append(p, `,"metadata":{`...)
 				p, _ = p.weightMember(true, "weight", n.weight)
 				p = append(p, "}}"...)
@@ -400,13 +632,18 @@ func (s typedSet) renderRegistry(p payload) []byte {
 			p = append(append(p, `{"Node":{"Node":"n1","Address":`...).str(n.host), `},"Service":{"ID":"s`...)
 			p = strconv.AppendInt(p, int64(i), 10)
 			p = append(append(p, `","Service":`...).str(services[n.svc]), `,"Address":`...)
-			p = append(append(p.str(n.host), `,"Port":`...), port(n)...)
+			if n.alt {
+				p = p.str("") // the node's address is the service's
+			} else {
+				p = p.str(n.host)
+			}
+			p = append(append(p, `,"Port":`...), port(n)...)
 			if n.weight.Kind != weights.KindAbsent {
 				p = append(append(p, `,"Weights":{"Passing":`...).raw(n.weight), `,"Warning":1}`...)
 			}
-			p = append(p, `},"Checks":[{"CheckID":"serfHealth","Status":"`...)
-			p = append(p, [2]string{"passing", "critical"}[b2i(n.down)]...)
-			p = append(p, `"}]}`...)
+			p = append(p, `},"Checks":[{"CheckID":"serfHealth"`...)
+			p = p.healthMember(n, 0, "Status", weights.String("passing"))
+			p = append(p, `}]}`...)
 		}
 		return append(p, ']')
 	case registry.FormatNacos:
@@ -418,9 +655,9 @@ func (s typedSet) renderRegistry(p payload) []byte {
 			p = append(append(p, `{"ip":`...).str(n.host), `,"port":`...)
 			p = append(p, port(n)...)
 			p, _ = p.weightMember(false, "weight", n.weight)
-			p = append(p, `,"healthy":`...)
-			p = strconv.AppendBool(p, !n.down)
-			p = append(p, `,"enabled":true}`...)
+			p = p.healthMember(n, 0, "healthy", weights.Bool(true))
+			p = p.healthMember(n, 1, "enabled", weights.Bool(true))
+			p = append(p, '}')
 		}
 		return append(p, "]}"...)
 	case registry.FormatEureka:
@@ -437,9 +674,9 @@ func (s typedSet) renderRegistry(p payload) []byte {
 					p = append(p, ',')
 				}
 				p = append(append(p, `{"app":`...).str(name), `,"ipAddr":`...)
-				p = append(p.str(n.host), `,"status":`...)
-				p = append(p.str([2]string{"UP", "DOWN"}[b2i(n.down)]), `,"port":{"$":`...)
-				p = append(append(p, port(n)...), `,"@enabled":"true"},"metadata":{`...)
+				p = p.str(n.host).healthMember(n, 0, "status", weights.String("UP"))
+				p = append(p, `,"port":{"$":`...)
+				p = append(append(p, portValue(n)...), `,"@enabled":"true"},"metadata":{`...)
 				p, _ = p.weightMember(true, "weight", n.weight)
 				p = append(p, "}}"...)
 			}
@@ -466,8 +703,8 @@ func (s typedSet) renderRegistry(p payload) []byte {
 					p = append(p, ',')
 				}
 				p = append(append(p, `{"endpoint":{"address":{"socket_address":{"address":`...).str(n.host), `,"port_value":`...)
-				p = append(append(p, port(n)...), `}}},"health_status":`...)
-				p = p.str([2]string{"HEALTHY", "UNHEALTHY"}[b2i(n.down)])
+				p = append(append(p, portValue(n)...), `}}}`...)
+				p = p.healthMember(n, 0, "health_status", weights.String("HEALTHY"))
 				p, _ = p.weightMember(false, "load_balancing_weight", n.weight)
 				p = append(p, '}')
 			}
@@ -505,8 +742,8 @@ func (s typedSet) renderRegistry(p payload) []byte {
 				if k > 0 {
 					p = append(p, ',')
 				}
-				p = append(append(p, `{"addresses":[`...).str(n.host), `],"conditions":{"ready":`...)
-				p = strconv.AppendBool(p, !n.down)
+				p = append(append(p, `{"addresses":[`...).str(n.host), `],"conditions":{"serving":true`...)
+				p = p.healthMember(n, 0, "ready", weights.Bool(true))
 				p = append(p, "}}"...)
 			}
 			p = append(p, `],"ports":[{"name":"http","port":80}]}`...)
@@ -516,9 +753,29 @@ func (s typedSet) renderRegistry(p payload) []byte {
 	panic("fuzz: no renderer for format " + string(s.format))
 }
 
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
+// What each registry decoder reads, and what the generator sends of it
+// (everything a decoder reads to choose a node, its address, its health or
+// its weight is generated; the rest is fixed):
+//
+//	discovery      data.<appid> (service), instances.<zone>[]: addrs (URLs: host, port,
+//	               ?query with the other spelling), status, metadata.weight
+//	kratos         name (service), endpoints (URLs, as discovery), metadata.weight
+//	consul         Service.Service, Service.Address (empty with the other spelling: then
+//	               Node.Address), Service.Port, Service.Weights.Passing (Warning fixed
+//	               at 1), Checks[].Status
+//	nacos          hosts[]: ip, port, weight, healthy, enabled
+//	eureka         application name, instance: ipAddr, port.$ (a string with the other
+//	               spelling; @enabled fixed), status, metadata.weight
+//	eds            cluster_name, lb_endpoints[]: socket_address address and port_value
+//	               (a string with the other spelling), health_status,
+//	               load_balancing_weight
+//	apisix         nodes[]: host, port, weight
+//	endpointslice  service-name label, endpoints[].addresses, conditions.ready
+//	               (serving fixed at true), ports (fixed at 80)
+//
+// Not generated: Consul's Warning weight and Meta, Eureka's securePort,
+// hostName and a disabled port, EDS priorities and locality weights,
+// APISIX priorities and the object form, Nacos' reachProtectionThreshold,
+// EndpointSlice's terminating and serving conditions, several URLs per
+// instance; the hostile registry seeds in seeds/weights cover them for
+// Weights.

@@ -35,8 +35,13 @@ var payloadErrs = []error{weights.ErrSyntax, weights.ErrTooLarge, weights.ErrToo
 // checkDecode decodes data under one policy and checks every property of the
 // result. It returns whether the payload was a snapshot (no payload error).
 func checkDecode(data []byte, wp weightPolicy, tree weights.Raw, treeErr error) (bool, error) {
+	snap, rep, err := weights.Decode(data, wp.p)
+	return checkDecodeResult(wp, tree, treeErr, snap, rep, err)
+}
+
+// checkDecodeResult is checkDecode on what Decode under wp gave.
+func checkDecodeResult(wp weightPolicy, tree weights.Raw, treeErr error, snap weights.Snapshot, rep weights.Report, err error) (bool, error) {
 	p := wp.p
-	snap, rep, err := weights.Decode(data, p)
 	lim := limitsOf(p)
 
 	// Payload-level agreement with the tree parser.
@@ -514,6 +519,11 @@ var registryOptions = []registry.Options{
 // back to itself.
 func checkRegistry(data []byte, o registry.Options) (bool, error) {
 	snap, rep, err := registry.Decode(registry.FormatAuto, data, o)
+	return checkRegistryResult(o, snap, rep, err)
+}
+
+// checkRegistryResult is checkRegistry on what a decode under o gave.
+func checkRegistryResult(o registry.Options, snap weights.Snapshot, rep registry.Report, err error) (bool, error) {
 	// One service at a time: several are an error naming them unless the
 	// options merge them (or choose one); never an error with fewer.
 	several := len(rep.Services) > 1 && o.Service == "" && !o.MergeServices

@@ -14,11 +14,14 @@ import (
 )
 
 // WeightsTyped is the structure-aware weights target: it decodes data into
-// a typed node set (see decodeTyped: hosts including hostile ones; weights
-// as numbers of every shape, numeric and other strings, bools, null, nested
-// values, or missing; health flags; two services), renders it in one
-// payload format (the map and array snapshots and every registry shape) and
-// checks the result.
+// a typed node set (see decodeTyped: addresses, valid or mutated with a
+// piece of any kind at any place; weights composed from parts, numbers of
+// every shape and around every boundary, strings wrapped in and broken by
+// white space of every Unicode kind, bools, null, nested values, or
+// missing; each registry's health fields over their whole documented
+// vocabulary and beyond; two services), renders it in one payload format
+// (the map and array snapshots and every registry shape), decodes it once
+// and checks the result.
 //
 // Snapshots (map and array) get every check of Weights under one policy,
 // and the array form must decode exactly as Policy.Build validates the
@@ -30,8 +33,11 @@ import (
 // of the set, in order, under its address in canonical form; a node sent
 // more than once (the same address, however spelled) is served only when
 // every copy reads as the weight served; a weight made of zeros ("0",
-// "00") is never accepted; a node the registry marks as not serving is drained (or
-// rejected); and unless the decoder is asked to copy an SDK's lenience
+// "00") is never accepted; a node the registry documents as not serving
+// (refServing, a reference reading of each registry's health fields
+// written from its documentation) is drained (or rejected); a node it
+// documents as serving, with a plain address and weight, is accepted at
+// that weight (checkServed); and unless the decoder is asked to copy an SDK's lenience
 // (registry.FollowSDK), an accepted weight is exactly the number sent
 // (times the registry's scale; Nacos rounds once scaled) and nothing else
 // (NaN, infinities, negatives, fractions, bools, nested values, malformed
@@ -55,12 +61,12 @@ func WeightsTyped(data []byte) (interesting bool, err error) {
 func checkTypedSnapshot(s typedSet, payload []byte) (bool, error) {
 	wp := weightPolicies[s.policy]
 	tree, treeErr := weights.ParseJSON(payload, wp.p.Limits)
-	ok, err := checkDecode(payload, wp, tree, treeErr)
+	snap, rep, derr := weights.Decode(payload, wp.p)
+	ok, err := checkDecodeResult(wp, tree, treeErr, snap, rep, derr)
 	if err != nil {
 		return ok, err
 	}
-	snap, rep, err := weights.Decode(payload, wp.p)
-	if err != nil {
+	if derr != nil {
 		return ok, nil // a payload limit, or bytes JSON cannot carry; checked above
 	}
 	for _, nd := range snap.Nodes {
@@ -140,14 +146,17 @@ func reasons(nes []*weights.NodeError) string {
 	return s + "]"
 }
 
-// checkTypedRegistry checks a registry rendering under one setting.
+// checkTypedRegistry checks a registry rendering under one setting. The
+// payload is decoded once, with its format named; DetectFormat must name
+// the same format (where it names another, the payload is decoded again as
+// detected and must give the same nodes).
 func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 	o := registryOptions[s.opts]
-	ok, err := checkRegistry(payload, o)
-	if err != nil {
-		return ok, err
-	}
 	snap, rep, err := registry.Decode(s.format, payload, o)
+	ok, cerr := checkRegistryResult(o, snap, rep, err)
+	if cerr != nil {
+		return ok, cerr
+	}
 	several := errors.Is(err, registry.ErrMultipleServices)
 	switch want := s.twoServices() && o.Service == "" && !o.MergeServices; {
 	case want && err == nil:
@@ -158,8 +167,10 @@ func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 	if err != nil {
 		return false, nil
 	}
-	if auto, _, aerr := registry.Decode(registry.FormatAuto, payload, o); aerr == nil && !sameNodes(auto.Nodes, snap.Nodes) {
-		return true, fmt.Errorf("format %s gives %v, detected format gives %v", s.format, snap.Nodes, auto.Nodes)
+	if f, derr := registry.DetectFormat(payload, o.Policy.Limits); derr == nil && f != s.format {
+		if auto, _, aerr := registry.Decode(registry.FormatAuto, payload, o); aerr == nil && !sameNodes(auto.Nodes, snap.Nodes) {
+			return true, fmt.Errorf("format %s gives %v, detected format %s gives %v", s.format, snap.Nodes, f, auto.Nodes)
+		}
 	}
 	if rep.Refused != nil {
 		return true, nil
@@ -188,7 +199,7 @@ func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 			if !s.nodes[j].isAddress(nd.ID) {
 				continue
 			}
-			if err := typedWeightCheck(s.nodes[j], nd.Weight, o, scale, strict, rounds); err != nil {
+			if err := typedWeightCheck(s.format, s.nodes[j], nd.Weight, o, scale, strict, rounds); err != nil {
 				return true, fmt.Errorf("node %q served with weight %d though its copy #%d reads otherwise: %w", nd.ID, nd.Weight, j, err)
 			}
 		}
@@ -200,7 +211,7 @@ func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 			if first < 0 {
 				first = j
 			}
-			if err = typedWeightCheck(s.nodes[j], nd.Weight, o, scale, strict, rounds); err == nil {
+			if err = typedWeightCheck(s.format, s.nodes[j], nd.Weight, o, scale, strict, rounds); err == nil {
 				break
 			}
 			err = fmt.Errorf("node #%d %q: %w", j, nd.ID, err)
@@ -212,6 +223,11 @@ func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 			return true, err
 		}
 		next = first + 1
+	}
+	if strict {
+		if err := checkServed(s, snap.Nodes, o, scale); err != nil {
+			return true, err
+		}
 	}
 	return len(snap.Nodes) > 0, nil
 }
@@ -227,21 +243,171 @@ func (n typedNode) isAddress(id string) bool {
 	return false
 }
 
+// serving is what a registry's documentation says of an instance's health
+// fields: it takes traffic, it does not, or the spelling is one the
+// documentation does not settle (a bool sent as the string "true").
+type serving int8
+
+const (
+	serveNo     serving = iota
+	serveEither         // ordered so that and is min
+	serveYes
+)
+
+// refServing reads a node's health fields as the registry documents them
+// (REGISTRIES.md and the registries' own documentation), independently of
+// the decoders: Bilibili discovery serves status 1 only (2 is registered
+// but not serving); Consul serves a passing check at the Passing weight and
+// a warning one at the Warning weight (1 here), never a critical or
+// maintenance one or an unknown status; Nacos serves a host that is healthy
+// and enabled (both default to true); Eureka serves status UP only (DOWN,
+// STARTING, OUT_OF_SERVICE and UNKNOWN take no traffic); Envoy serves
+// UNKNOWN (also unset) and HEALTHY, by name or number, and not UNHEALTHY,
+// DRAINING, TIMEOUT or DEGRADED; a Kubernetes endpoint serves when
+// conditions.ready is true or unset. Anything else is not serving. It also
+// returns the weight the registry reads for the node in that state.
+func refServing(f registry.Format, n typedNode) (serving, weights.Raw) {
+	if !n.hset {
+		return serveYes, n.weight
+	}
+	h := n.health[0]
+	str := func(want string) bool { return h.Kind == weights.KindString && h.Text == want }
+	num := func(want string) bool { return h.Kind == weights.KindNumber && h.Text == want }
+	switch f {
+	case registry.FormatDiscovery:
+		switch {
+		case num("1"):
+			return serveYes, n.weight
+		case str("1") || num("1.0"):
+			return serveEither, n.weight
+		}
+		return serveNo, n.weight
+	case registry.FormatConsul:
+		switch {
+		case str("passing"):
+			return serveYes, n.weight
+		case str("warning"):
+			return serveYes, weights.Int(1)
+		}
+		return serveNo, n.weight
+	case registry.FormatNacos:
+		return flagServing(h).and(flagServing(n.health[1])), n.weight
+	case registry.FormatEureka:
+		if str("UP") {
+			return serveYes, n.weight
+		}
+		return serveNo, n.weight
+	case registry.FormatEDS:
+		if h.Kind == weights.KindAbsent || h.Kind == weights.KindNull || str("UNKNOWN") || str("HEALTHY") || num("0") || num("1") {
+			return serveYes, n.weight
+		}
+		return serveNo, n.weight
+	case registry.FormatEndpointSlice:
+		return flagServing(h), n.weight
+	}
+	return serveYes, n.weight
+}
+
+// flagServing reads a bool health flag: true, false, unset (true); the
+// strings "true" and "false" in any case are the one or the other at best
+// (serveEither, serveNo); anything else does not serve.
+func flagServing(h weights.Raw) serving {
+	switch {
+	case h.Kind == weights.KindAbsent || h.Kind == weights.KindNull:
+		return serveYes
+	case h.Kind == weights.KindBool && h.Bool:
+		return serveYes
+	case h.Kind == weights.KindString && strings.EqualFold(h.Text, "true"):
+		return serveEither
+	}
+	return serveNo
+}
+
+// and combines two flags: yes and either is either, anything and no is no.
+func (a serving) and(b serving) serving { return min(a, b) }
+
+// checkServed: every node that the registry documents as serving, with a
+// plain address sent once and a plain weight (a decimal integer of 1 to
+// 10,000, a number where the registry sends numbers and a string where it
+// sends strings; none at all for an EndpointSlice), is accepted at exactly
+// that weight times the scale.
+func checkServed(s typedSet, nodes []weights.Node, o registry.Options, scale int64) error {
+	count := map[string]int{} // nodes sent per address, in canonical form
+	for _, n := range s.nodes {
+		var seen [2]string
+		for k, x := range n.ids() {
+			if c, err := weights.ParseAddress(x); err == nil && c != seen[0] {
+				seen[k] = c
+				count[c]++
+			}
+		}
+	}
+	for j, n := range s.nodes {
+		sv, raw := refServing(s.format, n)
+		if !n.plain || sv != serveYes || count[n.id()] != 1 {
+			continue
+		}
+		var want int64
+		switch s.format {
+		case registry.FormatEndpointSlice:
+			want = 1
+		case registry.FormatDiscovery, registry.FormatKratos, registry.FormatEureka:
+			if raw.Kind != weights.KindString || !plainDecimal(raw.Text) {
+				continue
+			}
+			want, _ = strconv.ParseInt(raw.Text, 10, 64)
+		default:
+			if raw.Kind != weights.KindNumber || !plainDecimal(raw.Text) {
+				continue
+			}
+			want, _ = strconv.ParseInt(raw.Text, 10, 64)
+		}
+		if want < 1 || want > 10000 {
+			continue
+		}
+		want *= scale
+		found := false
+		for _, nd := range nodes {
+			if nd.ID == n.id() {
+				found = true
+				if int64(nd.Weight) != want {
+					return fmt.Errorf("node #%d %q serves with weight %s, accepted as %d, want %d", j, nd.ID, raw, nd.Weight, want)
+				}
+			}
+		}
+		if !found {
+			return fmt.Errorf("node #%d %q serves (health %s) with weight %s, but was not accepted", j, n.id(), healthText(n), raw)
+		}
+	}
+	return nil
+}
+
+func healthText(n typedNode) string {
+	if !n.hset {
+		return "as sent by default"
+	}
+	return n.health[0].String() + " " + n.health[1].String()
+}
+
 // typedWeightCheck checks the weight w a registry decoder accepted for n.
-func typedWeightCheck(n typedNode, w uint32, o registry.Options, scale int64, strict, rounds bool) error {
-	raw := n.weight
+func typedWeightCheck(f registry.Format, n typedNode, w uint32, o registry.Options, scale int64, strict, rounds bool) error {
+	sv, raw := refServing(f, n)
 	if raw.Kind == weights.KindString && isAllZeros(raw.Text) {
 		return fmt.Errorf("the string %q was accepted (as %d)", raw.Text, w)
 	}
-	if n.down {
+	down := sv == serveNo
+	if down {
 		switch o.Health {
 		case registry.HealthReject:
-			return fmt.Errorf("a node the registry marks as not serving was accepted (as %d)", w)
+			return fmt.Errorf("a node the registry documents as not serving (%s) was accepted (as %d)", healthText(n), w)
 		case registry.HealthDrain:
 			if w != 0 {
-				return fmt.Errorf("a node the registry marks as not serving was accepted with weight %d, not drained", w)
+				return fmt.Errorf("a node the registry documents as not serving (%s) was accepted with weight %d, not drained", healthText(n), w)
 			}
 		}
+	}
+	if sv == serveEither && w == 0 {
+		down = true // drained: the decoder read the flag as false
 	}
 	if !strict || raw.Kind == weights.KindAbsent || raw.Kind == weights.KindNull {
 		return nil
@@ -250,7 +416,7 @@ func typedWeightCheck(n typedNode, w uint32, o registry.Options, scale int64, st
 		return fmt.Errorf("weight %s accepted as %d", raw, w)
 	}
 	if rounds {
-		return roundedWeightCheck(raw, w, scale, n.down)
+		return roundedWeightCheck(raw, w, scale, down)
 	}
 	v, exact := exactInteger(raw.Text, scale)
 	switch {
@@ -258,7 +424,7 @@ func typedWeightCheck(n typedNode, w uint32, o registry.Options, scale int64, st
 		return fmt.Errorf("weight %s is not a finite number that is an integer times %d, accepted as %d", raw, scale, w)
 	case v.Sign() < 0:
 		return fmt.Errorf("negative weight %s accepted as %d", raw, w)
-	case w == 0 && (v.Sign() == 0 || n.down):
+	case w == 0 && (v.Sign() == 0 || down):
 	case v.Cmp(big.NewInt(int64(w))) != 0:
 		return fmt.Errorf("weight %s × %d accepted as %d", raw, scale, w)
 	}
