@@ -84,7 +84,11 @@ func (r *scriptRun) run(ops []op) (served bool, err error) {
 			ok, err = r.nextExcluding(o.ids)
 		case opEject:
 			r.phase = -1
-			err = r.eject(o.ids[0], time.Duration(o.n)*time.Second)
+			for _, id := range o.ids {
+				if err = r.eject(id, time.Duration(o.n)*time.Second); err != nil {
+					break
+				}
+			}
 		case opRestore:
 			r.phase = -1
 			for _, id := range o.ids {
@@ -496,7 +500,7 @@ func (r *scriptRun) cycle() (bool, error) {
 		return r.next(maxScriptPicks)
 	}
 	var picks [2 * maxCycle]int32
-	var counts [maxScriptNodes]uint64
+	counts := make([]uint64, len(r.states))
 	for i := 0; i < 2*length; i++ {
 		n, err := r.b.Next()
 		r.calls++

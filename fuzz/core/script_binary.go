@@ -10,7 +10,13 @@ import "github.com/safewrr/safewrr/weights"
 // number of operations), the next bytes are its arguments, and an input cut
 // short reads as zeros. Ids come from a small set ("n0" ... "n11", and the
 // empty id, which New and Update must refuse), so that ejections, exclusions
-// and updates name nodes that exist.
+// and updates name nodes that exist: a node set's id byte below 192 names
+// the node by its place (the i-th node is "ni"), so that most sets hold
+// n0, n1, ... in order and an operation on nk reaches its neighbours; from
+// 192 it names any id of the set (duplicates and the empty id included).
+// The other operations name a node of the last set built or updated (or
+// the one after its last: not a member) with an id byte below 240, and any
+// id from 240 on, so that most of their calls reach a member.
 
 // binaryIDs is the id space of a compact script; the last one is invalid.
 var binaryIDs = [...]string{"n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9", "n10", "n11", ""}
@@ -47,12 +53,19 @@ func decodeScript(data []byte) []op {
 // parseScript it never fails and stops at maxScriptOps operations.
 func binaryScript(data []byte) []op {
 	ops := make([]op, 0, min(len(data)/2+1, maxScriptOps))
+	span := len(binaryIDs) // ids the operations name: the last set's and one more
 	for len(data) > 0 && len(ops) < maxScriptOps {
 		kind := opKind(data[0]%uint8(opFleet) + 1)
 		data = data[1:]
 		o := op{kind: kind}
 		arg := func() int { return int(take(&data, 1)[0]) }
-		id := func() string { return binaryIDs[arg()%len(binaryIDs)] }
+		id := func() string {
+			b := arg()
+			if b < 240 {
+				return binaryIDs[b%span]
+			}
+			return binaryIDs[b%len(binaryIDs)]
+		}
 		switch kind {
 		case opAlgo:
 			o.word = [2]string{"smooth", "resty"}[arg()&1]
@@ -66,22 +79,31 @@ func binaryScript(data []byte) []op {
 			n := arg() % 9
 			o.nodes = make([]weights.Node, n)
 			for i := range o.nodes {
-				o.nodes[i] = weights.Node{ID: id(), Weight: binaryWeight(arg())}
+				nid := binaryIDs[i]
+				if b := arg(); b >= 192 {
+					nid = binaryIDs[b%len(binaryIDs)]
+				}
+				o.nodes[i] = weights.Node{ID: nid, Weight: binaryWeight(arg())}
 			}
-		case opNextExcluding, opRestore:
+			span = min(n, len(binaryIDs)-1) + 1
+		case opNextExcluding, opRestore, opEject:
+			// Each names up to four nodes (ejections and restores one
+			// after another), so that operations on several nodes at
+			// once, neighbours among them, are as likely as on one.
 			n := arg() % 5
-			if kind == opRestore {
-				n = 1
+			if kind != opNextExcluding {
+				n = n%4 + 1
 			}
 			o.ids = make([]string, n)
 			for i := range o.ids {
 				o.ids[i] = id()
 			}
-		case opEject:
-			o.ids = []string{id()}
-			o.n = arg()
+			if kind == opEject {
+				o.n = arg()
+			}
 		case opFleet:
 			o.nodes = fleetNodes(arg(), arg())
+			span = len(binaryIDs)
 		}
 		ops = append(ops, o)
 	}

@@ -60,10 +60,10 @@ func TestBinaryScript(t *testing.T) {
 	// op bytes: opKind-1 (modulo 15); nodes: count, then id and weight bytes.
 	compact := []byte{
 		byte(opAlgo - 1), 1, // algo resty
-		byte(opNodes - 1), 3, 0, 5, 1, 0, 12, 7, // nodes n0=5 n1=0 =7
+		byte(opNodes - 1), 3, 0, 5, 7, 0, 194, 7, // nodes n0=5 n1=0 =7 (ids by place below 192; 194 % 13 = 12, the empty id)
 		byte(opNodes - 1), 2, 0, 3, 1, 249, // nodes n0=3 n1=64
-		byte(opEject - 1), 1, 30, // eject n1 30
-		byte(opNextExcluding - 1), 2, 0, 25, // next-excluding n0 n12 (ids wrap: 25 % 13 = 12, the empty id)
+		byte(opEject - 1), 0, 1, 30, // eject n1 30 (one id: 0 % 4 + 1)
+		byte(opNextExcluding - 1), 2, 0, 246, // next-excluding n0 n12 (below 240 ids wrap at the last set's size + 1; 246 % 13 = 12, the empty id)
 		byte(opCycle - 1),
 		byte(opNext - 1), // next 1 (argument cut short reads as 0)
 	}
