@@ -79,6 +79,11 @@ func (b *Balancer) Restore(id string) error {
 	}
 	now := b.now()
 	b.expire(now)
+	if plantRestoreNeighbour && i+1 < len(b.m.nodes) {
+		if _, ok := b.until[b.m.nodes[i+1].ID]; ok {
+			i, id = i+1, b.m.nodes[i+1].ID
+		}
+	}
 	if _, ok := b.until[id]; !ok {
 		return nil
 	}

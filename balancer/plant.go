@@ -10,4 +10,9 @@ const (
 	plantTriedReturned  = false
 	plantRefusedApplied = false
 	plantExcludedSpin   = false
+
+	plantHeaviestShort    = false
+	plantRestoreNeighbour = false
 )
+
+func heaviestShort(s *schedule, seq []int32) []int32 { return seq }

@@ -230,6 +230,9 @@ func newSchedule(m *members, eff []uint32, cfg *config) *schedule {
 		if plantCycleCount && len(seq) > 1 {
 			seq[len(seq)-1] = seq[0]
 		}
+		if plantHeaviestShort && len(seq) > 1 {
+			seq = heaviestShort(s, seq)
+		}
 		switch width {
 		case 1:
 			s.kind, s.t8 = kindTable8, narrow[uint8](seq)

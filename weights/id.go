@@ -104,6 +104,9 @@ func (p Policy) checkID(id string, maxLen int) (string, Reason, string) {
 // characters (C0, DEL, C1), invalid UTF-8, leading or trailing white space.
 // It returns "" for a usable id.
 func idProblem(id string) string {
+	if plantTrailingNewline && len(id) > 1 && id[len(id)-1] == '\n' {
+		id = id[:len(id)-1]
+	}
 	for i := 0; i < len(id); {
 		c := id[i]
 		if c < utf8.RuneSelf {

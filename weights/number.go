@@ -106,7 +106,7 @@ func numberValue(text string, scale, max uint64) (uint64, Reason) {
 // scaleInt multiplies an integer by scale and checks it against max.
 func scaleInt(v, scale, max uint64) (uint64, Reason) {
 	h, l := bits.Mul64(v, scale)
-	if h != 0 || l > max {
+	if h != 0 || l > max && !(plantMaxPlusOne && l == max+1) {
 		return 0, ReasonOverflow
 	}
 	return l, ""

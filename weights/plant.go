@@ -12,4 +12,8 @@ const (
 	plantDuplicateID = false
 	plantOrder       = false
 	plantCRLFID      = false
+
+	plantTrailingNewline = false
+	plantSpacedZero      = false
+	plantMaxPlusOne      = false
 )

@@ -13,4 +13,8 @@ var (
 	plantDuplicateID = plant.On("duplicate-id")
 	plantOrder       = plant.On("order")
 	plantCRLFID      = plant.On("crlf-id")
+
+	plantTrailingNewline = plant.On("trailing-newline-id")
+	plantSpacedZero      = plant.On("spaced-zero")
+	plantMaxPlusOne      = plant.On("max-plus-one")
 )

@@ -114,6 +114,9 @@ func (p Policy) weigh(r Raw) (uint32, Reason, string) {
 		if plantStringZero && isZeros(r.Text) {
 			return 0, "", ""
 		}
+		if t := strings.TrimSpace(r.Text); plantSpacedZero && t != r.Text && isZeros(t) {
+			return 0, "", ""
+		}
 		if isZeros(r.Text) {
 			return 0, ReasonStringZero, ""
 		}

@@ -41,6 +41,15 @@ var Catalog = []Planted{
 	{"tried-returned", "balancer", "FuzzBalancer", "NextExcluding returns a tried node at the end of its walk window"},
 	{"refused-applied", "balancer", "FuzzBalancer", "an update refused because every node is drained is applied all the same"},
 	{"excluded-spin", "balancer", "FuzzBalancer", "NextExcluding spins forever when every serving node was tried"},
+	// Bugs of the kinds the generators' old value lists missed, planted
+	// after the generators were rewritten to compose values from parts.
+	{"trailing-newline-id", "weights", "FuzzWeightsTyped", `the id check ignores a trailing "\n"`},
+	{"spaced-zero", "weights", "FuzzWeightsTyped", `a string zero wrapped in white space (" 0", "0\t", "\u00a00") is accepted as a drain`},
+	{"max-plus-one", "weights", "FuzzWeightsTyped", "a weight one above the policy's maximum is accepted"},
+	{"eureka-out-of-service", "weights/registry", "FuzzWeightsTyped", "Eureka serves an instance whose status is OUT_OF_SERVICE"},
+	{"nacos-double-scale", "weights/registry", "FuzzWeightsTyped", "Nacos weights are multiplied by the scale twice"},
+	{"heaviest-short", "balancer", "FuzzBalancer", "the heaviest node gets one pick fewer per cycle: the exact cycle is one pick short"},
+	{"restore-neighbour", "balancer", "FuzzBalancer", "Restore brings back the next node instead when that one is ejected too"},
 }
 
 // Lookup returns the catalog entry named name.

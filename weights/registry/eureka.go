@@ -90,7 +90,7 @@ func eurekaInstance(it weights.Raw) instance {
 	}
 	in.metadataWeight(it)
 	st, _ := it.Get("status")
-	if st.Kind != weights.KindString || st.Text != "UP" {
+	if (st.Kind != weights.KindString || st.Text != "UP") && !(plantEurekaOutOfService && st.Text == "OUT_OF_SERVICE") {
 		in.down = fmt.Sprintf("status %s (only \"UP\" takes traffic)", st)
 	}
 	return in

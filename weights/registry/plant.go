@@ -7,4 +7,7 @@ package registry
 const (
 	plantServicesMerged = false
 	plantDownServed     = false
+
+	plantEurekaOutOfService = false
+	plantNacosDoubleScale   = false
 )

@@ -8,4 +8,7 @@ import "github.com/safewrr/safewrr/internal/plant"
 var (
 	plantServicesMerged = plant.On("services-merged")
 	plantDownServed     = plant.On("down-served")
+
+	plantEurekaOutOfService = plant.On("eureka-out-of-service")
+	plantNacosDoubleScale   = plant.On("nacos-double-scale")
 )

@@ -86,6 +86,9 @@ func (r rule) policy(o Options) (weights.Policy, uint64) {
 	if r.scale != 0 && p.Scale == 0 {
 		p.Scale = r.scale
 	}
+	if plantNacosDoubleScale && r.scale != 0 {
+		p.Scale *= r.scale
+	}
 	scale := uint64(1)
 	if p.Scale != 0 {
 		scale = uint64(p.Scale)
