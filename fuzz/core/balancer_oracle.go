@@ -501,13 +501,26 @@ func (r *scriptRun) cycle() (bool, error) {
 	}
 	var picks [2 * maxCycle]int32
 	counts := make([]uint64, len(r.states))
+	index := r.index
+	if len(r.states) > maxScriptNodes { // a fleet
+		at := make(map[string]int, len(r.states))
+		for k, st := range r.states {
+			at[st.ID] = k
+		}
+		index = func(id string) int {
+			if k, ok := at[id]; ok {
+				return k
+			}
+			return -1
+		}
+	}
 	for i := 0; i < 2*length; i++ {
 		n, err := r.b.Next()
 		r.calls++
 		if err != nil {
 			return false, fmt.Errorf("Next() failed in a cycle: %v", err)
 		}
-		k := r.index(n.ID)
+		k := index(n.ID)
 		if k < 0 {
 			return false, fmt.Errorf("Next() returned %s, not a member", n.ID)
 		}

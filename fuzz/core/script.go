@@ -15,7 +15,7 @@ const (
 	maxScriptNodes = 32  // nodes per nodes/update line
 	maxScriptPicks = 16  // picks per next line
 	maxScriptIDLen = 16  // bytes per node id
-	maxCycle       = 256 // longest cycle the cycle operation walks (twice)
+	maxCycle       = 272 // longest cycle the cycle operation walks (twice): a two-byte table fleet's
 	maxSeconds     = 1 << 20
 
 	// A weight above maxShortWeight and below hugeWeight is read as
@@ -214,28 +214,35 @@ func number(args []string, i, def int) int {
 }
 
 // Fleets: node sets too large to write out, so that every kind of
-// schedule is reachable. A fleet holds fleetBase + 8×COUNT nodes (COUNT
-// taken modulo 256: 33 to 2,073), named n0, n1, ..., so that the compact
-// form's other operations name its first nodes. PATTERN 0 gives every node
-// weight 1: an exact cycle, in a table of one byte per entry up to 256
-// nodes and two bytes beyond. Any other PATTERN gives node i the weight
-// 8192 + (i × step mod 8192), step = 2×PATTERN - 1: node 0 weighs 8192 and
-// node 1 an odd weight, so the gcd is 1, the cycle is longer than 33 × 8192
-// = 270,336 picks (more than a table of 256 Ki entries holds) and the
-// heaviest weight is below 16,384: the rows schedule. (A huge weight among
-// a few nodes gives the spread schedule.) Table schedules of four bytes per
-// entry need more than 65,536 nodes, a build too slow for fuzzing: they are
-// left to the balancer's own tests.
-const fleetBase = 33
+// schedule is reachable. PATTERN 0 gives 257 + COUNT mod 8 nodes of weight
+// 1: an exact cycle in a table of two bytes per entry (more than 256
+// nodes; one byte per entry is what smaller sets get). Any other PATTERN
+// gives fleetBase + COUNT mod 8 nodes, node i weighing 8192 + (i × step mod
+// 8192), step = 2×PATTERN - 1: node 0 weighs 8192 and node 1 an odd
+// weight, so the gcd is 1, the cycle is longer than 33 × 8192 = 270,336
+// picks (more than a table of 256 Ki entries holds) and the heaviest
+// weight is below 16,384: the rows schedule. (A huge weight among a few
+// nodes gives the spread schedule.) Nodes are named n0, n1, ..., so that
+// the compact form's other operations name the first ones. Table schedules
+// of four bytes per entry need more than 65,536 nodes, a build too slow for
+// fuzzing: they are left to the balancer's own tests.
+const (
+	fleetBase = 33  // nodes of a rows fleet, at least
+	wideBase  = 257 // nodes of a two-byte table fleet, at least
+)
 
 // fleetNodes returns the fleet of the given count and pattern.
 func fleetNodes(count, pattern int) []weights.Node {
-	n := fleetBase + 8*(count%256)
+	pattern %= 256
+	n := fleetBase + count%8
+	if pattern == 0 {
+		n = wideBase + count%8
+	}
 	nodes := make([]weights.Node, n)
-	step := 2*(pattern%256) - 1
+	step := 2*pattern - 1
 	for i := range nodes {
-		nodes[i] = weights.Node{ID: fleetID(i), Weight: 1}
-		if pattern%256 != 0 {
+		nodes[i] = weights.Node{ID: fleetIDs[i], Weight: 1}
+		if pattern != 0 {
 			nodes[i].Weight = uint32(8192 + i*step%8192)
 		}
 	}
@@ -244,14 +251,12 @@ func fleetNodes(count, pattern int) []weights.Node {
 
 // fleetIDs are the ids of the largest fleet, built once.
 var fleetIDs = func() []string {
-	ids := make([]string, fleetBase+8*255)
+	ids := make([]string, wideBase+7)
 	for i := range ids {
 		ids[i] = "n" + strconv.Itoa(i)
 	}
 	return ids
 }()
-
-func fleetID(i int) string { return fleetIDs[i] }
 
 func clampIDs(ids []string) []string {
 	if len(ids) > maxScriptNodes {

@@ -79,10 +79,10 @@ func checkWeights(data []byte, policies []weightPolicy, registry []registry.Opti
 // visiting every serving node once; each full cycle picks every node exactly
 // its effective weight divided by the gcd, the picks repeat with that
 // period, and from a known phase they are nginx's smooth WRR (see cycle).
-// Fleets (fleet COUNT PATTERN, up to 2,073 nodes from two bytes) reach the
+// Fleets (fleet COUNT PATTERN, up to 264 nodes from two bytes) reach the
 // two-byte table and the rows schedule, huge weights the spread one.
 // Scripts are bounded (16 operations, 16 picks per line, cycles of at most
-// 256 picks walked twice, weights that make short exact cycles or long
+// 272 picks walked twice, weights that make short exact cycles or long
 // described ones: see boundWeight), so a run that does not end at once is a
 // hang of the balancer. The input is interesting when it served a pick.
 func Balancer(data []byte) (interesting bool, err error) {
