@@ -180,4 +180,3 @@ func startNginxConns(t *testing.T, conns int, server string) *nginx {
 	})
 	return n
 }
-

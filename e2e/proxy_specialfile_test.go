@@ -122,4 +122,3 @@ func TestProxySpecialFileAtTheRegistryPath(t *testing.T) {
 		})
 	}
 }
-
