@@ -377,3 +377,16 @@ func TestRunPollsByItself(t *testing.T) {
 	cancel()
 	<-done
 }
+
+func TestPayloadOfExactlyMaxBytesIsRead(t *testing.T) {
+	payload := `{"a:1": 1}`
+	r := &fakeRegistry{data: payload}
+	f, _ := newFeed(t, r, feed.WithMaxBytes(int64(len(payload))))
+	if st := f.Status(); st.LastPoll != feed.Applied {
+		t.Fatalf("a payload of exactly the limit: %+v", st)
+	}
+	r.set(payload + " ")
+	if st := f.Poll(context.Background()); st.LastPoll != feed.FetchError || !strings.Contains(st.LastError, "larger than 10 bytes") {
+		t.Fatalf("one byte over the limit: %+v", st)
+	}
+}

@@ -84,3 +84,16 @@ func TestIDRulesAddUp(t *testing.T) {
 		t.Fatalf("reasons %v", st.Reasons)
 	}
 }
+
+// A rule's rejects and the policy's are listed together in payload order.
+func TestIDRuleRejectsInPayloadOrder(t *testing.T) {
+	r := &fakeRegistry{data: `{"unix:80": 1, "a:1": 1, "b:1": "0", "unix:81": 1}`}
+	f, _ := newFeed(t, r, feed.WithIDRule(weights.ReasonNotAddress, noUnix))
+	var got []int
+	for _, rj := range f.Status().Rejects {
+		got = append(got, rj.Index)
+	}
+	if fmt.Sprint(got) != "[0 2 3]" {
+		t.Fatalf("reject indexes %v, want [0 2 3]", got)
+	}
+}

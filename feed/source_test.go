@@ -130,3 +130,21 @@ func TestFileSource(t *testing.T) {
 		t.Fatalf("a directory: %v", err)
 	}
 }
+
+// A URL source reads one byte past the limit and no more, so the feed can
+// tell a payload of exactly the limit from a longer one.
+func TestURLSourceReadsOnePastTheLimit(t *testing.T) {
+	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("0123456789"))
+	}))
+	defer reg.Close()
+	src, err := feed.URL(reg.URL, feed.URLOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for limit, want := range map[int64]string{4: "01234", 9: "0123456789", 10: "0123456789", 100: "0123456789"} {
+		if data, err := src.Fetch(context.Background(), limit); err != nil || string(data) != want {
+			t.Errorf("Fetch(limit %d) = %q, %v; want %q", limit, data, err, want)
+		}
+	}
+}
