@@ -68,9 +68,7 @@ func (sb *sandbox) installBoundedBase(L *lua.LState) {
 		return callOrig(L, sel)
 	})
 	set(g, "tonumber", func(L *lua.LState) int {
-		if s, ok := L.Get(1).(lua.LString); ok {
-			m.chargeBytes(L, int64(len(s)), false)
-		}
+		m.chargeString(L, L.Get(1))
 		return luaToNumber(L)
 	})
 	set(str, "byte", func(L *lua.LState) int {

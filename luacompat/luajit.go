@@ -3,6 +3,7 @@ package luacompat
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	_ "embed"
 	"encoding/hex"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,49 +50,84 @@ var luajitDriver string
 // luajit binary, or the co-process failed.
 var ErrEngine = errors.New("luacompat: lua engine")
 
+// errCPULimit is the cause of a hang the co-process's CPU time limit
+// stopped (a run the wall clock would have stopped a little later).
+var errCPULimit = fmt.Errorf("luacompat: the luajit co-process's CPU time limit: %w", context.DeadlineExceeded)
+
+// Resource limits of the co-process (see limitLuaJIT): its address space
+// is the run's memory limit four times over plus this much.
+const luajitAddressSpace = 256 << 20
+
 type ljKey struct{ bin, dir string }
 
-// ljProc is one luajit co-process running the driver over one directory.
+// ljProc is one luajit co-process running the driver. Requests and module
+// sources go to its stdin; its replies come from a pipe of their own, its
+// file descriptor 3, which the module cannot reach.
 type ljProc struct {
-	mu  sync.Mutex
-	cmd *exec.Cmd
-	in  io.WriteCloser
-	out *bufio.Reader
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	in      io.WriteCloser
+	out     *bufio.Reader
+	outFile *os.File
+	stderr  *tailBuffer
+	limits  ljLimits
+}
+
+// ljLimits are the resource limits last set on a co-process.
+type ljLimits struct {
+	as, cpu        uint64
+	asMax, cpuMax  uint64 // the hard limits, read at start
+	known, applied bool
 }
 
 var (
 	ljMu    sync.Mutex
 	ljProcs = map[ljKey]*ljProc{}
-	// modelDir holds the built-in models as files, for the LuaJIT engine.
-	modelDirOnce sync.Once
-	modelDir     string
-	modelDirErr  error
 )
 
-func startLuaJIT(bin, dir string) (*ljProc, error) {
-	cmd := exec.Command(bin, "-e", luajitDriver)
-	cmd.Env = append(os.Environ(), "SAFEWRR_LUAJIT_DIR="+dir)
-	cmd.Dir = dir
-	in, err := cmd.StdinPipe()
+func startLuaJIT(bin string) (*ljProc, error) {
+	r, w, err := os.Pipe()
 	if err != nil {
-		return nil, err
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrEngine, err)
 	}
-	return &ljProc{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<16)}, nil
+	// -joff: compiled traces would run no count hook. An empty
+	// environment: no LUA_INIT, no LUA_PATH, nothing of the caller's.
+	cmd := exec.Command(bin, "-joff", "-e", luajitDriver)
+	cmd.Env = []string{}
+	cmd.Dir = "/"
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = luajitProcAttr()
+	tail := &tailBuffer{max: 4096}
+	cmd.Stderr = tail
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("%w: %v", ErrEngine, err)
+	}
+	if err := cmd.Start(); err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("%w: %v", ErrEngine, err)
+	}
+	w.Close()
+	p := &ljProc{cmd: cmd, in: in, out: bufio.NewReaderSize(r, 1<<16), outFile: r, stderr: tail}
+	if err := limitLuaJITStart(cmd.Process.Pid, &p.limits); err != nil {
+		p.stop()
+		return nil, fmt.Errorf("%w: limiting the luajit co-process: %v", ErrEngine, err)
+	}
+	return p, nil
 }
 
+// stop kills the co-process's whole process group and waits for it.
 func (p *ljProc) stop() {
 	p.in.Close()
 	if p.cmd.Process != nil {
+		killGroup(p.cmd.Process.Pid)
 		p.cmd.Process.Kill()
 	}
 	p.cmd.Wait()
+	p.outFile.Close()
 }
 
 // StopLuaJIT ends every LuaJIT co-process this process started. A later
@@ -114,7 +151,7 @@ func getLuaJIT(bin, dir string) (*ljProc, error) {
 	if p, ok := ljProcs[k]; ok {
 		return p, nil
 	}
-	p, err := startLuaJIT(bin, dir)
+	p, err := startLuaJIT(bin)
 	if err != nil {
 		return nil, err
 	}
@@ -139,16 +176,7 @@ func runEngineLuaJIT(ctx context.Context, cfg Config, res *Result, start time.Ti
 	}
 	dir, module := cfg.LuaPath, cfg.Module
 	if dir == "" {
-		modelDirOnce.Do(func() {
-			modelDir, modelDirErr = os.MkdirTemp("", "safewrr-models-")
-			if modelDirErr == nil {
-				modelDirErr = WriteModels(modelDir)
-			}
-		})
-		if modelDirErr != nil {
-			return fmt.Errorf("luacompat: %w", modelDirErr)
-		}
-		dir, module = modelDir, cfg.Model
+		module = cfg.Model // served from the embedded sources
 	}
 	if strings.ContainsAny(module, "\t\n\r") {
 		return fmt.Errorf("luacompat: module name %q holds a tab or line break", module)
@@ -158,7 +186,14 @@ func runEngineLuaJIT(ctx context.Context, cfg Config, res *Result, start time.Ti
 			res.Dropped = append(res.Dropped, e.ID)
 		}
 	}
-	req := fmt.Sprintf("%d\t%d\t%d\t%s\t%s\n", int64(cfg.StepLimit)*LuaJITInstructionsPerStep, cfg.Picks, cfg.Seed, module, FormatSpec(cfg.Nodes))
+	var nb [8]byte
+	if _, err := rand.Read(nb[:]); err != nil {
+		return fmt.Errorf("%w: %v", ErrEngine, err)
+	}
+	nonce := hex.EncodeToString(nb[:])
+	req := fmt.Sprintf("R\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", nonce,
+		int64(cfg.StepLimit)*LuaJITInstructionsPerStep, cfg.Picks, cfg.Seed, cfg.MemoryLimit>>10,
+		maxOrder(cfg), MaxIDLength, MaxPickBytes, MaxMessageLength, module, FormatSpec(cfg.Nodes))
 
 	p, err := getLuaJIT(bin, dir)
 	if err != nil {
@@ -166,19 +201,30 @@ func runEngineLuaJIT(ctx context.Context, cfg Config, res *Result, start time.Ti
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if err := limitLuaJITRun(p.cmd.Process.Pid, &p.limits, cfg); err != nil {
+		dropLuaJIT(bin, dir, p)
+		return fmt.Errorf("%w: limiting the luajit co-process: %v", ErrEngine, err)
+	}
 	type answer struct {
 		line string
 		err  error
 	}
 	ch := make(chan answer, 1)
+	var mu sync.Mutex
+	phase := PhaseLoad
 	go func() {
-		if _, err := io.WriteString(p.in, req); err != nil {
-			ch <- answer{err: err}
-			return
-		}
-		line, err := p.out.ReadString('\n')
+		line, err := p.converse(req, nonce, dir, cfg.MaxFileSize, maxReplyLine(cfg), func(ph Phase) {
+			mu.Lock()
+			phase = ph
+			mu.Unlock()
+		})
 		ch <- answer{line, err}
 	}()
+	lastPhase := func() Phase {
+		mu.Lock()
+		defer mu.Unlock()
+		return phase
+	}
 	timer := time.NewTimer(time.Until(start.Add(cfg.Budget)))
 	defer timer.Stop()
 	var a answer
@@ -189,16 +235,160 @@ func runEngineLuaJIT(ctx context.Context, cfg Config, res *Result, start time.Ti
 		return fmt.Errorf("luacompat: run stopped: %w", ctx.Err())
 	case <-timer.C:
 		dropLuaJIT(bin, dir, p)
-		res.Outcome, res.Phase = OutcomeHang, ""
+		<-ch
+		ph := lastPhase()
+		res.Outcome, res.Phase = OutcomeHang, ph
 		res.Message = fmt.Sprintf("still running when the %v wall-clock safety net ran out", cfg.Budget)
-		res.Err = &LuaError{Message: "wall-clock safety net ran out", cause: errSafetyNet}
+		res.Err = &LuaError{Phase: ph, Message: "wall-clock safety net ran out", cause: errSafetyNet}
 		return nil
 	}
 	if a.err != nil {
 		dropLuaJIT(bin, dir, p)
-		return fmt.Errorf("%w: luajit co-process: %v", ErrEngine, a.err)
+		if killedByCPULimit(p.cmd.ProcessState) {
+			ph := lastPhase()
+			res.Outcome, res.Phase = OutcomeHang, ph
+			res.Message = "still running when the co-process's CPU time limit ran out"
+			res.Err = &LuaError{Phase: ph, Message: "CPU time limit ran out", cause: errCPULimit}
+			return nil
+		}
+		return fmt.Errorf("%w: luajit co-process: %v%s", ErrEngine, a.err, p.stderr.suffix())
 	}
-	return parseLuaJIT(strings.TrimSuffix(a.line, "\n"), res)
+	return parseLuaJIT(a.line, res)
+}
+
+// maxReplyLine bounds one line from the driver: the picks and the order
+// with every byte escaped, and room for the rest.
+func maxReplyLine(cfg Config) int {
+	return 3*MaxPickBytes + 3*maxOrder(cfg)*(MaxIDLength+1) + 4*MaxMessageLength + 1<<16
+}
+
+// converse sends one request and answers the driver until its verdict:
+// phase messages go to setPhase, module requests are served from dir (or
+// the embedded models when dir is empty). It returns the verdict's fields.
+func (p *ljProc) converse(req, nonce, dir string, maxFile int64, maxLine int, setPhase func(Phase)) (string, error) {
+	if _, err := io.WriteString(p.in, req); err != nil {
+		return "", err
+	}
+	for {
+		line, err := readLine(p.out, maxLine)
+		if err != nil {
+			return "", err
+		}
+		kind, rest, _ := strings.Cut(line, "\t")
+		n, rest, _ := strings.Cut(rest, "\t")
+		if n != nonce {
+			return "", fmt.Errorf("a reply without the run's nonce: %.80q", line)
+		}
+		switch kind {
+		case "P":
+			setPhase(Phase(rest))
+		case "Q":
+			name, err := decodeID(rest)
+			if err != nil {
+				return "", err
+			}
+			if _, err := io.WriteString(p.in, serveModule(nonce, dir, name, maxFile)); err != nil {
+				return "", err
+			}
+		case "V":
+			return rest, nil
+		default:
+			return "", fmt.Errorf("an unknown reply: %.80q", line)
+		}
+	}
+}
+
+// serveModule answers the driver's require of name: the source of
+// dir/a/b/c.lua or dir/a/b/c/init.lua, under the rules of the gopher-lua
+// loader (inside dir, regular, small, source), or why not.
+func serveModule(nonce, dir, name string, maxFile int64) string {
+	if dir == "" {
+		src, err := ModelSource(name)
+		if err != nil {
+			return "N\t" + nonce + "\t" + encodeID("\n\tno built-in model '"+name+"'") + "\n"
+		}
+		return fmt.Sprintf("M\t%s\t%d\t%s\n%s", nonce, len(src), encodeID(name+".lua"), src)
+	}
+	rel := strings.ReplaceAll(name, ".", "/")
+	var msgs []string
+	for _, cand := range []string{rel + ".lua", rel + "/init.lua"} {
+		full := filepath.Join(dir, filepath.FromSlash(cand))
+		if !validModulePath(cand) {
+			msgs = append(msgs, fmt.Sprintf("\n\tno file '%s' (outside the module directory)", full))
+			continue
+		}
+		src, err := readModuleSource(dir, full, maxFile)
+		if os.IsNotExist(err) {
+			msgs = append(msgs, fmt.Sprintf("\n\tno file '%s'", full))
+			continue
+		}
+		if err != nil {
+			return "E\t" + nonce + "\t" + encodeID(fmt.Sprintf("error loading module '%s' from file '%s':\n\t%v", name, full, err)) + "\n"
+		}
+		return fmt.Sprintf("M\t%s\t%d\t%s\n%s", nonce, len(src), encodeID(full), src)
+	}
+	return "N\t" + nonce + "\t" + encodeID(strings.Join(msgs, "")) + "\n"
+}
+
+// readLine reads a line of at most max bytes, without its newline.
+func readLine(r *bufio.Reader, max int) (string, error) {
+	var buf []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		buf = append(buf, chunk...)
+		switch {
+		case err == nil:
+			return string(buf[:len(buf)-1]), nil
+		case err != bufio.ErrBufferFull:
+			return "", err
+		case len(buf) > max:
+			return "", fmt.Errorf("a reply longer than %d bytes", max)
+		}
+	}
+}
+
+// encodeID writes '%', ',', tab, CR, LF and NUL as %XX, as the driver does.
+func encodeID(s string) string {
+	if !strings.ContainsAny(s, "%,\t\r\n\x00") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '%', ',', '\t', '\r', '\n', 0:
+			fmt.Fprintf(&b, "%%%02x", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// tailBuffer keeps the last max bytes written to it (the co-process's
+// stderr, for the message of an engine error).
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) suffix() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.b) == 0 {
+		return ""
+	}
+	return " (stderr: " + strings.TrimSpace(string(t.b)) + ")"
 }
 
 // parseLuaJIT reads one reply of the driver into res.
@@ -241,6 +431,9 @@ func parseLuaJIT(line string, res *Result) error {
 		res.Outcome = OutcomeError
 		res.Message = msg
 		res.Err = &LuaError{Phase: res.Phase, Message: msg}
+		if strings.HasPrefix(msg, memoryLimitMsg[len("safewrr: "):]) {
+			res.Err = ErrMemoryLimit
+		}
 	default:
 		return fmt.Errorf("%w: luajit driver replied %q", ErrEngine, line)
 	}

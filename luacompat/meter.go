@@ -120,6 +120,7 @@ func (m *meter) runtime(L *lua.LState) []lua.LValue {
 		rtPow:  m.arith("__pow", math.Pow),
 		rtUnm: func(L *lua.LState) int {
 			a := L.Get(1)
+			m.chargeString(L, a)
 			if x, ok := arithOperand(a); ok {
 				L.Push(lua.LNumber(-x))
 				return 1
@@ -134,8 +135,11 @@ func (m *meter) runtime(L *lua.LState) []lua.LValue {
 			L.RaiseError("attempt to perform arithmetic on a %s value", a.Type())
 			return 0
 		},
-		rtConcat:  m.concat,
-		rtForNum:  forNum,
+		rtConcat: m.concat,
+		rtForNum: func(L *lua.LState) int {
+			m.chargeString(L, L.Get(1))
+			return forNum(L)
+		},
 		rtTable:   m.table,
 		rtSetItem: m.setItem,
 	}
@@ -144,6 +148,15 @@ func (m *meter) runtime(L *lua.LState) []lua.LValue {
 		out[i] = L.NewFunction(fns[name])
 	}
 	return out
+}
+
+// chargeString charges reading a string operand as a number: a step per
+// compileBytesPerStep bytes (Go's number parsing of a long string costs far
+// more per byte than a scan).
+func (m *meter) chargeString(L *lua.LState, v lua.LValue) {
+	if s, ok := v.(lua.LString); ok && len(s) >= compileBytesPerStep {
+		m.charge(L, int64(len(s))/compileBytesPerStep, 0)
+	}
 }
 
 // luaMod is a % b as Lua 5.1 and LuaJIT define it: a - floor(a/b)*b. (C's
@@ -172,6 +185,8 @@ func (m *meter) arith(event string, op func(a, b float64) float64) lua.LGFunctio
 				return 1
 			}
 		}
+		m.chargeString(L, a)
+		m.chargeString(L, b)
 		x, okA := arithOperand(a)
 		y, okB := arithOperand(b)
 		if okA && okB {

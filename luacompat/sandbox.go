@@ -1,6 +1,7 @@
 package luacompat
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -447,27 +448,37 @@ func validModulePath(p string) bool {
 	return true
 }
 
-func loadFile(dir, full string, maxSize int64) (*lua.FunctionProto, error) {
+// checkModuleFile resolves full, symbolic links and all, and checks that it
+// lies inside dir and is a regular file of at most maxSize bytes.
+func checkModuleFile(dir, full string, maxSize int64) (string, os.FileInfo, error) {
 	real, err := filepath.EvalSymlinks(full)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	root, err := filepath.EvalSymlinks(dir)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	if r, err := filepath.Rel(root, real); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
-		return nil, fmt.Errorf("%s lies outside the module directory", real)
+		return "", nil, fmt.Errorf("%s lies outside the module directory", real)
 	}
 	st, err := os.Stat(real)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, &regfile.NotRegularError{Path: real, Mode: st.Mode()}
+		return "", nil, fmt.Errorf("%s is not a regular file (%s)", real, st.Mode().Type())
 	}
 	if st.Size() > maxSize {
-		return nil, fmt.Errorf("%s is %d bytes, more than the %d a module file may have", real, st.Size(), maxSize)
+		return "", nil, fmt.Errorf("%s is %d bytes, more than the %d a module file may have", real, st.Size(), maxSize)
+	}
+	return real, st, nil
+}
+
+func loadFile(dir, full string, maxSize int64) (*lua.FunctionProto, error) {
+	real, st, err := checkModuleFile(dir, full, maxSize)
+	if err != nil {
+		return nil, err
 	}
 	fileCacheMu.Lock()
 	c, ok := fileCache[real]
@@ -487,6 +498,36 @@ func loadFile(dir, full string, maxSize int64) (*lua.FunctionProto, error) {
 	fileCache[real] = cachedFile{size: st.Size(), mtime: st.ModTime(), proto: proto}
 	fileCacheMu.Unlock()
 	return proto, nil
+}
+
+// readModuleSource reads a module file for the LuaJIT engine under the same
+// rules as loadFile: inside dir, regular, at most maxSize bytes, source and
+// not bytecode. A "#" first line is blanked, as lua skips it.
+func readModuleSource(dir, full string, maxSize int64) ([]byte, error) {
+	real, _, err := checkModuleFile(dir, full, maxSize)
+	if err != nil {
+		return nil, err
+	}
+	src, err := readBounded(real, maxSize)
+	if err != nil {
+		return nil, err
+	}
+	return moduleSource(src, full)
+}
+
+// moduleSource refuses bytecode and blanks a "#" first line.
+func moduleSource(src []byte, chunk string) ([]byte, error) {
+	if len(src) > 0 && src[0] == 0x1b {
+		return nil, fmt.Errorf("%s: %w", chunk, errBinaryChunk)
+	}
+	if len(src) > 0 && src[0] == '#' {
+		if i := bytes.IndexByte(src, '\n'); i >= 0 {
+			src = src[i:]
+		} else {
+			src = nil
+		}
+	}
+	return src, nil
 }
 
 // readBounded reads a regular file of at most maxSize bytes. The file is
