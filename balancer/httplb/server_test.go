@@ -1,6 +1,7 @@
 package httplb
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -200,3 +201,71 @@ func TestLimitListener(t *testing.T) {
 }
 
 func nodesAt(addr string) []weights.Node { return []weights.Node{{ID: addr, Weight: 1}} }
+
+func TestBudgetTakeAndGive(t *testing.T) {
+	b := &budget{limit: 10}
+	for i, step := range []struct {
+		take, give int64
+		ok         bool
+		held       int64
+	}{
+		{take: 10, ok: true, held: 10}, // up to the limit exactly
+		{take: 1, ok: false, held: 10}, // one past: refused, nothing kept
+		{give: 4, held: 6},
+		{take: 4, ok: true, held: 10},
+		{give: 10, held: 0},
+	} {
+		if step.take > 0 {
+			if ok := b.take(step.take); ok != step.ok {
+				t.Errorf("step %d: take(%d) = %v, want %v", i, step.take, ok, step.ok)
+			}
+		} else {
+			b.give(step.give)
+		}
+		if got := b.held.Load(); got != step.held {
+			t.Errorf("step %d: held %d, want %d", i, got, step.held)
+		}
+	}
+	free := &budget{}
+	if !free.take(1<<40) || free.held.Load() != 0 {
+		t.Fatalf("no limit: take refused or counted (held %d)", free.held.Load())
+	}
+	free.give(1 << 40)
+	if free.held.Load() != 0 {
+		t.Fatalf("no limit: give counted (held %d)", free.held.Load())
+	}
+}
+
+// TestMaxBody: a body of exactly the limit goes through, buffered or
+// streamed; one byte more is a 413 RequestError, before any attempt when
+// its length is announced.
+func TestMaxBody(t *testing.T) {
+	for _, buffer := range []int64{DefaultBodyBuffer, 0} {
+		f := newFixture(t, []uint32{1}, nil, WithMaxBody(6), WithBodyBuffer(buffer))
+		for _, tc := range []struct {
+			body     string
+			length   int64
+			status   int // 0: delivered
+			attempts int
+		}{
+			{"123456", 6, 0, 1},
+			{"1234567", 7, http.StatusRequestEntityTooLarge, 0},
+			{"123456", -1, 0, 1},
+			{"1234567", -1, http.StatusRequestEntityTooLarge, 1 - min(int(buffer), 1)},
+		} {
+			req, _ := http.NewRequest(http.MethodPut, "http://service/", io.NopCloser(strings.NewReader(tc.body)))
+			req.ContentLength = tc.length
+			resp, err := f.t.RoundTrip(req)
+			var rerr *RequestError
+			switch {
+			case tc.status == 0 && (err != nil || resp.StatusCode != 200):
+				t.Errorf("buffer %d, body %q (length %d): %v, want it delivered", buffer, tc.body, tc.length, err)
+			case tc.status != 0 && (!errors.As(err, &rerr) || rerr.Status != tc.status):
+				t.Errorf("buffer %d, body %q (length %d): %v, want a RequestError %d", buffer, tc.body, tc.length, err, tc.status)
+			}
+			if got := f.net.take(); len(got) != tc.attempts {
+				t.Errorf("buffer %d, body %q (length %d): attempts %v, want %d", buffer, tc.body, tc.length, got, tc.attempts)
+			}
+		}
+	}
+}

@@ -33,14 +33,19 @@ func newNet() *fakeNet { return &fakeNet{down: map[string]bool{}, status: map[st
 
 func (f *fakeNet) RoundTrip(r *http.Request) (*http.Response, error) {
 	var body []byte
+	var berr error
 	if r.Body != nil {
-		body, _ = io.ReadAll(r.Body)
+		body, berr = io.ReadAll(r.Body)
 		r.Body.Close()
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.attempts = append(f.attempts, r.URL.Host)
 	f.bodies = append(f.bodies, string(body))
+	if berr != nil {
+		// As http.Transport: the attempt fails when its body does.
+		return nil, fmt.Errorf("writing the body to %s: %w", r.URL.Host, berr)
+	}
 	if f.down[r.URL.Host] {
 		return nil, fmt.Errorf("dial tcp %s: %w", r.URL.Host, errRefused)
 	}
