@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/safewrr/safewrr/balancer"
 	"github.com/safewrr/safewrr/feed"
@@ -388,5 +389,20 @@ func TestPayloadOfExactlyMaxBytesIsRead(t *testing.T) {
 	r.set(payload + " ")
 	if st := f.Poll(context.Background()); st.LastPoll != feed.FetchError || !strings.Contains(st.LastError, "larger than 10 bytes") {
 		t.Fatalf("one byte over the limit: %+v", st)
+	}
+}
+
+// Long raw values are clipped in the status without splitting a UTF-8
+// sequence.
+func TestRejectRawClippedOnARuneBoundary(t *testing.T) {
+	r := &fakeRegistry{data: `{"a:1": 1, "b:1": "` + strings.Repeat("é", 200) + `"}`}
+	f, _ := newFeed(t, r)
+	st := f.Status()
+	if len(st.Rejects) != 1 {
+		t.Fatalf("rejects %+v", st.Rejects)
+	}
+	raw := st.Rejects[0].Raw
+	if !utf8.ValidString(raw) || !strings.HasSuffix(raw, "é…") || len(raw) > 256+len("…") || len(raw) < 250 {
+		t.Fatalf("clipped raw (%d bytes) %q", len(raw), raw)
 	}
 }
