@@ -205,7 +205,7 @@ func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 		}
 		first, err := -1, error(nil)
 		for j := next; j < len(s.nodes); j++ {
-			if !s.nodes[j].isAddress(nd.ID) && !knownStrayBracket(s.nodes[j], nd.ID) {
+			if !s.nodes[j].isAddress(nd.ID) {
 				continue
 			}
 			if first < 0 {

@@ -38,6 +38,10 @@ var (
 		{"IDN", `bücher.example`},
 		{"IDN escaped", `b\u00fccher.example`},
 		{"IPv4-mapped with a zone", `[::ffff:10.0.0.1%eth0]`},
+		// one bracket without its pair is not repaired
+		{"opening bracket only", `[fd00::1`},
+		{"closing bracket only", `fd00::1]`},
+		{"IPv4 in one bracket", `10.0.0.1]`},
 		{"huge", strings.Repeat("h", 300)},
 		{"huge labels", strings.Repeat("a.", 130) + "example"},
 	}

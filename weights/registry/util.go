@@ -104,11 +104,16 @@ func port(r weights.Raw) (int, string) {
 }
 
 // hostPort joins a host and a port into a node id ("10.0.0.1:80",
-// "[fd00::1]:80").
-// Only an IPv6 address is put in brackets; any other host is kept as sent,
-// so that the id check sees what the registry sent and names it.
+// "[fd00::1]:80"). An IPv6 address, sent bare or in a pair of brackets, is
+// put in brackets; any other host (one bracket without its pair included)
+// is kept as sent, so that the id check sees what the registry sent and
+// names it.
 func hostPort(host string, p int) string {
-	if h := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"); strings.Contains(h, ":") {
+	h := host
+	if len(h) >= 2 && h[0] == '[' && h[len(h)-1] == ']' {
+		h = h[1 : len(h)-1]
+	}
+	if strings.Contains(h, ":") {
 		if a, err := netip.ParseAddr(h); err == nil && a.Is6() {
 			return net.JoinHostPort(h, strconv.Itoa(p))
 		}
