@@ -37,3 +37,13 @@ func dialProblem(addr string) string {
 	}
 	return ""
 }
+
+// canonical returns addr in the canonical form of weights.ParseAddress
+// (lower-case names, RFC 5952 IPv6, IPv4-mapped IPv6 as IPv4), or addr as
+// it is when it is not an address.
+func canonical(addr string) string {
+	if c, err := weights.ParseAddress(addr); err == nil {
+		return c
+	}
+	return addr
+}

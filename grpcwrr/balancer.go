@@ -250,8 +250,9 @@ func judge(cfg *Config, eps []resolver.Endpoint) (weights.Snapshot, weights.Repo
 }
 
 // dupAddresses rejects (in entries) every accepted endpoint that shares an
-// address with an earlier accepted one: one connection cannot serve two
-// nodes. It reports whether it rejected any.
+// address with an earlier accepted one, the addresses compared in canonical
+// form (one backend spelled two ways is one): one connection cannot serve
+// two nodes. It reports whether it rejected any.
 func dupAddresses(eps []resolver.Endpoint, entries []weights.Entry, report weights.Report) bool {
 	rejected := make(map[int]bool, len(report.Rejected))
 	for _, ne := range report.Rejected {
@@ -264,7 +265,7 @@ func dupAddresses(eps []resolver.Endpoint, entries []weights.Entry, report weigh
 			continue
 		}
 		for _, a := range ep.Addresses {
-			if j, dup := owner[a.Addr]; dup {
+			if j, dup := owner[canonical(a.Addr)]; dup {
 				entries[i].Reject, entries[i].Detail = weights.ReasonDuplicateID, fmt.Sprintf("address %s is also endpoint %d's", a.Addr, j)
 				found = true
 				break
@@ -272,7 +273,7 @@ func dupAddresses(eps []resolver.Endpoint, entries []weights.Entry, report weigh
 		}
 		if entries[i].Reject == "" {
 			for _, a := range ep.Addresses {
-				owner[a.Addr] = i
+				owner[canonical(a.Addr)] = i
 			}
 		}
 	}

@@ -19,8 +19,8 @@
 // the picker: the endpoint is rejected, logged through grpclog (component
 // "safewrr", with the reason), never connected and never picked. So is an
 // endpoint with a duplicate id, without an address, with an address that
-// an earlier accepted endpoint already has (one connection cannot be two
-// nodes), or with an address that is not a TCP host:port: an address must
+// an earlier accepted endpoint already has, compared in canonical form (one
+// connection cannot be two nodes), or with an address that is not a TCP host:port: an address must
 // follow the id rules of "safewrr proxy" (an IP literal or a DNS name and a
 // port 1-65535; no scheme, path or userinfo), and its host must not be a
 // name that gRPC reads as a scheme ("unix", "unix-abstract", "vsock", or a

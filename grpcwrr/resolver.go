@@ -139,6 +139,9 @@ func ParseTarget(u url.URL) (feed.Source, []feed.Option, error) {
 	default:
 		return nil, nil, fmt.Errorf("grpcwrr: policy must be strict or lenient, got %q", p)
 	}
+	// Every id is dialed, as by the proxy: host:port in canonical form in
+	// every format, the plain map included.
+	o.Policy.IDs = weights.IDsAddress
 	format, err := registry.ParseFormat(get("format", "auto"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("grpcwrr: format: %w", err)

@@ -210,3 +210,24 @@ func TestParseTargetErrors(t *testing.T) {
 		t.Fatalf("ParseTarget(%s) = %v, %d options, %v", u, src, len(opts), err)
 	}
 }
+
+// A target's payload is held to the proxy's id rules in every format: ids in
+// canonical form, so one backend spelled two ways is one id.
+func TestParseTargetIDsAreAddresses(t *testing.T) {
+	u, _ := url.Parse("safewrr:///r.json?format=map&interval=0")
+	_, opts, err := ParseTarget(*u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := feed.Func("inline", func(context.Context) ([]byte, error) {
+		return []byte(`{"Web-1.Example:80": 2, "10.0.0.1:80": 1, "10.0.0.2:80": 1, "web-1.example.:80": 1}`), nil
+	})
+	f, err := feed.New(t.Context(), src, append(opts, feed.WithSink(nopSink{}))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := f.Status()
+	if fmt.Sprint(st.Nodes) != "[{10.0.0.1:80 1} {10.0.0.2:80 1}]" || st.Reasons["duplicate-id"] != 2 {
+		t.Fatalf("nodes %v, rejects %v", st.Nodes, st.Reasons)
+	}
+}

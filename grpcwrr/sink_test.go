@@ -2,6 +2,7 @@ package grpcwrr
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -132,5 +133,29 @@ func TestResolverMaxWeightDrop(t *testing.T) {
 	}
 	if len(cc.states) != 1 {
 		t.Fatalf("the channel got %d states, want the first only", len(cc.states))
+	}
+}
+
+// Endpoints of a resolver of one's own that spell one backend two ways are
+// one: the later ones are rejected as duplicates.
+func TestDuplicateAddressesComparedCanonically(t *testing.T) {
+	eps := []resolver.Endpoint{
+		endpoint("10.0.0.1:80", weights.Int(1)),
+		endpoint("[::ffff:10.0.0.1]:80", weights.Int(1)),
+		endpoint("Web-1.Example:80", weights.Int(1)),
+		endpoint("web-1.example.:80", weights.Int(1)),
+		endpoint("[::1]:80", weights.Int(1)),
+		endpoint("[0:0::1]:80", weights.Int(1)),
+	}
+	snap, rep := judge(DefaultConfig(), eps)
+	var got []int
+	for _, ne := range rep.Rejected {
+		if ne.Reason != weights.ReasonDuplicateID {
+			t.Errorf("reject %v", ne)
+		}
+		got = append(got, ne.Index)
+	}
+	if fmt.Sprint(got) != "[1 3 5]" || len(snap.Nodes) != 3 {
+		t.Fatalf("rejected %v, nodes %v", got, snap.Nodes)
 	}
 }
