@@ -551,3 +551,27 @@ func TestLoadErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestMaxDrop: an update that drops more of the total weight than max_drop
+// allows is refused by the source's sink; the last good set serves on.
+func TestMaxDrop(t *testing.T) {
+	bs := startThree(t)
+	r := newRig(t)
+	r.write(t, registryMap(bs, "5", "3", "2"))
+	r.load(t, strings.Replace(jsonConfig, `"name": "shop"`, `"name": "shop", "max_drop": 0.5`, 1))
+	f := source(t, "shop").Feed()
+	wantCounts(t, "valid", r.counts(t, 20), 10, 6, 4)
+
+	r.write(t, fmt.Sprintf(`{%q: 2, %q: 1}`, bs[0].addr, bs[2].addr)) // 10 → 3
+	st := settle(t, f)
+	if st.Generation != 1 || st.Refused == nil || st.Refused.Stage != "balancer" || !strings.Contains(st.Refused.Error, "weight") {
+		t.Errorf("a drop from 10 to 3: generation %d, refused %+v; want refused at balancer", st.Generation, st.Refused)
+	}
+	wantCounts(t, "after the drop", r.counts(t, 20), 10, 6, 4)
+
+	r.write(t, registryMap(bs, "4", "3", "2")) // 10 → 9
+	if st := settle(t, f); st.Generation != 2 {
+		t.Errorf("a drop from 10 to 9: generation %d (%s), want 2", st.Generation, st.LastError)
+	}
+	wantCounts(t, "small drop", r.counts(t, 18), 8, 6, 4)
+}
