@@ -106,11 +106,16 @@ func TestSelectAllocatesNothing(t *testing.T) {
 
 // BenchmarkProxy is requests per second through a running Caddy (HTTP/1.1
 // over a unix socket, keep-alive, GOMAXPROCS clients) to four loopback
-// backends with weights 4 3 2 1, per policy.
+// backends with weights 4 3 2 1, per policy; safewrr-registry reads the
+// upstreams and weights from a registry file through the safewrr source.
 func BenchmarkProxy(b *testing.B) {
-	for _, policy := range []string{"safewrr 4 3 2 1", "weighted_round_robin 4 3 2 1", "round_robin"} {
-		name := strings.Fields(policy)[0]
-		b.Run(name, func(b *testing.B) {
+	for _, c := range []struct{ name, upstreams, policy string }{
+		{"safewrr", "%s", "safewrr 4 3 2 1"},
+		{"safewrr-registry", "{\n\t\tdynamic safewrr {REGISTRY} {\n\t\t\tpoll -1s\n\t\t}\n", "safewrr"},
+		{"weighted_round_robin", "%s", "weighted_round_robin 4 3 2 1"},
+		{"round_robin", "%s", "round_robin"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
 			bs := make([]*backend, 4)
 			addrs := make([]string, 4)
 			for i := range bs {
@@ -118,7 +123,12 @@ func BenchmarkProxy(b *testing.B) {
 				addrs[i] = bs[i].addr
 			}
 			r := newRig(b)
-			r.loadCaddyfile(b, fmt.Sprintf(`{
+			r.write(b, fmt.Sprintf(`{%q: 4, %q: 3, %q: 2, %q: 1}`, addrs[0], addrs[1], addrs[2], addrs[3]))
+			block := "reverse_proxy " + strings.Join(addrs, " ") + " {\n"
+			if c.name == "safewrr-registry" {
+				block = "reverse_proxy " + c.upstreams
+			}
+			r.loadCaddyfile(b, `{
 	admin off
 	persist_config off
 	auto_https off
@@ -131,21 +141,20 @@ func BenchmarkProxy(b *testing.B) {
 http:// {
 	bind unix/{SOCK}
 	log_skip
-	reverse_proxy %s {
-		lb_policy %s
+	`+block+`		lb_policy `+c.policy+`
 	}
 }
-`, strings.Join(addrs, " "), policy))
+`)
 			var failed atomic.Int64
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
+				buf := make([]byte, 16)
 				for pb.Next() {
 					resp, err := r.client.Get("http://localhost/")
 					if err != nil {
 						failed.Add(1)
 						continue
 					}
-					buf := make([]byte, 16)
 					for {
 						if _, err := resp.Body.Read(buf); err != nil {
 							break

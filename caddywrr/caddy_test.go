@@ -145,7 +145,7 @@ func (r *rig) loadCaddyfile(t testing.TB, caddyfile string) {
 	r.load(t, string(cfg))
 }
 
-func (r *rig) write(t *testing.T, payload string) {
+func (r *rig) write(t testing.TB, payload string) {
 	t.Helper()
 	tmp := r.registry + ".tmp"
 	if err := os.WriteFile(tmp, []byte(payload), 0o600); err != nil {
