@@ -455,3 +455,175 @@ func TestPickAvoidingMatchesScan(t *testing.T) {
 		}
 	}
 }
+
+// TestEjectedSharePicks pins the picks themselves: the k-th pick that
+// lands on an ejected node takes point k/phi mod 1 of the others' weight,
+// from k = 0 for each schedule (four equal nodes, a ejected: its slots,
+// every fourth pick from the first, go to b, c, b, d, b, ...).
+func TestEjectedSharePicks(t *testing.T) {
+	for _, tc := range []struct {
+		algo  Algorithm
+		spec  string
+		eject []string
+		want  string
+	}{
+		{Smooth, "a=1 b=1 c=1 d=1", []string{"a"}, "b b c d c b c d b b c d d b c d c b c d"},
+		{Resty, "a=1 b=1 c=1 d=1", []string{"a"}, "b b c d c b c d b b c d d b c d c b c d"},
+		{Smooth, "a=5 b=3 c=2", []string{"a"}, "b b c c b b c c b b b b c c b b c c b b"},
+		{Resty, "a=5 b=3 c=2", []string{"a"}, "b c b b b c c b c b b c b b b c c b c b"},
+		{Smooth, "a=1 b=1 c=1 d=1 e=1 f=1", []string{"b", "e"}, "a a c d d f a a c d f f a c c d a f a d"},
+	} {
+		b, err := New(nodesOf(tc.spec), WithAlgorithm(tc.algo))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(heldPicks(t, b, tc.eject, 20, false), " "); got != tc.want {
+			t.Errorf("%v %s, %v ejected: picks %s, want %s", tc.algo, tc.spec, tc.eject, got, tc.want)
+		}
+	}
+}
+
+// TestPickMatchesReference: a pick on a schedule with pending ejections
+// and tried nodes is what the rules say, written out plainly: the node at
+// the counter's position; for a pending node, point k/phi mod 1 (k counts
+// those picks) of the weight of the nodes neither pending nor tried; for
+// a tried node, the first node of the next positions (at most walkLimit)
+// neither pending nor tried, else position c of the untried nodes' weight.
+func TestPickMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for round := range 200 {
+		n := 2 + r.IntN(10)
+		ws := make([]uint32, n)
+		for i := range ws {
+			if r.IntN(5) > 0 {
+				ws[i] = uint32(1 + r.IntN([]int{3, 40}[r.IntN(2)]))
+			}
+		}
+		ws[0] = max(ws[0], 1)
+		algo := []Algorithm{Smooth, Resty}[r.IntN(2)]
+		b, err := New(mkNodes(ws), WithAlgorithm(algo))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := b.cur.Load()
+		var pd *pending
+		var tried Tried
+		out := map[int]bool{}
+		for i := range n {
+			switch r.IntN(6) {
+			case 0:
+				if s.weight(i) > 0 {
+					pd = pd.with(s, i)
+					out[i] = true
+				}
+			case 1, 2:
+				tried.Add(s.nodes[i].ID)
+				out[i] = true
+			}
+		}
+		var rest uint64
+		for i := range n {
+			if !out[i] {
+				rest += s.weight(i)
+			}
+		}
+		if rest == 0 {
+			continue
+		}
+		scan := func(q uint64) int {
+			for i := range n {
+				if w := s.weight(i); !out[i] && w > 0 {
+					if q < w {
+						return i
+					}
+					q -= w
+				}
+			}
+			return -1
+		}
+		want := func(c uint64) int {
+			p := c % s.length
+			i := s.pos(p)
+			if pd.has(i) {
+				q, _ := bits.Mul64(s.spread.Load()*golden, rest)
+				return scan(q)
+			}
+			if !tried.Has(s.nodes[i].ID) {
+				return i
+			}
+			for k := uint64(1); k <= min(s.length-1, walkLimit); k++ {
+				if j := s.pos((p + k) % s.length); !out[j] {
+					return j
+				}
+			}
+			return scan(c % rest)
+		}
+		for c := range 3 * s.length {
+			w := want(c)
+			got, err := s.pick(c, pd, &tried)
+			if err != nil || &s.nodes[w] != got {
+				t.Fatalf("round %d: %v weights %v, pending %v, tried %v: pick(%d) = %v, %v; want %s",
+					round, algo, ws, pd, tried.small[:tried.Len()], c, got, err, s.nodes[w].ID)
+			}
+		}
+	}
+}
+
+// TestRetryChoiceAllocatesNothing: a retry that falls back to the weighted
+// choice among untried nodes, while an ejection is pending, allocates
+// nothing either.
+func TestRetryChoiceAllocatesNothing(t *testing.T) {
+	b, err := New(nodesOf("a=1000 b=1 c=1 d=1 e=1"), WithMaxEjectedPercent(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := hold(t, b)
+	defer release()
+	ejectAll(t, b, []string{"e"})
+	if a := testing.AllocsPerRun(200, func() {
+		var tried Tried
+		tried.Add("a")
+		tried.Add("b")
+		sinkNode, _ = b.NextExcluding(&tried)
+	}); a != 0 {
+		t.Errorf("NextExcluding with a pending ejection and two tried nodes allocates %v times", a)
+	}
+}
+
+// TestLeftOutRestored: a node that the build left out and that is restored
+// is the only one picks fall back to when the schedule's nodes are all
+// ejected; another node left out and still ejected is not.
+func TestLeftOutRestored(t *testing.T) {
+	clk := clocktest.New()
+	b, err := New(nodesOf("a=1 b=1 c=1 d=1"), WithClock(clk.Now), WithMaxEjectedPercent(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ejectAll(t, b, []string{"a", "b"})
+	b.Sync()
+	release := hold(t, b)
+	defer release()
+	if err := b.Restore("b"); err != nil {
+		t.Fatal(err)
+	}
+	if pd := b.cur.Load().pend.Load(); pd != nil {
+		t.Fatalf("pending list %v with no ejection since the build", pd.pos)
+	}
+	ejectAll(t, b, []string{"c", "d"})
+	for _, excluding := range []bool{false, true} {
+		for k, id := range pickIDs(t, b, 12, excluding) {
+			if id != "b" {
+				t.Fatalf("pick %d (excluding=%v): %s, want b (the only node back)", k, excluding, id)
+			}
+		}
+	}
+	if err := b.Restore("c"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Restore("d"); err != nil {
+		t.Fatal(err)
+	}
+	if pd := b.cur.Load().pend.Load(); pd != nil {
+		t.Fatalf("pending list %v after every ejection since the build was restored", pd.pos)
+	}
+}

@@ -54,6 +54,11 @@ func TestNodeStateJSON(t *testing.T) {
 			t.Errorf("json.Unmarshal(%s) into a State: %v, want an error naming the state", bad, err)
 		}
 	}
+	for _, st := range []State{-1, 4, 100} {
+		if got, err := st.MarshalText(); err != nil || string(got) != "unknown" {
+			t.Errorf("State(%d).MarshalText() = %q, %v; want unknown", int(st), got, err)
+		}
+	}
 	for _, st := range []State{Serving, Drained, Ejected, Ramping} {
 		var s State
 		if err := s.UnmarshalText([]byte(st.String())); err != nil || s != st {
