@@ -159,12 +159,7 @@ func (sb *sandbox) loadChunk(L *lua.LState, src, name string) int {
 		L.Push(lua.LString(err.Error()))
 		return 2
 	}
-	L.Push(L.NewFunctionFromProto(proto))
-	rt := sb.runtime(L)
-	for _, fn := range rt {
-		L.Push(fn)
-	}
-	L.Call(len(rt), 1)
+	sb.instantiate(L, proto)
 	return 1
 }
 

@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,8 +33,10 @@ const (
 	// instructions. The order pairs() and next() walk a table is LuaJIT's
 	// hash order, seeded per process: it can differ from one co-process
 	// to the next, and Result.Order says which one this run met. The
-	// memory limit does not apply; LuaJIT raises its own "not enough
-	// memory".
+	// memory limit is the growth of the Lua heap, checked by the count
+	// hook; the co-process's address space is limited too, where LuaJIT
+	// raises "not enough memory". Work inside one C function is not
+	// counted: Config.Budget stops it, a hang in the phase it was in.
 	EngineLuaJIT = "luajit"
 )
 
@@ -309,25 +310,16 @@ func serveModule(nonce, dir, name string, maxFile int64) string {
 		}
 		return fmt.Sprintf("M\t%s\t%d\t%s\n%s", nonce, len(src), encodeID(name+".lua"), src)
 	}
-	rel := strings.ReplaceAll(name, ".", "/")
-	var msgs []string
-	for _, cand := range []string{rel + ".lua", rel + "/init.lua"} {
-		full := filepath.Join(dir, filepath.FromSlash(cand))
-		if !validModulePath(cand) {
-			msgs = append(msgs, fmt.Sprintf("\n\tno file '%s' (outside the module directory)", full))
-			continue
-		}
-		src, err := readModuleSource(dir, full, maxFile)
-		if os.IsNotExist(err) {
-			msgs = append(msgs, fmt.Sprintf("\n\tno file '%s'", full))
-			continue
-		}
-		if err != nil {
-			return "E\t" + nonce + "\t" + encodeID(fmt.Sprintf("error loading module '%s' from file '%s':\n\t%v", name, full, err)) + "\n"
-		}
-		return fmt.Sprintf("M\t%s\t%d\t%s\n%s", nonce, len(src), encodeID(full), src)
+	src, full, missing, err := locateModule(dir, name, func(full string) ([]byte, error) {
+		return readModuleSource(dir, full, maxFile)
+	})
+	switch {
+	case err != nil:
+		return "E\t" + nonce + "\t" + encodeID(fmt.Sprintf("error loading module '%s' from file '%s':\n\t%v", name, full, err)) + "\n"
+	case missing != "":
+		return "N\t" + nonce + "\t" + encodeID(missing) + "\n"
 	}
-	return "N\t" + nonce + "\t" + encodeID(strings.Join(msgs, "")) + "\n"
+	return fmt.Sprintf("M\t%s\t%d\t%s\n%s", nonce, len(src), encodeID(full), src)
 }
 
 // readLine reads a line of at most max bytes, without its newline.

@@ -405,35 +405,53 @@ type cachedFile struct {
 func (sb *sandbox) dirLoader(dir string) lua.LGFunction {
 	return func(L *lua.LState) int {
 		name := L.CheckString(1)
-		rel := strings.ReplaceAll(name, ".", "/")
-		var msgs []string
-		for _, cand := range []string{rel + ".lua", rel + "/init.lua"} {
-			full := filepath.Join(dir, filepath.FromSlash(cand))
-			if !validModulePath(cand) {
-				msgs = append(msgs, fmt.Sprintf("\n\tno file '%s' (outside the module directory)", full))
-				continue
-			}
-			proto, err := loadFile(dir, full, sb.maxFile)
-			if os.IsNotExist(err) {
-				msgs = append(msgs, fmt.Sprintf("\n\tno file '%s'", full))
-				continue
-			}
-			if err != nil {
-				L.RaiseError("error loading module '%s' from file '%s':\n\t%v", name, full, err)
-			}
-			// The wrapper chunk takes the run's runtime and returns the
-			// module's own chunk.
-			L.Push(L.NewFunctionFromProto(proto))
-			rt := sb.runtime(L)
-			for _, fn := range rt {
-				L.Push(fn)
-			}
-			L.Call(len(rt), 1)
-			return 1
+		proto, full, missing, err := locateModule(dir, name, func(full string) (*lua.FunctionProto, error) {
+			return loadFile(dir, full, sb.maxFile)
+		})
+		switch {
+		case err != nil:
+			L.RaiseError("error loading module '%s' from file '%s':\n\t%v", name, full, err)
+		case missing != "":
+			L.Push(lua.LString(missing))
+		default:
+			sb.instantiate(L, proto)
 		}
-		L.Push(lua.LString(strings.Join(msgs, "")))
 		return 1
 	}
+}
+
+// locateModule finds module a.b.c as dir/a/b/c.lua or dir/a/b/c/init.lua
+// and loads the first that exists with load. When neither does, missing
+// lists the files tried, in the words of Lua's "module not found" message;
+// names that would leave dir are never tried.
+func locateModule[T any](dir, name string, load func(full string) (T, error)) (v T, full, missing string, err error) {
+	rel := strings.ReplaceAll(name, ".", "/")
+	var msgs []string
+	for _, cand := range []string{rel + ".lua", rel + "/init.lua"} {
+		full = filepath.Join(dir, filepath.FromSlash(cand))
+		if !validModulePath(cand) {
+			msgs = append(msgs, fmt.Sprintf("\n\tno file '%s' (outside the module directory)", full))
+			continue
+		}
+		v, err = load(full)
+		if os.IsNotExist(err) {
+			msgs = append(msgs, fmt.Sprintf("\n\tno file '%s'", full))
+			continue
+		}
+		return v, full, "", err
+	}
+	return v, "", strings.Join(msgs, ""), nil
+}
+
+// instantiate pushes the chunk of a compiled module: the wrapper chunk
+// (see transform.go) called with the run's runtime.
+func (sb *sandbox) instantiate(L *lua.LState, proto *lua.FunctionProto) {
+	L.Push(L.NewFunctionFromProto(proto))
+	rt := sb.runtime(L)
+	for _, fn := range rt {
+		L.Push(fn)
+	}
+	L.Call(len(rt), 1)
 }
 
 func validModulePath(p string) bool {
