@@ -27,6 +27,15 @@
 // libraries, require restricted to the module directory, no os, io or debug,
 // no file loading, a bounded call stack and registry, math.random seeded from
 // Config.Seed, and a tonumber that reads strings the way LuaJIT does.
+// loadstring and load compile source (never bytecode) through the same
+// rewrite as a module file, and every state carries Config.Budget as its
+// context. What a run returns is bounded (MaxIDLength, MaxPickBytes,
+// MaxMessageLength). Under EngineLuaJIT the module runs in an environment
+// built from an allowlist, the driver answers on a file descriptor of its own
+// with a per-run nonce, module files are read and checked here and handed
+// over, and the co-process runs with resource limits in a process group of
+// its own. The repository's docs/lua-sandbox.md states what each engine
+// guarantees against a hostile module.
 //
 // # gopher-lua and LuaJIT
 //

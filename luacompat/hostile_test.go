@@ -121,6 +121,11 @@ func hostileCatalog() []hostileCase {
 		{name: "error object with a looping __tostring", files: mod(`
 			error(setmetatable({}, { __tostring = function() while true do end end }))`),
 			want: &expect{outcome: OutcomeError, phase: PhaseLoad}},
+		{name: "a table as the error object", files: mod(`error({})`), want: errorIn(PhaseLoad, "(error object is a table value)")},
+		{name: "a module that requires itself", files: mod(`require("resty.roundrobin")` + validModule), want: &expect{outcome: OutcomeError, phase: PhaseLoad}},
+		{name: "a module that requires itself, caught", files: mod(`pcall(require, "resty.roundrobin")` + validModule), want: servesA},
+		{name: "a megabyte module name", files: mod(`require(string.rep("x", 2^20))` + validModule), want: errorIn(PhaseLoad, "")},
+		{name: "a global __index that loops", files: mod(`setmetatable(_G, { __index = function() while true do end end }); local x = undefined_global` + validModule), want: hangLoad},
 		{name: "a 10 MiB error message", files: mod(`error(string.rep("e", 10 * 2^20))`), want: errorIn(PhaseLoad, "bytes in all)")},
 		// The libraries a module must not reach.
 		{name: "os.execute", files: mod(`os.execute("touch CANARY/os")` + validModule), want: errorIn(PhaseLoad, "")},

@@ -108,7 +108,8 @@ type Config struct {
 	// slots may add up to (every string built by .. or a string function,
 	// every table slot added), counted over the whole run; 0 means
 	// DefaultMemoryLimit. Past it the run is OutcomeError with
-	// ErrMemoryLimit.
+	// ErrMemoryLimit. Under EngineLuaJIT it bounds how much the Lua heap
+	// may grow during the run.
 	MemoryLimit int64
 	// MaxFileSize bounds the size of a module file; 0 means
 	// DefaultMaxFileSize. A larger file, or anything that is not a regular
@@ -506,7 +507,13 @@ func (r *runner) fail(phase Phase, err error) error {
 	msg := err.Error()
 	var api *lua.ApiError
 	if errors.As(err, &api) {
-		msg = api.Object.String()
+		switch api.Object.Type() {
+		case lua.LTString, lua.LTNumber:
+			msg = api.Object.String()
+		default:
+			// As lua.c says it; no __tostring of the module's is called.
+			msg = "(error object is a " + api.Object.Type().String() + " value)"
+		}
 	}
 	if strings.HasPrefix(msg, stepLimitMsg) {
 		res.Outcome, res.Phase = OutcomeHang, phase

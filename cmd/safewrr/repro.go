@@ -63,6 +63,17 @@ error (with --runs, when any process did), so a CI step can gate on the
 exit code alone, and 2 on a usage or I/O error (a module that does not
 load included).
 
+The module is treated as hostile, under either engine: it loads only from
+DIR (regular files of at most 1 MiB, source, never bytecode); loadstring and
+load compile source only and are counted like the module; os, io, debug,
+jit, ffi, dofile, loadfile and string.dump are out of reach; nothing it
+prints is read as the verdict; a pcall around the limit does not stop it;
+an id longer than 4096 bytes is an error. Under luajit the module runs in
+an environment built from an allowlist, the driver answers on a file
+descriptor of its own with a per-run nonce, and the co-process runs with
+resource limits (no file writes, address space, CPU time) in a process
+group killed at --budget.
+
 The rewrite gives loaded code LuaJIT's arithmetic: a % b is
 a - floor(a/b)*b (LuaJIT: 1 % 1.56e-317 is -inf, 10 % math.huge is nan),
 strings in arithmetic and numeric for loops are read as LuaJIT reads them
@@ -78,9 +89,10 @@ absent.
 --engine luajit runs the same module (or --model file) in the real luajit
 binary (Debian: apt-get install luajit2), in a co-process, with the same
 verdicts: the JIT compiler is off and a count hook stops the run after
---steps x 250 VM instructions. The memory limit and the bounds on built-in
-functions do not apply there: a pattern that backtracks for hours in C is
-stopped only by --budget. LuaJIT walks a table in hash order, seeded anew
+--steps x 250 VM instructions, or once the Lua heap has grown by more than
+the memory limit. The bounds on built-in functions are gopher-lua's: a
+pattern that backtracks for hours in C is stopped by --budget, a hang in the
+phase it was in. LuaJIT walks a table in hash order, seeded anew
 in every process (every nginx worker): the order line says which order this
 process met, and another run may meet another (the incident's nodes hang
 in one order and fail the request in the other). --runs N runs N fresh
