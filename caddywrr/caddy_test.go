@@ -575,3 +575,74 @@ func TestMaxDrop(t *testing.T) {
 	}
 	wantCounts(t, "small drop", r.counts(t, 18), 8, 6, 4)
 }
+
+// TestRequestLimit: an upstream at Caddy's request limit
+// (unhealthy_request_count) is passed over for that pick; the request goes
+// to another upstream instead of failing.
+func TestRequestLimit(t *testing.T) {
+	a := startBackend(t, "a")
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocking := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		<-release
+		io.WriteString(w, "b")
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go blocking.Serve(ln)
+	defer blocking.Close()
+	var once bool
+	releaseB := func() {
+		if !once {
+			once = true
+			close(release)
+		}
+	}
+	defer releaseB()
+
+	r := newRig(t)
+	r.loadCaddyfile(t, fmt.Sprintf(`{
+	admin off
+	persist_config off
+	auto_https off
+	storage file_system {DIR}
+}
+
+http:// {
+	bind unix/{SOCK}
+	reverse_proxy %s %s {
+		lb_policy safewrr 1 1
+		unhealthy_request_count 1
+	}
+}
+`, a.addr, ln.Addr()))
+	if code, body := r.get(t); code != 200 || body != "a" {
+		t.Fatalf("first request: %d %q, want a", code, body)
+	}
+	held := make(chan string, 1)
+	go func() { // the second pick is b, which holds the request
+		resp, err := r.client.Get("http://localhost/")
+		if err != nil {
+			held <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		held <- fmt.Sprint(resp.StatusCode, " ", string(body))
+	}()
+	select {
+	case <-entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("b did not get the second request within 30s")
+	}
+	// b is at its limit: every pick that falls on b goes to a.
+	if got := r.counts(t, 10); got["a"] != 10 {
+		t.Errorf("with b at its request limit: %v, want a=10", got)
+	}
+	releaseB()
+	if got := <-held; got != "200 b" {
+		t.Errorf("the held request: %s, want 200 b", got)
+	}
+}
