@@ -23,34 +23,33 @@ func init() {
 // admin API.
 var sources struct {
 	sync.Mutex
-	byName map[string]*Upstreams
+	byName map[string]*shared
 }
 
-// register adds u under its name (the source's, redacted, by default; a
+// register adds sh under a name (the source's, redacted, by default; a
 // name taken by another source gets a "#2", "#3", ... suffix) and returns
 // the name.
-func register(u *Upstreams) string {
-	base := u.Name
+func register(base string, sh *shared) string {
 	if base == "" {
-		base = u.feed.Source().String()
+		base = sh.feed.Source().String()
 	}
 	sources.Lock()
 	defer sources.Unlock()
 	if sources.byName == nil {
-		sources.byName = map[string]*Upstreams{}
+		sources.byName = map[string]*shared{}
 	}
 	name := base
 	for i := 2; sources.byName[name] != nil; i++ {
 		name = base + "#" + strconv.Itoa(i)
 	}
-	sources.byName[name] = u
+	sources.byName[name] = sh
 	return name
 }
 
-func unregister(name string, u *Upstreams) {
+func unregister(name string, sh *shared) {
 	sources.Lock()
 	defer sources.Unlock()
-	if sources.byName[name] == u {
+	if sources.byName[name] == sh {
 		delete(sources.byName, name)
 	}
 }

@@ -183,7 +183,7 @@ func (r *rig) counts(t *testing.T, n int) map[string]int {
 }
 
 // source returns the provisioned safewrr source with this name.
-func source(t *testing.T, name string) *Upstreams {
+func source(t *testing.T, name string) *shared {
 	t.Helper()
 	sources.Lock()
 	defer sources.Unlock()
@@ -255,7 +255,7 @@ func TestJSONConfigSharesAndFlaps(t *testing.T) {
 	r := newRig(t)
 	r.write(t, registryMap(bs, "5", "3", "2"))
 	r.load(t, jsonConfig)
-	f := source(t, "shop").Feed()
+	f := source(t, "shop").feed
 
 	// Smooth order of {5, 3, 2}: the first cycle exactly.
 	var order []string
@@ -559,7 +559,7 @@ func TestMaxDrop(t *testing.T) {
 	r := newRig(t)
 	r.write(t, registryMap(bs, "5", "3", "2"))
 	r.load(t, strings.Replace(jsonConfig, `"name": "shop"`, `"name": "shop", "max_drop": 0.5`, 1))
-	f := source(t, "shop").Feed()
+	f := source(t, "shop").feed
 	wantCounts(t, "valid", r.counts(t, 20), 10, 6, 4)
 
 	r.write(t, fmt.Sprintf(`{%q: 2, %q: 1}`, bs[0].addr, bs[2].addr)) // 10 → 3
@@ -645,4 +645,31 @@ http:// {
 	if got := <-held; got != "200 b" {
 		t.Errorf("the held request: %s, want 200 b", got)
 	}
+}
+
+// TestReloadKeepsLastGoodSet: a config reload that keeps the source's
+// configuration keeps its feed, so a registry that is bad at that moment
+// does not take the site down.
+func TestReloadKeepsLastGoodSet(t *testing.T) {
+	bs := startThree(t)
+	r := newRig(t)
+	r.write(t, registryMap(bs, "5", "3", "2"))
+	r.load(t, jsonConfig)
+	sh := source(t, "shop")
+	wantCounts(t, "before", r.counts(t, 10), 5, 3, 2)
+	r.write(t, `{}`)
+	if st := settle(t, sh.feed); st.Refused == nil || st.Generation != 1 {
+		t.Fatalf("{}: generation %d refused %+v, want refused", st.Generation, st.Refused)
+	}
+
+	r.load(t, jsonConfig) // caddy reload, the registry still says {}
+	if got := source(t, "shop"); got != sh {
+		t.Fatalf("the reload started a new feed")
+	}
+	wantCounts(t, "after the reload", r.counts(t, 10), 5, 3, 2)
+	r.write(t, registryMap(bs, "1", "1", "0"))
+	if st := settle(t, sh.feed); st.Generation != 2 {
+		t.Fatalf("a good update after the reload: generation %d (%s)", st.Generation, st.LastError)
+	}
+	wantCounts(t, "updated", r.counts(t, 10), 5, 5, 0)
 }

@@ -35,9 +35,16 @@
 // table (the first pick as a pointer, so a request that is not retried
 // allocates nothing for it).
 //
+// # Reloads
+//
+// Feeds are kept by their source's configuration: a config reload that
+// keeps a source's fields keeps its feed (no new first poll, the last good
+// set serving on, even when the registry is bad at that moment); the feed
+// stops when no loaded config uses it.
+//
 // # Logs
 //
-// The source logs through Caddy's logger: an applied update at INFO,
+// The source logs through the logger of the newest config that uses it: an applied update at INFO,
 // rejected nodes and decoder notes once per change of the payload's
 // rejects, a refused update at ERROR, a fetch error when it differs from
 // the previous one.

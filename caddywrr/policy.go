@@ -232,8 +232,17 @@ func (s *staticPool) matches(pool reverseproxy.UpstreamPool) bool {
 // binding is the policy's balancer for the snapshots of one safewrr
 // upstream source: the source hands it every applied snapshot.
 type binding struct {
-	src *Upstreams
+	src *shared
 	lb  *balancer.Balancer
+}
+
+// Cleanup stops the source the policy is bound to from handing it
+// snapshots.
+func (p *Policy) Cleanup() error {
+	if b := p.bound.Load(); b != nil {
+		b.src.unsubscribe(b)
+	}
+	return nil
 }
 
 // Select returns an available upstream of pool, or nil when none is.
@@ -426,14 +435,17 @@ func (p *Policy) staticFor(pool reverseproxy.UpstreamPool) *staticPool {
 
 // bind makes the policy's balancer for src's snapshots and asks src to
 // hand it every snapshot it applies from now on.
-func (p *Policy) bind(src *Upstreams) *binding {
+func (p *Policy) bind(src *shared) *binding {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if b := p.bound.Load(); b != nil && b.src == src {
 		return b
 	}
+	if old := p.bound.Load(); old != nil {
+		old.src.unsubscribe(old)
+	}
 	b := &binding{src: src}
-	src.subscribe(func(s *snapshot) {
+	src.subscribe(b, func(s *snapshot) {
 		if b.lb == nil {
 			lb, err := balancer.New(s.nodes, p.opts...)
 			if err != nil {
@@ -451,9 +463,7 @@ func (p *Policy) bind(src *Upstreams) *binding {
 			p.log.Error("updating the balancer", zap.Error(err))
 		}
 	})
-	if src.admin != nil {
-		src.admin.Attach(src.feed, b.lb, nil) // the status page shows Caddy's ejections
-	}
+	src.admin.Attach(src.feed, b.lb, nil) // the status page shows Caddy's ejections
 	p.bound.Store(b)
 	return b
 }
@@ -463,6 +473,7 @@ var (
 	_ caddy.Provisioner           = (*Policy)(nil)
 	_ reverseproxy.Selector       = (*Policy)(nil)
 	_ caddyfile.Unmarshaler       = (*Policy)(nil)
+	_ caddy.CleanerUpper          = (*Policy)(nil)
 	_ caddy.Provisioner           = (*Upstreams)(nil)
 	_ reverseproxy.UpstreamSource = (*Upstreams)(nil)
 	_ caddy.CleanerUpper          = (*Upstreams)(nil)

@@ -2,8 +2,10 @@ package caddywrr
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"strings"
@@ -99,23 +101,45 @@ type Upstreams struct {
 	// always required to be host:port here.
 	RequireAddresses bool `json:"require_addresses,omitempty"`
 
+	key string  // the configuration above, as JSON: the key of the shared feed
+	sh  *shared // the feed and what it publishes, shared across config reloads
+}
+
+// feeds holds the running feeds by their source's configuration: a config
+// reload that keeps a source's configuration keeps its feed, and with it
+// the last good set, even when the registry is bad at that moment.
+var feeds = caddy.NewUsagePool()
+
+// shared is a running feed with its sink's state: the snapshots it
+// publishes and the policies bound to it.
+type shared struct {
 	feed   *feed.Feed
 	guard  *balancer.Balancer // the sink's own checks (max_drop) and the admin page's nodes
 	admin  *httplb.Admin
+	log    *logSwitch
 	cancel context.CancelFunc
 	done   chan struct{}
 	name   string
 
 	mu   sync.Mutex // serializes publishing and subscribing
-	subs []func(*snapshot)
+	subs map[*binding]func(*snapshot)
 	gen  int64
 	cur  atomic.Pointer[snapshot]
+}
+
+// Destruct stops the feed; the usage pool calls it when the last config
+// using it is cleaned up.
+func (sh *shared) Destruct() error {
+	sh.cancel()
+	<-sh.done
+	unregister(sh.name, sh)
+	return nil
 }
 
 // snapshot is an applied update as Caddy sees it: every node (for the
 // balancer) and the serving ones (the pool, in registry order).
 type snapshot struct {
-	src   *Upstreams
+	src   *shared
 	gen   int64
 	nodes []weights.Node
 	ids   []string
@@ -230,8 +254,10 @@ func (u *Upstreams) feedOptions() (feed.Source, []feed.Option, error) {
 	return src, opts, nil
 }
 
-// Provision checks the configuration, polls the registry once and starts
-// polling it in the background. A registry that cannot be read or sends
+// Provision checks the configuration and starts polling the registry, or
+// takes over the feed of the config being replaced when the source's
+// configuration is the same (its last good set serves on). A new feed polls
+// once before Provision returns. A registry that cannot be read or sends
 // nothing good at load is not an error: requests fail with Caddy's 503
 // until a good update comes, and the admin API says why.
 func (u *Upstreams) Provision(ctx caddy.Context) error {
@@ -239,56 +265,79 @@ func (u *Upstreams) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	key, err := json.Marshal(u)
+	if err != nil {
+		return fmt.Errorf("caddywrr: %w", err)
+	}
+	val, _, err := feeds.LoadOrNew(string(key), func() (caddy.Destructor, error) {
+		return u.start(ctx, src, opts)
+	})
+	if err != nil {
+		return err
+	}
+	u.key, u.sh = string(key), val.(*shared)
+	u.sh.log.set(ctx.Slogger().Handler()) // log through the newest config's logger
+	return nil
+}
+
+// start makes the feed of a source configuration and starts polling.
+func (u *Upstreams) start(ctx caddy.Context, src feed.Source, opts []feed.Option) (*shared, error) {
+	sh := &shared{log: newLogSwitch(ctx.Slogger().Handler()), subs: map[*binding]func(*snapshot){}}
 	var bopts []balancer.Option
 	if u.MaxDrop > 0 {
 		bopts = append(bopts, balancer.WithMaxWeightDrop(u.MaxDrop))
 	}
-	if u.guard, err = balancer.New(nil, bopts...); err != nil {
-		return fmt.Errorf("caddywrr: %w", err)
+	var err error
+	if sh.guard, err = balancer.New(nil, bopts...); err != nil {
+		return nil, fmt.Errorf("caddywrr: %w", err)
 	}
-	opts = append(opts, feed.WithLogger(ctx.Slogger()), feed.WithSink(sink{u}))
+	opts = append(opts, feed.WithLogger(slog.New(sh.log)), feed.WithSink(sink{sh}))
 	f, err := feed.New(ctx, src, opts...)
 	if err != nil {
-		return fmt.Errorf("caddywrr: %w", err)
+		return nil, fmt.Errorf("caddywrr: %w", err)
 	}
-	u.feed = f
-	u.admin = &httplb.Admin{Policy: u.Policy}
-	if u.admin.Policy == "" {
-		u.admin.Policy = "strict"
+	sh.feed = f
+	sh.admin = &httplb.Admin{Policy: u.Policy}
+	if sh.admin.Policy == "" {
+		sh.admin.Policy = "strict"
 	}
-	u.admin.Attach(f, u.guard, nil)
+	sh.admin.Attach(f, sh.guard, nil)
 	run, cancel := context.WithCancel(context.Background())
-	u.cancel, u.done = cancel, make(chan struct{})
+	sh.cancel, sh.done = cancel, make(chan struct{})
 	go func() {
-		defer close(u.done)
+		defer close(sh.done)
 		_ = f.Run(run)
 	}()
-	u.name = register(u)
-	return nil
+	sh.name = register(u.Name, sh)
+	return sh, nil
 }
 
-// Cleanup stops polling.
+// Cleanup releases the feed; it stops when no config uses it any more.
 func (u *Upstreams) Cleanup() error {
-	if u.cancel != nil {
-		u.cancel()
-		<-u.done
-		unregister(u.name, u)
+	if u.sh != nil {
+		_, err := feeds.Delete(u.key)
+		return err
 	}
 	return nil
 }
 
 // Feed returns the feed that reads the registry (nil before Provision).
-func (u *Upstreams) Feed() *feed.Feed { return u.feed }
+func (u *Upstreams) Feed() *feed.Feed {
+	if u.sh == nil {
+		return nil
+	}
+	return u.sh.feed
+}
 
 // sink is the feed's sink: it takes every node set the feed's guards let
 // through, checks it against max_drop, and publishes it to the policies
 // bound to the source and then to GetUpstreams.
-type sink struct{ u *Upstreams }
+type sink struct{ sh *shared }
 
 // Update publishes nodes, or refuses them (the feed keeps the last good
 // set) when they drop more weight than max_drop allows.
 func (s sink) Update(nodes []weights.Node) error {
-	u := s.u
+	u := s.sh
 	if err := u.guard.Update(nodes); err != nil {
 		return err
 	}
@@ -310,14 +359,30 @@ func (s sink) Update(nodes []weights.Node) error {
 }
 
 // subscribe calls fn with the current snapshot and with every snapshot
-// applied from now on, before GetUpstreams returns it.
-func (u *Upstreams) subscribe(fn func(*snapshot)) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	u.subs = append(u.subs, fn)
-	if s := u.cur.Load(); s != nil {
+// applied from now on, before GetUpstreams returns it, until unsubscribe.
+func (sh *shared) subscribe(b *binding, fn func(*snapshot)) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.subs[b] = fn
+	if s := sh.cur.Load(); s != nil {
 		fn(s)
 	}
+}
+
+// unsubscribe stops handing snapshots to b; the admin page shows the
+// nodes of another bound policy, or the source's own.
+func (sh *shared) unsubscribe(b *binding) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	delete(sh.subs, b)
+	lb := sh.guard
+	for other := range sh.subs {
+		if other.lb != nil {
+			lb = other.lb
+			break
+		}
+	}
+	sh.admin.Attach(sh.feed, lb, nil)
 }
 
 // GetUpstreams returns the serving nodes of the last applied update, in
@@ -325,13 +390,12 @@ func (u *Upstreams) subscribe(fn func(*snapshot)) {
 // values it is given on every request). Before the first good update it
 // returns an error saying why.
 func (u *Upstreams) GetUpstreams(r *http.Request) ([]*reverseproxy.Upstream, error) {
-	s := u.cur.Load()
+	if u.sh == nil {
+		return nil, errors.New("caddywrr: the source is not provisioned")
+	}
+	s := u.sh.cur.Load()
 	if s == nil {
-		reason := "not provisioned"
-		if u.feed != nil {
-			reason = u.feed.Status().NoBackendsReason()
-		}
-		return nil, fmt.Errorf("caddywrr: %s: no registry update applied yet: %s", u.name, reason)
+		return nil, fmt.Errorf("caddywrr: %s: no registry update applied yet: %s", u.sh.name, u.sh.feed.Status().NoBackendsReason())
 	}
 	block := make([]reverseproxy.Upstream, len(s.ids))
 	pool := make([]*reverseproxy.Upstream, len(s.ids))
