@@ -68,7 +68,7 @@ func (t *Transport) buffered(req *http.Request) (out *http.Request, release func
 	}
 	need := limit + 1 // length unknown (for a client request 0 is unknown too)
 	if req.ContentLength > 0 {
-		need = req.ContentLength + 1
+		need = req.ContentLength
 	}
 	if !t.budget.take(need) {
 		t.unbuffered.Add(1)

@@ -69,6 +69,13 @@ func TestGoodOptionsAreKept(t *testing.T) {
 	if tr.cfg.maxAttempts != 1 || tr.cfg.ejectAfter != 0 || !tr.cfg.retryStatus[503] {
 		t.Errorf("config %+v", tr.cfg)
 	}
+	tr = mustTransport(t, b, WithRetryStatus(100, 599))
+	if !tr.cfg.retryStatus[100] || !tr.cfg.retryStatus[599] {
+		t.Errorf("WithRetryStatus(100, 599): %v", tr.cfg.retryStatus)
+	}
+	if _, err := NewTransport(b, WithRetryStatus(99)); err == nil {
+		t.Error("WithRetryStatus(99) accepted")
+	}
 	tr = mustTransport(t, b, WithEjection(2, time.Second, time.Second))
 	if tr.cfg.ejectAfter != 2 || tr.cfg.ejectFor != time.Second || tr.cfg.maxEjectFor != time.Second {
 		t.Errorf("WithEjection(2, 1s, 1s): config %+v", tr.cfg)

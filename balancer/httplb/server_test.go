@@ -115,6 +115,25 @@ func TestRequestTimeoutIs504(t *testing.T) {
 	}
 }
 
+// TestRequestTimeoutZeroIsOff: Timeouts.Request 0 sets no deadline.
+func TestRequestTimeoutZeroIsOff(t *testing.T) {
+	to := DefaultTimeouts
+	to.Request = 0
+	srv, err := NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := r.Context().Deadline(); ok || r.Context().Err() != nil {
+			w.WriteHeader(http.StatusGatewayTimeout)
+		}
+	}), to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	srv.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if rec.Code != 200 {
+		t.Fatalf("Request 0: the handler saw a deadline (%d)", rec.Code)
+	}
+}
+
 // Test503SaysWhy: with no node, the 503 carries WithNoNodeReason's reason,
 // or the balancer's.
 func Test503SaysWhy(t *testing.T) {
@@ -201,6 +220,45 @@ func TestLimitListener(t *testing.T) {
 }
 
 func nodesAt(addr string) []weights.Node { return []weights.Node{{ID: addr, Weight: 1}} }
+
+// TestBufferSizes: a body of exactly the buffer's size, announced or not,
+// is buffered and sent again on a retry; a client request's length 0 with a
+// body means unknown, never empty; a known length reserves exactly its
+// bytes of the budget.
+func TestBufferSizes(t *testing.T) {
+	for _, tc := range []struct {
+		body       string
+		length     int64
+		budget     int64
+		attempts   int
+		unbuffered int64
+	}{
+		{"123456", 6, 0, 2, 0},
+		{"1234567", 7, 0, 1, 0}, // over the buffer: streamed
+		{"123", 0, 0, 2, 0},     // length 0 with a body: unknown
+		{"123456", 6, 6, 2, 0},  // the budget holds it exactly
+		{"123456", 6, 5, 1, 1},  // one byte short: streamed
+	} {
+		opts := []Option{WithBodyBuffer(6), WithEjection(0, 0, 0)}
+		if tc.budget > 0 {
+			opts = append(opts, WithBufferBudget(tc.budget))
+		}
+		f := newFixture(t, []uint32{1, 1}, nil, opts...)
+		f.net.set("a:1", true)
+		f.net.set("b:1", true)
+		req, _ := http.NewRequest(http.MethodPut, "http://service/", io.NopCloser(strings.NewReader(tc.body)))
+		req.ContentLength = tc.length
+		f.t.RoundTrip(req)
+		got := f.net.take()
+		f.net.mu.Lock()
+		bodies := f.net.bodies
+		f.net.mu.Unlock()
+		if len(got) != tc.attempts || f.t.Unbuffered() != tc.unbuffered || bodies[0] != tc.body {
+			t.Errorf("body %q length %d budget %d: attempts %v, unbuffered %d, first body %q; want %d attempts, %d unbuffered",
+				tc.body, tc.length, tc.budget, got, f.t.Unbuffered(), bodies[0], tc.attempts, tc.unbuffered)
+		}
+	}
+}
 
 func TestBudgetTakeAndGive(t *testing.T) {
 	b := &budget{limit: 10}
