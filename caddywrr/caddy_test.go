@@ -462,28 +462,22 @@ func TestCaddyfileHealth(t *testing.T) {
 	}
 }
 
+// staticSite is a Caddyfile with the admin endpoint off, Caddy's storage in
+// the rig's directory, and one site on the rig's socket whose reverse_proxy
+// has the upstreams and the block's lines.
+func staticSite(upstreams, block string) string {
+	return "{\n\tadmin off\n\tpersist_config off\n\tauto_https off\n\tstorage file_system {DIR}\n}\n\n" +
+		"http:// {\n\tbind unix/{SOCK}\n\treverse_proxy " + upstreams + " {\n" + block + "\t}\n}\n"
+}
+
 // TestStaticWeightsAndRetries uses static upstreams with weights as
 // arguments; a retry never goes back to the upstream it just tried while
 // another is available.
 func TestStaticWeightsAndRetries(t *testing.T) {
 	bs := startThree(t)
 	r := newRig(t)
-	r.loadCaddyfile(t, fmt.Sprintf(`{
-	admin off
-	persist_config off
-	auto_https off
-	storage file_system {DIR}
-}
-
-http:// {
-	bind unix/{SOCK}
-	reverse_proxy %s %s %s {
-		lb_policy safewrr 3 2 1
-		lb_retries 1
-		lb_try_interval 1ms
-	}
-}
-`, bs[0].addr, bs[1].addr, bs[2].addr))
+	r.loadCaddyfile(t, staticSite(bs[0].addr+" "+bs[1].addr+" "+bs[2].addr,
+		"\t\tlb_policy safewrr 3 2 1\n\t\tlb_retries 1\n\t\tlb_try_interval 1ms\n"))
 	wantCounts(t, "static", r.counts(t, 60), 30, 20, 10)
 
 	// a refuses connections and stays "healthy" (no health checks): every
@@ -603,21 +597,8 @@ func TestRequestLimit(t *testing.T) {
 	defer releaseB()
 
 	r := newRig(t)
-	r.loadCaddyfile(t, fmt.Sprintf(`{
-	admin off
-	persist_config off
-	auto_https off
-	storage file_system {DIR}
-}
-
-http:// {
-	bind unix/{SOCK}
-	reverse_proxy %s %s {
-		lb_policy safewrr 1 1
-		unhealthy_request_count 1
-	}
-}
-`, a.addr, ln.Addr()))
+	r.loadCaddyfile(t, staticSite(a.addr+" "+ln.Addr().String(),
+		"\t\tlb_policy safewrr 1 1\n\t\tunhealthy_request_count 1\n"))
 	if code, body := r.get(t); code != 200 || body != "a" {
 		t.Fatalf("first request: %d %q, want a", code, body)
 	}

@@ -173,29 +173,32 @@ func (u *Upstreams) decodeOptions() (registry.Format, registry.Options, error) {
 	if u.RefusePartial {
 		o.Policy.Partial = weights.RefuseWhole
 	}
-	switch u.Convention {
-	case "", "registry":
-		o.Convention = registry.FollowRegistry
-	case "sdk":
-		o.Convention = registry.FollowSDK
-	case "policy":
-		o.Convention = registry.FollowPolicy
-	default:
-		return "", o, fmt.Errorf("caddywrr: convention: must be registry, sdk or policy, got %q", u.Convention)
+	if o.Convention, err = choose("convention", u.Convention, []string{"registry", "sdk", "policy"},
+		[]registry.Convention{registry.FollowRegistry, registry.FollowSDK, registry.FollowPolicy}); err != nil {
+		return "", o, err
 	}
-	switch u.Health {
-	case "", "drain":
-		o.Health = registry.HealthDrain
-	case "reject":
-		o.Health = registry.HealthReject
-	case "ignore":
-		o.Health = registry.HealthIgnore
-	default:
-		return "", o, fmt.Errorf("caddywrr: health: must be drain, reject or ignore, got %q", u.Health)
+	if o.Health, err = choose("health", u.Health, []string{"drain", "reject", "ignore"},
+		[]registry.HealthMode{registry.HealthDrain, registry.HealthReject, registry.HealthIgnore}); err != nil {
+		return "", o, err
 	}
 	o.Policy.IDs = weights.IDsAddress
 	o.Service, o.Scheme, o.Port, o.MergeServices = u.Service, u.Scheme, u.Port, u.MergeServices
 	return format, o, nil
+}
+
+// choose returns the value named got among names (vals in the same order);
+// "" is the first. The error names the field and the choices.
+func choose[T any](field, got string, names []string, vals []T) (T, error) {
+	if got == "" {
+		return vals[0], nil
+	}
+	for i, n := range names {
+		if n == got {
+			return vals[i], nil
+		}
+	}
+	var zero T
+	return zero, fmt.Errorf("caddywrr: %s: must be %s or %s, got %q", field, strings.Join(names[:len(names)-1], ", "), names[len(names)-1], got)
 }
 
 // feedOptions checks every field and returns the feed's source and options.
