@@ -30,8 +30,13 @@ import (
 // rejected, and the message says what the registry's client would have done
 // (FollowSDK does it). The string "0" (and "00", ...) is rejected with
 // ReasonStringZero in every format and convention. Every id must be
-// "host:port" (weights.IDsAddress). A payload with several services is an
-// error wrapping ErrMultipleServices unless o.Service or o.MergeServices.
+// "host:port" (weights.IDsAddress) and is served in canonical form, so one
+// instance sent twice, however its address is spelled, is one node: served
+// once when the copies read the same, not at all (every copy rejected with
+// ReasonDuplicateID) when they disagree. A payload with several services is
+// an error wrapping ErrMultipleServices unless o.Service or o.MergeServices.
+// A payload that is XML (Eureka's default answer) is a syntax error that
+// says so.
 func Decode(f Format, data []byte, o Options) (weights.Snapshot, Report, error) {
 	s, r, err := decode(f, data, o)
 	if err != nil && errors.Is(err, weights.ErrSyntax) && looksXML(data) {
