@@ -186,3 +186,24 @@ func TestCheckTrailer(t *testing.T) {
 		}
 	}
 }
+
+func TestValidFieldName(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"X-Checksum", true},
+		{"x_y.z~1", true},
+		{"!#$%&'*+-.^_`|~09azAZ", true},
+		{"", false},
+		{"Bad Name", false},
+		{"a:b", false},
+		{"a\x00", false},
+		{"é", false},
+		{"a(b)", false},
+	} {
+		if got := validFieldName(tc.name); got != tc.ok {
+			t.Errorf("validFieldName(%q) = %v, want %v", tc.name, got, tc.ok)
+		}
+	}
+}

@@ -6,14 +6,11 @@ import (
 	"testing"
 )
 
-// TestReadmeProxyExample keeps the README's proxy snippet identical to the
-// body of Example_readme, which go test compiles.
+// TestReadmeProxyExample keeps the proxy snippet of the README and of
+// docs/proxy.md identical to the body of Example_readme, which go test
+// compiles.
 func TestReadmeProxyExample(t *testing.T) {
 	src, err := os.ReadFile("example_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +29,13 @@ func TestReadmeProxyExample(t *testing.T) {
 		block.WriteString(strings.TrimPrefix(line, "\t") + "\n")
 	}
 	want := "```go\n" + strings.TrimSuffix(block.String(), "\n") + "```"
-	if !strings.Contains(string(readme), want) {
-		t.Errorf("README.md's proxy block differs from Example_readme in balancer/httplb/example_test.go; put this in the README:\n%s", want)
+	for _, doc := range []string{"README.md", "docs/proxy.md"} {
+		text, err := os.ReadFile("../../" + doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(text), want) {
+			t.Errorf("%s's proxy block differs from Example_readme in balancer/httplb/example_test.go; put this in it:\n%s", doc, want)
+		}
 	}
 }
