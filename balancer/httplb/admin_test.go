@@ -3,6 +3,7 @@ package httplb
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -90,6 +91,37 @@ func TestAdminLongPollsAreCapped(t *testing.T) {
 	for _, q := range []string{"?after=x", "?after=1&wait=-1s", "?after=1&wait=soon"} {
 		if code, _ := adminGet(t, &a, StatusPath+q); code != 400 {
 			t.Errorf("GET %s: %d, want 400", q, code)
+		}
+	}
+}
+
+// TestAdminListsAtMostMaxNodesListed: the status page lists the first
+// MaxNodesListed nodes and counts them all.
+func TestAdminListsAtMostMaxNodesListed(t *testing.T) {
+	for _, n := range []int{MaxNodesListed, MaxNodesListed + 1} {
+		var reg strings.Builder
+		reg.WriteString("{")
+		for i := range n {
+			if i > 0 {
+				reg.WriteString(",")
+			}
+			fmt.Fprintf(&reg, `"10.1.%d.%d:80": 1`, i/250, i%250+1)
+		}
+		reg.WriteString("}")
+		src := feed.Func("inline", func(context.Context) ([]byte, error) { return []byte(reg.String()), nil })
+		f, err := feed.New(context.Background(), src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a Admin
+		a.Attach(f, f.Balancer(), nil)
+		_, body := adminGet(t, &a, StatusPath)
+		var st AdminStatus
+		if err := json.Unmarshal([]byte(body), &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.NodesTotal != n || len(st.Nodes) != min(n, MaxNodesListed) {
+			t.Errorf("%d nodes: nodes_total %d, %d listed", n, st.NodesTotal, len(st.Nodes))
 		}
 	}
 }
