@@ -5,6 +5,8 @@ package e2e
 import (
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -120,5 +122,39 @@ func TestProxySpecialFileAtTheRegistryPath(t *testing.T) {
 				t.Fatalf("exit %d after SIGTERM", code)
 			}
 		})
+	}
+}
+
+// TestProxyRegistryThatNeverAnswers: a registry URL that accepts the
+// request and never answers holds the first poll (--fetch-timeout 1h), yet
+// the admin listener and the traffic answer 503 saying nothing is loaded
+// yet, and SIGTERM ends the process within 10 s.
+func TestProxyRegistryThatNeverAnswers(t *testing.T) {
+	release := make(chan struct{})
+	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer reg.Close()
+	defer close(release)
+	p := startSafewrrProxyEarly(t, reg.URL+"/registry", "--poll", "0", "--fetch-timeout", "1h")
+	if code, body := p.health(t); code != 503 || !strings.Contains(body, "has not completed") {
+		t.Fatalf("health while the first poll hangs: %d %q", code, body)
+	}
+	if code, body, err := get(p.http, p.url("/")); err != nil || code != 503 || !strings.Contains(body, "has not completed") {
+		t.Fatalf("GET while the first poll hangs: %d %q %v", code, body, err)
+	}
+	if err := p.proc.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.proc.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("SIGTERM did not end the proxy within 10s while the first poll hung")
+	}
+	if code := p.proc.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit %d after SIGTERM", code)
 	}
 }
