@@ -181,3 +181,25 @@ func TestReproLuaPathCheckoutRoot(t *testing.T) {
 		t.Errorf("hint without a lib/ module: %q", errOut)
 	}
 }
+
+// TestReproHelpAndREADMEStateTheSandbox: repro -h and the README's paragraph
+// on checking your Lua make the same promises about a hostile module.
+func TestReproHelpAndREADMEStateTheSandbox(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	normal := func(s string) string { return strings.Join(strings.Fields(strings.ReplaceAll(s, "`", "")), " ") }
+	help, doc := normal(reproUsage), normal(string(readme))
+	for _, claim := range []string{
+		"regular files of at most 1 MiB, source, never bytecode",
+		"os, io, debug, jit", "pcall", "loadstring", "--budget", "docs/lua-sandbox.md",
+	} {
+		if claim != "docs/lua-sandbox.md" && !strings.Contains(help, claim) {
+			t.Errorf("repro -h does not say %q", claim)
+		}
+		if !strings.Contains(doc, claim) {
+			t.Errorf("README does not say %q", claim)
+		}
+	}
+}
