@@ -25,18 +25,24 @@ func installBounded(L *lua.LState, m *meter) {
 	set(str, "gmatch", m.strGmatch)
 	set(str, "gsub", m.strGsub)
 	set(str, "rep", func(L *lua.LState) int {
-		s, n := L.CheckString(1), L.CheckInt(2)
-		if n <= 0 || s == "" {
+		// LuaJIT's rep(s, n [, sep]) puts sep between the copies.
+		s, n, sep := L.CheckString(1), L.CheckInt(2), L.OptString(3, "")
+		if n <= 0 || s == "" && sep == "" {
 			L.Push(lua.LString(""))
 			return 1
 		}
-		if int64(len(s)) > (1<<62)/int64(n) {
+		unit := int64(len(s) + len(sep))
+		if unit > (1<<62)/int64(n) {
 			m.room(L, -1)
 		}
-		total := int64(len(s)) * int64(n)
+		total := unit*int64(n) - int64(len(sep))
 		m.room(L, total)
 		m.chargeBytes(L, total, true)
-		L.Push(lua.LString(strings.Repeat(s, n)))
+		if sep == "" {
+			L.Push(lua.LString(strings.Repeat(s, n)))
+		} else {
+			L.Push(lua.LString(strings.Repeat(s+sep, n-1) + s))
+		}
 		return 1
 	})
 	for _, name := range []string{"upper", "lower", "reverse"} {

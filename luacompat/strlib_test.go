@@ -59,6 +59,7 @@ var patternChecks = []string{
 	`assert(not pcall(string.match, "abc", "(()"))`,
 	`assert(not pcall(string.match, "abc", "%1"))`,
 	`assert(("x"):rep(3) == "xxx" and ("x"):rep(0) == "" and ("ab"):rep(2) == "abab")`,
+	`assert(("x"):rep(3, ",") == "x,x,x" and ("x"):rep(1, ",") == "x" and (""):rep(3, "-") == "--")`,
 	`assert(string.format("%5.2f|%d|%s|%x", 3.14159, 42, "s", 255) == " 3.14|42|s|ff")`,
 	`assert(not pcall(string.format, "%100d", 1))`,
 	`assert(table.concat({1, "a", 2.5}, ",") == "1,a,2.5")`,
