@@ -97,3 +97,30 @@ func TestIDRuleRejectsInPayloadOrder(t *testing.T) {
 		t.Fatalf("reject indexes %v, want [0 2 3]", got)
 	}
 }
+
+// WithAddressIDs holds ids to the address rules whatever WithDecode's
+// policy says and wherever it stands among the options.
+func TestWithAddressIDs(t *testing.T) {
+	free := feed.WithDecode(registry.Options{Policy: weights.Strict()})
+	payload := `{"Web-1.Example.:80": 2, "web-1.example:80": 1, "10.0.0.2:80": 1, "web-3": 1, "[::ffff:10.0.0.4]:80": 1}`
+	for name, opts := range map[string][]feed.Option{
+		"after WithDecode":  {free, feed.WithAddressIDs()},
+		"before WithDecode": {feed.WithAddressIDs(), free},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f, _ := newFeed(t, &fakeRegistry{data: payload}, append(opts, feed.WithFormat(registry.FormatMap))...)
+			st := f.Status()
+			if got, want := nodes(f.Balancer()), "10.0.0.2:80=1 10.0.0.4:80=1"; got != want {
+				t.Fatalf("nodes %q want %q (%+v)", got, want, st)
+			}
+			if st.Reasons["duplicate-id"] != 2 || st.Reasons["not-an-address"] != 1 {
+				t.Fatalf("rejects %v", st.Reasons)
+			}
+		})
+	}
+	// Without it the plain map's ids are free: every spelling is its own node.
+	f, _ := newFeed(t, &fakeRegistry{data: payload}, free, feed.WithFormat(registry.FormatMap))
+	if n := len(f.Status().Nodes); n != 5 {
+		t.Fatalf("free ids: %d nodes, want 5", n)
+	}
+}

@@ -50,6 +50,7 @@ type config struct {
 	sinkSet    bool
 	maxDrop    float64
 	maxDropSet bool
+	addressIDs bool
 }
 
 func defaultConfig() config {
@@ -67,6 +68,9 @@ func defaultConfig() config {
 }
 
 func (c *config) check() error {
+	if c.addressIDs {
+		c.decode.Policy.IDs = weights.IDsAddress
+	}
 	if _, err := registry.ParseFormat(string(c.format)); err != nil {
 		return fmt.Errorf("feed: %w", err)
 	}
@@ -105,6 +109,17 @@ func WithFormat(f registry.Format) Option {
 // from WithMaxBytes.
 func WithDecode(o registry.Options) Option {
 	return optionFunc(func(c *config) { c.decode = o })
+}
+
+// WithAddressIDs makes every node id a TCP address, host:port, whatever
+// the policy of WithDecode says (weights.IDsAddress, applied after every
+// other option): ids are read in canonical form, so one backend spelled
+// two ways is one id (copies whose weights disagree are all rejected as
+// duplicates), and an id that is not an address is rejected with reason
+// not-an-address. Use it when the ids are dialed, as the proxy and
+// package grpcwrr do.
+func WithAddressIDs() Option {
+	return optionFunc(func(c *config) { c.addressIDs = true })
 }
 
 // WithMaxBytes sets the largest payload accepted; a larger one is a fetch

@@ -56,6 +56,9 @@ func init() {
 // nodes the policy rejected are not passed on, nor are nodes whose id is
 // not a TCP host:port (see the package comment): the feed rejects them
 // (feed.WithIDRule, reason not-an-address), so they show in its status.
+// Whatever the decode options in opts, ids are read as the proxy reads
+// them (feed.WithAddressIDs): in canonical form, so one backend spelled two
+// ways is one endpoint, and copies whose weights disagree are rejected.
 func NewResolverBuilder(scheme string, src feed.Source, opts ...feed.Option) resolver.Builder {
 	return &resolverBuilder{scheme: scheme, src: src, opts: opts}
 }
@@ -78,9 +81,10 @@ func (b *resolverBuilder) Build(target resolver.Target, cc resolver.ClientConn, 
 		}
 	}
 	r := &feedResolver{cc: cc}
-	// Ids are dial addresses: only TCP host:port reaches grpc-go. The
-	// resolver is the feed's sink: no balancer is built here.
-	opts = append(slices.Clone(opts), feed.WithIDRule(weights.ReasonNotAddress, dialProblem), feed.WithSink(r))
+	// Ids are dial addresses: only TCP host:port, in canonical form and
+	// one id per backend, reaches grpc-go, whatever the caller's decode
+	// options. The resolver is the feed's sink: no balancer is built here.
+	opts = append(slices.Clone(opts), feed.WithAddressIDs(), feed.WithIDRule(weights.ReasonNotAddress, dialProblem), feed.WithSink(r))
 	ctx, cancel := context.WithCancel(context.Background())
 	f, err := feed.New(ctx, src, opts...)
 	if err != nil {

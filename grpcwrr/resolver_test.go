@@ -18,6 +18,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/safewrr/safewrr/feed"
+	"github.com/safewrr/safewrr/weights"
+	"github.com/safewrr/safewrr/weights/registry"
 )
 
 // payloadSource is a registry payload the test changes, counting fetches.
@@ -229,5 +231,39 @@ func TestParseTargetIDsAreAddresses(t *testing.T) {
 	st := f.Status()
 	if fmt.Sprint(st.Nodes) != "[{10.0.0.1:80 1} {10.0.0.2:80 1}]" || st.Reasons["duplicate-id"] != 2 {
 		t.Fatalf("nodes %v, rejects %v", st.Nodes, st.Reasons)
+	}
+}
+
+// A resolver built with the caller's own feed options holds ids to the
+// proxy's rules too: one backend spelled two ways with different weights is
+// ambiguous, so both copies are rejected and only the other backend serves.
+func TestResolverBuilderIDsAreAddresses(t *testing.T) {
+	a, b := startBackend(t, "a", "127.0.0.1:0"), startBackend(t, "b", "127.0.0.1:0")
+	_, port, _ := strings.Cut(a.addr, ":")
+	payload := fmt.Sprintf(`{%q: 5, "[::ffff:127.0.0.1]:%s": 3, %q: 1}`, a.addr, port, b.addr)
+	src := feed.Func("inline", func(context.Context) ([]byte, error) { return []byte(payload), nil })
+	statuses := make(chan feed.Status, 1)
+	onChange := feed.WithOnChange(func(st feed.Status) {
+		select {
+		case statuses <- st:
+		default:
+		}
+	})
+	// Free ids in the caller's decode options: the resolver overrides them.
+	free := feed.WithDecode(registry.Options{Policy: weights.Strict()})
+	rb := NewResolverBuilder("spelled", src, feed.WithFormat(registry.FormatMap), free, feed.WithInterval(0), onChange)
+	cc := dialTarget(t, "spelled:///svc", Name, grpc.WithResolvers(rb))
+	var st feed.Status
+	select {
+	case st = <-statuses:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the resolver's feed never polled")
+	}
+	if fmt.Sprint(st.Nodes) != fmt.Sprintf("[{%s 1}]", b.addr) || st.Reasons["duplicate-id"] != 2 {
+		t.Fatalf("nodes %v, rejects %v", st.Nodes, st.Reasons)
+	}
+	got := calls(t, cc, 6)
+	if got["a"] != 0 || got["b"] != 6 {
+		t.Fatalf("calls %v, want all 6 on b", got)
 	}
 }
