@@ -2,6 +2,7 @@ package luacompat
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -561,4 +562,42 @@ func readBounded(path string, maxSize int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is more than the %d bytes a module file may have", path, maxSize)
 	}
 	return src, nil
+}
+
+// ErrModuleUnreadable is wrapped by CheckModule's error: the module a Config
+// names cannot be found in, or read from, its directory.
+var ErrModuleUnreadable = errors.New("luacompat: module cannot be read")
+
+// CheckModule reports whether the module cfg names (cfg.LuaPath and
+// cfg.Module) can be found and read under the rules Run applies to it:
+// DIR/a/b/c.lua or DIR/a/b/c/init.lua, inside DIR once symbolic links are
+// resolved, a regular file of at most cfg.MaxFileSize bytes, Lua source and
+// not bytecode. It neither compiles nor runs the module: a syntax error, an
+// error the module raises or a limit it reaches is the module's own failure,
+// which Run reports as a Result. A failure is an error wrapping
+// ErrModuleUnreadable; a Config without LuaPath (a built-in model) gives nil.
+func CheckModule(cfg Config) error {
+	if cfg.LuaPath == "" {
+		return nil
+	}
+	cfg = cfg.withDefaults()
+	dir, err := filepath.Abs(cfg.LuaPath)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrModuleUnreadable, err)
+	}
+	if st, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("%w: lua path: %v", ErrModuleUnreadable, err)
+	} else if !st.IsDir() {
+		return fmt.Errorf("%w: lua path %s is not a directory", ErrModuleUnreadable, dir)
+	}
+	_, full, missing, err := locateModule(dir, cfg.Module, func(full string) ([]byte, error) {
+		return readModuleSource(dir, full, cfg.MaxFileSize)
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %s: %v", ErrModuleUnreadable, full, err)
+	case missing != "":
+		return fmt.Errorf("%w: module '%s' not found:%s", ErrModuleUnreadable, cfg.Module, missing)
+	}
+	return nil
 }

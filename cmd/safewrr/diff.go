@@ -52,8 +52,9 @@ instances safewrr accepted (the id in canonical form, the weight it read,
 
 Exit codes: 0 when the Lua served and the verdict is same or stricter; 1
 when the Lua hung or raised an error (whatever safewrr did: the checked Lua
-is what fails) or the verdict is differ; 2 usage or I/O error (a module that
-does not load included).
+is what fails, a syntax error or an error in the module's top level
+included) or the verdict is differ; 2 usage or I/O error (a module whose
+file cannot be found or read included).
 
 Example:
   safewrr diff --nodes '{a=5, b=1, c=1}' --picks 14
@@ -121,7 +122,7 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 	}
 	code := exitOK
 	switch {
-	case res.Lua.Outcome == luacompat.OutcomeError && res.Lua.Phase == luacompat.PhaseLoad:
+	case moduleUnreadable(res.Lua, cfg.Lua):
 		fmt.Fprintf(stderr, "safewrr diff: cannot load %s: %s\n", res.Lua.Target, res.Lua.Message)
 		if hint := luaPathHint(cfg.Lua.LuaPath, cfg.Lua.Module); hint != "" {
 			fmt.Fprintf(stderr, "safewrr diff: %s\n", hint)

@@ -63,3 +63,13 @@ func luaPathHint(dir, module string) string {
 	}
 	return ""
 }
+
+// moduleUnreadable reports whether a run's error in load came from a module
+// that could not be found or read (exit 2), as opposed to an error or limit
+// in the module's own code, a syntax error included (exit 1).
+func moduleUnreadable(res luacompat.Result, cfg luacompat.Config) bool {
+	if res.Outcome != luacompat.OutcomeError || res.Phase != luacompat.PhaseLoad {
+		return false
+	}
+	return luacompat.CheckModule(cfg) != nil
+}

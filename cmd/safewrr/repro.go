@@ -47,8 +47,7 @@ lua-resty-balancer checkout's lib/ (DIR/resty/roundrobin.lua and what it
 requires; --module resty.swrr also works), builds it with the nodes of SPEC
 (inserted in the order written), calls find() --picks times and prints the
 verdict: ok with the picks, hang (--steps ran out while loading the module,
-building the balancer or picking) or error with Lua's message (a module that
-does not load is a usage error, exit 2). The module is compiled from a
+building the balancer or picking) or error with Lua's message. The module is compiled from a
 rewritten syntax tree that counts steps (every function entry, loop
 iteration and goto label; built-in functions charge for the bytes they scan
 or build, pattern matching for every match attempt), so the verdict never
@@ -60,8 +59,11 @@ at most 1 MiB. --model NAME does the same with a built-in model
 own steps. The order in which Lua iterated the nodes is always reported.
 These forms exit 0 when the Lua served (ok), 1 when it hung or raised an
 error (with --runs, when any process did), so a CI step can gate on the
-exit code alone, and 2 on a usage or I/O error (a module that does not
-load included).
+exit code alone, and 2 on a usage or I/O error. A module whose file cannot
+be found or read (missing, outside DIR, not a regular file, too large,
+bytecode) is an I/O error, exit 2; once it is read, whatever goes wrong is
+the checked Lua's own failure, exit 1: a syntax error, an error raised by
+its top level, new() or find(), or a limit reached in any phase.
 
 The module is treated as hostile, under either engine: it loads only from
 DIR (regular files of at most 1 MiB, source, never bytecode); loadstring and
@@ -185,9 +187,10 @@ func runRepro(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	code := reproExit(res, others)
-	if res.Outcome == luacompat.OutcomeError && res.Phase == luacompat.PhaseLoad {
-		// Nothing about the nodes was learned: the module did not load.
-		// Said once, on stderr, with a hint when DIR is a checkout's root.
+	if moduleUnreadable(res, cfg) {
+		// Nothing about the nodes was learned and no Lua of the module ran:
+		// it could not be found or read. Said once, on stderr, with a hint
+		// when DIR is a checkout's root.
 		fmt.Fprintf(stderr, "safewrr repro: cannot load %s: %s\n", res.Target, res.Message)
 		if hint := luaPathHint(cfg.LuaPath, cfg.Module); hint != "" {
 			fmt.Fprintf(stderr, "safewrr repro: %s\n", hint)

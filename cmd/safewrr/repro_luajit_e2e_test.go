@@ -51,3 +51,7 @@ func TestReproLuaJITRuns(t *testing.T) {
 		t.Errorf("text form: exit %d\n%s", code, text)
 	}
 }
+
+// TestReproExitCodesLuaJIT: the exit codes of TestReproExitCodes hold under
+// luajit too.
+func TestReproExitCodesLuaJIT(t *testing.T) { testReproExitCodes(t, "luajit") }
