@@ -620,6 +620,8 @@ func TestLeftOutRestored(t *testing.T) {
 	if err := b.Restore("c"); err != nil {
 		t.Fatal(err)
 	}
+	// c serves again at once (the schedule in use has it); d stays out.
+	checkShares(t, pickIDs(t, b, 12, false), map[string]float64{"c": 12}, 0)
 	if err := b.Restore("d"); err != nil {
 		t.Fatal(err)
 	}
