@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -181,14 +183,15 @@ func TestDiffDecodesRegistries(t *testing.T) {
 	}
 }
 
-// TestValidateSaysWhatTheProxyDoes: a plain map read with free-form ids
-// gets a note (code proxy) for every node the proxy would read otherwise,
-// and the exit code stays that of the map's own reading.
+// TestValidateSaysWhatTheProxyDoes: with --allow-names a plain map read
+// with free-form ids gets a note (code proxy) for every node the proxy
+// would read otherwise, and the exit code stays that of the map's own
+// reading.
 func TestValidateSaysWhatTheProxyDoes(t *testing.T) {
 	old := validateStdin
 	t.Cleanup(func() { validateStdin = old })
 	validateStdin = strings.NewReader(`{"web-1": 5, "Web-2.Example.:80": 3, "a:80": 1, "A:80": 2, "10.0.0.1:80": 1}`)
-	code, out, _ := runCLI(t, "validate", "--json", "-")
+	code, out, _ := runCLI(t, "validate", "--allow-names", "--json", "-")
 	var v validateResult
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		t.Fatal(err)
@@ -226,7 +229,7 @@ func TestValidateSaysWhatTheProxyDoes(t *testing.T) {
 
 	// The text says it at the end; a payload the proxy reads alike has no note.
 	validateStdin = strings.NewReader(`{"web-1": 5}`)
-	_, out, _ = runCLI(t, "validate", "-")
+	_, out, _ = runCLI(t, "validate", "--allow-names", "-")
 	if !strings.Contains(out, "the proxy, which reads every id as host:port, would read this payload otherwise") {
 		t.Errorf("text output does not warn:\n%s", out)
 	}
@@ -234,6 +237,84 @@ func TestValidateSaysWhatTheProxyDoes(t *testing.T) {
 	_, out, _ = runCLI(t, "validate", "-")
 	if strings.Contains(out, "proxy") {
 		t.Errorf("a payload of canonical addresses got a proxy note:\n%s", out)
+	}
+}
+
+// TestValidateRejectsWhatTheProxyRejects: without --allow-names a plain
+// map is read as the proxy reads it: a node the proxy rejects is a reject
+// with the proxy's reason and exit 1, never only a note; a spelling the
+// proxy serves in canonical form is accepted with a note.
+func TestValidateRejectsWhatTheProxyRejects(t *testing.T) {
+	old := validateStdin
+	t.Cleanup(func() { validateStdin = old })
+	read := func(payload string, args ...string) (int, validateResult) {
+		t.Helper()
+		validateStdin = strings.NewReader(payload)
+		code, out, _ := runCLI(t, append(append([]string{"validate", "--json"}, args...), "-")...)
+		var v validateResult
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("%s: %v\n%s", payload, err, out)
+		}
+		return code, v
+	}
+	reasons := func(v validateResult) map[int]string {
+		m := map[int]string{}
+		for _, r := range v.Rejected {
+			m[r.Index] = r.Reason
+		}
+		return m
+	}
+	payloadNote := func(v validateResult) bool {
+		for _, n := range v.Notes {
+			if n.Index == -1 && n.Code == "proxy" && strings.Contains(n.Detail, "--allow-names") {
+				return true
+			}
+		}
+		return false
+	}
+
+	// Names: not-an-address, exit 1; with --allow-names, accepted, exit 0.
+	names := `{"web-1": 5, "10.0.0.1:80": 1}`
+	code, v := read(names)
+	if code != exitRejected || len(v.Accepted) != 1 || v.Accepted[0].ID != "10.0.0.1:80" ||
+		!reflect.DeepEqual(reasons(v), map[int]string{0: "not-an-address"}) || v.Rejected[0].ID != "web-1" || !payloadNote(v) {
+		t.Errorf("names: exit %d %+v", code, v)
+	}
+	if code, v := read(names, "--allow-names"); code != exitOK || len(v.Accepted) != 2 || len(v.Rejected) != 0 {
+		t.Errorf("names with --allow-names: exit %d %+v", code, v)
+	}
+
+	// One backend spelled two ways at two weights: the proxy refuses the
+	// snapshot (every copy duplicate-id).
+	dup := `{"[::ffff:127.0.0.1]:80":5,"127.0.0.1:80":0}`
+	code, v = read(dup)
+	if code != exitRejected || v.Refused == nil || len(v.Accepted) != 0 ||
+		!reflect.DeepEqual(reasons(v), map[int]string{0: "duplicate-id", 1: "duplicate-id"}) || !payloadNote(v) {
+		t.Errorf("two spellings: exit %d %+v", code, v)
+	}
+	validateStdin = strings.NewReader(dup)
+	code, text, _ := runCLI(t, "validate", "-")
+	if code != exitRejected || strings.Contains(text, "OK") || !strings.Contains(text, "REFUSED") || !strings.Contains(text, "duplicate-id") {
+		t.Errorf("two spellings, text: exit %d\n%s", code, text)
+	}
+
+	// Canonical renames only: accepted in canonical form, a note each, exit 0.
+	code, v = read(`{"Web-1.Example:80": 5, "[0:0::1]:81": 2, "10.0.0.1:80": 1}`)
+	want := []validateAccepted{{ID: "web-1.example:80", Weight: 5}, {ID: "[::1]:81", Weight: 2}, {ID: "10.0.0.1:80", Weight: 1}}
+	if code != exitOK || !reflect.DeepEqual(v.Accepted, want) || len(v.Rejected) != 0 || payloadNote(v) {
+		t.Errorf("renames: exit %d %+v", code, v)
+	}
+	var got []string
+	for _, n := range v.Notes {
+		if n.Code == "proxy" {
+			got = append(got, fmt.Sprintf("#%d %s: %s", n.Index, n.ID, n.Detail))
+		}
+	}
+	if wantNotes := []string{
+		"#0 Web-1.Example:80: the proxy would serve this node as web-1.example:80, the address in canonical form",
+		"#1 [0:0::1]:81: the proxy would serve this node as [::1]:81, the address in canonical form",
+	}; !reflect.DeepEqual(got, wantNotes) {
+		t.Errorf("rename notes %q, want %q", got, wantNotes)
 	}
 }
 

@@ -33,7 +33,7 @@ const validateUsage = `Usage:
                    [--scale N] [--refuse-partial] [--convention registry|sdk|policy]
                    [--health drain|reject|ignore] [--service NAME] [--scheme S] [--port NAME]
                    [--merge-services] [--require-addresses] [--allow-empty]
-                   FILE|- [--json]
+                   [--allow-names] FILE|- [--json]
 
 Reads a payload from FILE (a regular file: a FIFO, a device or a directory is
 refused at once) or standard input (-), decodes it, and prints
@@ -73,11 +73,15 @@ scheme, userinfo, path, query or bad port; a host ending in a number must be
 dotted-decimal IPv4) and are shown in canonical form (DNS names in lower
 case without a final dot, IPv6 as RFC 5952 writes it, IPv4-mapped IPv6 as
 IPv4); --require-addresses applies that rule to plain maps too, whose ids
-are otherwise free-form names. The proxy always applies it: for a plain map
-read without --require-addresses, every node the proxy would read otherwise
-(an id it rejects, a spelling it serves in canonical form, copies of one
-address it does not serve) gets a note with code proxy, which says what
-the proxy would do.
+are otherwise free-form names. The proxy always applies it, and so does
+validate: a plain map is read as the proxy reads it, so an id the proxy
+rejects (not-an-address, or duplicate-id for two spellings of one address)
+is a reject here and the exit code is 1, never only a note; a spelling the
+proxy serves in canonical form (Web-1.Example:80 as web-1.example:80) gets
+a note with code proxy and is accepted. --allow-names reads plain map ids
+as free names instead (for a payload whose ids are never dialed, such as
+one for simulate or diff): the nodes the proxy would read otherwise then
+get a note with code proxy, which says what the proxy would do.
 
 An id sent more than once is served once when every copy reads the same,
 and not at all when the copies disagree ({"a": 5, "a": 0}): every copy is
@@ -130,6 +134,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	dec := addDecodeFlags(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object instead of tables")
 	allowEmpty := fs.Bool("allow-empty", false, "exit 0 when no node would serve (scale to zero is expected)")
+	allowNames := fs.Bool("allow-names", false, "read plain map ids as free names, as simulate and diff do, not as the proxy's host:port (for payloads whose ids are never dialed)")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
 	}
@@ -158,6 +163,34 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	}
 
 	snap, rep, derr := registry.Decode(format, data, o)
+	// The proxy reads every id as an address. A plain map read with free
+	// ids is read again that way: without --allow-names that reading is
+	// the verdict (a name the proxy rejects is a reject here, never only a
+	// note); with it, the proxy's reading becomes notes.
+	var proxyRead []validateNote
+	if derr == nil && rep.Format == string(registry.FormatMap) && o.Policy.IDs != weights.IDsAddress {
+		po := o
+		po.Policy.IDs = weights.IDsAddress
+		if psnap, prep, perr := registry.Decode(registry.FormatMap, data, po); perr == nil {
+			proxyRead = proxyNotes(snap, rep.Report, psnap, prep.Report)
+			if !*allowNames {
+				// The proxy's rejects and refusal are the verdict itself;
+				// only its canonical spellings stay notes.
+				snap, rep = psnap, prep
+				renames := proxyRead[:0]
+				for _, n := range proxyRead {
+					if strings.HasPrefix(n.Detail, proxyServesAs) {
+						renames = append(renames, n)
+					}
+				}
+				if len(renames) < len(proxyRead) {
+					renames = append(renames, validateNote{Index: -1, Code: "proxy",
+						Detail: "ids are read as the proxy reads them, host:port, so names it would not dial are rejects; --allow-names reads them as free names, for a payload whose ids are never dialed (simulate, diff)"})
+				}
+				proxyRead = renames
+			}
+		}
+	}
 	out := validateResult{
 		Format:   rep.Format,
 		Detected: format == registry.FormatAuto,
@@ -202,14 +235,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	for _, n := range rep.Notes {
 		out.Notes = append(out.Notes, validateNote{Index: n.Index, ID: n.ID, Code: string(n.Code), Detail: n.Detail})
 	}
-	if derr == nil && rep.Format == string(registry.FormatMap) && o.Policy.IDs != weights.IDsAddress {
-		// The proxy reads every id as an address: say where it differs.
-		po := o
-		po.Policy.IDs = weights.IDsAddress
-		if psnap, prep, perr := registry.Decode(registry.FormatMap, data, po); perr == nil {
-			out.Notes = append(out.Notes, proxyNotes(snap, rep.Report, psnap, prep.Report)...)
-		}
-	}
+	out.Notes = append(out.Notes, proxyRead...)
 
 	if *asJSON {
 		if err := writeValidateJSON(stdout, out); err != nil {
@@ -267,13 +293,17 @@ func proxyNotes(snap weights.Snapshot, rep weights.Report, psnap weights.Snapsho
 		case prep.Refused == nil && pk < len(psnap.Nodes):
 			if id := psnap.Nodes[pk].ID; id != n.ID {
 				notes = append(notes, validateNote{Index: i, ID: n.ID, Code: "proxy",
-					Detail: "the proxy would serve this node as " + id + ", the address in canonical form"})
+					Detail: proxyServesAs + id + ", the address in canonical form"})
 			}
 			pk++
 		}
 	}
 	return notes
 }
+
+// proxyServesAs begins the note of a node the proxy serves under its
+// canonical spelling.
+const proxyServesAs = "the proxy would serve this node as "
 
 func formatNames() string {
 	var names []string
@@ -441,7 +471,7 @@ func printValidateText(w, stderr io.Writer, name string, out validateResult, all
 	}
 	proxy := 0
 	for _, n := range out.Notes {
-		if n.Code == "proxy" {
+		if n.Code == "proxy" && strings.HasPrefix(n.Detail, "the proxy would ") {
 			proxy++
 		}
 	}

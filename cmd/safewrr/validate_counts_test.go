@@ -22,7 +22,7 @@ var (
 	valAcceptedRe = regexp.MustCompile(`^accepted: (\d+) nodes?(?: \((\d+) drained\))?(?:, gcd (\d+))?$`)
 	valRejectedRe = regexp.MustCompile(`^rejected: (\d+) nodes?`)
 	valNotesRe    = regexp.MustCompile(`^notes: (\d+)$`)
-	valMoreRe     = regexp.MustCompile(`^  \.\.\. (\d+) more \S+ not shown`)
+	valMoreRe     = regexp.MustCompile(`^  \.\.\. (\d+) more [a-z ]+ not shown`)
 	valAppliedRe  = regexp.MustCompile(`^applied without the (\d+) rejected nodes?$`)
 	valRejRowRe   = regexp.MustCompile(`^  (\d+)\s+("(?:[^"\\]|\\.)*"|\S+)\s+(\S+)\s`)
 )
@@ -165,7 +165,7 @@ func TestValidateTextCountsMatchData(t *testing.T) {
 		files = append(files, writeFile(t, b.String()))
 	}
 	for _, f := range files {
-		for _, extra := range [][]string{nil, {"--policy", "lenient"}, {"--merge-services"}} {
+		for _, extra := range [][]string{nil, {"--policy", "lenient"}, {"--merge-services"}, {"--allow-names"}} {
 			args := append(append([]string{}, extra...), f)
 			t.Run(strings.Join(args, " "), func(t *testing.T) { checkValidateTextCounts(t, args...) })
 		}

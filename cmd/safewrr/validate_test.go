@@ -89,7 +89,7 @@ func TestValidateIncidentPayload(t *testing.T) {
 
 func TestValidateAllAccepted(t *testing.T) {
 	path := writeFile(t, `[{"id": "a", "weight": 3}, {"id": "b", "weight": 1e1}]`)
-	code, out, errOut := runCLI(t, "validate", path)
+	code, out, errOut := runCLI(t, "validate", "--allow-names", path)
 	if code != exitOK {
 		t.Fatalf("exit %d want %d\n%s%s", code, exitOK, out, errOut)
 	}
@@ -105,7 +105,7 @@ func TestValidateAllAccepted(t *testing.T) {
 
 func TestValidateTextTable(t *testing.T) {
 	withStdin(t, `{"a": 5, "b": 0, "c": "0", "d\u001b[2J": -1, "e": 0.5}`)
-	code, out, _ := runCLI(t, "validate", "-")
+	code, out, _ := runCLI(t, "validate", "--allow-names", "-")
 	if code != exitRejected {
 		t.Fatalf("exit %d want %d\n%s", code, exitRejected, out)
 	}
@@ -130,7 +130,7 @@ func TestValidateTextTable(t *testing.T) {
 
 func TestValidateLenient(t *testing.T) {
 	withStdin(t, `{"a": "10", "b": " 10", "c": "0"}`)
-	v := validateJSON(t, exitRejected, "--policy", "lenient", "-")
+	v := validateJSON(t, exitRejected, "--allow-names", "--policy", "lenient", "-")
 	if v.Policy != "lenient" || len(v.Accepted) != 1 || v.Accepted[0].Weight != 10 {
 		t.Errorf("lenient: %+v", v)
 	}
@@ -145,12 +145,12 @@ func TestValidateLenient(t *testing.T) {
 
 func TestValidateRefusePartial(t *testing.T) {
 	withStdin(t, `{"a": 5, "b": -1}`)
-	v := validateJSON(t, exitRejected, "--refuse-partial", "-")
+	v := validateJSON(t, exitRejected, "--allow-names", "--refuse-partial", "-")
 	if v.Refused == nil || !strings.Contains(*v.Refused, "refused") || len(v.Accepted) != 0 || len(v.Rejected) != 1 {
 		t.Errorf("refuse-partial: %+v", v)
 	}
 	withStdin(t, `{"a": 5, "b": -1}`)
-	_, out, _ := runCLI(t, "validate", "--refuse-partial", "-")
+	_, out, _ := runCLI(t, "validate", "--allow-names", "--refuse-partial", "-")
 	if !strings.Contains(out, "REFUSED: snapshot refused") || strings.Contains(out, "weights: ") {
 		t.Errorf("text output does not say REFUSED:\n%s", out)
 	}
@@ -158,7 +158,7 @@ func TestValidateRefusePartial(t *testing.T) {
 
 func TestValidateScale(t *testing.T) {
 	withStdin(t, `{"a": 0.5, "b": 1.25}`)
-	v := validateJSON(t, exitOK, "--format", "map", "--scale", "100", "-")
+	v := validateJSON(t, exitOK, "--allow-names", "--format", "map", "--scale", "100", "-")
 	if v.Detected || len(v.Accepted) != 2 || v.Accepted[0].Weight != 50 || v.Accepted[1].Weight != 125 {
 		t.Errorf("scale: %+v", v)
 	}
@@ -177,7 +177,7 @@ func TestValidateNothingToServe(t *testing.T) {
 	}{
 		{"empty object", `{}`, []string{"-"}, "the payload holds no nodes"},
 		{"empty array", `[]`, []string{"-"}, "the payload holds no nodes"},
-		{"all drained", `{"a": 0, "b": 0}`, []string{"-"}, "every accepted node is drained (2 of 2)"},
+		{"all drained", `{"a": 0, "b": 0}`, []string{"--allow-names", "-"}, "every accepted node is drained (2 of 2)"},
 		{"unknown service", ``, []string{"--service", "NOPE", polls},
 			`no service "NOPE" in the payload (it holds "main.account.account-service", "main.web-svr.web-interface")`},
 	}
@@ -250,7 +250,7 @@ func TestValidateUsageAndIOErrors(t *testing.T) {
 
 func TestValidateFlagsAfterFile(t *testing.T) {
 	path := writeFile(t, `{"a": "7"}`)
-	v := validateJSON(t, exitOK, path, "--policy", "lenient")
+	v := validateJSON(t, exitOK, path, "--policy", "lenient", "--allow-names")
 	if len(v.Accepted) != 1 || v.Accepted[0].Weight != 7 {
 		t.Errorf("%+v", v)
 	}
