@@ -48,7 +48,16 @@
 // node: DNS names in lower case without a final dot, IPv6 as RFC 5952
 // writes it, IPv4-mapped IPv6 as IPv4. A host that ends in a number must be
 // dotted-decimal IPv4 (0x7f.0.0.1, 0177.0.0.1 and 127.1 are rejected:
-// resolvers disagree on them). ParseAddress applies the same rule to one id.
+// resolvers disagree on them). An IPv6 zone is written after a bare '%'
+// ("[fe80::1%eth0]:80"), as host:port text writes it; a zone written
+// "%25eth0", a URI's spelling (RFC 6874), is rejected, since it reads as
+// the zone "25eth0" here and as "eth0" to a URL parser. A host that is not
+// one backend is rejected: the unspecified address (0.0.0.0 and the rest
+// of 0.0.0.0/8, "::"), which a dial takes to the local host, multicast
+// addresses and the broadcast address 255.255.255.255. Loopback and
+// link-local addresses are accepted (tests, sidecars and hosts on the same
+// link are backends; whether to reach them is a deployment's policy).
+// ParseAddress applies the same rules to one id.
 //
 // An id sent more than once must mean one thing: copies that read the same
 // are served once, as the first; copies that disagree ({"a": 5, "a": 0},

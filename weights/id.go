@@ -29,8 +29,14 @@ const (
 	// snapshot holds and duplicates are found by: a DNS name in lower case
 	// without a final dot, IPv6 as RFC 5952 writes it, an IPv4-mapped IPv6
 	// address as the IPv4 address ("[::FFFF:10.0.0.1]:80" is
-	// "10.0.0.1:80"). A zone ("[fe80::1%eth0]:80") is kept as sent. The
-	// registry decoders and the proxy use this mode.
+	// "10.0.0.1:80"). A zone ("[fe80::1%eth0]:80") is kept as sent; a zone
+	// written "%25eth0" (a URI's spelling, RFC 6874) is rejected, since
+	// "%25eth0" reads as the zone "25eth0" in host:port text and as
+	// "eth0" in a URL. A host that is not one backend is rejected: the
+	// unspecified address (0.0.0.0 and the rest of 0.0.0.0/8, ::), where a
+	// dial reaches the local host, multicast addresses and the broadcast
+	// address 255.255.255.255. Loopback and link-local addresses are
+	// accepted. The registry decoders and the proxy use this mode.
 	IDsAddress
 )
 
@@ -199,11 +205,28 @@ func ipv6ID(id, host, port string) (string, string) {
 		return "", "the id's host " + strconv.Quote(host) + " has the zone " + strconv.Quote(z) +
 			"; a zone is letters, digits, '-', '.', '_' and '~'"
 	}
+	if strings.HasPrefix(z, "25") {
+		// In host:port text '%' alone starts the zone; in a URI the
+		// delimiter is "%25" (RFC 6874), and a URL parser reads
+		// [fe80::1%25eth0] as the zone eth0. Which one was meant cannot be
+		// told, so neither reading is guessed.
+		return "", "the id's host " + strconv.Quote(host) + " has the zone " + strconv.Quote(z) +
+			", which reads as the zone " + strconv.Quote(z[2:]) + " in a URI's spelling (%25 is an escaped '%', RFC 6874); " +
+			"an id is host:port text, where '%' alone starts the zone: write [" + a.WithZone("").String() + "%" + z[2:] + "]:" + port +
+			" (a zone that really begins with 25 is ambiguous: name the interface)"
+	}
 	if a.Is4In6() {
 		if z != "" {
 			return "", "the id's host " + strconv.Quote(host) + " is an IPv4-mapped address with a zone; write the IPv4 address"
 		}
-		return a.Unmap().String() + ":" + port, ""
+		u := a.Unmap()
+		if p := notBackend(u, host); p != "" {
+			return "", p
+		}
+		return u.String() + ":" + port, ""
+	}
+	if p := notBackend(a, host); p != "" {
+		return "", p
 	}
 	var buf [80]byte
 	if text := a.AppendTo(buf[:0]); string(text) != inner {
@@ -296,10 +319,34 @@ func hostProblem(host string) string {
 		}
 	}
 	if numericLabel(last) {
-		if a, err := netip.ParseAddr(host); err != nil || !a.Is4() {
+		a, err := netip.ParseAddr(host)
+		if err != nil || !a.Is4() {
 			return "the id's host " + host + " is not an IPv4 address (a.b.c.d in decimal, no leading zeros) " +
 				"and a name cannot end in a number: resolvers disagree on such hosts (inet_aton reads 0177.0.0.1 and 127.1 as 127.0.0.1)"
 		}
+		return notBackend(a, host)
+	}
+	return ""
+}
+
+// notBackend says why an IP address cannot be a backend, or returns "".
+// The unspecified address (0.0.0.0, ::) and the rest of 0.0.0.0/8 ("this
+// network") are sources, never destinations: dialing 0.0.0.0 or :: reaches
+// the local host on Linux. Multicast (224.0.0.0/4, ff00::/8) and the
+// limited broadcast 255.255.255.255 are many hosts, not one backend.
+// Loopback and link-local addresses are allowed: tests, sidecars and hosts
+// on the same link are real backends, and whether a deployment may reach
+// them is its own policy.
+func notBackend(a netip.Addr, host string) string {
+	switch {
+	case a.IsUnspecified():
+		return "the id's host " + host + " is the unspecified address, not a backend: dialing it reaches the local host"
+	case a.Is4() && a.As4()[0] == 0:
+		return "the id's host " + host + " is in 0.0.0.0/8 (\"this network\"), a source address, not a backend"
+	case a.IsMulticast():
+		return "the id's host " + host + " is a multicast address, not a backend"
+	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return "the id's host " + host + " is the broadcast address, not a backend"
 	}
 	return ""
 }

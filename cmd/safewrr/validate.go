@@ -185,7 +185,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 				}
 				if len(renames) < len(proxyRead) {
 					renames = append(renames, validateNote{Index: -1, Code: "proxy",
-						Detail: "ids are read as the proxy reads them, host:port, so names it would not dial are rejects; --allow-names reads them as free names, for a payload whose ids are never dialed (simulate, diff)"})
+						Detail: "ids are read as the proxy reads them, host:port, so an id the proxy rejects is a reject here; --allow-names reads them as free names, for a payload whose ids are never dialed (simulate, diff)"})
 				}
 				proxyRead = renames
 			}

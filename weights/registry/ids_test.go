@@ -42,6 +42,18 @@ var (
 		{"opening bracket only", `[fd00::1`},
 		{"closing bracket only", `fd00::1]`},
 		{"IPv4 in one bracket", `10.0.0.1]`},
+		// a zone in a URI's spelling: "%25lo" is "25lo" in host:port text
+		// and "lo" to a URL parser
+		{"zone %25", `[fe80::1%25eth0]`},
+		{"zone %25 loopback", `[::1%25lo]`},
+		// hosts that are not one backend
+		{"unspecified IPv4", `0.0.0.0`},
+		{"this network", `0.1.2.3`},
+		{"unspecified IPv6", `[::]`},
+		{"unspecified IPv4-mapped", `[::ffff:0.0.0.0]`},
+		{"multicast IPv4", `224.0.0.1`},
+		{"multicast IPv6", `[ff02::1]`},
+		{"broadcast", `255.255.255.255`},
 		{"huge", strings.Repeat("h", 300)},
 		{"huge labels", strings.Repeat("a.", 130) + "example"},
 	}
@@ -77,8 +89,20 @@ func TestRegistryHostileIDs(t *testing.T) {
 			}
 		}
 		t.Run(string(tpl.format), func(t *testing.T) {
+			url := tpl.format == registry.FormatDiscovery || tpl.format == registry.FormatKratos
 			for _, h := range hostileHosts {
-				check(t, "host "+h.name, strings.Replace(payload, "10.0.0.1", h.text, 1))
+				p := strings.Replace(payload, "10.0.0.1", h.text, 1)
+				if url && strings.HasPrefix(h.name, "zone %25") {
+					// the address is a URL, where %25 is how a zone is
+					// written (RFC 6874): one zone, served in host:port text
+					zoneURL(t, tpl.format, p, h.text)
+					continue
+				}
+				check(t, "host "+h.name, p)
+			}
+			if url {
+				// a bare '%' in a URL's host is not a zone
+				check(t, "zone % in a URL", strings.Replace(payload, "10.0.0.1", "[fe80::1%eth0]", 1))
 			}
 			if tpl.format == registry.FormatDiscovery || tpl.format == registry.FormatKratos ||
 				(tpl.format == registry.FormatAPISIX && tpl.key == "") {
@@ -90,6 +114,17 @@ func TestRegistryHostileIDs(t *testing.T) {
 				check(t, "port "+p, strings.Replace(payload, "9000", p, 1))
 			}
 		})
+	}
+}
+
+// zoneURL checks that a registry whose addresses are URLs reads a zone
+// written %25 as the zone, and serves it as host:port text writes it.
+func zoneURL(t *testing.T, f registry.Format, payload, host string) {
+	t.Helper()
+	want := strings.Replace(host, "%25", "%", 1) + ":9000"
+	s, r, err := registry.Decode(f, []byte(payload), registry.Options{})
+	if err != nil || len(r.Rejected) != 0 || !hasNode(s, want) {
+		t.Errorf("%s, URL host %s: nodes %v, rejected %v, %v; want %s served", f, host, s.Nodes, r.Rejected, err, want)
 	}
 }
 
