@@ -63,6 +63,10 @@ type hostileCase struct {
 	budget       time.Duration // under LuaJIT, for a case the clock stops
 	memory       int64         // the memory limit; 0 means 16 MiB
 	steps        int           // the step limit; 0 means 20,000
+	// gopherSteps, when set, is the step limit under gopher-lua: high
+	// enough that uncharged work would run into the minute's clock long
+	// before the count, so only a charge ends the run by the count.
+	gopherSteps int
 }
 
 func mod(src string) map[string]string {
@@ -266,6 +270,37 @@ func hostileCatalog() []hostileCase {
 		{name: "sort with a looping comparator", files: mod(`table.sort({3, 2, 1}, function() while true do end end)` + validModule), want: hangLoad},
 		{name: "__index that loops on find", files: mod(`
 			return { new = function(self, nodes) return setmetatable({}, { __index = function() while true do end end }) end }`), want: hangPick},
+		// Long strings: gopher-lua compares them byte by byte and hashes a
+		// string key in full on every lookup, work the rewrite charges by
+		// length; LuaJIT interns strings, so == and lookups cost the same
+		// for any length there, and each loop ends by the step count.
+		{name: "== of two long strings in a loop", files: mod(`
+			local a, b = string.rep("a", 2^23), string.rep("a", 2^23)
+			while true do if a == b then end end` + validModule), want: hangLoad, memory: 64 << 20, gopherSteps: 250_000},
+		{name: "~= of two long strings inside pcall", files: mod(`
+			local a, b = string.rep("a", 2^23), string.rep("a", 2^23)
+			local function f() while true do if a ~= b then end end end
+			while true do pcall(f) end` + validModule), want: hangLoad, memory: 64 << 20, gopherSteps: 250_000},
+		{name: "a long string as a table key", files: mod(`
+			local s, t = string.rep("k", 2^23), {}
+			while true do t[s] = 1; local x = t[s] end` + validModule), want: hangLoad, memory: 64 << 20, gopherSteps: 250_000},
+		{name: "rawget, rawset and next with a long key", files: mod(`
+			local s, t = string.rep("k", 2^23), {}
+			rawset(t, s, 1)
+			while true do rawget(t, s); next(t, s); for k in pairs(t) do end end` + validModule), want: hangLoad, memory: 64 << 20, gopherSteps: 250_000},
+		{name: "a long string key in a constructor", files: mod(`
+			local s = string.rep("k", 2^23)
+			while true do local t = {[s] = 1} end` + validModule), want: hangLoad, memory: 64 << 20, gopherSteps: 250_000},
+		// < walks both strings in either engine; LuaJIT's count cannot see
+		// it, so the clock ends that run.
+		{name: "< of two long strings in a loop", files: mod(`
+			local a, b = string.rep("a", 2^23), string.rep("a", 2^23)
+			while true do if a < b or a >= b then end end` + validModule), want: hangLoad, memory: 64 << 20, gopherSteps: 250_000,
+			luajit: &expect{outcome: OutcomeHang, phase: PhaseLoad, byClock: true}, budget: time.Second},
+		{name: "sort of long strings in a loop", files: mod(`
+			local t = {} for i = 1, 8 do t[i] = string.rep("a", 2^20) .. (9 - i) end
+			while true do table.sort(t); t[1], t[8] = t[8], t[1] end` + validModule), want: hangLoad, memory: 64 << 20, gopherSteps: 250_000,
+			luajit: &expect{outcome: OutcomeHang, phase: PhaseLoad, byClock: true}, budget: time.Second},
 	}
 }
 
@@ -306,6 +341,9 @@ func runCatalog(t *testing.T, engine string, peakRSS func() int64) {
 				memory = 16 << 20
 			}
 			steps := c.steps
+			if engine == EngineGopherLua && c.gopherSteps != 0 {
+				steps = c.gopherSteps
+			}
 			if steps == 0 {
 				steps = 20_000
 			}

@@ -142,6 +142,18 @@ func (m *meter) runtime(L *lua.LState) []lua.LValue {
 		},
 		rtTable:   m.table,
 		rtSetItem: m.setItem,
+		rtKey: func(L *lua.LState) int {
+			v := L.Get(1)
+			m.chargeKey(L, v)
+			L.Push(v)
+			return 1
+		},
+		rtOrder: func(L *lua.LState) int {
+			v := L.Get(1)
+			m.chargeString(L, v)
+			L.Push(v)
+			return 1
+		},
 	}
 	out := make([]lua.LValue, len(rtNames))
 	for i, name := range rtNames {
@@ -156,6 +168,18 @@ func (m *meter) runtime(L *lua.LState) []lua.LValue {
 func (m *meter) chargeString(L *lua.LState, v lua.LValue) {
 	if s, ok := v.(lua.LString); ok && len(s) >= compileBytesPerStep {
 		m.charge(L, int64(len(s))/compileBytesPerStep, 0)
+	}
+}
+
+// chargeKey charges comparing or hashing v when it is a long string: a step
+// per bytesPerStep bytes, as for a built-in that reads them. gopher-lua
+// compares strings byte by byte and hashes a string key in full on every
+// lookup (LuaJIT interns strings, so its == and lookups cost the same for
+// any length); without the charge a loop over such operations on
+// megabyte strings would run to the wall clock on a few steps.
+func (m *meter) chargeKey(L *lua.LState, v lua.LValue) {
+	if s, ok := v.(lua.LString); ok && len(s) >= bytesPerStep {
+		m.charge(L, int64(len(s))/bytesPerStep, 0)
 	}
 }
 
@@ -319,6 +343,7 @@ func (m *meter) table(L *lua.LState) int {
 	slots := int64(t.Len())
 	for k, _ := t.Next(lua.LNil); k != lua.LNil; k, _ = t.Next(k) {
 		slots++
+		m.chargeKey(L, k)
 	}
 	m.charge(L, slots/64, slots*slotBytes)
 	L.Push(t)
@@ -328,6 +353,7 @@ func (m *meter) table(L *lua.LState) int {
 // setItem is t[k] = v, counting the slot when it adds one.
 func (m *meter) setItem(L *lua.LState) int {
 	t, k, v := L.Get(1), L.Get(2), L.Get(3)
+	m.chargeKey(L, k)
 	if tb, ok := t.(*lua.LTable); ok && v != lua.LNil && tb.RawGet(k) == lua.LNil {
 		m.charge(L, 0, slotBytes)
 	}

@@ -108,14 +108,48 @@ func installBounded(L *lua.LState, m *meter) {
 	})
 	sort := tab.RawGetString("sort").(*lua.LFunction)
 	set(tab, "sort", func(L *lua.LState) int {
-		n := int64(L.CheckTable(1).Len())
+		t := L.CheckTable(1)
+		n := int64(t.Len())
 		m.charge(L, n/8+1, 0)
+		// Each element takes part in about log2(n) comparisons, each of
+		// which may walk a long string byte by byte.
+		var long int64
+		for i := 1; i <= int(n); i++ {
+			if s, ok := t.RawGetInt(i).(lua.LString); ok && len(s) >= compileBytesPerStep {
+				long += int64(len(s))
+			}
+			if i&63 == 63 {
+				m.charge(L, 1, 0)
+			}
+		}
+		logn := int64(1)
+		for x := n; x > 1; x >>= 1 {
+			logn++
+		}
+		m.charge(L, long*logn/compileBytesPerStep, 0)
 		return callOrig(L, sort)
 	})
 	rawset := g.RawGetString("rawset").(*lua.LFunction)
 	set(g, "rawset", func(L *lua.LState) int {
+		m.chargeKey(L, L.Get(2))
 		m.charge(L, 0, slotBytes)
 		return callOrig(L, rawset)
+	})
+	// Each of these hashes or compares its key argument in full.
+	for _, name := range []string{"rawget", "rawequal", "next"} {
+		orig := g.RawGetString(name).(*lua.LFunction)
+		set(g, name, func(L *lua.LState) int {
+			m.chargeKey(L, L.Get(2))
+			return callOrig(L, orig)
+		})
+	}
+	next := g.RawGetString("next")
+	set(g, "pairs", func(L *lua.LState) int {
+		t := L.CheckTable(1)
+		L.Push(next)
+		L.Push(t)
+		L.Push(lua.LNil)
+		return 3
 	})
 }
 

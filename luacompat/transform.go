@@ -19,7 +19,16 @@ import (
 //     write numbers as LuaJIT does ("%.14g") and count the bytes they build;
 //     numeric for loops coerce their control values as LuaJIT does; table
 //     constructors and single index assignments count the table slots they
-//     add.
+//     add;
+//   - it charges the work gopher-lua does on a long string that steps
+//     cannot see: a comparison (==, ~=, <, <=, >, >=) of two operands
+//     that are not short constants, and an index with a key that is not a
+//     constant, pass their left operand or key through a runtime function
+//     that charges for a string's length (comparing or hashing reads at
+//     most that many bytes: == and hashing run at memory speed, a step per
+//     bytesPerStep bytes; <, <=, >, >= walk byte by byte in gopher-lua, a
+//     step per compileBytesPerStep bytes) and returns it unchanged, so the
+//     operation, its metamethods and its errors are gopher-lua's own.
 //
 // The runtime reaches the rewritten code as locals of a wrapper chunk whose
 // names are not Lua identifiers, so module code can neither name nor
@@ -43,10 +52,12 @@ const (
 	rtForNum  = "safewrr.fornum"
 	rtTable   = "safewrr.table"
 	rtSetItem = "safewrr.setitem"
+	rtKey     = "safewrr.key"
+	rtOrder   = "safewrr.order"
 )
 
 // rtNames lists the runtime's locals in the order the loader passes them.
-var rtNames = []string{rtStep, rtAdd, rtSub, rtMul, rtDiv, rtMod, rtPow, rtUnm, rtConcat, rtForNum, rtTable, rtSetItem}
+var rtNames = []string{rtStep, rtAdd, rtSub, rtMul, rtDiv, rtMod, rtPow, rtUnm, rtConcat, rtForNum, rtTable, rtSetItem, rtKey, rtOrder}
 
 var arithNames = map[string]string{"+": rtAdd, "-": rtSub, "*": rtMul, "/": rtDiv, "%": rtMod, "^": rtPow}
 
@@ -203,6 +214,19 @@ func (rw *rewriter) rewriteFunc(f *ast.FunctionExpr) {
 	f.Stmts = rw.rewriteBlock(f.Stmts, true)
 }
 
+// isCheapConst reports whether e is a constant that a comparison or a
+// table lookup handles without work proportional to a long string: nil, a
+// boolean, a number, or a string literal shorter than n bytes.
+func isCheapConst(e ast.Expr, n int) bool {
+	switch e := e.(type) {
+	case *ast.NilExpr, *ast.TrueExpr, *ast.FalseExpr, *ast.NumberExpr:
+		return true
+	case *ast.StringExpr:
+		return len(e.Value) < n
+	}
+	return false
+}
+
 func isNumberConst(e ast.Expr) bool {
 	_, ok := e.(*ast.NumberExpr)
 	return ok
@@ -215,6 +239,9 @@ func (rw *rewriter) rewriteExpr(e ast.Expr) ast.Expr {
 	case *ast.AttrGetExpr:
 		e.Object = rw.rewriteExpr(e.Object)
 		e.Key = rw.rewriteExpr(e.Key)
+		if !isCheapConst(e.Key, bytesPerStep) {
+			e.Key = rtCall(rtKey, e.Line(), e.Key)
+		}
 	case *ast.TableExpr:
 		for _, f := range e.Fields {
 			if f.Key != nil {
@@ -238,9 +265,20 @@ func (rw *rewriter) rewriteExpr(e ast.Expr) ast.Expr {
 		e.Rhs = rw.rewriteExpr(e.Rhs)
 	case *ast.RelationalOpExpr:
 		// Lua 5.1 and LuaJIT coerce nothing in comparisons, and neither
-		// does gopher-lua: left as it is.
+		// does gopher-lua: left as it is, but for the charge on a long
+		// string. Comparing costs at most the shorter operand's length,
+		// so charging the left one is enough; against a short constant it
+		// costs little and is not charged.
 		e.Lhs = rw.rewriteExpr(e.Lhs)
 		e.Rhs = rw.rewriteExpr(e.Rhs)
+		switch {
+		case e.Operator == "==" || e.Operator == "~=":
+			if !isCheapConst(e.Lhs, bytesPerStep) && !isCheapConst(e.Rhs, bytesPerStep) {
+				e.Lhs = rtCall(rtKey, e.Line(), e.Lhs)
+			}
+		case !isCheapConst(e.Lhs, compileBytesPerStep) && !isCheapConst(e.Rhs, compileBytesPerStep):
+			e.Lhs = rtCall(rtOrder, e.Line(), e.Lhs)
+		}
 	case *ast.StringConcatOpExpr:
 		// a .. b .. c is right-nested; one call joins the whole chain.
 		var parts []ast.Expr
