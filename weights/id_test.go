@@ -239,7 +239,7 @@ func TestParseAddressErrors(t *testing.T) {
 // name) have the same canonical form.
 func FuzzParseAddress(f *testing.F) {
 	for _, id := range []string{"10.0.0.1:80", "[::ffff:10.0.0.1]:80", "Web-1.Example.:8080", "[FD00:0::1]:443",
-		"[fe80::1%eth0]:80", "0x7f.0.0.1:80", "127.1:80", "xn--bcher-kva.example:1", "a_b.c-d:65535", "[::]:1"} {
+		"[fe80::1%eth0]:80", "0x7f.0.0.1:80", "127.1:80", "xn--bcher-kva.example:1", "a_b.c-d:65535", "[::]:1", "[::1%25lo]:1", "0.0.0.0:1", "[ff02::1%eth0]:1", "255.255.255.255:1"} {
 		f.Add(id)
 	}
 	f.Fuzz(func(t *testing.T, id string) {
@@ -261,6 +261,12 @@ func FuzzParseAddress(f *testing.F) {
 		if a, err := netip.ParseAddr(host); err == nil {
 			if a.String() != host || a.Is4In6() {
 				t.Fatalf("canonical %q: IP host %q is not as netip writes it (%q)", c, host, a.String())
+			}
+			if a.IsUnspecified() || a.IsMulticast() || a.Is4() && (a.As4()[0] == 0 || a.As4() == [4]byte{255, 255, 255, 255}) {
+				t.Fatalf("canonical %q: host %q is not one backend", c, host)
+			}
+			if strings.HasPrefix(a.Zone(), "25") {
+				t.Fatalf("canonical %q: zone %q reads otherwise in a URL", c, a.Zone())
 			}
 		} else {
 			last := host[strings.LastIndexByte(host, '.')+1:]
