@@ -92,3 +92,44 @@ func TestFallbackToNodesBack(t *testing.T) {
 		t.Fatalf("retry with b, c, d tried and a restored before the build: %v, %v; want a", n.ID, err)
 	}
 }
+
+// TestAllEjectedManyTried: a retry that tried many ids, none of them
+// serving, while every node is ejected, gets ErrAllEjected (the check of
+// the tried ids covers all of them, past the eight held inline).
+func TestAllEjectedManyTried(t *testing.T) {
+	b, err := New(nodesOf("a=1 b=1"), WithMaxEjectedPercent(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ejectAll(t, b, []string{"a", "b"})
+	b.Sync()
+	var tried Tried
+	for k := range 9 {
+		tried.Add("gone-" + itoa(k))
+	}
+	tried.Add("a")
+	if _, err := b.NextExcluding(&tried); err != ErrAllEjected {
+		t.Fatalf("NextExcluding with every node ejected and 10 ids tried: %v, want %v", err, ErrAllEjected)
+	}
+}
+
+// TestBuildDueAtDeadline: a pick at the very time an ejection ends starts
+// the build that brings the node back.
+func TestBuildDueAtDeadline(t *testing.T) {
+	clk := clocktest.New()
+	b, err := New(nodesOf("a=1 b=1"), WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Eject("a", clk.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	b.Sync()
+	b.builds.Wait()
+	clk.Advance(time.Second)
+	b.Next()
+	b.builds.Wait()
+	if !b.upToDate() || b.cur.Load().weight(0) == 0 {
+		t.Fatal("a pick at the end of a's ejection started no build")
+	}
+}
