@@ -15,7 +15,7 @@
 //	base, err := httplb.NewBackendTransport(httplb.DefaultTimeouts, nil)
 //	tr, err := httplb.NewTransport(lb, httplb.WithBase(base))
 //	srv, err := httplb.NewServer(tr.Proxy(), httplb.DefaultTimeouts)
-//	go srv.Serve(httplb.LimitListener(ln, 4096))
+//	go srv.Serve(httplb.LimitConns(srv, ln, 4096))
 //	admin := &httplb.Admin{}
 //	go http.Serve(adminLn, admin)
 //	f, err := feed.New(ctx, feed.File("registry.json"), feed.WithSink(lb))
@@ -98,7 +98,9 @@
 // applies the backend side, NewServer the client side (a write deadline
 // renewed before every write, as nginx's send_timeout), with request
 // headers bounded by DefaultMaxHeaderBytes (32 KiB, 431 beyond).
-// LimitListener bounds the connections open at once.
+// LimitConns bounds the connections open at once and, at the limit,
+// closes idle keep-alive connections (oldest first) to make room for a new
+// one, as nginx does; LimitListener only bounds them.
 //
 // # Admin
 //

@@ -128,7 +128,7 @@ func Example_server() {
 	if err != nil {
 		panic(err)
 	}
-	go srv.Serve(httplb.LimitListener(ln, 1024))
+	go srv.Serve(httplb.LimitConns(srv, ln, 1024))
 	defer srv.Close()
 	admin := &httplb.Admin{}
 	adminSrv := httptest.NewServer(admin)

@@ -171,11 +171,45 @@ func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 // LimitListener returns a listener that keeps at most n of ln's connections
 // open at once: Accept waits while n are open, so further clients wait in
 // the kernel's backlog instead of each costing the proxy a goroutine and
-// buffers. n 0 returns ln itself (no limit).
+// buffers. n 0 returns ln itself (no limit). A client that holds n idle
+// keep-alive connections keeps every other client out until they close;
+// LimitConns does not.
 func LimitListener(ln net.Listener, n int) net.Listener {
 	if n <= 0 {
 		return ln
 	}
+	return newLimitListener(ln, n)
+}
+
+// LimitConns returns a listener for srv that keeps at most n of ln's
+// connections open at once and, as nginx does when its connections run
+// out, makes room for a new connection by closing srv's idle keep-alive
+// connections, the longest idle first: when n are open and another one
+// arrives, Accept takes it and closes one idle connection (or, while none
+// is idle, waits for the first that becomes idle or closes). A connection
+// in the middle of a request is never closed for this; an idle one is
+// closed by the same rule as http.Server.Shutdown's. At most one accepted
+// connection waits this way, beyond n. LimitConns sets srv.ConnState (a
+// hook already set is still called); serve srv on the result only. n 0
+// returns ln itself (no limit).
+func LimitConns(srv *http.Server, ln net.Listener, n int) net.Listener {
+	if n <= 0 {
+		return ln
+	}
+	l := newLimitListener(ln, n)
+	l.idle = make(map[net.Conn]uint64)
+	l.idleReady = make(chan struct{}, 1)
+	prev := srv.ConnState
+	srv.ConnState = func(c net.Conn, st http.ConnState) {
+		l.track(c, st)
+		if prev != nil {
+			prev(c, st)
+		}
+	}
+	return l
+}
+
+func newLimitListener(ln net.Listener, n int) *limitListener {
 	return &limitListener{Listener: ln, slots: make(chan struct{}, n), done: make(chan struct{})}
 }
 
@@ -184,9 +218,52 @@ type limitListener struct {
 	slots     chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
+
+	// LimitConns only: the idle connections, each with the order it went idle in.
+	mu        sync.Mutex
+	idle      map[net.Conn]uint64
+	seq       uint64
+	idleReady chan struct{} // a connection went idle (or closed)
+}
+
+func (l *limitListener) track(c net.Conn, st http.ConnState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if st == http.StateIdle {
+		l.seq++
+		l.idle[c] = l.seq
+	} else {
+		delete(l.idle, c)
+	}
+	if st == http.StateIdle || st == http.StateClosed {
+		select {
+		case l.idleReady <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// closeOldestIdle closes the connection idle the longest, if any.
+func (l *limitListener) closeOldestIdle() {
+	l.mu.Lock()
+	var oldest net.Conn
+	var at uint64
+	for c, s := range l.idle {
+		if oldest == nil || s < at {
+			oldest, at = c, s
+		}
+	}
+	delete(l.idle, oldest)
+	l.mu.Unlock()
+	if oldest != nil {
+		oldest.Close()
+	}
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
+	if l.idle != nil {
+		return l.acceptReclaiming()
+	}
 	select {
 	case l.slots <- struct{}{}:
 	case <-l.done:
@@ -198,6 +275,31 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	return &limitConn{Conn: c, l: l}, nil
+}
+
+// acceptReclaiming accepts first, then finds the new connection a slot,
+// closing idle connections while every slot is taken.
+func (l *limitListener) acceptReclaiming() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case l.slots <- struct{}{}:
+		return &limitConn{Conn: c, l: l}, nil
+	default:
+	}
+	for {
+		l.closeOldestIdle()
+		select {
+		case l.slots <- struct{}{}:
+			return &limitConn{Conn: c, l: l}, nil
+		case <-l.idleReady:
+		case <-l.done:
+			c.Close()
+			return nil, net.ErrClosed
+		}
+	}
 }
 
 func (l *limitListener) Close() error {

@@ -1,7 +1,9 @@
 package httplb
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -325,5 +327,137 @@ func TestMaxBody(t *testing.T) {
 				t.Errorf("buffer %d, body %q (length %d): attempts %v, want %d", buffer, tc.body, tc.length, got, tc.attempts)
 			}
 		}
+	}
+}
+
+// rawGet sends a keep-alive GET on c and reads its whole response.
+func rawGet(t *testing.T, c net.Conn, br *bufio.Reader) string {
+	t.Helper()
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestLimitConnsReclaimsIdle: with the limit held by one client's idle
+// keep-alive connections, a new client is answered (an idle connection is
+// closed for it, the oldest first) without waiting for the idle timeout;
+// a connection in the middle of a request is not cut, and a newcomer
+// is answered once one goes idle.
+func TestLimitConnsReclaimsIdle(t *testing.T) {
+	if ln := LimitConns(&http.Server{}, nil, 0); ln != nil {
+		t.Fatal("LimitConns(srv, ln, 0) is not ln")
+	}
+	inBody := make(chan struct{}, 4)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			inBody <- struct{}{}
+		}
+		b, _ := io.ReadAll(r.Body)
+		io.WriteString(w, fmt.Sprintf("%s %d", r.Method, len(b)))
+	})
+	tm := DefaultTimeouts
+	tm.Idle, tm.Read, tm.Request = time.Hour, time.Hour, 0 // only a reclaim frees a slot
+	srv, err := NewServer(h, tm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := make(chan http.ConnState, 64)
+	srv.ConnState = func(_ net.Conn, st http.ConnState) {
+		select {
+		case states <- st:
+		default:
+		}
+	}
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 3
+	go srv.Serve(LimitConns(srv, inner, n))
+	defer srv.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	dial := func() (net.Conn, *bufio.Reader) {
+		t.Helper()
+		c, err := net.Dial("tcp", inner.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(deadline)
+		t.Cleanup(func() { c.Close() })
+		return c, bufio.NewReader(c)
+	}
+	// One client holds every slot with idle keep-alive connections.
+	idle := make([]net.Conn, n)
+	idleR := make([]*bufio.Reader, n)
+	for i := range idle {
+		idle[i], idleR[i] = dial()
+		if got := rawGet(t, idle[i], idleR[i]); got != "GET 0" {
+			t.Fatalf("idle conn %d: %q", i, got)
+		}
+	}
+	// The previous hook still runs.
+	if st := <-states; st != http.StateNew {
+		t.Fatalf("the hook set before LimitConns saw %v first", st)
+	}
+	for range n {
+		newcomer, br := dial()
+		if got := rawGet(t, newcomer, br); got != "GET 0" {
+			t.Fatalf("newcomer: %q", got)
+		}
+	}
+	// The oldest idle connection went first: the first one is closed.
+	if _, err := idleR[0].ReadByte(); err == nil {
+		t.Fatal("the oldest idle connection was not the one closed")
+	}
+
+	// A connection mid-request holds its slot: the newcomer is answered
+	// only once it finishes (and goes idle), and it is not cut.
+	busy := make([]net.Conn, 0, n)
+	busyR := make([]*bufio.Reader, 0, n)
+	for range n { // every slot now mid-request: the previous conns are reclaimed for these
+		c, br := dial()
+		if _, err := io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab"); err != nil {
+			t.Fatal(err)
+		}
+		<-inBody
+		busy, busyR = append(busy, c), append(busyR, br)
+	}
+	late, lateR := dial()
+	lateDone := make(chan string, 1)
+	go func() {
+		io.WriteString(late, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(lateR, nil)
+		if err != nil {
+			lateDone <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		lateDone <- string(b)
+	}()
+	for i, c := range busy {
+		if _, err := io.WriteString(c, "cd"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(busyR[i], nil)
+		if err != nil {
+			t.Fatalf("busy conn %d cut: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if string(b) != "POST 4" {
+			t.Fatalf("busy conn %d: %q", i, b)
+		}
+	}
+	if got := <-lateDone; got != "GET 0" {
+		t.Fatalf("the newcomer after the busy ones: %q", got)
 	}
 }

@@ -146,7 +146,7 @@ func proxyParse(args []string, stdout, stderr io.Writer) (proxyConfig, int, bool
 	fs.Var((*byteSize)(&cfg.maxBody), "max-body", "answer 413 to a request body larger than this `size` (0: no limit)")
 	fs.Var((*byteSize)(&cfg.bufferBudget), "max-buffered-total", "most bytes of request bodies buffered at once, all connections together; past it a body streams without retry (0: no limit)")
 	fs.Var((*byteSize)(&cfg.maxHeaderBytes), "max-header-bytes", "largest request header `size` (then 431)")
-	fs.IntVar(&cfg.maxConns, "max-conns", proxyDefaultMaxConns, "most client connections open at once; more wait to be accepted (0: no limit)")
+	fs.IntVar(&cfg.maxConns, "max-conns", proxyDefaultMaxConns, "most client connections open at once; past it idle keep-alive connections are closed, oldest first, to make room (0: no limit)")
 	fs.StringVar(&cfg.logFormat, "log", "text", "log `format`: text or json")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return cfg, code, false

@@ -120,7 +120,7 @@ func (p *registryProxy) serve(ctx context.Context, ln, adminLn net.Listener, pol
 	}
 	traffic.MaxHeaderBytes = int(p.cfg.maxHeaderBytes)
 	servers := []*http.Server{traffic}
-	listeners := []net.Listener{httplb.LimitListener(ln, p.cfg.maxConns)}
+	listeners := []net.Listener{httplb.LimitConns(traffic, ln, p.cfg.maxConns)}
 	if adminLn != nil {
 		servers = append(servers, admin)
 		listeners = append(listeners, httplb.LimitListener(adminLn, 2*httplb.MaxStatusWaiters))
