@@ -92,10 +92,10 @@
 //     build is in, the ejected nodes' picks are thus spread over the
 //     serving nodes in proportion to their weights (a ramping node at its
 //     ramped weight, a drained node never), evenly over short windows as
-//     well as in total, and never handed to the node that follows them in
-//     the cycle: with four equal nodes and one ejected, each of the three
-//     others gets 100 of the next 300 picks, and after any number of picks
-//     each is within a few picks of its share. The choice depends only on
+//     well as in total, rather than all handed to the node that follows
+//     them in the cycle: with four equal nodes and one ejected, each of the
+//     three others gets 100 of the next 300 picks, and after any number of
+//     picks each is within a few picks of its share. The choice depends only on
 //     the pick counts, not on the clock or chance, and the cycle's own
 //     counter still moves once per pick, so the build's schedule takes
 //     over at the position it would have had and gives every node exactly
