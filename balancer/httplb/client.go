@@ -20,9 +20,10 @@ const StatusClientClosedRequest = 499
 // client's request, not because of a backend: a body that could not be
 // read (bad chunking, a malformed trailer, a connection that broke off or
 // timed out), a body over the size limit, a trailer that cannot be
-// forwarded, or a client that went away. It charges no node and is never
-// retried on another node. Status is the answer it deserves: 400 Bad
-// Request, 408 Request Timeout, 413 Content Too Large, or
+// forwarded, a CONNECT or TRACE request, or a client that went away. It
+// charges no node and is never retried on another node. Status is the
+// answer it deserves: 400 Bad Request, 405 Method Not Allowed (CONNECT,
+// TRACE), 408 Request Timeout, 413 Content Too Large, or
 // StatusClientClosedRequest.
 type RequestError struct {
 	Status int
@@ -59,6 +60,19 @@ func requestError(err error) *RequestError {
 func checkTarget(req *http.Request) error {
 	if strings.ContainsRune(req.URL.RawPath, '#') || strings.ContainsRune(req.URL.RawQuery, '#') {
 		return &RequestError{Status: http.StatusBadRequest, Err: errors.New("the request-target has a '#' (a fragment is not part of a request-target, RFC 9112 3.2)")}
+	}
+	return nil
+}
+
+// checkMethod refuses CONNECT (a tunnel: through a backend that is itself
+// a forward proxy it would reach anywhere) and TRACE (it echoes the request,
+// cookies and forwarded headers included), in any case of letters, 405 as
+// nginx does. No Allow header: the proxy does not know the backends' methods.
+func checkMethod(req *http.Request) error {
+	for _, m := range []string{http.MethodConnect, http.MethodTrace} {
+		if strings.EqualFold(req.Method, m) {
+			return &RequestError{Status: http.StatusMethodNotAllowed, Err: errors.New("the method " + m + " is not forwarded (it would tunnel or echo through the backend)")}
+		}
 	}
 	return nil
 }

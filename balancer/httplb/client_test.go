@@ -207,3 +207,57 @@ func TestValidFieldName(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectAndTraceAre405: CONNECT and TRACE from a raw socket are
+// answered 405 without an Allow header, with a body that says why; no
+// backend sees them, no node is charged, each counts as a client error.
+func TestConnectAndTraceAre405(t *testing.T) {
+	be := startLoopback(t, "a")
+	b, err := balancer.New([]weights.Node{{ID: be.addr(), Weight: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := mustTransport(t, b, WithEjection(1, time.Minute, time.Minute))
+	front := httptest.NewServer(tr.Proxy())
+	t.Cleanup(front.Close)
+	payloads := []string{
+		"CONNECT " + be.addr() + " HTTP/1.1\r\nHost: " + be.addr() + "\r\n\r\n",
+		"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+		"TRACE / HTTP/1.1\r\nHost: x\r\nCookie: secret\r\n\r\n",
+		"trace / HTTP/1.1\r\nHost: x\r\n\r\n",
+	}
+	for _, p := range payloads {
+		c, err := net.Dial("tcp", front.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, p)
+		c.SetReadDeadline(time.Now().Add(20 * time.Second)) // a bound for a broken proxy, not a measure
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			c.Close()
+			t.Fatalf("%q: %v", p, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		c.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("%q: status %d, want 405", p, resp.StatusCode)
+		}
+		if resp.Header.Get("Allow") != "" {
+			t.Errorf("%q: an Allow header %q", p, resp.Header.Get("Allow"))
+		}
+		if !strings.Contains(string(body), "is not forwarded") {
+			t.Errorf("%q: the body does not say why: %q", p, body)
+		}
+	}
+	if be.count() != 0 || tr.Failures() != 0 || tr.Ejections() != 0 {
+		t.Fatalf("backend hits %d, failures %d, ejections %d: want none", be.count(), tr.Failures(), tr.Ejections())
+	}
+	if got := tr.ClientErrors(); got != int64(len(payloads)) {
+		t.Errorf("ClientErrors() = %d, want %d", got, len(payloads))
+	}
+	if code := rawStatus(t, front.Listener.Addr().String(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); code != 200 || be.count() != 1 {
+		t.Fatalf("a normal GET after them: %d, backend hits %d", code, be.count())
+	}
+}

@@ -31,7 +31,7 @@ func NewProxy(b *balancer.Balancer, opts ...Option) (*httputil.ReverseProxy, err
 //   - 503 Service Unavailable (with Retry-After: 1) when the balancer had
 //     no node to offer: no nodes yet (WithNoNodeReason's reason), all
 //     drained, all ejected;
-//   - a RequestError's status (400, 408, 413) when the client's request was
+//   - a RequestError's status (400, 405, 408, 413) when the client's request was
 //     at fault, closing the connection;
 //   - 504 Gateway Timeout when the request's context ended with
 //     ErrRequestTimeout (NewServer's Timeouts.Request) before a response;

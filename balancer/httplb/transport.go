@@ -127,8 +127,8 @@ func notSent(err error) bool {
 
 // RoundTrip sends the request to nodes of the balancer and returns the
 // first response that is not a failure. First it checks the request (a
-// '#' in the target or a trailer that may not be forwarded is a
-// RequestError) and reads its body into a buffer (WithBodyBuffer,
+// CONNECT or TRACE, a '#' in the target or a trailer that may not be
+// forwarded is a RequestError) and reads its body into a buffer (WithBodyBuffer,
 // WithBufferBudget, WithMaxBody; a body that fails to read is a
 // RequestError); then every attempt picks its node here, the first with the
 // balancer's next node, each retry with one not yet tried for this request
@@ -148,7 +148,7 @@ func notSent(err error) bool {
 // buffered one does), and stop after MaxAttempts attempts or when no
 // untried node is left; the last attempt's response or error is returned.
 func (t *Transport) RoundTrip(orig *http.Request) (*http.Response, error) {
-	if err := cmp.Or(checkTarget(orig), checkTrailer(orig)); err != nil {
+	if err := cmp.Or(checkMethod(orig), checkTarget(orig), checkTrailer(orig)); err != nil {
 		closeBody(orig)
 		t.clientErrors.Add(1)
 		return nil, err
