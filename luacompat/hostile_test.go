@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -270,6 +271,22 @@ func hostileCatalog() []hostileCase {
 		{name: "sort with a looping comparator", files: mod(`table.sort({3, 2, 1}, function() while true do end end)` + validModule), want: hangLoad},
 		{name: "__index that loops on find", files: mod(`
 			return { new = function(self, nodes) return setmetatable({}, { __index = function() while true do end end }) end }`), want: hangPick},
+		// Caught errors: raising and unwinding costs LuaJIT far more than
+		// the instructions its hook counts, so each caught error is charged
+		// caughtErrorSteps under both engines. The budget under LuaJIT is
+		// far above what the charged run takes, far below what an uncharged
+		// one would: the count must end it.
+		{name: "a loop of caught errors", files: mod(`while true do pcall(error, "x") end` + validModule),
+			want: hangLoad, steps: 100_000, budget: 4 * time.Second},
+		{name: "a loop of caught errors raised in Lua", files: mod(`
+			local function f() error("x") end
+			for i = 1, 1e9 do pcall(f) end` + validModule), want: hangLoad, steps: 100_000, budget: 4 * time.Second},
+		{name: "a loop of errors caught by xpcall", files: mod(`
+			local function h(e) return e end
+			while true do xpcall(error, h, "x") end` + validModule), want: hangLoad, steps: 100_000, budget: 4 * time.Second},
+		{name: "a loop of pcall(unpack) in new", files: mod(`
+			return { new = function(self, nodes) while true do pcall(unpack, {}, 1, 2^30) end end }`),
+			want: hangBuild, steps: 100_000, budget: 4 * time.Second},
 		// Long strings: gopher-lua compares them byte by byte and hashes a
 		// string key in full on every lookup, work the rewrite charges by
 		// length; LuaJIT interns strings, so == and lookups cost the same
@@ -416,4 +433,13 @@ func selfPeakRSS() int64 {
 
 func TestHostileCatalog(t *testing.T) {
 	runCatalog(t, EngineGopherLua, selfPeakRSS)
+}
+
+// TestDriverChargesCaughtErrorsAsGopherLua: the LuaJIT driver charges a
+// caught error the instructions of caughtErrorSteps steps.
+func TestDriverChargesCaughtErrorsAsGopherLua(t *testing.T) {
+	want := "local ERROR_COST = " + strconv.Itoa(caughtErrorSteps*LuaJITInstructionsPerStep) + "\n"
+	if !strings.Contains(luajitDriver, want) {
+		t.Errorf("driver.lua does not say %q", want)
+	}
 }

@@ -28,6 +28,10 @@ const (
 	slotBytes      = 40   // a table slot (key, value, map overhead)
 	bytesPerStep   = 4096 // a built-in that reads or writes n bytes costs n/4096 steps
 	checkClockMask = 1023
+	// caughtErrorSteps is what pcall or xpcall charges for an error it
+	// caught, under both engines (the LuaJIT driver's ERROR_COST is this
+	// many steps' instructions).
+	caughtErrorSteps = 4
 )
 
 // meter counts the steps and bytes of a loaded module's run and stops it at

@@ -143,6 +143,18 @@ func installBounded(L *lua.LState, m *meter) {
 			return callOrig(L, orig)
 		})
 	}
+	// A caught error is charged caughtErrorSteps, as under LuaJIT, where
+	// raising and unwinding costs far more than the instructions counted.
+	for _, name := range []string{"pcall", "xpcall"} {
+		orig := g.RawGetString(name).(*lua.LFunction)
+		set(g, name, func(L *lua.LState) int {
+			n := callOrig(L, orig)
+			if n > 0 && L.Get(-n) == lua.LFalse && m.tripped == nil {
+				m.charge(L, caughtErrorSteps, 0)
+			}
+			return n
+		})
+	}
 	next := g.RawGetString("next")
 	set(g, "pairs", func(L *lua.LState) int {
 		t := L.CheckTable(1)

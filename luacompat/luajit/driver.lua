@@ -98,6 +98,11 @@ local sealed = setmetatable({}, { __index = function(_, k) error("safewrr driver
 raw_setfenv(1, sealed)
 
 local HOOK_EVERY = 1000
+-- A caught error costs ERROR_COST instructions (luacompat's caughtErrorSteps
+-- times LuaJITInstructionsPerStep): raising and unwinding costs LuaJIT far
+-- more than the few instructions the hook sees, so a loop of caught errors
+-- would otherwise run to the clock rather than the count.
+local ERROR_COST = 1000
 local LIMIT_MSG = "safewrr: step limit reached in "
 local MEMORY_MSG = "safewrr: memory limit reached in "
 
@@ -314,8 +319,24 @@ end
 -- count hook raised leaves hooks off there, so a handler that loops would
 -- never be stopped. (The handler sees the error, not the stack it came
 -- from; without debug a module cannot tell.)
+local function charge_error()
+  count = count + ERROR_COST
+  if count > limit and not tripped and not memtripped then
+    -- The next instruction of the module's code raises the limit.
+    tripped = true
+    sethook(hook, "", 1)
+  end
+end
+local function pcall_result(ok, ...)
+  if not ok then charge_error() end
+  return ok, ...
+end
+local function safe_pcall(f, ...)
+  return pcall_result(pcall(f, ...))
+end
 local function xpcall_result(h, ok, ...)
   if ok then return true, ... end
+  charge_error()
   local _, v = pcall(h, (...))
   return false, v
 end
@@ -330,7 +351,7 @@ local function new_env()
   local e = {}
   for k, v in next, base do e[k] = v end
   e.string, e.table, e.math, e.bit = copy(lib_string), copy(lib_table), copy(lib_math), copy(lib_bit)
-  e.next, e.pairs, e.xpcall = noting_next, noting_pairs, safe_xpcall
+  e.next, e.pairs, e.pcall, e.xpcall = noting_next, noting_pairs, safe_pcall, safe_xpcall
   e.print, e.collectgarbage = nothing, zero
   e.require, e.loadstring, e.load = safe_require, safe_loadstring, safe_load
   e.getfenv, e.setfenv = safe_getfenv, safe_setfenv
