@@ -46,6 +46,7 @@ jit.flush()
 local sethook, getinfo = debug.sethook, debug.getinfo
 local raw_getfenv, raw_setfenv, raw_load = getfenv, setfenv, load
 local pcall, error, type, tostring, tonumber = pcall, error, type, tostring, tonumber
+local m_floor = math.floor
 local select, rawget, rawset, rawequal, next, pairs, ipairs = select, rawget, rawset, rawequal, next, pairs, ipairs
 local setmetatable, getmetatable, unpack, xpcall, assert = setmetatable, getmetatable, unpack, xpcall, assert
 local collectgarbage, randomseed = collectgarbage, math.randomseed
@@ -319,6 +320,15 @@ end
 -- count hook raised leaves hooks off there, so a handler that loops would
 -- never be stopped. (The handler sees the error, not the stack it came
 -- from; without debug a module cannot tell.)
+-- charge adds n instructions for work the hook cannot see.
+local function charge(n)
+  count = count + n
+  if count > limit and not tripped and not memtripped then
+    -- The next instruction of the module's code raises the limit.
+    tripped = true
+    sethook(hook, "", 1)
+  end
+end
 local function charge_error()
   count = count + ERROR_COST
   if count > limit and not tripped and not memtripped then
@@ -344,6 +354,49 @@ local function safe_xpcall(f, h, ...)
   return xpcall_result(h, pcall(f, ...))
 end
 
+-- Built-ins that copy many values or parse a long string in one C call
+-- charge what gopher-lua's sandbox charges for them: a step per 64 values
+-- or bytes (a step is STEP_COST instructions). Past 8,000 values LuaJIT
+-- raises "too many results" itself, without the work, as gopher-lua does.
+local STEP_COST = 250
+local l_unpack, l_select, l_tonumber, l_byte = unpack, select, tonumber, s_byte
+local function values(n)
+  if n > 0 and n <= 8000 then charge(m_floor(n / 64) * STEP_COST) end
+end
+-- Each passes its arguments on as they came (a tail call: LuaJIT's error
+-- messages name the built-in as the module called it).
+local function b_unpack(...)
+  local t, i, j = ...
+  if type(t) == "table" then
+    local a, b = tonumber(i) or 1, tonumber(j) or #t
+    values(b - a + 1)
+  end
+  return l_unpack(...)
+end
+local function b_select(...)
+  values(l_select("#", ...) - 1)
+  return l_select(...)
+end
+local function b_tonumber(...)
+  local v = ...
+  if type(v) == "string" then charge(m_floor(#v / 64) * STEP_COST) end
+  return l_tonumber(...)
+end
+local function b_byte(...)
+  local s, i, j = ...
+  if type(s) == "string" then
+    local n = #s
+    local a = tonumber(i) or 1
+    local b = tonumber(j) or a
+    if a < 0 then a = a + n + 1 end
+    if b < 0 then b = b + n + 1 end
+    if a < 1 then a = 1 end
+    if b > n then b = n end
+    values(b - a + 1)
+  end
+  return l_byte(...)
+end
+
 local function nothing() end
 local function zero() return 0 end
 
@@ -353,6 +406,7 @@ local function new_env()
   e.string, e.table, e.math, e.bit = copy(lib_string), copy(lib_table), copy(lib_math), copy(lib_bit)
   e.next, e.pairs, e.pcall, e.xpcall = noting_next, noting_pairs, safe_pcall, safe_xpcall
   e.print, e.collectgarbage = nothing, zero
+  e.unpack, e.select, e.tonumber, e.string.byte = b_unpack, b_select, b_tonumber, b_byte
   e.require, e.loadstring, e.load = safe_require, safe_loadstring, safe_load
   e.getfenv, e.setfenv = safe_getfenv, safe_setfenv
   e._G = e
