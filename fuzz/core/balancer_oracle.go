@@ -43,6 +43,7 @@ type scriptRun struct {
 	// smooth WRR from all-zero current weights), -1 when the phase is not
 	// known (another algorithm or start, or any change since the build).
 	phase int
+	fleet bool // a fleet was built
 }
 
 func (r *scriptRun) clock() time.Time { return epoch.Add(time.Duration(r.elapsed.Load())) }
@@ -52,6 +53,7 @@ func (r *scriptRun) clock() time.Time { return epoch.Add(time.Duration(r.elapsed
 func (r *scriptRun) run(ops []op) (served bool, err error) {
 	r.elapsed.Store(0)
 	r.phase = -1
+	r.fleet = false
 	r.opts.start = -1
 	r.opts.maxEjected = -1
 	for k, o := range ops {
@@ -72,8 +74,16 @@ func (r *scriptRun) run(ops []op) (served bool, err error) {
 			r.opts.maxEjected = min(o.n, 100)
 		case opMaxWeightDrop:
 			r.opts.maxDrop = min(o.n, 100)
-		case opNodes, opFleet:
+		case opNodes:
 			err = r.build(o.nodes)
+		case opFleet:
+			// One fleet a script: a fleet's build costs a hundred times a
+			// small set's, and a second one reaches nothing the first did
+			// not.
+			if !r.fleet && o.nodes != nil {
+				r.fleet = true
+				err = r.build(o.nodes)
+			}
 		case opUpdate:
 			r.phase = -1
 			err = r.update(o.nodes)
@@ -356,7 +366,7 @@ func (r *scriptRun) next(picks int) (bool, error) {
 // nextExcluding starts a retry loop with ids already tried and keeps calling
 // NextExcluding until it fails: each answer must be a serving node not tried
 // yet, and the loop must end with ErrAllExcluded once every serving node was
-// tried.
+// tried (on a fleet, the first maxScriptPicks answers are checked).
 func (r *scriptRun) nextExcluding(ids []string) (bool, error) {
 	if r.b == nil {
 		return false, nil
@@ -372,6 +382,12 @@ func (r *scriptRun) nextExcluding(ids []string) (bool, error) {
 		tried.Add(id)
 	}
 	for k := 0; k <= want; k++ {
+		if k == maxScriptPicks && len(r.states) > maxScriptNodes {
+			// A fleet: the retry loop is checked for as many answers as
+			// a next line takes (a walk to the end costs answers ×
+			// tried, hundreds of times that).
+			return true, nil
+		}
 		before := tried.Len()
 		n, err := r.b.NextExcluding(&tried)
 		r.calls++
@@ -542,7 +558,7 @@ func (r *scriptRun) cycle() (bool, error) {
 				length, st.ID, counts[k], want, r.states)
 		}
 	}
-	if r.phase >= 0 {
+	if r.phase >= 0 && len(r.states) <= maxScriptNodes { // not for fleets: the reference costs members × picks
 		want := smoothReference(r.states, g, r.phase, 2*length)
 		if !slices.Equal(want, seq) {
 			return false, fmt.Errorf("from pick %d of a fresh balancer: picks %v, nginx's smooth WRR gives %v (effective weights %v)",

@@ -217,17 +217,21 @@ func number(args []string, i, def int) int {
 // schedule is reachable. PATTERN 0 gives 257 + COUNT mod 8 nodes of weight
 // 1: an exact cycle in a table of two bytes per entry (more than 256
 // nodes; one byte per entry is what smaller sets get). Any other PATTERN
-// gives fleetBase + COUNT mod 8 nodes, node i weighing 8192 + (i × step mod
-// 8192), step = 2×PATTERN - 1: node 0 weighs 8192 and node 1 an odd
-// weight, so the gcd is 1, the cycle is longer than 33 × 8192 = 270,336
-// picks (more than a table of 256 Ki entries holds) and the heaviest
-// weight is below 16,384: the rows schedule. (A huge weight among a few
+// gives fleetBase + COUNT mod 8 nodes: the first 13 (the ones the compact
+// form names) weigh 2048 + (i × step mod 2048), step = 2×PATTERN - 1, the
+// others 3100, 3101, ...: the gcd is 1, the heaviest weight is below the
+// rows schedule's 16,384 and the cycle is longer than a table of 256 Ki
+// entries holds, even with every named node ejected or drained (the other
+// 87 or more weigh 273,441 or more): the rows schedule, never a long exact
+// cycle that a build would walk. (Fewer, heavier nodes reach it too, but
+// its build grows with the heaviest weight: 100 nodes of about 3,000 build
+// in a quarter of the time 36 of about 12,000 take.) (A huge weight among a few
 // nodes gives the spread schedule.) Nodes are named n0, n1, ..., so that
 // the compact form's other operations name the first ones. Table schedules
 // of four bytes per entry need more than 65,536 nodes, a build too slow for
 // fuzzing: they are left to the balancer's own tests.
 const (
-	fleetBase = 33  // nodes of a rows fleet, at least
+	fleetBase = 100 // nodes of a rows fleet, at least
 	wideBase  = 257 // nodes of a two-byte table fleet, at least
 )
 
@@ -242,8 +246,12 @@ func fleetNodes(count, pattern int) []weights.Node {
 	step := 2*pattern - 1
 	for i := range nodes {
 		nodes[i] = weights.Node{ID: fleetIDs[i], Weight: 1}
-		if pattern != 0 {
-			nodes[i].Weight = uint32(8192 + i*step%8192)
+		switch {
+		case pattern == 0:
+		case i < len(binaryIDs):
+			nodes[i].Weight = uint32(2048 + i*step%2048)
+		default:
+			nodes[i].Weight = uint32(3100 + i - len(binaryIDs))
 		}
 	}
 	return nodes

@@ -175,12 +175,24 @@ func TestFleetSchedules(t *testing.T) {
 			if g != 1 || sum <= tableLimit || top > rowsTop {
 				t.Fatalf("fleet %d %d: gcd %d, cycle %d, top %d: not the rows schedule", count, pattern, g, sum, top)
 			}
+			// Without the nodes the compact form names (ejected, drained).
+			g, sum = 0, 0
+			for _, n := range nodes[len(binaryIDs):] {
+				g = gcd64(g, uint64(n.Weight))
+				sum += uint64(n.Weight)
+			}
+			if sum/g <= tableLimit {
+				t.Fatalf("fleet %d %d: without n0 to n12 a cycle of %d fits a table", count, pattern, sum/g)
+			}
 		}
 	}
 	if got := decodeScript([]byte("fleet 1 2")); len(got) != 1 || got[0].kind != opFleet || len(got[0].nodes) != fleetBase+1 {
 		t.Fatalf("fleet 1 2 read as %+v", got)
 	}
-	if got := decodeScript([]byte{byte(opFleet - 1), 0, 3}); len(got) != 1 || got[0].kind != opFleet || got[0].nodes[1].Weight != 8192+5 {
+	if got := decodeScript([]byte{byte(opFleet - 1), 240, 0, 3}); len(got) != 1 || got[0].kind != opFleet || got[0].nodes[1].Weight != 2048+5 {
 		t.Fatalf("the compact fleet 0 3 read as %+v", got)
+	}
+	if got := decodeScript([]byte{byte(opFleet - 1), 239, 0, 3}); len(got) == 0 || got[0].kind != opFleet || got[0].nodes != nil {
+		t.Fatalf("a compact fleet below 240 read as %+v, want no nodes", got)
 	}
 }
