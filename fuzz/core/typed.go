@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -51,6 +52,7 @@ type typedNode struct {
 	health [2]weights.Raw
 	hset   bool // health holds generated values; false: the serving value is sent
 	alt    bool // the other spelling of the address a registry also sends (see renderRegistry)
+	inURL  bool // the address is sent as a URL (discovery, kratos)
 	svc    int  // 0 or 1: which of two services it belongs to
 }
 
@@ -138,6 +140,7 @@ func decodeTyped(data []byte) typedSet {
 	for len(data) > 0 && len(s.nodes) < maxTypedNodes {
 		a, f := take(&data, 1)[0], take(&data, 1)[0]
 		n := typedNode{port: typedPorts[int(f>>2&15)%len(typedPorts)], svc: int(f>>1) & 1, alt: f&0x80 != 0}
+		n.inURL = s.format == registry.FormatDiscovery || s.format == registry.FormatKratos
 		switch s.format {
 		case registry.FormatMap, formatArray, registry.FormatAPISIX, registry.FormatNacos, registry.FormatKratos:
 			n.svc = 0 // one service (Nacos: per response; Kratos: the name is not a filter here)
@@ -244,9 +247,13 @@ var boundaries = [...]uint64{0, 1, weights.DefaultMaxWeight, weights.DefaultMaxW
 // boundary (low 4 bits) and the spelling (high bits: plain, with ".0",
 // with a fraction of hundredths, "e0", leading zero, a minus sign, with a
 // '+' exponent, as hundredths "x.yz" of the value); the second is the
-// offset, -8 to +7.
+// offset: one of 0, +1, -1 half of the time, else -8 to +7.
 func boundaryNumber(which, off int) string {
-	v := int64(boundaries[which&15%len(boundaries)]) + int64(off&15) - 8
+	d := int64(off&15) - 8
+	if off&16 == 0 {
+		d = [4]int64{0, 1, -1, 1}[off&3]
+	}
+	v := int64(boundaries[which&15%len(boundaries)]) + d
 	neg := v < 0
 	if neg {
 		v = -v
@@ -416,8 +423,25 @@ func (n typedNode) id() string {
 
 // ids are the ids a registry decoder may give the node: host:port, with
 // brackets around an IPv6 host.
-func (n typedNode) ids() [2]string {
-	return [2]string{n.id(), net.JoinHostPort(n.host, strconv.Itoa(n.port))}
+func (n typedNode) ids() [3]string {
+	ids := [3]string{n.id(), net.JoinHostPort(n.host, strconv.Itoa(n.port))}
+	if n.inURL {
+		// A host holding '?', '#' or '/' ends the URL's authority early:
+		// the address is what a URL parser reads.
+		if u, err := url.Parse(n.url()); err == nil {
+			ids[2] = u.Host
+		}
+	}
+	return ids
+}
+
+// url is the node's address as the URL formats send it.
+func (n typedNode) url() string {
+	u := "grpc://" + n.host + ":" + strconv.Itoa(n.port)
+	if n.alt {
+		u += "?isSecure=false"
+	}
+	return u
 }
 
 // entries are the typed nodes as weights.Entry values (map semantics).
@@ -575,12 +599,7 @@ func (p payload) healthMember(n typedNode, k int, key string, def weights.Raw) p
 
 func (s typedSet) renderRegistry(p payload) []byte {
 	port := func(n typedNode) string { return strconv.Itoa(n.port) }
-	url := func(n typedNode) string {
-		if n.alt {
-			return "grpc://" + n.host + ":" + port(n) + "?isSecure=false"
-		}
-		return "grpc://" + n.host + ":" + port(n)
-	}
+	url := typedNode.url
 	// Where the registry also sends a port as a string (Eureka's "$",
 	// proto3 JSON): the other spelling.
 	portValue := func(n typedNode) string {

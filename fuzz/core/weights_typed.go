@@ -334,10 +334,10 @@ func (a serving) and(b serving) serving { return min(a, b) }
 func checkServed(s typedSet, nodes []weights.Node, o registry.Options, scale int64) error {
 	count := map[string]int{} // nodes sent per address, in canonical form
 	for _, n := range s.nodes {
-		var seen [2]string
-		for k, x := range n.ids() {
-			if c, err := weights.ParseAddress(x); err == nil && c != seen[0] {
-				seen[k] = c
+		var seen []string
+		for _, x := range n.ids() {
+			if c, err := weights.ParseAddress(x); err == nil && !slices.Contains(seen, c) {
+				seen = append(seen, c)
 				count[c]++
 			}
 		}
