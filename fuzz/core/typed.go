@@ -426,9 +426,11 @@ func (n typedNode) id() string {
 func (n typedNode) ids() [3]string {
 	ids := [3]string{n.id(), net.JoinHostPort(n.host, strconv.Itoa(n.port))}
 	if n.inURL {
-		// A host holding '?', '#' or '/' ends the URL's authority early:
-		// the address is what a URL parser reads.
-		if u, err := url.Parse(n.url()); err == nil {
+		// A host holding '?' ends the URL's authority early: the address
+		// is what a URL parser reads, when the URL is scheme://host:port
+		// with at most a query (userinfo, a path or a fragment make it
+		// no node's address).
+		if u, err := url.Parse(n.url()); err == nil && u.User == nil && (u.Path == "" || u.Path == "/") && u.Fragment == "" {
 			ids[2] = u.Host
 		}
 	}
