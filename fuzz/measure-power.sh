@@ -5,10 +5,11 @@
 # for libFuzzer builds made by fuzz/libfuzzer.sh), with each finding replayed
 # through the plain target to make sure it is the planted bug. Prints a
 # table in fuzz/README.md.
-# CPU heavy (up to 11 bugs x 3 runs x 60 s): it runs at nice 10.
+# CPU heavy (up to 21 bugs x 3 runs x 60 s per engine): it runs at nice 10.
 #
 #   fuzz/measure-power.sh                      every bug, 3 runs, 60 s cap
-#   fuzz/measure-power.sh -quick               CI's form: one bug per target, 1 run, 30 s cap
+#   fuzz/measure-power.sh -quick               CI's form: a few bugs, 1 run, 30 s cap
+#   SAFEWRR_POWER_ENGINES=native,libfuzzer fuzz/measure-power.sh   the whole catalog, both engines
 #   SAFEWRR_POWER_BUGS=nan,order fuzz/measure-power.sh
 #   SAFEWRR_POWER_TARGET=FuzzWeights SAFEWRR_POWER_BUGS=string-zero fuzz/measure-power.sh
 #
@@ -18,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/core"
 if [[ ${1:-} == -quick ]]; then
-  export SAFEWRR_POWER_BUGS=${SAFEWRR_POWER_BUGS:-string-zero,tried-returned}
+  export SAFEWRR_POWER_BUGS=${SAFEWRR_POWER_BUGS:-string-zero,tried-returned,heaviest-short}
   export SAFEWRR_POWER_RUNS=${SAFEWRR_POWER_RUNS:-1}
   export SAFEWRR_POWER_CAP=${SAFEWRR_POWER_CAP:-30s}
 fi

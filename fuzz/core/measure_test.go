@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -46,12 +45,15 @@ func buildGofuzz(t *testing.T, target string) {
 
 var execLine = regexp.MustCompile(`elapsed: (\d+)s, execs: (\d+) `)
 
-// TestMeasureExecRate: executions per second of Weights and Balancer (and of
-// the no-op target, the engine's ceiling), one worker, 30 s each, with the
-// seed corpus, native engine and go-fuzz.
+// seedDirs are the targets' seed directories under seeds/.
+var seedDirs = map[string]string{"Weights": "weights", "WeightsTyped": "weights-typed", "Balancer": "balancer"}
+
+// TestMeasureExecRate: executions per second of Weights, WeightsTyped and
+// Balancer (and of the no-op target, the engine's ceiling), one worker, 30 s
+// each, with the seed corpus, native engine and go-fuzz.
 func TestMeasureExecRate(t *testing.T) {
 	seedsDir, _ := filepath.Abs(seedRoot)
-	for _, target := range []string{"Noop", "Weights", "Balancer"} {
+	for _, target := range []string{"Noop", "Weights", "WeightsTyped", "Balancer"} {
 		bin := testBinary(t, "Fuzz"+target)
 		dir := t.TempDir()
 		// The test binary reads ../../seeds; give it a grandparent with the seeds.
@@ -79,9 +81,9 @@ func TestMeasureExecRate(t *testing.T) {
 		root, _ := filepath.Abs("../..")
 		work := t.TempDir()
 		os.MkdirAll(filepath.Join(work, "corpus"), 0o755)
-		ents, _ := os.ReadDir(filepath.Join(seedsDir, strings.ToLower(target)))
+		ents, _ := os.ReadDir(filepath.Join(seedsDir, seedDirs[target]))
 		for _, e := range ents {
-			data, _ := os.ReadFile(filepath.Join(seedsDir, strings.ToLower(target), e.Name()))
+			data, _ := os.ReadFile(filepath.Join(seedsDir, seedDirs[target], e.Name()))
 			os.WriteFile(filepath.Join(work, "corpus", e.Name()), data, 0o644)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 33*time.Second)
@@ -97,5 +99,51 @@ func TestMeasureExecRate(t *testing.T) {
 		}
 		last := rate[len(rate)-1]
 		t.Logf("Fuzz%s go-fuzz, 1 proc: %s execs, %s/s", target, last[1], last[2])
+	}
+}
+
+var lfStat = regexp.MustCompile(`stat::(number_of_executed_units|average_exec_per_sec):\s+(\d+)`)
+
+// TestMeasureLibfuzzerRate: executions per second under libFuzzer from an
+// empty corpus, one process, 15 s a run, the no-op and the three targets
+// back to back in each of SAFEWRR_MEASURE_ROUNDS rounds (default 2), each
+// target's share of the no-op's rate in the same round (the goals: Weights
+// 15%, WeightsTyped and Balancer 5%). The binaries are fuzz/libfuzzer.sh's.
+func TestMeasureLibfuzzerRate(t *testing.T) {
+	rounds := 2
+	if v := os.Getenv("SAFEWRR_MEASURE_ROUNDS"); v != "" {
+		rounds, _ = strconv.Atoi(v)
+	}
+	work := t.TempDir()
+	targets := []string{"FuzzNoop", "FuzzWeights", "FuzzWeightsTyped", "FuzzBalancer"}
+	build := exec.Command("bash", append([]string{"../libfuzzer.sh", "build"}, targets...)...)
+	build.Env = append(os.Environ(), "LIBFUZZER_WORKDIR="+work)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("libfuzzer.sh build: %v\n%s", err, out)
+	}
+	for r := 1; r <= rounds; r++ {
+		var noop int
+		for _, target := range targets {
+			corpus := t.TempDir()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			cmd := exec.CommandContext(ctx, filepath.Join(work, "bin", target), "-max_total_time=15",
+				"-print_final_stats=1", "-timeout=10", corpus)
+			out, err := cmd.CombinedOutput()
+			cancel()
+			stats := map[string]int{}
+			for _, m := range lfStat.FindAllStringSubmatch(string(out), -1) {
+				stats[m[1]], _ = strconv.Atoi(m[2])
+			}
+			rate := stats["average_exec_per_sec"]
+			if err != nil || rate == 0 {
+				t.Fatalf("%s: %v, no rate:\n%s", target, err, out)
+			}
+			if target == "FuzzNoop" {
+				noop = rate
+				t.Logf("round %d: %s %d execs, %d/s", r, target, stats["number_of_executed_units"], rate)
+				continue
+			}
+			t.Logf("round %d: %s %d execs, %d/s, %.1f%% of the no-op", r, target, stats["number_of_executed_units"], rate, 100*float64(rate)/float64(noop))
+		}
 	}
 }
