@@ -106,6 +106,11 @@ type AdminStatus struct {
 	// Unbuffered counts request bodies streamed because the buffer budget
 	// was spent (WithBufferBudget).
 	Unbuffered int64 `json:"unbuffered"`
+	// Streaming is the number of request bodies streaming to backends now;
+	// StreamRefused counts the requests answered 503 because
+	// WithMaxStreamed's cap on them was reached.
+	Streaming     int64 `json:"streaming"`
+	StreamRefused int64 `json:"stream_refused"`
 	feed.Status
 }
 
@@ -172,6 +177,7 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 		if st.tr != nil {
 			out.Ejections, out.BodyFailures = st.tr.Ejections(), st.tr.BodyFailures()
 			out.Failures, out.ClientErrors, out.Unbuffered = st.tr.Failures(), st.tr.ClientErrors(), st.tr.Unbuffered()
+			out.Streaming, out.StreamRefused = st.tr.Streaming(), st.tr.StreamRefused()
 		}
 		states := st.lb.States()
 		out.NodesTotal = len(states)

@@ -2,9 +2,11 @@ package httplb
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 )
 
@@ -108,4 +110,42 @@ func (t *Transport) buffered(req *http.Request) (out *http.Request, release func
 type readCloser struct {
 	io.Reader
 	io.Closer
+}
+
+// errStreamCap is why a request found WithMaxStreamed's cap reached.
+var errStreamCap = errors.New("too many request bodies are streaming to the backends at once (the body buffer budget is spent); try again")
+
+// streamSlot counts req against WithMaxStreamed's cap when its body is
+// streamed (it has a body that cannot be produced again), or refuses it
+// with a 503 RequestError when the cap is reached. The slot is given back
+// once: when the body is closed (the base RoundTripper finished with it,
+// which may be after RoundTrip returned) or when done is called (RoundTrip
+// returned an error, perhaps before any attempt took the body).
+func (t *Transport) streamSlot(req *http.Request) (out *http.Request, done func(), err error) {
+	if req.Body == nil || req.Body == http.NoBody || req.GetBody != nil {
+		return req, func() {}, nil
+	}
+	if t.streaming.Add(1) > t.cfg.maxStreamed && t.cfg.maxStreamed > 0 {
+		t.streaming.Add(-1)
+		t.refused.Add(1)
+		return nil, nil, &RequestError{Status: http.StatusServiceUnavailable, Err: errStreamCap}
+	}
+	var once sync.Once
+	give := func() { once.Do(func() { t.streaming.Add(-1) }) }
+	out = new(http.Request)
+	*out = *req
+	out.Body = &slotBody{ReadCloser: req.Body, give: give}
+	return out, give, nil
+}
+
+// slotBody gives its stream slot back when it is closed.
+type slotBody struct {
+	io.ReadCloser
+	give func()
+}
+
+func (b *slotBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.give()
+	return err
 }

@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -259,5 +262,103 @@ func TestConnectAndTraceAre405(t *testing.T) {
 	}
 	if code := rawStatus(t, front.Listener.Addr().String(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); code != 200 || be.count() != 1 {
 		t.Fatalf("a normal GET after them: %d, backend hits %d", code, be.count())
+	}
+}
+
+// TestMaxStreamed: with the cap on streamed bodies reached, a request with
+// a body is answered 503 saying why (Retry-After, no node charged, no
+// backend reached) while a body-less request still goes through; the slot
+// comes back when the streamed body is done, and a request with a body is
+// forwarded again.
+func TestMaxStreamed(t *testing.T) {
+	inBody := make(chan struct{}, 4)
+	var hits sync.Mutex
+	n := 0
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Lock()
+		n++
+		hits.Unlock()
+		if r.ContentLength != 0 {
+			inBody <- struct{}{}
+		}
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%d", len(b))
+	}))
+	t.Cleanup(be.Close)
+	b, err := balancer.New([]weights.Node{{ID: be.Listener.Addr().String(), Weight: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewTransport(b, WithMaxStreamed(-1)); err == nil {
+		t.Fatal("WithMaxStreamed(-1) accepted")
+	}
+	tr := mustTransport(t, b, WithBodyBuffer(0), WithMaxStreamed(1), WithEjection(1, time.Minute, time.Minute))
+	front := httptest.NewServer(tr.Proxy())
+	t.Cleanup(front.Close)
+	addr := front.Listener.Addr().String()
+
+	held, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	held.SetDeadline(time.Now().Add(30 * time.Second)) // a bound for a broken proxy, not a measure
+	io.WriteString(held, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab")
+	<-inBody // the held body is streaming: it has the one slot
+	if tr.Streaming() != 1 {
+		t.Fatalf("Streaming() = %d with one body held", tr.Streaming())
+	}
+
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	io.WriteString(c, "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nxy")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "too many request bodies") {
+		t.Fatalf("past the cap: %d, Retry-After %q, %q", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if tr.StreamRefused() != 1 || tr.Failures() != 0 || tr.Ejections() != 0 {
+		t.Fatalf("Refused %d, Failures %d, Ejections %d: want 1, 0, 0", tr.StreamRefused(), tr.Failures(), tr.Ejections())
+	}
+	if code := rawStatus(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); code != 200 {
+		t.Fatalf("a GET while the cap is reached: %d", code)
+	}
+
+	io.WriteString(held, "cd")
+	resp, err = http.ReadResponse(bufio.NewReader(held), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "4" {
+		t.Fatalf("the held request: %d %q", resp.StatusCode, body)
+	}
+	// The transport closes the body when it is done with it, perhaps just
+	// after the response: wait for that, within a bound.
+	deadline := time.After(20 * time.Second)
+	for tr.Streaming() != 0 {
+		select {
+		case <-deadline:
+			t.Fatalf("Streaming() = %d after the body was sent", tr.Streaming())
+		default:
+			runtime.Gosched()
+		}
+	}
+	if code := rawStatus(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nz"); code != 200 {
+		t.Fatalf("a body after the slot came back: %d", code)
+	}
+	hits.Lock()
+	defer hits.Unlock()
+	if n != 3 {
+		t.Fatalf("the backend saw %d requests, want 3 (the refused one never reached it)", n)
 	}
 }

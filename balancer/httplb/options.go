@@ -33,6 +33,7 @@ type config struct {
 	bodyBuffer  int64
 	maxBody     int64
 	bufferTotal int64
+	maxStreamed int64
 	noNodeWhy   func() string
 }
 
@@ -47,6 +48,7 @@ func defaultConfig() config {
 		now:         time.Now,
 		logger:      slog.New(slog.DiscardHandler),
 		bodyBuffer:  DefaultBodyBuffer,
+		maxStreamed: DefaultMaxStreamed,
 	}
 }
 
@@ -185,6 +187,24 @@ func WithMaxBody(n int64) Option {
 // default, 0, sets no cap. n must not be negative.
 func WithBufferBudget(n int64) Option {
 	return byteLimit("WithBufferBudget", n, func(c *config) *int64 { return &c.bufferTotal })
+}
+
+// DefaultMaxStreamed is the most request bodies a Transport streams to
+// backends at once (WithMaxStreamed).
+const DefaultMaxStreamed = 256
+
+// WithMaxStreamed caps the request bodies streamed to backends at once
+// (rather than buffered: longer than WithBodyBuffer, or past
+// WithBufferBudget). Each one holds a backend connection and its buffers
+// for as long as its client takes to send it, so a slow client's held body
+// costs far more than an idle connection. A request that would go past the
+// cap is answered 503 Service Unavailable (with Retry-After: 1) saying why,
+// before any node is picked: a RequestError that charges no node (see
+// Transport.StreamRefused). A body stops counting when the backend's
+// connection has finished with it. The default is DefaultMaxStreamed; 0
+// sets no cap. n must not be negative.
+func WithMaxStreamed(n int64) Option {
+	return byteLimit("WithMaxStreamed", n, func(c *config) *int64 { return &c.maxStreamed })
 }
 
 // WithNoNodeReason sets a function whose answer, when not "", is why the

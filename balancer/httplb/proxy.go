@@ -32,7 +32,8 @@ func NewProxy(b *balancer.Balancer, opts ...Option) (*httputil.ReverseProxy, err
 //     no node to offer: no nodes yet (WithNoNodeReason's reason), all
 //     drained, all ejected;
 //   - a RequestError's status (400, 405, 408, 413) when the client's request was
-//     at fault, closing the connection;
+//     at fault, and 503 (with Retry-After: 1) when WithMaxStreamed's cap on
+//     streamed bodies was reached, closing the connection;
 //   - 504 Gateway Timeout when the request's context ended with
 //     ErrRequestTimeout (NewServer's Timeouts.Request) before a response;
 //   - 502 Bad Gateway when the backends failed.
@@ -64,6 +65,9 @@ func (t *Transport) errorHandler(w http.ResponseWriter, r *http.Request, err err
 		code, msg = rerr.Status, "safewrr: the request could not be forwarded: "+rerr.Err.Error()
 		// The request's body is in an unknown state: read no more of it.
 		w.Header().Set("Connection", "close")
+		if code == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "1")
+		}
 	case errors.Is(err, ErrNoNode):
 		code, msg = http.StatusServiceUnavailable, t.noNodeMessage(err)
 		w.Header().Set("Retry-After", "1")

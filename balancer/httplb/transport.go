@@ -45,6 +45,8 @@ type Transport struct {
 	clientErrors atomic.Int64 // requests that failed because of the client
 	budget       budget       // bytes of request bodies held in buffers
 	unbuffered   atomic.Int64 // bodies streamed because the budget was spent
+	streaming    atomic.Int64 // bodies being streamed now (WithMaxStreamed)
+	refused      atomic.Int64 // requests refused because WithMaxStreamed's cap was reached
 }
 
 // nodeHealth counts one node's failures. Whether the node is ejected, and
@@ -147,7 +149,7 @@ func notSent(err error) bool {
 // request whose attempt could not connect (its body permitting, as a
 // buffered one does), and stop after MaxAttempts attempts or when no
 // untried node is left; the last attempt's response or error is returned.
-func (t *Transport) RoundTrip(orig *http.Request) (*http.Response, error) {
+func (t *Transport) RoundTrip(orig *http.Request) (_ *http.Response, retErr error) {
 	if err := cmp.Or(checkMethod(orig), checkTarget(orig), checkTrailer(orig)); err != nil {
 		closeBody(orig)
 		t.clientErrors.Add(1)
@@ -160,6 +162,16 @@ func (t *Transport) RoundTrip(orig *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	defer release()
+	req, done, err := t.streamSlot(req)
+	if err != nil {
+		closeBody(orig)
+		return nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			done() // else the base RoundTripper closes the body, which gives the slot back
+		}
+	}()
 	var tried balancer.Tried
 	node, err := t.b.NextExcluding(&tried)
 	if err != nil {
@@ -356,6 +368,14 @@ func (t *Transport) Ejections() int64 { return t.ejected.Load() }
 // bodies) the transport has charged to nodes. Failures of a node the
 // balancer holds ejected or no longer has are not charged.
 func (t *Transport) Failures() int64 { return t.failures.Load() }
+
+// StreamRefused returns how many requests were answered 503 because
+// WithMaxStreamed's cap on bodies streamed at once was reached.
+func (t *Transport) StreamRefused() int64 { return t.refused.Load() }
+
+// Streaming returns how many request bodies are being streamed to
+// backends now (WithMaxStreamed bounds it).
+func (t *Transport) Streaming() int64 { return t.streaming.Load() }
 
 // ClientErrors returns how many requests failed because of the client's
 // request (see RequestError) and charged no node.

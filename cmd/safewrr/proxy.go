@@ -42,10 +42,11 @@ the last good nodes keep serving. Node ids must be host:port.
 Requests go to the backends as sent, by smooth weighted round robin. Bodies
 up to --max-buffered-body are read first (--max-buffered-total at once), so
 safe requests, and any request that could not connect, are retried on
-another node. Failing nodes are ejected and ramp back over --slow-start. A
-client's fault (an unreadable, too large or too slow body, a bad trailer, a
-'#' in the target) gets 400, 413 or 408 and charges no node. With no node to
-serve the answer is 503 with the reason.
+another node; longer bodies stream (--max-streamed at once, 503 past it).
+Failing nodes are ejected and ramp back over --slow-start. A client's fault
+(an unreadable, too large or too slow body, a bad trailer, a '#' in the
+target) gets 400, 413 or 408, CONNECT and TRACE get 405, and none charges a
+node. With no node to serve the answer is 503 with the reason.
 
 --admin serves GET /-/safewrr (JSON state; ?after=N&wait=D long-polls) and
 GET /-/health, from the start, before the first poll ends ("off": none).
@@ -77,7 +78,7 @@ type proxyConfig struct {
 	ejectFor, slowStart                            time.Duration
 	pollJitter, maxDrop                            float64
 	maxBytes, maxBufferBody, maxBody, bufferBudget int64
-	maxHeaderBytes                                 int64
+	maxHeaderBytes, maxStreamed                    int64
 	attempts, ejectAfter, maxEjected, maxConns     int
 	anyRedirect                                    bool
 	timeouts                                       httplb.Timeouts
@@ -105,7 +106,8 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 func proxyParse(args []string, stdout, stderr io.Writer) (proxyConfig, int, bool) {
 	fs := newFlagSet(commands["proxy"], stdout, stderr)
 	cfg := proxyConfig{maxBufferBody: httplb.DefaultBodyBuffer, bufferBudget: proxyDefaultBudget, maxBackoff: feed.DefaultMaxBackoff, maxHeaderBytes: httplb.DefaultMaxHeaderBytes,
-		poll: time.Second, fetchTimeout: feed.DefaultFetchTimeout, ejectFor: httplb.DefaultEjectFor, slowStart: 10 * time.Second}
+		maxStreamed: httplb.DefaultMaxStreamed,
+		poll:        time.Second, fetchTimeout: feed.DefaultFetchTimeout, ejectFor: httplb.DefaultEjectFor, slowStart: 10 * time.Second}
 	var redirects string
 	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "`address` to serve traffic on (port 0 picks a free port)")
 	fs.StringVar(&cfg.admin, "admin", proxyDefaultAdmin, "`address` of the status and health endpoints (off: none)")
@@ -146,6 +148,7 @@ func proxyParse(args []string, stdout, stderr io.Writer) (proxyConfig, int, bool
 	fs.Var((*byteSize)(&cfg.maxBody), "max-body", "answer 413 to a request body larger than this `size` (0: no limit)")
 	fs.Var((*byteSize)(&cfg.bufferBudget), "max-buffered-total", "most bytes of request bodies buffered at once, all connections together; past it a body streams without retry (0: no limit)")
 	fs.Var((*byteSize)(&cfg.maxHeaderBytes), "max-header-bytes", "largest request header `size` (then 431)")
+	fs.Int64Var(&cfg.maxStreamed, "max-streamed", cfg.maxStreamed, "most request bodies streamed to backends at once (not buffered: over --max-buffered-body or past --max-buffered-total); past it 503 (0: no limit)")
 	fs.IntVar(&cfg.maxConns, "max-conns", proxyDefaultMaxConns, "most client connections open at once; past it idle keep-alive connections are closed, oldest first, to make room (0: no limit)")
 	fs.StringVar(&cfg.logFormat, "log", "text", "log `format`: text or json")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
@@ -185,6 +188,8 @@ func proxyParse(args []string, stdout, stderr io.Writer) (proxyConfig, int, bool
 		return fail("--max-bytes %d must be positive", cfg.maxBytes)
 	case cfg.maxHeaderBytes < 1<<10 || cfg.maxHeaderBytes > 1<<30:
 		return fail("--max-header-bytes %d must be between 1KiB and 1GiB", cfg.maxHeaderBytes)
+	case cfg.maxStreamed < 0:
+		return fail("--max-streamed %d must not be negative", cfg.maxStreamed)
 	case cfg.maxConns < 0:
 		return fail("--max-conns %d must not be negative", cfg.maxConns)
 	case cfg.attempts < 1:

@@ -68,6 +68,7 @@ func newRegistryProxy(cfg proxyConfig, logger *slog.Logger, now func() time.Time
 		httplb.WithBodyBuffer(cfg.maxBufferBody),
 		httplb.WithMaxBody(cfg.maxBody),
 		httplb.WithBufferBudget(cfg.bufferBudget),
+		httplb.WithMaxStreamed(cfg.maxStreamed),
 		httplb.WithNoNodeReason(func() string {
 			if f := p.loaded.Load(); f != nil {
 				return f.Status().NoBackendsReason()
