@@ -44,7 +44,7 @@ var (
 // documents it points to names a file that exists and, after a '#', a heading
 // of that file (spelled as GitHub spells heading anchors).
 func TestReadmeLinks(t *testing.T) {
-	files := []string{"../README.md", "../fuzz/README.md", "../bench/README.md", "../grpcwrr/README.md", "../seeds/README.md"}
+	files := []string{"../README.md", "../fuzz/README.md", "../bench/README.md", "../grpcwrr/README.md", "../caddywrr/README.md", "../seeds/README.md"}
 	docs, err := filepath.Glob("../docs/*.md")
 	if err != nil {
 		t.Fatal(err)
