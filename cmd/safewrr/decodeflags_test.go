@@ -71,7 +71,7 @@ func TestDecodeFlagsErrors(t *testing.T) {
 	}{
 		{[]string{"--policy", "loose"}, `--policy must be strict or lenient, got "loose"`},
 		{[]string{"--format", "zookeeper"}, `--format: registry: unknown payload format "zookeeper"`},
-		{[]string{"--scale", "4294967296"}, "--scale must be at most 4294967295"},
+		{[]string{"--scale", "4294967296"}, `--scale must be an integer from 0 to 4294967295, got "4294967296"`},
 		{[]string{"--convention", "sdk2"}, `--convention must be registry, sdk or policy, got "sdk2"`},
 		{[]string{"--health", "up"}, `--health must be drain, reject or ignore, got "up"`},
 	}

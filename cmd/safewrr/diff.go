@@ -67,7 +67,6 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet(c, stdout, stderr)
 	lf := addLuaFlags(fs, luacompat.Resty2021)
 	dec := addDecodeFlags(fs)
-	policy := &dec.Policy
 	algo := fs.String("algo", "auto", "safewrr's algorithm: auto, resty or smooth")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
@@ -135,7 +134,7 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 		code = exitRejected
 	}
 	if *lf.asJSON {
-		if c := reproWriteJSON(stdout, stderr, diffJSON(res, entries, *policy)); c != exitOK {
+		if c := reproWriteJSON(stdout, stderr, diffJSON(res, entries, dec.policyName())); c != exitOK {
 			return c
 		}
 		return code
@@ -150,7 +149,7 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(w, "nodes:   %s\n\n", luacompat.FormatSpec(entries))
 	fmt.Fprintf(w, "Lua (%s, %s)\n", res.Lua.Target, res.Lua.Engine)
 	reproPrintRun(w, "  ", res.Lua, cfg.Lua)
-	fmt.Fprintf(w, "\nsafewrr (%s policy, %s algorithm)\n", *policy, res.Go.Algorithm)
+	fmt.Fprintf(w, "\nsafewrr (%s policy, %s algorithm)\n", dec.policyName(), res.Go.Algorithm)
 	for _, r := range res.Go.Report.Rejected {
 		fmt.Fprintf(w, "  rejected: %s\n", r.Error())
 	}

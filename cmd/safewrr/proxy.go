@@ -169,7 +169,7 @@ func proxyParse(args []string, stdout, stderr io.Writer) (proxyConfig, int, bool
 		return fail("%v", err)
 	}
 	o.Policy.IDs = weights.IDsAddress // the proxy dials every id
-	cfg.format, cfg.decode, cfg.policyName = f, o, dec.Policy
+	cfg.format, cfg.decode, cfg.policyName = f, o, dec.policyName()
 	cfg.anyRedirect = redirects == "any"
 	for _, d := range durations {
 		if *d.v < 0 {

@@ -194,7 +194,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	out := validateResult{
 		Format:   rep.Format,
 		Detected: format == registry.FormatAuto,
-		Policy:   dec.Policy,
+		Policy:   dec.policyName(),
 		Entries:  rep.Entries,
 		GCD:      rep.GCD,
 		Accepted: []validateAccepted{},
@@ -304,16 +304,6 @@ func proxyNotes(snap weights.Snapshot, rep weights.Report, psnap weights.Snapsho
 // proxyServesAs begins the note of a node the proxy serves under its
 // canonical spelling.
 const proxyServesAs = "the proxy would serve this node as "
-
-func formatNames() string {
-	var names []string
-	for _, f := range registry.Formats() {
-		if f != registry.FormatMap {
-			names = append(names, string(f))
-		}
-	}
-	return strings.Join(names, ", ")
-}
 
 // readPayload reads FILE or standard input, at most one byte more than the
 // size limit so that an oversized payload is reported by the decoder rather

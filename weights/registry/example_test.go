@@ -80,3 +80,21 @@ func ExampleConvention() {
 	// weight is the string "abc", which is not a plain decimal integer (bad-string): only plain decimal integers such as "10" are accepted; the weight is metadata.weight; the Bilibili discovery SDK would use 10
 	// 10.0.0.1:9000 10 defaulted
 }
+
+// Settings reads decode settings given by name, as a command line, a URL
+// query or a configuration file carries them.
+func ExampleSettings() {
+	var s registry.Settings
+	for _, kv := range [][2]string{{"format", "nacos"}, {"policy", "lenient"}, {"health", "reject"}} {
+		if err := s.Set(kv[0], kv[1]); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	o := s.Options()
+	fmt.Println(s.Format(), o.Health == registry.HealthReject)
+	fmt.Println(s.Set("convention", "mine"))
+	// Output:
+	// nacos true
+	// registry: convention must be registry, sdk or policy, got "mine"
+}
