@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,7 +26,7 @@ import (
 //
 // PARAMS are the decode flags of "safewrr validate" and "safewrr proxy", with
 // the same names, values and defaults: policy, format, scale, refuse-partial,
-// convention, health, service, scheme, port; and interval, how often the
+// convention (registry, sdk or policy), health, service, scheme, port; and interval, how often the
 // payload is read again (a Go duration, default 1s; 0 reads it only when
 // gRPC asks the resolver to resolve again); and max-drop, as the proxy's
 // --max-drop: an update that drops more than this share (0, 1] of the total
@@ -106,6 +107,12 @@ func (b *resolverBuilder) Build(target resolver.Target, cc resolver.ClientConn, 
 	return r, nil
 }
 
+// targetSettings are the decode settings a target takes as parameters
+// (registry.Settings names them); merge-services and require-addresses are
+// not among them: a channel serves one service, and its ids are always
+// addresses.
+var targetSettings = []string{"policy", "format", "scale", "refuse-partial", "convention", "health", "service", "scheme", "port"}
+
 // ParseTarget turns a "safewrr" target's URL into a feed source and
 // options, as described on Scheme. Errors start with "grpcwrr:".
 func ParseTarget(u url.URL) (feed.Source, []feed.Option, error) {
@@ -134,55 +141,25 @@ func ParseTarget(u url.URL) (feed.Source, []feed.Option, error) {
 		src = feed.File(path)
 	}
 
-	var o registry.Options
-	switch p := get("policy", "strict"); p {
-	case "strict":
-		o.Policy = weights.Strict()
-	case "lenient":
-		o.Policy = weights.Lenient()
-	default:
-		return nil, nil, fmt.Errorf("grpcwrr: policy must be strict or lenient, got %q", p)
+	var set registry.Settings
+	for _, name := range targetSettings {
+		vs, ok := q[name]
+		if !ok {
+			continue
+		}
+		delete(q, name)
+		if err := set.Set(name, vs[len(vs)-1]); err != nil {
+			var se *registry.SettingError
+			if errors.As(err, &se) && se.Err != nil {
+				return nil, nil, fmt.Errorf("grpcwrr: %s: %w", name, se.Err)
+			}
+			return nil, nil, fmt.Errorf("grpcwrr: %s", strings.TrimPrefix(err.Error(), "registry: "))
+		}
 	}
+	format, o := set.Format(), set.Options()
 	// Every id is dialed, as by the proxy: host:port in canonical form in
 	// every format, the plain map included.
 	o.Policy.IDs = weights.IDsAddress
-	format, err := registry.ParseFormat(get("format", "auto"))
-	if err != nil {
-		return nil, nil, fmt.Errorf("grpcwrr: format: %w", err)
-	}
-	if s := get("scale", "0"); s != "0" {
-		n, err := strconv.ParseUint(s, 10, 32)
-		if err != nil {
-			return nil, nil, fmt.Errorf("grpcwrr: scale must be an integer from 0 to %d, got %q", uint32(1<<32-1), s)
-		}
-		o.Policy.Scale = uint32(n)
-	}
-	switch s := get("refuse-partial", "false"); s {
-	case "true":
-		o.Policy.Partial = weights.RefuseWhole
-	case "false":
-	default:
-		return nil, nil, fmt.Errorf("grpcwrr: refuse-partial must be true or false, got %q", s)
-	}
-	switch c := get("convention", "registry"); c {
-	case "registry":
-		o.Convention = registry.FollowRegistry
-	case "policy":
-		o.Convention = registry.FollowPolicy
-	default:
-		return nil, nil, fmt.Errorf("grpcwrr: convention must be registry or policy, got %q", c)
-	}
-	switch h := get("health", "drain"); h {
-	case "drain":
-		o.Health = registry.HealthDrain
-	case "reject":
-		o.Health = registry.HealthReject
-	case "ignore":
-		o.Health = registry.HealthIgnore
-	default:
-		return nil, nil, fmt.Errorf("grpcwrr: health must be drain, reject or ignore, got %q", h)
-	}
-	o.Service, o.Scheme, o.Port = get("service", ""), get("scheme", ""), get("port", "")
 	opts := []feed.Option{feed.WithFormat(format), feed.WithDecode(o)}
 	if s := get("max-drop", ""); s != "" {
 		share, err := strconv.ParseFloat(s, 64)

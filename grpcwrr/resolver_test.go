@@ -193,6 +193,8 @@ func TestParseTargetErrors(t *testing.T) {
 		{"safewrr:///r.json?scale=-2", `grpcwrr: scale must be an integer from 0 to 4294967295, got "-2"`},
 		{"safewrr:///r.json?refuse-partial=1", `grpcwrr: refuse-partial must be true or false, got "1"`},
 		{"safewrr:///r.json?servcie=x", `grpcwrr: unknown target parameter "servcie"`},
+		{"safewrr:///r.json?convention=mine", `grpcwrr: convention must be registry, sdk or policy, got "mine"`},
+		{"safewrr:///r.json?merge-services=true", `grpcwrr: unknown target parameter "merge-services"`},
 		{"safewrr:///r.json?max-drop=0", `grpcwrr: max-drop must be a share in (0, 1], got "0"`},
 		{"safewrr:///r.json?max-drop=1.5", `grpcwrr: max-drop must be a share in (0, 1], got "1.5"`},
 		{"safewrr:///r.json?max-drop=NaN", `grpcwrr: max-drop must be a share in (0, 1], got "NaN"`},
@@ -207,7 +209,7 @@ func TestParseTargetErrors(t *testing.T) {
 			t.Errorf("ParseTarget(%s) = %v, want an error starting %q", tc.target, err, tc.want)
 		}
 	}
-	u, _ := url.Parse("safewrr:///etc/registry.json?format=nacos&service=x&policy=lenient&interval=2s&refuse-partial=true&scale=100&max-drop=0.5")
+	u, _ := url.Parse("safewrr:///etc/registry.json?format=nacos&service=x&policy=lenient&interval=2s&refuse-partial=true&scale=100&max-drop=0.5&convention=sdk&health=ignore&scheme=grpc&port=p")
 	if src, opts, err := ParseTarget(*u); err != nil || src.String() == "" || len(opts) != 4 {
 		t.Fatalf("ParseTarget(%s) = %v, %d options, %v", u, src, len(opts), err)
 	}
