@@ -530,6 +530,8 @@ func TestLoadErrors(t *testing.T) {
 	for _, c := range []struct{ name, upstreams, want string }{
 		{"unknown field", `{"source": "safewrr", "registry": "/r.json", "pol": "1s"}`, `pol`},
 		{"bad health", `{"source": "safewrr", "registry": "/r.json", "health": "maybe"}`, `health: must be drain, reject or ignore, got "maybe"`},
+		{"bad policy", `{"source": "safewrr", "registry": "/r.json", "policy": "loose"}`, `caddywrr: policy: must be strict or lenient, got "loose"`},
+		{"bad format", `{"source": "safewrr", "registry": "/r.json", "format": "xml"}`, `caddywrr: format: registry: unknown payload format "xml"`},
 	} {
 		t.Run("json "+c.name, func(t *testing.T) {
 			cfg := fmt.Sprintf(`{"admin": {"disabled": true}, "storage": {"module": "file_system", "root": %q}, "apps": {"http": {"servers": {"s": {"listen": [":0"],

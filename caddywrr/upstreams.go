@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -155,50 +156,40 @@ func (*Upstreams) CaddyModule() caddy.ModuleInfo {
 }
 
 // decodeOptions turns the decode fields into a format and registry
-// options; errors name the field.
+// options through registry.Settings (a field left empty or false takes the
+// setting's default); errors name the field.
 func (u *Upstreams) decodeOptions() (registry.Format, registry.Options, error) {
-	var o registry.Options
-	pol, err := weightPolicy(u.Policy)
-	if err != nil {
-		return "", o, fmt.Errorf("caddywrr: policy: must be strict or lenient, got %q", u.Policy)
-	}
-	o.Policy = pol
-	format := registry.FormatAuto
-	if u.Format != "" {
-		if format, err = registry.ParseFormat(u.Format); err != nil {
-			return "", o, fmt.Errorf("caddywrr: format: %w", err)
+	var set registry.Settings
+	for _, f := range []struct{ name, value string }{
+		{"policy", u.Policy},
+		{"format", u.Format},
+		{"scale", strconv.FormatUint(uint64(u.Scale), 10)},
+		{"refuse-partial", strconv.FormatBool(u.RefusePartial)},
+		{"convention", u.Convention},
+		{"health", u.Health},
+		{"service", u.Service},
+		{"scheme", u.Scheme},
+		{"port", u.Port},
+		{"merge-services", strconv.FormatBool(u.MergeServices)},
+	} {
+		if f.value == "" {
+			continue
+		}
+		if err := set.Set(f.name, f.value); err != nil {
+			field := strings.ReplaceAll(f.name, "-", "_")
+			var se *registry.SettingError
+			switch {
+			case errors.As(err, &se) && se.Err != nil:
+				return "", registry.Options{}, fmt.Errorf("caddywrr: %s: %w", field, se.Err)
+			case se != nil && se.Want != "":
+				return "", registry.Options{}, fmt.Errorf("caddywrr: %s: must be %s, got %q", field, se.Want, f.value)
+			}
+			return "", registry.Options{}, fmt.Errorf("caddywrr: %w", err)
 		}
 	}
-	o.Policy.Scale = u.Scale
-	if u.RefusePartial {
-		o.Policy.Partial = weights.RefuseWhole
-	}
-	if o.Convention, err = choose("convention", u.Convention, []string{"registry", "sdk", "policy"},
-		[]registry.Convention{registry.FollowRegistry, registry.FollowSDK, registry.FollowPolicy}); err != nil {
-		return "", o, err
-	}
-	if o.Health, err = choose("health", u.Health, []string{"drain", "reject", "ignore"},
-		[]registry.HealthMode{registry.HealthDrain, registry.HealthReject, registry.HealthIgnore}); err != nil {
-		return "", o, err
-	}
+	o := set.Options()
 	o.Policy.IDs = weights.IDsAddress
-	o.Service, o.Scheme, o.Port, o.MergeServices = u.Service, u.Scheme, u.Port, u.MergeServices
-	return format, o, nil
-}
-
-// choose returns the value named got among names (vals in the same order);
-// "" is the first. The error names the field and the choices.
-func choose[T any](field, got string, names []string, vals []T) (T, error) {
-	if got == "" {
-		return vals[0], nil
-	}
-	for i, n := range names {
-		if n == got {
-			return vals[i], nil
-		}
-	}
-	var zero T
-	return zero, fmt.Errorf("caddywrr: %s: must be %s or %s, got %q", field, strings.Join(names[:len(names)-1], ", "), names[len(names)-1], got)
+	return set.Format(), o, nil
 }
 
 // feedOptions checks every field and returns the feed's source and options.
