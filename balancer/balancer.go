@@ -118,12 +118,16 @@ func (b *Balancer) Next() (weights.Node, error) {
 }
 
 // NextExcluding is Next for retries: it returns a serving node that is not
-// in tried and records it there. It takes the next node of the schedule and,
-// when that one was tried, the next eligible node in schedule order within a
-// small bounded window, then a weighted choice among the untried nodes, so
-// its work is bounded by the size of tried, never by weights. The share of
-// a node ejected since the last build goes, as for Next, to the untried
-// serving nodes in proportion to their weights (see the package comment).
+// in tried and records it there. It takes the next node of the schedule
+// and, when that one was tried, makes the same choice as for a node ejected
+// since the last build (see the package comment): the next point of the
+// golden-ratio sequence over the untried serving nodes' weights. A failing
+// node's retries are thus spread over the untried nodes in proportion to
+// their weights, evenly over short windows too (as nginx re-runs its choice
+// over the peers a request has not tried), not handed to the node after it
+// in the cycle. The choice depends only on the pick counts; its work is
+// bounded by the size of tried and the logarithm of the node count, never
+// by weights.
 // It fails at once with ErrAllExcluded when every serving node was tried
 // (and with the errors of Next when none serves). A nil tried is an empty
 // set that records nothing.

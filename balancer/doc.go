@@ -102,7 +102,10 @@
 //     its share per cycle from then on. The work is a binary search over
 //     the nodes and the list, bounded by the logarithms of the node count
 //     and of the list's length (the ejections since the last build), never
-//     by weights.
+//     by weights. NextExcluding makes the same choice, counted by the same
+//     k, when the position holds a node the request already tried, so a
+//     failing node that is not ejected hands its retries to the untried
+//     nodes by weight, not to its neighbour in the cycle.
 //   - Eject, Restore and the clock's changes (an ejection that ends, a
 //     slow-start step) start a background build: one goroutine, started by
 //     the call or by the first pick that finds the schedule's deadline

@@ -128,42 +128,36 @@ func (s *schedule) setOut(i int, end int64) {
 // in proportion to their weights, evenly over short windows too, rather
 // than handed to the node after it.
 //
-// A position that holds a node of t (tried by this request) moves on to
-// the next positions of the cycle (at most walkLimit), then falls back to
-// a weighted choice among the others.
+// A position that holds a node of t (tried by this request, and not in pd)
+// is a retry's share of that node: it goes to the same weighted choice
+// among the nodes in neither pd nor t, so a failing node's retries are
+// spread over the untried nodes in proportion to their weights rather than
+// handed to the node after it in the cycle.
 //
-// Work is O(walkLimit*(len(t)+log len(pd)) + log n*(len(t)+log len(pd))),
-// bounded whatever the weights.
+// Work is O(len(t)*log n + log len(pd)*log n), bounded whatever the
+// weights; with t empty, O(log len(pd) + log n) and only when pd lists the
+// position's node.
 func (s *schedule) pick(c uint64, pd *pending, t *Tried) (*weights.Node, error) {
 	p := s.mod(c)
 	i := s.pos(p)
 	if pd.has(i) {
-		i, err := s.pickAvoiding(s.spread.Add(1)-1, true, pd, t)
-		if err != nil {
-			return nil, err
-		}
-		return &s.nodes[i], nil
+		return s.spreadPick(pd, t)
 	}
 	nd := &s.nodes[i]
 	if t.Len() == 0 || !t.Has(nd.ID) {
 		return nd, nil
 	}
-	skip := func(p uint64) (*weights.Node, bool) {
-		i := s.pos(p)
-		nd := &s.nodes[i]
-		return nd, pd.has(i) || t.Has(nd.ID)
+	if plantTriedReturned && t.Len() >= 2 {
+		return nd, nil
 	}
-	walk := min(s.length-1, walkLimit)
-	for k := uint64(1); k <= walk; k++ {
-		p++
-		if p == s.length {
-			p = 0
-		}
-		if nd, ok := skip(p); !ok || (plantTriedReturned && k == walk) {
-			return nd, nil
-		}
-	}
-	i, err := s.pickAvoiding(c, false, pd, t)
+	return s.spreadPick(pd, t)
+}
+
+// spreadPick is the weighted choice for a pick whose position holds a node
+// of pd or t: the next point of the golden-ratio sequence counted by
+// s.spread, over the nodes in neither.
+func (s *schedule) spreadPick(pd *pending, t *Tried) (*weights.Node, error) {
+	i, err := s.pickAvoiding(s.spread.Add(1)-1, pd, t)
 	if err != nil {
 		return nil, err
 	}
@@ -176,11 +170,10 @@ func (s *schedule) pick(c uint64, pd *pending, t *Tried) (*weights.Node, error) 
 const golden = 0x9e3779b97f4a7c15
 
 // pickAvoiding chooses among the serving nodes that are neither in pd nor
-// in t in proportion to their weights. With spread, k is a count and the
-// choice is point k of the golden-ratio sequence scaled to their total
-// weight, so consecutive counts give an even mix at every length; without
-// it, position k of a cycle over those nodes only.
-func (s *schedule) pickAvoiding(k uint64, spread bool, pd *pending, t *Tried) (int, error) {
+// in t in proportion to their weights: k is a count and the choice is
+// point k of the golden-ratio sequence scaled to their total weight, so
+// consecutive counts give an even mix at every length.
+func (s *schedule) pickAvoiding(k uint64, pd *pending, t *Tried) (int, error) {
 	var buf [2 * triedInline]int32
 	idx := buf[:0]
 	var excl uint64
@@ -205,12 +198,7 @@ func (s *schedule) pickAvoiding(k uint64, spread bool, pd *pending, t *Tried) (i
 		return 0, ErrAllExcluded
 	}
 	rest := s.length - excl - pw
-	var q uint64
-	if spread {
-		q, _ = bits.Mul64(k*golden, rest)
-	} else {
-		q = k % rest
-	}
+	q, _ := bits.Mul64(k*golden, rest)
 	if len(idx) == 0 {
 		return s.skipSearch(q, pd), nil
 	}

@@ -16,10 +16,6 @@ const maxTableBytes = 256 << 10
 // representation on small sets.
 var tableBytes uint64 = maxTableBytes
 
-// walkLimit is how many schedule positions NextExcluding looks at past a
-// tried node before it makes a weighted choice among the untried ones.
-const walkLimit = 16
-
 // kind is how a schedule maps a cycle position to a node.
 type kind uint8
 

@@ -432,7 +432,7 @@ func TestPickAvoidingMatchesScan(t *testing.T) {
 			return -1
 		}
 		if rest == 0 {
-			_, err := s.pickAvoiding(0, false, pd, &tried)
+			_, err := s.pickAvoiding(0, pd, &tried)
 			want := ErrAllExcluded
 			if pd.total() == s.length {
 				want = ErrAllEjected
@@ -443,12 +443,8 @@ func TestPickAvoidingMatchesScan(t *testing.T) {
 			continue
 		}
 		for q := range rest + 3 {
-			got, err := s.pickAvoiding(q, false, pd, &tried)
-			if want := scan(q % rest); err != nil || got != want {
-				t.Fatalf("round %d: weights %v, out %v: point %d of %d: node %d, %v; want %d", round, ws, out, q, rest, got, err, want)
-			}
 			spreadQ, _ := bits.Mul64(q*golden, rest)
-			got, err = s.pickAvoiding(q, true, pd, &tried)
+			got, err := s.pickAvoiding(q, pd, &tried)
 			if want := scan(spreadQ); err != nil || got != want {
 				t.Fatalf("round %d: weights %v, out %v: count %d (point %d of %d): node %d, %v; want %d", round, ws, out, q, spreadQ, rest, got, err, want)
 			}
@@ -487,8 +483,7 @@ func TestEjectedSharePicks(t *testing.T) {
 // and tried nodes is what the rules say, written out plainly: the node at
 // the counter's position; for a pending node, point k/phi mod 1 (k counts
 // those picks) of the weight of the nodes neither pending nor tried; for
-// a tried node, the first node of the next positions (at most walkLimit)
-// neither pending nor tried, else position c of the untried nodes' weight.
+// a tried node the same, k counting both kinds of picks.
 func TestPickMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	for round := range 200 {
@@ -544,19 +539,11 @@ func TestPickMatchesReference(t *testing.T) {
 		want := func(c uint64) int {
 			p := c % s.length
 			i := s.pos(p)
-			if pd.has(i) {
+			if pd.has(i) || tried.Has(s.nodes[i].ID) {
 				q, _ := bits.Mul64(s.spread.Load()*golden, rest)
 				return scan(q)
 			}
-			if !tried.Has(s.nodes[i].ID) {
-				return i
-			}
-			for k := uint64(1); k <= min(s.length-1, walkLimit); k++ {
-				if j := s.pos((p + k) % s.length); !out[j] {
-					return j
-				}
-			}
-			return scan(c % rest)
+			return i
 		}
 		for c := range 3 * s.length {
 			w := want(c)
