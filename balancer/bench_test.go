@@ -82,6 +82,32 @@ func BenchmarkNextExcluding(b *testing.B) {
 	}
 }
 
+// BenchmarkNextExcludingTried is a retry after its first node failed, when
+// that node holds three quarters of the weight: most picks land on it and
+// take the choice among the untried nodes.
+func BenchmarkNextExcludingTried(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			nodes := benchNodes(n)
+			var rest uint32
+			for _, nd := range nodes[1:] {
+				rest += nd.Weight
+			}
+			nodes[0].Weight = 3 * rest
+			bl, err := New(nodes)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				var tried Tried
+				tried.Add(nodes[0].ID)
+				sinkNode, _ = bl.NextExcluding(&tried)
+			}
+		})
+	}
+}
+
 // floorCtr is the floor's counter, on a cache line of its own like a
 // schedule's.
 var floorCtr struct {

@@ -141,7 +141,7 @@ func (s *schedule) pick(c uint64, pd *pending, t *Tried) (*weights.Node, error) 
 	p := s.mod(c)
 	i := s.pos(p)
 	if pd.has(i) {
-		return s.spreadPick(pd, t)
+		return s.spreadPick(pd, t, -1)
 	}
 	nd := &s.nodes[i]
 	if t.Len() == 0 || !t.Has(nd.ID) {
@@ -150,14 +150,14 @@ func (s *schedule) pick(c uint64, pd *pending, t *Tried) (*weights.Node, error) 
 	if plantTriedReturned && t.Len() >= 2 {
 		return nd, nil
 	}
-	return s.spreadPick(pd, t)
+	return s.spreadPick(pd, t, i)
 }
 
 // spreadPick is the weighted choice for a pick whose position holds a node
-// of pd or t: the next point of the golden-ratio sequence counted by
-// s.spread, over the nodes in neither.
-func (s *schedule) spreadPick(pd *pending, t *Tried) (*weights.Node, error) {
-	i, err := s.pickAvoiding(s.spread.Add(1)-1, pd, t)
+// of pd or t (node at, when it is in t): the next point of the golden-ratio
+// sequence counted by s.spread, over the nodes in neither.
+func (s *schedule) spreadPick(pd *pending, t *Tried, at int) (*weights.Node, error) {
+	i, err := s.pickAvoiding(s.spread.Add(1)-1, pd, t, at)
 	if err != nil {
 		return nil, err
 	}
@@ -172,13 +172,17 @@ const golden = 0x9e3779b97f4a7c15
 // pickAvoiding chooses among the serving nodes that are neither in pd nor
 // in t in proportion to their weights: k is a count and the choice is
 // point k of the golden-ratio sequence scaled to their total weight, so
-// consecutive counts give an even mix at every length.
-func (s *schedule) pickAvoiding(k uint64, pd *pending, t *Tried) (int, error) {
+// consecutive counts give an even mix at every length. Node at (-1 for
+// none) is known to be in t, so its id is not looked up.
+func (s *schedule) pickAvoiding(k uint64, pd *pending, t *Tried, at int) (int, error) {
 	var buf [2 * triedInline]int32
 	idx := buf[:0]
 	var excl uint64
 	for x := 0; x < t.Len(); x++ {
-		i := s.m.lookup(t.at(x))
+		i := at
+		if id := t.at(x); at < 0 || id != s.nodes[at].ID {
+			i = s.m.lookup(id)
+		}
 		if i < 0 || pd.has(i) {
 			continue
 		}
@@ -201,6 +205,18 @@ func (s *schedule) pickAvoiding(k uint64, pd *pending, t *Tried) (int, error) {
 	q, _ := bits.Mul64(k*golden, rest)
 	if len(idx) == 0 {
 		return s.skipSearch(q, pd), nil
+	}
+	if pd == nil && len(idx) <= triedInline {
+		// The tried nodes alone are left out: lay them out as a pending
+		// list on the stack and take the same two searches.
+		var cum [triedInline]uint64
+		slices.Sort(idx)
+		var acc uint64
+		for x, j := range idx {
+			acc += s.weight(int(j))
+			cum[x] = acc
+		}
+		return s.skipSearch(q, &pending{pos: idx, cum: cum[:len(idx)]}), nil
 	}
 	// The first i whose remaining prefix sum through i exceeds q.
 	f := func(i int) uint64 {

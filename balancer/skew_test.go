@@ -432,7 +432,7 @@ func TestPickAvoidingMatchesScan(t *testing.T) {
 			return -1
 		}
 		if rest == 0 {
-			_, err := s.pickAvoiding(0, pd, &tried)
+			_, err := s.pickAvoiding(0, pd, &tried, -1)
 			want := ErrAllExcluded
 			if pd.total() == s.length {
 				want = ErrAllEjected
@@ -444,9 +444,18 @@ func TestPickAvoidingMatchesScan(t *testing.T) {
 		}
 		for q := range rest + 3 {
 			spreadQ, _ := bits.Mul64(q*golden, rest)
-			got, err := s.pickAvoiding(q, pd, &tried)
+			got, err := s.pickAvoiding(q, pd, &tried, -1)
 			if want := scan(spreadQ); err != nil || got != want {
 				t.Fatalf("round %d: weights %v, out %v: count %d (point %d of %d): node %d, %v; want %d", round, ws, out, q, spreadQ, rest, got, err, want)
+			}
+			// The same with a tried node's index given (not looked up).
+			for j := range n {
+				if !tried.Has(s.nodes[j].ID) {
+					continue
+				}
+				if got, err := s.pickAvoiding(q, pd, &tried, j); err != nil || got != scan(spreadQ) {
+					t.Fatalf("round %d: weights %v, out %v, tried node %d given: count %d: node %d, %v; want %d", round, ws, out, j, q, got, err, scan(spreadQ))
+				}
 			}
 		}
 	}
