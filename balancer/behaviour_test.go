@@ -196,8 +196,8 @@ func TestRetryLoopTerminates(t *testing.T) {
 	t.Fatal("no ErrAllExcluded after 10 attempts over 4 serving nodes")
 }
 
-// TestExcludedWeighted: when the walk cannot find an untried node, the
-// choice among untried nodes follows their weights.
+// TestExcludedWeighted: the picks that land on the tried node go to the
+// untried nodes by their weights.
 func TestExcludedWeighted(t *testing.T) {
 	ws := []uint32{1000, 3, 1, 2}
 	b, err := New(mkNodes(ws))
@@ -215,7 +215,7 @@ func TestExcludedWeighted(t *testing.T) {
 		counts[n.ID]++
 	}
 	// 6000 retries over untried weights 3:1:2, each exactly once per 1006 picks
-	// of the counter; allow a small slack for the walk window.
+	// of the counter; allow a small slack for the spread's short windows.
 	for id, want := range map[string]int{"n1": 3000, "n2": 1000, "n3": 2000} {
 		if d := counts[id] - want; d < -60 || d > 60 {
 			t.Errorf("%s picked %d times, want about %d (%v)", id, counts[id], want, counts)
