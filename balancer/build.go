@@ -3,6 +3,7 @@ package balancer
 import (
 	"maps"
 	"math"
+	"slices"
 )
 
 // kick makes sure a background build runs: it starts one goroutine unless
@@ -204,8 +205,9 @@ func (b *Balancer) expire(now int64) {
 }
 
 // handOut gives s the list of the nodes it leaves out as ejected (those of
-// until, the state it was built from), with their ejection's end as of now:
-// later if extended since, 0 if restored since. b.mu must be held.
+// until, the state it was built from), in node order, with their ejection's
+// end as of now: later if extended since, 0 if restored since. b.mu must be
+// held.
 func (b *Balancer) handOut(s *schedule, until map[string]int64) {
 	var out []outNode
 	for id := range until {
@@ -216,6 +218,9 @@ func (b *Balancer) handOut(s *schedule, until map[string]int64) {
 		out = append(out, outNode{pos: int32(i), end: b.until[id]}) // 0 when restored
 	}
 	if len(out) > 0 {
+		// In node order, not the map's: the fallback's choice among them
+		// depends only on the pick count.
+		slices.SortFunc(out, func(x, y outNode) int { return int(x.pos) - int(y.pos) })
 		s.out.Store(&out)
 	}
 }
