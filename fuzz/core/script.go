@@ -218,10 +218,11 @@ func number(args []string, i, def int) int {
 // 1: an exact cycle in a table of two bytes per entry (more than 256
 // nodes; one byte per entry is what smaller sets get). Any other PATTERN
 // gives fleetBase + COUNT mod 8 nodes: the first 13 (the ones the compact
-// form names) weigh 2048 + (i × step mod 2048), step = 2×PATTERN - 1, the
-// others 3100, 3101, ...: the gcd is 1, the heaviest weight is below the
-// rows schedule's 16,384 and the cycle is longer than a table of 256 Ki
-// entries holds, even with every named node ejected or drained (the other
+// form names) weigh 1024 + (i × step mod 2048), step = 2×PATTERN - 1, the
+// others 3100, 3101, ...: the gcd is 1, the heaviest weight is one of the
+// others (a rows build's work grows with it: 1,024 more for the named ones
+// would cost a fifth more) and below the rows schedule's 16,384, and the
+// cycle is longer than a table of 256 Ki entries holds, even with every named node ejected or drained (the other
 // 87 or more weigh 273,441 or more): the rows schedule, never a long exact
 // cycle that a build would walk. (Fewer, heavier nodes reach it too, but
 // its build grows with the heaviest weight: 100 nodes of about 3,000 build
@@ -249,7 +250,7 @@ func fleetNodes(count, pattern int) []weights.Node {
 		switch {
 		case pattern == 0:
 		case i < len(binaryIDs):
-			nodes[i].Weight = uint32(2048 + i*step%2048)
+			nodes[i].Weight = uint32(1024 + i*step%2048)
 		default:
 			nodes[i].Weight = uint32(3100 + i - len(binaryIDs))
 		}

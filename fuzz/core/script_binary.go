@@ -54,18 +54,20 @@ func decodeScript(data []byte) []op {
 func binaryScript(data []byte) []op {
 	ops := make([]op, 0, min(len(data)/2+1, maxScriptOps))
 	span := len(binaryIDs) // ids the operations name: the last set's and one more
+	var last []string      // the ids the last ejection named
 	for len(data) > 0 && len(ops) < maxScriptOps {
 		kind := opKind(data[0]%uint8(opFleet) + 1)
 		data = data[1:]
 		o := op{kind: kind}
 		arg := func() int { return int(take(&data, 1)[0]) }
-		id := func() string {
+		place := func() int {
 			b := arg()
 			if b < 240 {
-				return binaryIDs[b%span]
+				return b % span
 			}
-			return binaryIDs[b%len(binaryIDs)]
+			return b % len(binaryIDs)
 		}
+		id := func() string { return binaryIDs[place()] }
 		switch kind {
 		case opAlgo:
 			o.word = [2]string{"smooth", "resty"}[arg()&1]
@@ -86,20 +88,38 @@ func binaryScript(data []byte) []op {
 				o.nodes[i] = weights.Node{ID: nid, Weight: binaryWeight(arg())}
 			}
 			span = min(n, len(binaryIDs)-1) + 1
-		case opNextExcluding, opRestore, opEject:
-			// Each names up to four nodes (ejections and restores one
-			// after another), so that operations on several nodes at
-			// once, neighbours among them, are as likely as on one.
-			n := arg() % 5
-			if kind != opNextExcluding {
-				n = n%4 + 1
-			}
-			o.ids = make([]string, n)
+		case opNextExcluding:
+			o.ids = make([]string, arg()%5)
 			for i := range o.ids {
 				o.ids[i] = id()
 			}
+		case opRestore, opEject:
+			// Each names up to four nodes (ejections and restores one
+			// after another), so that operations on several nodes at
+			// once are as likely as on one. The count byte's bit 4 names
+			// a run of neighbours (a node and the ones after it in the
+			// set), and its bit 8 the nodes the last ejection named, in
+			// its order: ejecting a run and then restoring it, or part
+			// of it, takes two operations whatever the nodes.
+			b := arg()
+			switch {
+			case b&8 != 0 && last != nil:
+				o.ids = last
+			case b&4 != 0:
+				first := place()
+				o.ids = make([]string, b%4+1)
+				for i := range o.ids {
+					o.ids[i] = binaryIDs[(first+i)%span]
+				}
+			default:
+				o.ids = make([]string, b%4+1)
+				for i := range o.ids {
+					o.ids[i] = id()
+				}
+			}
 			if kind == opEject {
 				o.n = arg()
+				last = o.ids
 			}
 		case opFleet:
 			// A fleet's build costs a hundred times a small set's (under

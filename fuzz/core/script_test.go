@@ -189,7 +189,7 @@ func TestFleetSchedules(t *testing.T) {
 	if got := decodeScript([]byte("fleet 1 2")); len(got) != 1 || got[0].kind != opFleet || len(got[0].nodes) != fleetBase+1 {
 		t.Fatalf("fleet 1 2 read as %+v", got)
 	}
-	if got := decodeScript([]byte{byte(opFleet - 1), 240, 0, 3}); len(got) != 1 || got[0].kind != opFleet || got[0].nodes[1].Weight != 2048+5 {
+	if got := decodeScript([]byte{byte(opFleet - 1), 240, 0, 3}); len(got) != 1 || got[0].kind != opFleet || got[0].nodes[1].Weight != 1024+5 {
 		t.Fatalf("the compact fleet 0 3 read as %+v", got)
 	}
 	if got := decodeScript([]byte{byte(opFleet - 1), 239, 0, 3}); len(got) == 0 || got[0].kind != opFleet || got[0].nodes != nil {
