@@ -196,3 +196,25 @@ func TestFleetSchedules(t *testing.T) {
 		t.Fatalf("a compact fleet below 240 read as %+v, want no nodes", got)
 	}
 }
+
+// BenchmarkScript compares one compact script on a rows fleet with the same
+// operations on a small set: what a fleet input costs a campaign.
+func BenchmarkScript(b *testing.B) {
+	ops := []byte{byte(opEject - 1), 3, 0, 30, byte(opNext - 1), 5, byte(opRestore - 1), 0, 1, byte(opNext - 1), 9}
+	for _, bm := range []struct {
+		name  string
+		build []byte
+	}{
+		{"fleet", []byte{byte(opFleet - 1), 250, 3, 7}},
+		{"small", []byte{byte(opNodes - 1), 4, 0, 3, 1, 5, 2, 7, 3, 2}},
+	} {
+		data := append(bm.build, ops...)
+		b.Run(bm.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := Balancer(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
