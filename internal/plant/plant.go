@@ -38,7 +38,7 @@ var Catalog = []Planted{
 	{"down-served", "weights/registry", "FuzzWeightsTyped", "an instance the registry marks as not serving keeps its weight"},
 	{"cycle-count", "balancer", "FuzzBalancer", "the last position of every cycle goes to the first node (one pick too many for it)"},
 	{"ejected-picked", "balancer", "FuzzBalancer", "an ejected node keeps its place in the schedule"},
-	{"tried-returned", "balancer", "FuzzBalancer", "NextExcluding returns a tried node at the end of its walk window"},
+	{"tried-returned", "balancer", "FuzzBalancer", "NextExcluding returns a tried node when the request tried two or more"},
 	{"refused-applied", "balancer", "FuzzBalancer", "an update refused because every node is drained is applied all the same"},
 	{"excluded-spin", "balancer", "FuzzBalancer", "NextExcluding spins forever when every serving node was tried"},
 	// Bugs of the kinds the generators' old value lists missed, planted
