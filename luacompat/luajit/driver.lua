@@ -330,12 +330,7 @@ local function charge(n)
   end
 end
 local function charge_error()
-  count = count + ERROR_COST
-  if count > limit and not tripped and not memtripped then
-    -- The next instruction of the module's code raises the limit.
-    tripped = true
-    sethook(hook, "", 1)
-  end
+  charge(ERROR_COST)
 end
 local function pcall_result(ok, ...)
   if not ok then charge_error() end
