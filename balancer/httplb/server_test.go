@@ -330,6 +330,12 @@ func TestMaxBody(t *testing.T) {
 	}
 }
 
+// isReset reports whether err is a connection reset by the peer.
+func isReset(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && strings.Contains(op.Err.Error(), "reset")
+}
+
 // rawGet sends a keep-alive GET on c and reads its whole response.
 func rawGet(t *testing.T, c net.Conn, br *bufio.Reader) string {
 	t.Helper()
@@ -353,6 +359,10 @@ func rawGet(t *testing.T, c net.Conn, br *bufio.Reader) string {
 // closed for it, the oldest first) without waiting for the idle timeout;
 // a connection in the middle of a request is not cut, and a newcomer
 // is answered once one goes idle.
+//
+// A client can read its response before the server has marked the
+// connection idle, so the test waits for the server's own StateIdle
+// before it counts a connection as idle.
 func TestLimitConnsReclaimsIdle(t *testing.T) {
 	if ln := LimitConns(&http.Server{}, nil, 0); ln != nil {
 		t.Fatal("LimitConns(srv, ln, 0) is not ln")
@@ -371,11 +381,29 @@ func TestLimitConnsReclaimsIdle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	states := make(chan http.ConnState, 64)
-	srv.ConnState = func(_ net.Conn, st http.ConnState) {
-		select {
-		case states <- st:
-		default:
+	type connState struct {
+		client string // the client's end: the server's RemoteAddr
+		st     http.ConnState
+	}
+	states := make(chan connState, 256)
+	srv.ConnState = func(c net.Conn, st http.ConnState) {
+		states <- connState{c.RemoteAddr().String(), st}
+	}
+	var first []http.ConnState
+	idleNow := map[string]bool{}
+	waitIdle := func(c net.Conn) {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for !idleNow[c.LocalAddr().String()] {
+			select {
+			case s := <-states:
+				if len(first) == 0 {
+					first = append(first, s.st)
+				}
+				idleNow[s.client] = s.st == http.StateIdle
+			case <-timeout:
+				t.Fatalf("the server never marked %v idle", c.LocalAddr())
+			}
 		}
 	}
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
@@ -404,20 +432,23 @@ func TestLimitConnsReclaimsIdle(t *testing.T) {
 		if got := rawGet(t, idle[i], idleR[i]); got != "GET 0" {
 			t.Fatalf("idle conn %d: %q", i, got)
 		}
+		waitIdle(idle[i])
 	}
 	// The previous hook still runs.
-	if st := <-states; st != http.StateNew {
-		t.Fatalf("the hook set before LimitConns saw %v first", st)
+	if first[0] != http.StateNew {
+		t.Fatalf("the hook set before LimitConns saw %v first", first[0])
 	}
-	for range n {
+	for i := range n {
 		newcomer, br := dial()
 		if got := rawGet(t, newcomer, br); got != "GET 0" {
 			t.Fatalf("newcomer: %q", got)
 		}
-	}
-	// The oldest idle connection went first: the first one is closed.
-	if _, err := idleR[0].ReadByte(); err == nil {
-		t.Fatal("the oldest idle connection was not the one closed")
+		waitIdle(newcomer)
+		// The connection idle the longest went for it: idle[i], at once.
+		idle[i].SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := idleR[i].ReadByte(); !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !isReset(err) {
+			t.Fatalf("newcomer %d: idle conn %d was not closed for it: %v", i, i, err)
+		}
 	}
 
 	// A connection mid-request holds its slot: the newcomer is answered
