@@ -19,7 +19,8 @@ import (
 // that matter, and none of them has to be shown to the engine first.
 //
 // Layout: byte 0 picks the payload format (typedFormats), byte 1 the
-// policy and registry settings, then each node is two or more bytes: the
+// policy and registry settings (bit 7: a registry payload is decoded with
+// its format detected, not named), then each node is two or more bytes: the
 // address byte; the flags byte (bit 0: a health value follows, else the
 // registry's serving value is sent; bit 1: the second service; bits 2-5:
 // the port; bit 6: a mutation of the address follows; bit 7: the address in
@@ -59,8 +60,9 @@ type typedNode struct {
 // typedSet is a decoded typed input.
 type typedSet struct {
 	format registry.Format
-	policy int // index into weightPolicies
-	opts   int // index into registryOptions
+	policy int  // index into weightPolicies
+	opts   int  // index into registryOptions
+	detect bool // a registry payload is decoded with registry.FormatAuto
 	nodes  []typedNode
 }
 
@@ -136,6 +138,7 @@ func decodeTyped(data []byte) typedSet {
 		format: typedFormats[int(hdr[0])%len(typedFormats)],
 		policy: int(hdr[1]) % len(weightPolicies),
 		opts:   int(hdr[1]) / len(weightPolicies) % len(registryOptions),
+		detect: hdr[1]&0x80 != 0,
 	}
 	for len(data) > 0 && len(s.nodes) < maxTypedNodes {
 		a, f := take(&data, 1)[0], take(&data, 1)[0]
@@ -470,19 +473,33 @@ type payload []byte
 
 func (p payload) str(s string) payload {
 	p = append(p, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
+	for {
+		// Copy the run of bytes sent as they are (invalid UTF-8 goes
+		// through as sent) in one append, found by the standard library:
+		// a comparison per byte here would call the fuzzing build's
+		// tracing hook.
+		i := strings.IndexAny(s, escaped)
+		if i < 0 {
+			p = append(p, s...)
+			break
+		}
+		p = append(p, s[:i]...)
+		switch c := s[i]; c {
+		case '"', '\\':
 			p = append(p, '\\', c)
-		case c < 0x20 || c == 0x7f:
+		default: // C0 and DEL
 			p = append(p, `\u00`...)
 			p = append(p, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
-		default:
-			p = append(p, c) // invalid UTF-8 goes through as sent
 		}
+		s = s[i+1:]
 	}
 	return append(p, '"')
 }
+
+// escaped are the bytes payload.str escapes: the quote, the backslash, the
+// control characters and DEL.
+const escaped = "\"\\\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f" +
+	"\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f"
 
 // raw writes a weight as JSON; NaN and ±Inf as the bare tokens lua-cjson
 // and some registries write, which weights.ParseJSON reads.

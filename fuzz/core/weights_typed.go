@@ -147,12 +147,26 @@ func reasons(nes []*weights.NodeError) string {
 }
 
 // checkTypedRegistry checks a registry rendering under one setting. The
-// payload is decoded once, with its format named; DetectFormat must name
-// the same format (where it names another, the payload is decoded again as
-// detected and must give the same nodes).
+// payload is decoded once, with its format named or, as the input says
+// (typedSet.detect), detected from its shape (FormatAuto): each input costs
+// one decode, and a campaign covers both. Where detection names another
+// format (or none), the payload is decoded again with its format named,
+// and where both decode, they must give the same nodes; the named decode
+// is then the one checked.
 func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 	o := registryOptions[s.opts]
-	snap, rep, err := registry.Decode(s.format, payload, o)
+	f := s.format
+	if s.detect {
+		f = registry.FormatAuto
+	}
+	snap, rep, err := registry.Decode(f, payload, o)
+	if s.detect && rep.Format != string(s.format) {
+		named, nrep, nerr := registry.Decode(s.format, payload, o)
+		if err == nil && nerr == nil && !sameNodes(snap.Nodes, named.Nodes) {
+			return true, fmt.Errorf("format %s gives %v, detected format %s gives %v", s.format, named.Nodes, rep.Format, snap.Nodes)
+		}
+		snap, rep, err = named, nrep, nerr
+	}
 	ok, cerr := checkRegistryResult(o, snap, rep, err)
 	if cerr != nil {
 		return ok, cerr
@@ -167,10 +181,8 @@ func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 	if err != nil {
 		return false, nil
 	}
-	if f, derr := registry.DetectFormat(payload, o.Policy.Limits); derr == nil && f != s.format {
-		if auto, _, aerr := registry.Decode(registry.FormatAuto, payload, o); aerr == nil && !sameNodes(auto.Nodes, snap.Nodes) {
-			return true, fmt.Errorf("format %s gives %v, detected format %s gives %v", s.format, snap.Nodes, f, auto.Nodes)
-		}
+	if rep.Format != string(s.format) {
+		return true, fmt.Errorf("decoded as format %s, Report.Format says %q", s.format, rep.Format)
 	}
 	if rep.Refused != nil {
 		return true, nil
@@ -186,61 +198,74 @@ func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 	// Nacos weights are floats: following the registry, a decoder rounds
 	// them once scaled.
 	rounds := s.format == registry.FormatNacos && o.Convention == registry.FollowRegistry
+	addrs := s.addresses()
 	next := 0 // the typed node after the first one matched last
 	for _, nd := range snap.Nodes {
-		if problem := addressProblem(nd.ID); problem != "" {
-			return true, fmt.Errorf("accepted id %q is not an address: %s", nd.ID, problem)
-		}
-		// The node must have been sent after the previous one; when it was
-		// sent more than once (the same address, however spelled), every
-		// copy must read as the weight served: copies that disagree are
-		// never served.
+		// checkRegistryResult checked that nd.ID is an address in
+		// canonical form. The node must have been sent after the previous
+		// one; when it was sent more than once (the same address, however
+		// spelled), every copy must read as the weight served: copies that
+		// disagree are never served.
+		first := -1
 		for j := range s.nodes {
-			if !s.nodes[j].isAddress(nd.ID) {
+			if !addrs[j].has(nd.ID) {
 				continue
 			}
 			if err := typedWeightCheck(s.format, s.nodes[j], nd.Weight, o, scale, strict, rounds); err != nil {
 				return true, fmt.Errorf("node %q served with weight %d though its copy #%d reads otherwise: %w", nd.ID, nd.Weight, j, err)
 			}
-		}
-		first, err := -1, error(nil)
-		for j := next; j < len(s.nodes); j++ {
-			if !s.nodes[j].isAddress(nd.ID) {
-				continue
-			}
-			if first < 0 {
+			if first < 0 && j >= next {
 				first = j
 			}
-			if err = typedWeightCheck(s.format, s.nodes[j], nd.Weight, o, scale, strict, rounds); err == nil {
-				break
-			}
-			err = fmt.Errorf("node #%d %q: %w", j, nd.ID, err)
 		}
 		if first < 0 {
 			return true, fmt.Errorf("accepted node %q is not a node sent after node #%d", nd.ID, next-1)
 		}
-		if err != nil {
-			return true, err
-		}
 		next = first + 1
 	}
 	if strict {
-		if err := checkServed(s, snap.Nodes, o, scale); err != nil {
+		if err := checkServed(s, addrs, snap.Nodes, scale); err != nil {
 			return true, err
 		}
 	}
 	return len(snap.Nodes) > 0, nil
 }
 
-// isAddress reports whether id, a served address in canonical form, is
-// one of the ids a registry decoder may give n, once canonical.
-func (n typedNode) isAddress(id string) bool {
-	for _, x := range n.ids() {
-		if c, err := weights.ParseAddress(x); err == nil && c == id {
+// nodeAddrs are the ids a registry decoder may give a typed node, in
+// canonical form, each once.
+type nodeAddrs struct {
+	n int
+	a [3]string
+}
+
+func (na *nodeAddrs) has(id string) bool {
+	for _, c := range na.a[:na.n] {
+		if c == id {
 			return true
 		}
 	}
 	return false
+}
+
+// addresses lists, per typed node, the ids a registry decoder may give it
+// (typedNode.ids), once canonical: each spelling is read by
+// weights.ParseAddress once per input, not once per served node.
+func (s typedSet) addresses() []nodeAddrs {
+	out := make([]nodeAddrs, len(s.nodes))
+	for j, n := range s.nodes {
+		ids := n.ids()
+		na := &out[j]
+		for k, x := range ids {
+			if x == "" || slices.Contains(ids[:k], x) {
+				continue // "" is no address
+			}
+			if c, err := weights.ParseAddress(x); err == nil && !na.has(c) {
+				na.a[na.n] = c
+				na.n++
+			}
+		}
+	}
+	return out
 }
 
 // serving is what a registry's documentation says of an instance's health
@@ -331,15 +356,11 @@ func (a serving) and(b serving) serving { return min(a, b) }
 // 10,000, a number where the registry sends numbers and a string where it
 // sends strings; none at all for an EndpointSlice), is accepted at exactly
 // that weight times the scale.
-func checkServed(s typedSet, nodes []weights.Node, o registry.Options, scale int64) error {
+func checkServed(s typedSet, addrs []nodeAddrs, nodes []weights.Node, scale int64) error {
 	count := map[string]int{} // nodes sent per address, in canonical form
-	for _, n := range s.nodes {
-		var seen []string
-		for _, x := range n.ids() {
-			if c, err := weights.ParseAddress(x); err == nil && !slices.Contains(seen, c) {
-				seen = append(seen, c)
-				count[c]++
-			}
+	for _, na := range addrs {
+		for _, c := range na.a[:na.n] {
+			count[c]++
 		}
 	}
 	for j, n := range s.nodes {
