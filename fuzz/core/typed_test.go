@@ -119,3 +119,30 @@ func TestRefServing(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainAddressesCanonical: a plain node's address is its only id and is
+// canonical, as typedSet.addresses takes it without weights.ParseAddress.
+func TestPlainAddressesCanonical(t *testing.T) {
+	for _, f := range typedFormats {
+		for a := 0; a < 160; a++ {
+			for flags := 0; flags < 256; flags++ {
+				if flags&0x41 != 0 {
+					continue // health and mutation bytes would follow
+				}
+				s := decodeTyped([]byte{formatIndex(t, f), 0, byte(a), byte(flags), wAbsent})
+				n := s.nodes[0]
+				if !n.plain {
+					continue
+				}
+				for _, x := range n.ids() {
+					if x == "" {
+						continue
+					}
+					if c, err := weights.ParseAddress(x); err != nil || c != n.id() {
+						t.Fatalf("%s: plain node %q has the id %q, canonical %q (%v)", f, n.id(), x, c, err)
+					}
+				}
+			}
+		}
+	}
+}

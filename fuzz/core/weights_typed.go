@@ -249,12 +249,18 @@ func (na *nodeAddrs) has(id string) bool {
 
 // addresses lists, per typed node, the ids a registry decoder may give it
 // (typedNode.ids), once canonical: each spelling is read by
-// weights.ParseAddress once per input, not once per served node.
+// weights.ParseAddress once per input, not once per served node. A plain
+// node's only id is its address as generated, IPv4 and a port 1-65535 in
+// decimal, which is canonical.
 func (s typedSet) addresses() []nodeAddrs {
 	out := make([]nodeAddrs, len(s.nodes))
 	for j, n := range s.nodes {
-		ids := n.ids()
 		na := &out[j]
+		if n.plain {
+			na.a[0], na.n = n.id(), 1
+			continue
+		}
+		ids := n.ids()
 		for k, x := range ids {
 			if x == "" || slices.Contains(ids[:k], x) {
 				continue // "" is no address
