@@ -5,11 +5,14 @@
 // what it is, and so is a path that does not resolve (a dangling symbolic
 // link, a loop of links).
 //
-// The file is opened non-blocking (a FIFO without a writer would otherwise
-// block the open itself) and without becoming a controlling terminal, and is
-// judged by fstat on the open descriptor, not by a stat of the path before
-// the open, so a regular file swapped for a FIFO or a device between the two
-// is refused rather than waited on.
+// The path is judged twice. A stat before the open refuses what is plainly
+// not a regular file without opening it at all: opening a device can act
+// (a terminal, a tape that rewinds), and a socket cannot be opened, only
+// named. The file is then opened non-blocking (a FIFO without a writer
+// would otherwise block the open itself) and without becoming a
+// controlling terminal, and judged again by fstat on the open descriptor,
+// so a regular file swapped for a FIFO or a device between the stat and the
+// open is refused rather than waited on.
 package regfile
 
 import (
@@ -25,6 +28,11 @@ import (
 // caller decides what to say). A limit of 0 or less reads nothing but still
 // checks the file. Errors name the path.
 func Read(path string, limit int64) ([]byte, error) {
+	// A stat error (a dangling link, a loop) is left to the open, which
+	// reports it the usual way.
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, &NotRegularError{Path: path, Mode: st.Mode()}
+	}
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		return nil, err

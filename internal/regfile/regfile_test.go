@@ -77,7 +77,7 @@ func TestReadRefusesWhatIsNotARegularFile(t *testing.T) {
 	cases = append(cases,
 		regfiletest.Case{Name: "link to a fifo", Path: toFIFO, Want: "is not a regular file (a named pipe (FIFO))"},
 		regfiletest.Case{Name: "dev null", Path: "/dev/null", Want: "is not a regular file (a character device)"},
-		regfiletest.Case{Name: "socket", Path: sock, Want: "no such device or address"},
+		regfiletest.Case{Name: "socket", Path: sock, Want: "is not a regular file (a socket)"},
 		regfiletest.Case{Name: "missing", Path: filepath.Join(dir, "nope"), Want: "no such file or directory"},
 	)
 	for _, c := range cases {
