@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
@@ -214,57 +215,65 @@ func number(args []string, i, def int) int {
 }
 
 // Fleets: node sets too large to write out, so that every kind of
-// schedule is reachable. PATTERN 0 gives 257 + COUNT mod 8 nodes of weight
-// 1: an exact cycle in a table of two bytes per entry (more than 256
-// nodes; one byte per entry is what smaller sets get). Any other PATTERN
-// gives fleetBase + COUNT mod 8 nodes: the first 13 (the ones the compact
-// form names) weigh 1024 + (i × step mod 2048), step = 2×PATTERN - 1, the
-// others 3100, 3101, ...: the gcd is 1, the heaviest weight is one of the
-// others (a rows build's work grows with it: 1,024 more for the named ones
-// would cost a fifth more) and below the rows schedule's 16,384, and the
-// cycle is longer than a table of 256 Ki entries holds, even with every named node ejected or drained (the other
-// 87 or more weigh 273,441 or more): the rows schedule, never a long exact
-// cycle that a build would walk. (Fewer, heavier nodes reach it too, but
-// its build grows with the heaviest weight: 100 nodes of about 3,000 build
-// in a quarter of the time 36 of about 12,000 take.) (A huge weight among a few
-// nodes gives the spread schedule.) Nodes are named n0, n1, ..., so that
-// the compact form's other operations name the first ones. Table schedules
-// of four bytes per entry need more than 65,536 nodes, a build too slow for
-// fuzzing: they are left to the balancer's own tests.
+// schedule is reachable. A fleet holds fleetBase + COUNT mod 8 nodes: more
+// than 256, so that a table schedule takes two bytes per entry (one byte is
+// what smaller sets get) and a cycle longer than 128 Ki picks is too long
+// for one. PATTERN 0 gives them weight 1: an exact cycle in a two-byte
+// table. Any other PATTERN gives the rows schedule: the first 12 nodes (the
+// ones the compact form names) weigh 1 + (i × step mod 512), step =
+// 2×PATTERN - 1, the others 524 to 555 (524 + their place mod 32): the gcd
+// is 1, the heaviest weight is one of the others and far below the rows
+// schedule's 16,384, and the cycle is longer than a two-byte table of 256
+// KiB holds, even with every named node ejected or drained (the other 245
+// or more weigh 131,072 or more). A rows build's work grows with the
+// heaviest weight and a fleet's per-operation work with the node count:
+// above 256 nodes the rows schedule starts at a cycle half as long as
+// below, so the heaviest weight is about 550 (100 nodes would need about
+// 3,000; 36 about 12,000). (A huge weight among a few nodes gives the
+// spread schedule.) The named nodes are n0 ... n11, so that the compact
+// form's other operations name them, the others o012, o013, ...: in the
+// order of their ids but for n10 and n11, so that New's sort by id finds
+// the set sorted. Table schedules of four bytes per entry need more than
+// 65,536 nodes, a build too slow for fuzzing: they are left to the
+// balancer's own tests.
 const (
-	fleetBase = 100 // nodes of a rows fleet, at least
-	wideBase  = 257 // nodes of a two-byte table fleet, at least
+	fleetBase   = 257 // nodes of a fleet, at least
+	fleetNamed  = 12  // the first nodes of a fleet, the ones binaryIDs names
+	namedSpread = 512 // named nodes weigh 1 to namedSpread
+	otherWeight = 524 // the other nodes weigh otherWeight + (place mod 32)
 )
 
 // fleetNodes returns the fleet of the given count and pattern.
 func fleetNodes(count, pattern int) []weights.Node {
 	pattern %= 256
-	n := fleetBase + count%8
-	if pattern == 0 {
-		n = wideBase + count%8
-	}
-	nodes := make([]weights.Node, n)
+	nodes := make([]weights.Node, fleetBase+count%8)
 	step := 2*pattern - 1
 	for i := range nodes {
 		nodes[i] = weights.Node{ID: fleetIDs[i], Weight: 1}
 		switch {
 		case pattern == 0:
-		case i < len(binaryIDs):
-			nodes[i].Weight = uint32(1024 + i*step%2048)
+		case i < fleetNamed:
+			nodes[i].Weight = uint32(1 + i*step%namedSpread)
 		default:
-			nodes[i].Weight = uint32(3100 + i - len(binaryIDs))
+			nodes[i].Weight = uint32(otherWeight + i%32)
 		}
 	}
 	return nodes
 }
 
-// fleetIDs are the ids of the largest fleet, built once.
-var fleetIDs = func() []string {
-	ids := make([]string, wideBase+7)
+// fleetIDs are the ids of the largest fleet, built once, and fleetIndex
+// their places.
+var fleetIDs, fleetIndex = func() ([]string, map[string]int) {
+	ids := make([]string, fleetBase+7)
+	index := make(map[string]int, len(ids))
 	for i := range ids {
 		ids[i] = "n" + strconv.Itoa(i)
+		if i >= fleetNamed {
+			ids[i] = fmt.Sprintf("o%03d", i)
+		}
+		index[ids[i]] = i
 	}
-	return ids
+	return ids, index
 }()
 
 func clampIDs(ids []string) []string {

@@ -146,18 +146,35 @@ func TestBoundWeightKeepsBuildsCheap(t *testing.T) {
 // (balancer's maxRows).
 const rowsTop = 1<<14 - 1
 
-// TestFleetSchedules: every fleet of pattern 0 is an exact cycle of one
-// pick per node in a table of two bytes per entry (more than 256 nodes),
-// short enough for the cycle operation, and every other fleet has a gcd of
-// 1, a cycle too long for a table and no reduced weight above the rows
-// schedule's limit, so that the compact form reaches the rows schedule
-// with two bytes.
+// TestFleetSchedules: every fleet holds more than 256 nodes (two bytes per
+// table entry) with distinct ids, the first ones named as the compact form
+// names them, in the order of their ids but for a few, so that New's sort
+// finds the set sorted; every fleet of pattern 0 is an exact cycle of one
+// pick per node, short enough for the cycle operation, and every other
+// fleet has a gcd of 1, a cycle too long for a two-byte table and no reduced
+// weight above the rows schedule's limit, with or without the named nodes,
+// so that the compact form reaches the rows schedule with two bytes.
 func TestFleetSchedules(t *testing.T) {
 	for count := 0; count < 256; count++ {
 		for _, pattern := range []int{0, 1, 2, 77, 128, 255, 256} {
 			nodes := fleetNodes(count, pattern)
 			if invalidIDs(nodes) != "" {
 				t.Fatalf("fleet %d %d: %s", count, pattern, invalidIDs(nodes))
+			}
+			if len(nodes) <= 256 {
+				t.Fatalf("fleet %d %d: %d nodes, want more than 256", count, pattern, len(nodes))
+			}
+			unsorted := 0
+			for i, n := range nodes {
+				if i < len(binaryIDs)-1 && n.ID != binaryIDs[i] {
+					t.Fatalf("fleet %d %d: node %d is %q, want %q", count, pattern, i, n.ID, binaryIDs[i])
+				}
+				if i > 0 && n.ID < nodes[i-1].ID {
+					unsorted++
+				}
+			}
+			if unsorted > 2 {
+				t.Fatalf("fleet %d %d: %d ids below the one before", count, pattern, unsorted)
 			}
 			var g, sum, top uint64
 			for _, n := range nodes {
@@ -166,30 +183,30 @@ func TestFleetSchedules(t *testing.T) {
 				top = max(top, uint64(n.Weight))
 			}
 			if pattern%256 == 0 {
-				if g != 1 || top != 1 || len(nodes) <= 256 || sum > maxCycle {
+				if g != 1 || top != 1 || sum > maxCycle {
 					t.Fatalf("fleet %d %d: %d nodes, weights up to %d, gcd %d; want more than 256 nodes of weight 1, a cycle the cycle operation walks",
 						count, pattern, len(nodes), top, g)
 				}
 				continue
 			}
-			if g != 1 || sum <= tableLimit || top > rowsTop {
+			if g != 1 || sum <= tableLimit/2 || top > rowsTop {
 				t.Fatalf("fleet %d %d: gcd %d, cycle %d, top %d: not the rows schedule", count, pattern, g, sum, top)
 			}
 			// Without the nodes the compact form names (ejected, drained).
 			g, sum = 0, 0
-			for _, n := range nodes[len(binaryIDs):] {
+			for _, n := range nodes[len(binaryIDs)-1:] {
 				g = gcd64(g, uint64(n.Weight))
 				sum += uint64(n.Weight)
 			}
-			if sum/g <= tableLimit {
-				t.Fatalf("fleet %d %d: without n0 to n12 a cycle of %d fits a table", count, pattern, sum/g)
+			if sum/g <= tableLimit/2 {
+				t.Fatalf("fleet %d %d: without n0 to n11 a cycle of %d fits a two-byte table", count, pattern, sum/g)
 			}
 		}
 	}
 	if got := decodeScript([]byte("fleet 1 2")); len(got) != 1 || got[0].kind != opFleet || len(got[0].nodes) != fleetBase+1 {
 		t.Fatalf("fleet 1 2 read as %+v", got)
 	}
-	if got := decodeScript([]byte{byte(opFleet - 1), 240, 0, 3}); len(got) != 1 || got[0].kind != opFleet || got[0].nodes[1].Weight != 1024+5 {
+	if got := decodeScript([]byte{byte(opFleet - 1), 240, 0, 3}); len(got) != 1 || got[0].kind != opFleet || got[0].nodes[1].Weight != 1+5 {
 		t.Fatalf("the compact fleet 0 3 read as %+v", got)
 	}
 	if got := decodeScript([]byte{byte(opFleet - 1), 239, 0, 3}); len(got) == 0 || got[0].kind != opFleet || got[0].nodes != nil {
