@@ -32,7 +32,11 @@ type scriptRun struct {
 	b      *balancer.Balancer
 	drop   int                  // the max-weight-drop percent b was built with (0: none)
 	states []balancer.NodeState // as of now, refreshed after every change
-	calls  int                  // balancer calls made, for the report
+	// serve and weighted count the states with a positive effective and
+	// configured weight: what a pick must do, kept with the states so
+	// that each pick's check costs no walk over a fleet's.
+	serve, weighted int
+	calls           int // balancer calls made, for the report
 	// behind: an Eject, Restore or clock move since the last Sync or
 	// Update. The schedule may not reflect it yet: picks still never
 	// return a node that is not serving, but a node that came back may
@@ -75,14 +79,14 @@ func (r *scriptRun) run(ops []op) (served bool, err error) {
 		case opMaxWeightDrop:
 			r.opts.maxDrop = min(o.n, 100)
 		case opNodes:
-			err = r.build(o.nodes)
+			err = r.build(o.nodes, false)
 		case opFleet:
 			// One fleet a script: a fleet's build costs a hundred times a
 			// small set's, and a second one reaches nothing the first did
 			// not.
 			if !r.fleet && o.nodes != nil {
 				r.fleet = true
-				err = r.build(o.nodes)
+				err = r.build(o.nodes, true)
 			}
 		case opUpdate:
 			r.phase = -1
@@ -124,13 +128,57 @@ func (r *scriptRun) run(ops []op) (served bool, err error) {
 
 // refresh re-reads the states (applying clock-driven changes).
 func (r *scriptRun) refresh() {
-	if r.b != nil {
-		r.states = r.b.States()
-		r.calls++
+	if r.b == nil {
+		return
+	}
+	r.states = r.b.States()
+	r.calls++
+	r.serve, r.weighted = 0, 0
+	for _, st := range r.states {
+		r.count(st, 1)
 	}
 }
 
-func (r *scriptRun) build(nodes []weights.Node) error {
+// count adds (add 1) or takes off (-1) one state from serve and weighted.
+func (r *scriptRun) count(st balancer.NodeState, add int) {
+	if st.Effective > 0 {
+		r.serve += add
+	}
+	if st.Weight != 0 {
+		r.weighted += add
+	}
+}
+
+// refreshOne re-reads the state of member k alone, after an Eject or a
+// Restore of it on a fleet: neither moves the clock, and neither changes
+// another member's state (a balancer that did would answer picks the
+// states do not allow, or report the wrong state for this one), so the
+// states read before hold for the others, and a fleet's operations cost no
+// walk over all of its members.
+func (r *scriptRun) refreshOne(k int) error {
+	id := r.states[k].ID
+	st, ok := r.b.State(id)
+	r.calls++
+	if !ok {
+		return fmt.Errorf("State(%q) of a member says it is not one", id)
+	}
+	if st.ID != id || st.Weight != r.states[k].Weight {
+		return fmt.Errorf("State(%q) = %+v, member %d is %s=%d", id, st, k, id, r.states[k].Weight)
+	}
+	r.count(r.states[k], -1)
+	r.states[k] = st
+	r.count(st, 1)
+	return checkState(st)
+}
+
+// isFleet tells a fleet's states from a node set's: a nodes or update
+// line holds at most maxScriptNodes nodes.
+func (r *scriptRun) isFleet() bool { return len(r.states) > maxScriptNodes }
+
+// build builds a balancer over nodes; fleet says they are fleetNodes',
+// valid by construction (TestFleetSchedules), so that their ids are not
+// checked again for every input that builds one.
+func (r *scriptRun) build(nodes []weights.Node, fleet bool) error {
 	opts := []balancer.Option{balancer.WithAlgorithm(r.opts.algo), balancer.WithClock(r.clock)}
 	if r.opts.start >= 0 {
 		opts = append(opts, balancer.WithStart(r.opts.start))
@@ -149,7 +197,10 @@ func (r *scriptRun) build(nodes []weights.Node) error {
 	}
 	b, err := balancer.New(nodes, opts...)
 	r.calls++
-	bad := invalidIDs(nodes)
+	bad := ""
+	if !fleet {
+		bad = invalidIDs(nodes)
+	}
 	startBad := r.opts.start >= len(nodes)
 	switch {
 	case err != nil && bad == "" && !startBad:
@@ -296,14 +347,7 @@ func (r *scriptRun) update(nodes []weights.Node) error {
 }
 
 // eligible returns how many members may be picked now.
-func (r *scriptRun) eligible() (n int) {
-	for _, st := range r.states {
-		if st.Effective > 0 {
-			n++
-		}
-	}
-	return n
-}
+func (r *scriptRun) eligible() int { return r.serve }
 
 // serving reports whether member id may be picked now.
 func (r *scriptRun) serving(id string) bool {
@@ -317,16 +361,10 @@ func (r *scriptRun) wantPickErr() error {
 	if r.eligible() > 0 {
 		return nil
 	}
-	drained := true
-	for _, st := range r.states {
-		if st.Weight != 0 {
-			drained = false
-		}
-	}
 	switch {
 	case len(r.states) == 0:
 		return balancer.ErrNoBackends
-	case drained:
+	case r.weighted == 0:
 		return balancer.ErrAllDrained
 	}
 	return balancer.ErrAllEjected
@@ -382,7 +420,7 @@ func (r *scriptRun) nextExcluding(ids []string) (bool, error) {
 		tried.Add(id)
 	}
 	for k := 0; k <= want; k++ {
-		if k == maxScriptPicks && len(r.states) > maxScriptNodes {
+		if k == maxScriptPicks && r.isFleet() {
 			// A fleet: the retry loop is checked for as many answers as
 			// a next line takes (a walk to the end costs answers ×
 			// tried, hundreds of times that).
@@ -416,8 +454,16 @@ func (r *scriptRun) nextExcluding(ids []string) (bool, error) {
 	return false, fmt.Errorf("NextExcluding did not end with ErrAllExcluded after %d serving nodes", want)
 }
 
-// index returns the place of member id in the states, -1 if none.
+// index returns the place of member id in the states, -1 if none. A
+// fleet's member of id fleetIDs[k] is at place k (checkMembers checked
+// that after the build): a look-up, not a walk over hundreds of members.
 func (r *scriptRun) index(id string) int {
+	if r.isFleet() {
+		if k, ok := fleetIndex[id]; ok && k < len(r.states) && r.states[k].ID == id {
+			return k
+		}
+		return -1
+	}
 	for k := range r.states {
 		if r.states[k].ID == id {
 			return k
@@ -437,11 +483,18 @@ func (r *scriptRun) eject(id string, d time.Duration) error {
 	if r.b == nil {
 		return nil
 	}
-	_, member := r.member(id)
+	k := r.index(id)
+	member := k >= 0
 	err := r.b.Eject(id, r.clock().Add(d))
 	r.calls++
 	r.behind = true
-	r.refresh()
+	if member && r.isFleet() {
+		if err := r.refreshOne(k); err != nil {
+			return err
+		}
+	} else {
+		r.refresh()
+	}
 	switch {
 	case !member:
 		if !errors.Is(err, balancer.ErrUnknownNode) {
@@ -462,11 +515,18 @@ func (r *scriptRun) restore(id string) error {
 	if r.b == nil {
 		return nil
 	}
-	_, member := r.member(id)
+	k := r.index(id)
+	member := k >= 0
 	err := r.b.Restore(id)
 	r.calls++
 	r.behind = true
-	r.refresh()
+	if member && r.isFleet() {
+		if err := r.refreshOne(k); err != nil {
+			return err
+		}
+	} else {
+		r.refresh()
+	}
 	switch {
 	case !member:
 		if !errors.Is(err, balancer.ErrUnknownNode) {
@@ -517,26 +577,13 @@ func (r *scriptRun) cycle() (bool, error) {
 	}
 	var picks [2 * maxCycle]int32
 	counts := make([]uint64, len(r.states))
-	index := r.index
-	if len(r.states) > maxScriptNodes { // a fleet
-		at := make(map[string]int, len(r.states))
-		for k, st := range r.states {
-			at[st.ID] = k
-		}
-		index = func(id string) int {
-			if k, ok := at[id]; ok {
-				return k
-			}
-			return -1
-		}
-	}
 	for i := 0; i < 2*length; i++ {
 		n, err := r.b.Next()
 		r.calls++
 		if err != nil {
 			return false, fmt.Errorf("Next() failed in a cycle: %v", err)
 		}
-		k := index(n.ID)
+		k := r.index(n.ID)
 		if k < 0 {
 			return false, fmt.Errorf("Next() returned %s, not a member", n.ID)
 		}
@@ -558,7 +605,7 @@ func (r *scriptRun) cycle() (bool, error) {
 				length, st.ID, counts[k], want, r.states)
 		}
 	}
-	if r.phase >= 0 && len(r.states) <= maxScriptNodes { // not for fleets: the reference costs members × picks
+	if r.phase >= 0 && !r.isFleet() { // not for fleets: the reference costs members × picks
 		want := smoothReference(r.states, g, r.phase, 2*length)
 		if !slices.Equal(want, seq) {
 			return false, fmt.Errorf("from pick %d of a fresh balancer: picks %v, nginx's smooth WRR gives %v (effective weights %v)",
