@@ -50,13 +50,16 @@ func BenchmarkHostile(b *testing.B) {
 
 // writeHostile names a directory to write the hostile payloads to, for
 // measuring the command on them (see bench/README.md).
-var writeHostile = flag.String("write-hostile", "", "write the hostile payloads as DIR/NAME.json")
+var writeHostile = flag.String("write-hostile", "", "write the hostile payloads as DIR/NAME.json (DIR is created)")
 
 // TestHostileBounded decodes each hostile payload in auto mode and checks
 // what bounds its cost by counting, not timing: nothing is served, and the
 // bytes allocated by one decode stay under 16 times the payload (128 MiB).
 func TestHostileBounded(t *testing.T) {
 	if *writeHostile != "" {
+		if err := os.MkdirAll(*writeHostile, 0o755); err != nil {
+			t.Fatal(err)
+		}
 		for name, data := range hostilePayloads() {
 			if err := os.WriteFile(filepath.Join(*writeHostile, name+".json"), data, 0o644); err != nil {
 				t.Fatal(err)
