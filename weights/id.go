@@ -113,6 +113,9 @@ func idProblem(id string) string {
 	if plantTrailingNewline && len(id) > 1 && id[len(id)-1] == '\n' {
 		id = id[:len(id)-1]
 	}
+	if !anyIn(id, &idLook) {
+		return "" // printable ASCII without space: nothing below can fail
+	}
 	for i := 0; i < len(id); {
 		c := id[i]
 		if c < utf8.RuneSelf {
@@ -240,12 +243,54 @@ func ipv6ID(id, host, port string) (string, string) {
 // host.
 func canonicalName(host string) (string, bool) {
 	name := strings.TrimSuffix(host, ".")
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; 'A' <= c && c <= 'Z' {
-			return strings.ToLower(name), true
-		}
+	if anyIn(name, &upperLetter) {
+		return strings.ToLower(name), true
 	}
 	return name, len(name) != len(host)
+}
+
+// Byte classes for anyIn: 1 marks the bytes of the class.
+var (
+	// idLook: the bytes idProblem looks at closely, all but printable
+	// ASCII (space included, for the white space at either end).
+	idLook = byteClass(func(c byte) bool { return c <= ' ' || c >= 0x7f })
+	// hostOdd: the bytes that are not a letter, a digit, '-', '_' or '.'.
+	hostOdd = byteClass(func(c byte) bool {
+		return !(isDigit(c) || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '_' || c == '.')
+	})
+	upperLetter = byteClass(func(c byte) bool { return 'A' <= c && c <= 'Z' })
+)
+
+func byteClass(in func(c byte) bool) (t [256]uint8) {
+	for c := range t {
+		if in(byte(c)) {
+			t[c] = 1
+		}
+	}
+	return t
+}
+
+// anyIn reports whether s holds a byte of class t. It looks at eight bytes
+// a step with one branch: the same work as a loop that tests each byte,
+// but under a fuzzing build every comparison in safewrr's code calls a
+// tracing hook, and ids are checked for every node of every payload.
+func anyIn(s string, t *[256]uint8) bool {
+	n := len(s)
+	if n < 8 {
+		var m uint8
+		for i := 0; i < n; i++ {
+			m |= t[s[i]]
+		}
+		return m != 0
+	}
+	var m uint8
+	for i := 0; i+8 <= n; i += 8 {
+		b := s[i : i+8]
+		m |= t[b[0]] | t[b[1]] | t[b[2]] | t[b[3]] | t[b[4]] | t[b[5]] | t[b[6]] | t[b[7]]
+	}
+	b := s[n-8:] // the tail, overlapping the last step
+	m |= t[b[0]] | t[b[1]] | t[b[2]] | t[b[3]] | t[b[4]] | t[b[5]] | t[b[6]] | t[b[7]]
+	return m != 0
 }
 
 // zoneOK reports whether an IPv6 zone ("eth0" in fe80::1%eth0) is empty or
@@ -295,6 +340,9 @@ func hostProblem(host string) string {
 	if len(name) == 0 || len(name) > 253 {
 		return "the id's host " + strconv.Quote(host) + " is not a DNS name (1-253 bytes)"
 	}
+	// Only a byte that is not a letter, a digit, '-', '_' or '.' makes
+	// the loop over a label's bytes below say something.
+	odd := anyIn(name, &hostOdd)
 	var last string
 	for rest, more := name, true; more; {
 		var label string
@@ -306,7 +354,7 @@ func hostProblem(host string) string {
 		if label[0] == '-' || label[len(label)-1] == '-' {
 			return "the id's host " + strconv.Quote(host) + " has a label that starts or ends with '-'"
 		}
-		for i := 0; i < len(label); i++ {
+		for i := 0; odd && i < len(label); i++ {
 			switch c := label[i]; {
 			case isDigit(c), c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '-', c == '_':
 			case c >= utf8.RuneSelf:

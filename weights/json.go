@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -659,16 +660,19 @@ func (sc *scanner) next(closing byte, looking string) (more bool, err error) {
 func (sc *scanner) str() (string, error) {
 	start := sc.i + 1
 	// Find the first strStop byte, eight bytes a step (one branch for the
-	// eight), then byte by byte.
-	i := start
+	// eight, and its place among them from the bits of the step), then, in
+	// the last bytes of the input, byte by byte.
+	i, found := start, false
 	for ; i+8 <= len(sc.s); i += 8 {
 		b := sc.s[i : i+8]
-		if strStop[b[0]]|strStop[b[1]]|strStop[b[2]]|strStop[b[3]]|
-			strStop[b[4]]|strStop[b[5]]|strStop[b[6]]|strStop[b[7]] != 0 {
+		if m := strStop[b[0]] | strStop[b[1]]<<1 | strStop[b[2]]<<2 | strStop[b[3]]<<3 |
+			strStop[b[4]]<<4 | strStop[b[5]]<<5 | strStop[b[6]]<<6 | strStop[b[7]]<<7; m != 0 {
+			i += bits.TrailingZeros8(m)
+			found = true
 			break
 		}
 	}
-	for i < len(sc.s) && !strStopped[sc.s[i]] {
+	for !found && i < len(sc.s) && !strStopped[sc.s[i]] {
 		i++
 	}
 	if i >= len(sc.s) {
