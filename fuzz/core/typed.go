@@ -140,14 +140,27 @@ func decodeTyped(data []byte) typedSet {
 		opts:   int(hdr[1]) / len(weightPolicies) % len(registryOptions),
 		detect: hdr[1]&0x80 != 0,
 	}
+	// What the format means for every node, read once per set.
+	var inURL, oneService, slice, snapshot bool
+	switch s.format {
+	case registry.FormatMap, formatArray:
+		oneService, snapshot = true, true
+	case registry.FormatKratos:
+		inURL, oneService = true, true // the service name is not a filter here
+	case registry.FormatAPISIX, registry.FormatNacos:
+		oneService = true // Nacos: one service per response
+	case registry.FormatDiscovery:
+		inURL = true
+	case registry.FormatEndpointSlice:
+		slice = true
+	}
 	for len(data) > 0 && len(s.nodes) < maxTypedNodes {
 		a, f := take(&data, 1)[0], take(&data, 1)[0]
-		n := typedNode{port: typedPorts[int(f>>2&15)%len(typedPorts)], svc: int(f>>1) & 1, alt: f&0x80 != 0}
-		n.inURL = s.format == registry.FormatDiscovery || s.format == registry.FormatKratos
-		switch s.format {
-		case registry.FormatMap, formatArray, registry.FormatAPISIX, registry.FormatNacos, registry.FormatKratos:
-			n.svc = 0 // one service (Nacos: per response; Kratos: the name is not a filter here)
-		case registry.FormatEndpointSlice:
+		n := typedNode{port: typedPorts[int(f>>2&15)%len(typedPorts)], svc: int(f>>1) & 1, alt: f&0x80 != 0, inURL: inURL}
+		if oneService {
+			n.svc = 0
+		}
+		if slice {
 			n.port = 80 // the slice's port, shared by its endpoints
 		}
 		switch {
@@ -163,7 +176,7 @@ func decodeTyped(data []byte) typedSet {
 		if f&0x40 != 0 {
 			at, piece := int(take(&data, 1)[0]), pieceOf(take(&data, 1)[0])
 			target := &n.host
-			if s.format == registry.FormatMap || s.format == formatArray {
+			if snapshot {
 				n.idText = n.id()
 				target = &n.idText
 			}
@@ -175,7 +188,7 @@ func decodeTyped(data []byte) typedSet {
 			n.plain = false
 		}
 		n.weight = typedWeight(&data)
-		if s.format == registry.FormatEndpointSlice {
+		if slice {
 			n.weight = weights.Raw{} // EndpointSlices carry no weight
 		}
 		s.nodes = append(s.nodes, n)
