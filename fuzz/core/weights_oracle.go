@@ -554,17 +554,20 @@ func checkRegistryResult(o registry.Options, snap weights.Snapshot, rep registry
 	if rep.Refused != nil && len(snap.Nodes) != 0 {
 		return true, fmt.Errorf("registry %s: refused snapshot has %d nodes", rep.Format, len(snap.Nodes))
 	}
+	address := rep.Format != string(registry.FormatMap) || o.Policy.IDs == weights.IDsAddress
 	for _, n := range snap.Nodes {
 		if n.ID == "" || n.Weight > max {
 			return true, fmt.Errorf("registry %s: accepted node %q with weight %d (maximum %d)", rep.Format, n.ID, n.Weight, max)
 		}
 		// Every id follows the id rules; a registry's ids (and a map's
 		// under IDsAddress) are addresses.
-		problem := idRuleProblem(n.ID)
-		if problem == "" && (rep.Format != string(registry.FormatMap) || o.Policy.IDs == weights.IDsAddress) {
-			problem = addressProblem(n.ID)
+		var problem string
+		if address {
+			problem = addressProblem(n.ID) // the id rules first
+		} else {
+			problem = idRuleProblem(n.ID)
 		}
-		if problem == "" && (rep.Format != string(registry.FormatMap) || o.Policy.IDs == weights.IDsAddress) {
+		if problem == "" && address {
 			// an address is served in canonical form, so that one
 			// backend spelled two ways is one node
 			if c, err := weights.ParseAddress(n.ID); err != nil || c != n.ID {
