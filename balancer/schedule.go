@@ -193,7 +193,9 @@ func newSchedule(m *members, eff []uint32, cfg *config) *schedule {
 	n := len(m.nodes)
 	s := &schedule{m: m, nodes: m.nodes, algo: cfg.algo, prefix: make([]uint64, n+1), deadline: never}
 	for _, w := range eff {
-		s.gcd = gcd(s.gcd, uint64(w))
+		if s.gcd = gcd(s.gcd, uint64(w)); s.gcd == 1 {
+			break // gcd(1, w) = 1
+		}
 	}
 	for i, w := range eff {
 		r := uint64(0)
@@ -452,11 +454,15 @@ func (s *schedule) buildRows() {
 			cnt[r]++
 		}
 	}
-	next := make([]uint64, top+2) // where weight t starts in rowNodes
+	// next[t]: where weight t starts in rowNodes (the nodes heavier than
+	// t come first); cnt[t] becomes the number of nodes weighing at least
+	// t: row t's length.
+	next := make([]uint64, top+2)
 	var acc uint64
 	for t := top; t >= 1; t-- {
 		next[t] = acc
 		acc += cnt[t]
+		cnt[t] = acc
 	}
 	s.rowNodes = make([]weights.Node, acc)
 	for i := range n {
@@ -465,35 +471,44 @@ func (s *schedule) buildRows() {
 			next[r]++
 		}
 	}
-	// cnt[t] becomes the number of nodes weighing at least t: row t's length.
-	acc = 0
-	for t := top; t >= 1; t-- {
-		acc += cnt[t]
-		cnt[t] = acc
-	}
-	c := spreadStep(top)
-	s.rowStart = make([]uint64, top+1)
-	for t := uint64(1); t <= top; t++ {
-		s.rowStart[1+((t-1)*c)%top] = cnt[t] // row lengths first, then sums
-	}
-	for k := uint64(1); k <= top; k++ {
-		s.rowStart[k] += s.rowStart[k-1]
-	}
+	// Place k holds the row of threshold t with (t-1)*c = k (mod top):
+	// t-1 = k*inv, inv the inverse of c. One pass over the places sums
+	// the row lengths into rowStart and fills the buckets: bucket b holds
+	// the row of position b<<shift, the first bucket whose position is at
+	// or past a row's end belongs to the next rows.
+	inv := inverseMod(spreadStep(top), top)
 	L := s.length
 	for (L-1)>>s.shift+1 > 2*top {
 		s.shift++
 	}
 	nb := int((L-1)>>s.shift + 1)
 	s.bucket = make([]uint32, nb+1)
-	k := 0
-	for b := range nb {
-		p := uint64(b) << s.shift
-		for s.rowStart[k+1] <= p {
-			k++
+	s.rowStart = make([]uint64, top+1)
+	b := 0
+	for k := range top {
+		end := s.rowStart[k] + cnt[1+k*inv%top]
+		s.rowStart[k+1] = end
+		for last := int((end - 1) >> s.shift); b <= last; b++ {
+			s.bucket[b] = uint32(k)
 		}
-		s.bucket[b] = uint32(k)
 	}
 	s.bucket[nb] = uint32(top - 1)
+}
+
+// inverseMod returns the inverse of c modulo m (c and m coprime, m >= 1):
+// x in [0, m) with c*x = 1 (mod m); 0 for m = 1.
+func inverseMod(c, m uint64) uint64 {
+	// Extended Euclid on (m, c), tracking the coefficients of c modulo m
+	// as values in [0, m): r0 = m ≡ 0*c, r1 = c ≡ 1*c.
+	r0, r1 := m, c%m
+	x0, x1 := uint64(0), uint64(1)%m
+	for r1 != 0 {
+		q := r0 / r1
+		r0, r1 = r1, r0-q*r1
+		// x0 - q*x1 (mod m), without going negative.
+		x0, x1 = x1, (x0+m-q%m*x1%m)%m
+	}
+	return x0
 }
 
 // buildSpread sets up the long-cycle representation for huge weight
