@@ -182,6 +182,17 @@ func (b *Balancer) States() []NodeState {
 	now := b.now()
 	b.expire(now)
 	out := make([]NodeState, len(b.m.nodes))
+	if len(b.until) == 0 && len(b.ramp) == 0 {
+		// Nothing ejected or ramping: every member serves at its weight
+		// or is drained, and no lookup by id is needed.
+		for i, n := range b.m.nodes {
+			out[i] = NodeState{ID: n.ID, Weight: n.Weight, Effective: n.Weight}
+			if n.Weight == 0 {
+				out[i].State = Drained
+			}
+		}
+		return out
+	}
 	for i := range b.m.nodes {
 		out[i] = b.nodeState(i, now)
 	}

@@ -66,3 +66,41 @@ func TestNodeStateJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestStatesAgreeWithState: States (which takes a short cut when nothing
+// is ejected or ramping) reports every member as State does, before and
+// after an ejection, a restore with slow start and the ramp's end.
+func TestStatesAgreeWithState(t *testing.T) {
+	clk := clocktest.New()
+	b, err := New(nodesOf("a=10 b=0 c=3 d=7"), WithClock(clk.Now), WithSlowStart(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, want ...State) {
+		t.Helper()
+		states := b.States()
+		for i, st := range states {
+			one, ok := b.State(st.ID)
+			if !ok || one != st {
+				t.Fatalf("%s: States()[%d] = %+v, State(%q) = %+v, %v", when, i, st, st.ID, one, ok)
+			}
+			if st.State != want[i] {
+				t.Fatalf("%s: %s is %v, want %v", when, st.ID, st.State, want[i])
+			}
+			if st.State == Serving && st.Effective != st.Weight || st.State == Drained && st.Effective != 0 {
+				t.Fatalf("%s: %+v", when, st)
+			}
+		}
+	}
+	check("new", Serving, Drained, Serving, Serving)
+	if err := b.Eject("c", clk.Now().Add(30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	check("c ejected", Serving, Drained, Ejected, Serving)
+	if err := b.Restore("c"); err != nil {
+		t.Fatal(err)
+	}
+	check("c restored", Serving, Drained, Ramping, Serving)
+	clk.Advance(10 * time.Second)
+	check("ramp over", Serving, Drained, Serving, Serving)
+}
