@@ -33,10 +33,16 @@ type scriptRun struct {
 	drop   int                  // the max-weight-drop percent b was built with (0: none)
 	states []balancer.NodeState // as of now, refreshed after every change
 	// serve and weighted count the states with a positive effective and
-	// configured weight: what a pick must do, kept with the states so
-	// that each pick's check costs no walk over a fleet's.
+	// configured weight, total sums the effective weights: what a pick
+	// must do, kept with the states so that each pick's check costs no
+	// walk over a fleet's.
 	serve, weighted int
-	calls           int // balancer calls made, for the report
+	total           uint64
+	// touched lists the places of the fleet members ejected or restored
+	// since the build: the only ones whose state the clock can change (see
+	// refresh).
+	touched []int
+	calls   int // balancer calls made, for the report
 	// behind: an Eject, Restore or clock move since the last Sync or
 	// Update. The schedule may not reflect it yet: picks still never
 	// return a node that is not serving, but a node that came back may
@@ -114,7 +120,7 @@ func (r *scriptRun) run(ops []op) (served bool, err error) {
 			r.phase = -1
 			r.elapsed.Add(int64(time.Duration(o.n) * time.Second))
 			r.behind = true
-			r.refresh()
+			err = r.refresh()
 		case opCycle:
 			ok, err = r.cycle()
 		}
@@ -126,26 +132,50 @@ func (r *scriptRun) run(ops []op) (served bool, err error) {
 	return served, nil
 }
 
-// refresh re-reads the states (applying clock-driven changes).
-func (r *scriptRun) refresh() {
+// readAll reads every member's state (applying clock-driven changes).
+func (r *scriptRun) readAll() {
 	if r.b == nil {
 		return
 	}
 	r.states = r.b.States()
 	r.calls++
-	r.serve, r.weighted = 0, 0
+	r.serve, r.weighted, r.total, r.touched = 0, 0, 0, r.touched[:0]
 	for _, st := range r.states {
 		r.count(st, 1)
 	}
 }
 
-// count adds (add 1) or takes off (-1) one state from serve and weighted.
+// refresh re-reads the states after the clock moved or a build: every
+// member's (readAll), but on a fleet only those of the members ejected or
+// restored since the build. A member never ejected since New is serving or
+// drained, which no clock changes, and a fleet's 257 or more states read
+// after every clock move would cost more than the rest of its script.
+func (r *scriptRun) refresh() error {
+	if !r.isFleet() {
+		r.readAll()
+		return nil
+	}
+	for _, k := range r.touched {
+		if err := r.readOne(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// count adds (add 1) or takes off (-1) one state from serve, weighted and
+// total.
 func (r *scriptRun) count(st balancer.NodeState, add int) {
 	if st.Effective > 0 {
 		r.serve += add
 	}
 	if st.Weight != 0 {
 		r.weighted += add
+	}
+	if add > 0 {
+		r.total += uint64(st.Effective)
+	} else {
+		r.total -= uint64(st.Effective)
 	}
 }
 
@@ -156,6 +186,14 @@ func (r *scriptRun) count(st balancer.NodeState, add int) {
 // states read before hold for the others, and a fleet's operations cost no
 // walk over all of its members.
 func (r *scriptRun) refreshOne(k int) error {
+	if !slices.Contains(r.touched, k) {
+		r.touched = append(r.touched, k)
+	}
+	return r.readOne(k)
+}
+
+// readOne re-reads the state of member k.
+func (r *scriptRun) readOne(k int) error {
 	id := r.states[k].ID
 	st, ok := r.b.State(id)
 	r.calls++
@@ -220,8 +258,34 @@ func (r *scriptRun) build(nodes []weights.Node, fleet bool) error {
 	if r.opts.algo == balancer.Smooth && r.opts.start < 0 && !r.opts.randomStart && r.opts.slowStart == 0 {
 		r.phase = 0
 	}
-	r.refresh()
+	if fleet {
+		return r.readFleet(nodes)
+	}
+	r.readAll()
 	return r.checkMembers(nodes)
+}
+
+// readFleet reads the states of a fleet just built and checks them: every
+// member serving at its weight, in order (nothing is ejected or ramping in
+// a new balancer, and no fleet node is drained), what checkMembers and
+// checkState check, in one pass of a few comparisons a member.
+func (r *scriptRun) readFleet(nodes []weights.Node) error {
+	r.states = r.b.States()
+	r.calls++
+	r.touched = r.touched[:0]
+	if len(r.states) != len(nodes) {
+		return fmt.Errorf("States has %d members, want %d", len(r.states), len(nodes))
+	}
+	var total uint64
+	for i := range r.states {
+		st, n := &r.states[i], &nodes[i]
+		if st.ID != n.ID || st.Weight != n.Weight || st.Effective != n.Weight || st.State != balancer.Serving {
+			return fmt.Errorf("member %d of a new balancer is %+v, want %s=%d serving", i, *st, n.ID, n.Weight)
+		}
+		total += uint64(n.Weight)
+	}
+	r.serve, r.weighted, r.total = len(nodes), len(nodes), total
+	return nil
 }
 
 // invalidIDs says what is wrong with the ids of a node set, "" when nothing.
@@ -322,7 +386,7 @@ func (r *scriptRun) update(nodes []weights.Node) error {
 	case r.drop > 0 && oldTotal > 0 && float64(newTotal) < float64(oldTotal)*(1-float64(r.drop)/100):
 		want = balancer.ErrWeightDrop
 	}
-	r.refresh()
+	r.readAll()
 	if want == nil {
 		if err != nil {
 			return fmt.Errorf("Update(%v) refused: %v", nodes, err)
@@ -492,8 +556,8 @@ func (r *scriptRun) eject(id string, d time.Duration) error {
 		if err := r.refreshOne(k); err != nil {
 			return err
 		}
-	} else {
-		r.refresh()
+	} else if err := r.refresh(); err != nil {
+		return err
 	}
 	switch {
 	case !member:
@@ -524,8 +588,8 @@ func (r *scriptRun) restore(id string) error {
 		if err := r.refreshOne(k); err != nil {
 			return err
 		}
-	} else {
-		r.refresh()
+	} else if err := r.refresh(); err != nil {
+		return err
 	}
 	switch {
 	case !member:
@@ -559,17 +623,29 @@ func (r *scriptRun) cycle() (bool, error) {
 	r.b.Sync()
 	r.calls++
 	r.behind = false
-	r.refresh()
+	if err := r.refresh(); err != nil {
+		return false, err
+	}
 	if err := r.wantPickErr(); err != nil {
 		return r.next(1)
 	}
-	var g, total uint64
-	for _, st := range r.states {
-		if err := checkState(st); err != nil {
-			return false, err
+	var g uint64
+	total := r.total
+	if r.isFleet() {
+		// Its states were checked as they were read; most fleets have
+		// a gcd of 1 within their first nodes.
+		for _, st := range r.states {
+			if g = gcd64(g, uint64(st.Effective)); g == 1 {
+				break
+			}
 		}
-		g = gcd64(g, uint64(st.Effective))
-		total += uint64(st.Effective)
+	} else {
+		for _, st := range r.states {
+			if err := checkState(st); err != nil {
+				return false, err
+			}
+			g = gcd64(g, uint64(st.Effective))
+		}
 	}
 	length := int(total / g)
 	if total/g > maxCycle {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode"
 
 	"github.com/safewrr/safewrr/weights"
@@ -243,10 +244,25 @@ const (
 	otherWeight = 524 // the other nodes weigh otherWeight + (place mod 32)
 )
 
-// fleetNodes returns the fleet of the given count and pattern.
+// fleetNodes returns the fleet of the given count and pattern, to be read
+// only: each of the 8 × 256 fleets is built once, since a campaign decodes
+// the same few again and again.
 func fleetNodes(count, pattern int) []weights.Node {
-	pattern %= 256
-	nodes := make([]weights.Node, fleetBase+count%8)
+	count, pattern = count%8, pattern%256
+	slot := &fleets[count][pattern]
+	if nodes := slot.Load(); nodes != nil {
+		return *nodes
+	}
+	nodes := makeFleet(count, pattern)
+	slot.Store(&nodes)
+	return nodes
+}
+
+var fleets [8][256]atomic.Pointer[[]weights.Node]
+
+// makeFleet builds the fleet of count (0-7) and pattern (0-255).
+func makeFleet(count, pattern int) []weights.Node {
+	nodes := make([]weights.Node, fleetBase+count)
 	step := 2*pattern - 1
 	for i := range nodes {
 		nodes[i] = weights.Node{ID: fleetIDs[i], Weight: 1}

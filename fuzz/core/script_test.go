@@ -172,6 +172,9 @@ func TestFleetSchedules(t *testing.T) {
 				if i > 0 && n.ID < nodes[i-1].ID {
 					unsorted++
 				}
+				if n.Weight == 0 {
+					t.Fatalf("fleet %d %d: node %d is drained", count, pattern, i)
+				}
 			}
 			if unsorted > 2 {
 				t.Fatalf("fleet %d %d: %d ids below the one before", count, pattern, unsorted)
