@@ -158,7 +158,7 @@ func (p Policy) numberDetail(r Reason) string {
 
 // isZeros reports whether s is one or more '0' digits: "0", "00", ...
 func isZeros(s string) bool {
-	if s == "" {
+	if len(s) == 0 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -172,7 +172,7 @@ func isZeros(s string) bool {
 // isPlainDecimal reports whether s is a decimal integer without sign, space
 // or leading zero: "7", "10", "1000".
 func isPlainDecimal(s string) bool {
-	if s == "" || (s[0] == '0' && len(s) > 1) {
+	if len(s) == 0 || (s[0] == '0' && len(s) > 1) {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

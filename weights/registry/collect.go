@@ -27,7 +27,7 @@ type collector struct {
 // one (compared with fold when the registry's names are case-insensitive).
 // what names the kind of service for notes ("appid", "cluster").
 func (c *collector) service(what, name string, fold bool) bool {
-	if name != "" && !slices.Contains(c.services, name) {
+	if len(name) != 0 && !slices.Contains(c.services, name) {
 		c.services = append(c.services, name)
 	}
 	if c.o.Service == "" {

@@ -71,13 +71,24 @@ var registryFormats = []registryFormat{
 
 // registryFormatOf finds a registry format in the table.
 func registryFormatOf(f Format) (registryFormat, bool) {
-	for _, rf := range registryFormats {
-		if rf.format == f {
-			return rf, true
-		}
+	i, ok := formatIndex[f]
+	if !ok {
+		return registryFormat{}, false
 	}
-	return registryFormat{}, false
+	return registryFormats[i], true
 }
+
+// formatIndex is each registry format's place in registryFormats. A map
+// lookup finds a format without comparing its name with each one's: under a
+// fuzzing build every comparison of two different strings calls a hook that
+// copies both, and every decode looks its format up.
+var formatIndex = func() map[Format]int {
+	m := make(map[Format]int, len(registryFormats))
+	for i, rf := range registryFormats {
+		m[rf.format] = i
+	}
+	return m
+}()
 
 // Formats returns every format DecodeFormat accepts except FormatAuto, in a
 // stable order: the plain snapshot, then the registries.
@@ -103,13 +114,8 @@ func formatList(fs []Format) string {
 // or an error wrapping ErrUnknownFormat that lists the names.
 func ParseFormat(s string) (Format, error) {
 	f := Format(strings.ToLower(strings.TrimSpace(s)))
-	if f == FormatAuto {
+	if _, ok := formatIndex[f]; ok || f == FormatMap || f == FormatAuto {
 		return f, nil
-	}
-	for _, g := range Formats() {
-		if f == g {
-			return f, nil
-		}
 	}
 	return "", fmt.Errorf("%w %q: want auto, %s", ErrUnknownFormat, s, formatList(Formats()))
 }

@@ -52,7 +52,7 @@ func (r rule) priorities(insts []instance, entries []weights.Entry, p weights.Po
 	var active int64
 	found := false
 	for i, in := range insts {
-		if in.bad != "" || (in.down != "" && o.Health != HealthIgnore) || in.id == "" {
+		if in.bad != "" || (in.down != "" && o.Health != HealthIgnore) || len(in.id) == 0 {
 			continue
 		}
 		if w, reason := p.Weight(entries[i].Weight); reason != "" || w == 0 {
