@@ -63,6 +63,7 @@ type typedSet struct {
 	policy int  // index into weightPolicies
 	opts   int  // index into registryOptions
 	detect bool // a registry payload is decoded with registry.FormatAuto
+	snap   bool // the format is a snapshot (map or array), not a registry's
 	nodes  []typedNode
 }
 
@@ -154,6 +155,9 @@ func decodeTyped(data []byte) typedSet {
 	case registry.FormatEndpointSlice:
 		slice = true
 	}
+	s.snap = snapshot
+	// A node takes three bytes or more (address, flags, weight kind).
+	s.nodes = make([]typedNode, 0, min(maxTypedNodes, (len(data)+2)/3))
 	for len(data) > 0 && len(s.nodes) < maxTypedNodes {
 		a, f := take(&data, 1)[0], take(&data, 1)[0]
 		n := typedNode{port: typedPorts[int(f>>2&15)%len(typedPorts)], svc: int(f>>1) & 1, alt: f&0x80 != 0, inURL: inURL}
@@ -197,7 +201,7 @@ func decodeTyped(data []byte) typedSet {
 	case registry.FormatDiscovery, registry.FormatEureka, registry.FormatEDS, registry.FormatEndpointSlice:
 		// These formats group instances by service: keep the nodes in the
 		// order the payload will hold them.
-		var grouped []typedNode
+		grouped := make([]typedNode, 0, len(s.nodes))
 		for _, idx := range s.byService() {
 			for _, i := range idx {
 				grouped = append(grouped, s.nodes[i])

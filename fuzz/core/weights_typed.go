@@ -46,7 +46,7 @@ import (
 func WeightsTyped(data []byte) (interesting bool, err error) {
 	s := decodeTyped(data)
 	payload := s.render()
-	if s.format == registry.FormatMap || s.format == formatArray {
+	if s.snap {
 		interesting, err = checkTypedSnapshot(s, payload)
 	} else {
 		interesting, err = checkTypedRegistry(s, payload)
@@ -193,17 +193,18 @@ func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 	if rep.Refused != nil {
 		return true, nil
 	}
+	nacos := s.format == registry.FormatNacos
 	scale := int64(o.Policy.Scale)
 	if scale == 0 {
 		scale = 1
-		if s.format == registry.FormatNacos {
+		if nacos {
 			scale = 100 // Nacos weights are floats, 1.0 is 100
 		}
 	}
 	strict := o.Convention != registry.FollowSDK
 	// Nacos weights are floats: following the registry, a decoder rounds
 	// them once scaled.
-	rounds := s.format == registry.FormatNacos && o.Convention == registry.FollowRegistry
+	rounds := nacos && o.Convention == registry.FollowRegistry
 	addrs := s.addresses()
 	next := 0 // the typed node after the first one matched last
 	for _, nd := range snap.Nodes {
