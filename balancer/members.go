@@ -18,15 +18,13 @@ type members struct {
 // newMembers copies nodes and indexes them. For an empty or duplicate id it
 // returns nil, the node's position and what is wrong with it.
 func newMembers(nodes []weights.Node) (m *members, bad int, why string) {
-	for i, n := range nodes {
+	m = &members{nodes: slices.Clone(nodes), sorted: make([]int32, len(nodes))}
+	for i, n := range m.nodes {
 		if len(n.ID) == 0 {
 			return nil, i, "empty id"
 		}
-	}
-	m = &members{nodes: slices.Clone(nodes), sorted: make([]int32, len(nodes))}
-	for i := range m.sorted {
 		m.sorted[i] = int32(i)
-		if nodes[i].Weight > 0 {
+		if n.Weight > 0 {
 			m.serving++
 		}
 	}

@@ -197,18 +197,15 @@ func newSchedule(m *members, eff []uint32, cfg *config) *schedule {
 			break // gcd(1, w) = 1
 		}
 	}
+	if s.gcd == 0 {
+		return s // no node serves: an empty cycle
+	}
 	for i, w := range eff {
-		r := uint64(0)
-		if w > 0 {
-			r = uint64(w) / s.gcd
-		}
+		r := uint64(w) / s.gcd
 		s.prefix[i+1] = s.prefix[i] + r
 		s.top = max(s.top, r)
 	}
 	s.length = s.prefix[n]
-	if s.length == 0 {
-		return s
-	}
 	s.magic = ^uint64(0) / s.length
 	width := uint64(4)
 	switch {
@@ -448,15 +445,13 @@ func (s *schedule) buildRows() {
 	s.kind = kindRows
 	top := s.top
 	n := len(s.nodes)
-	cnt := make([]uint64, top+2) // cnt[t]: nodes of reduced weight t
+	cnt := make([]uint64, top+2) // cnt[t]: nodes of reduced weight t (0: not serving)
 	for i := range n {
-		if r := s.weight(i); r > 0 {
-			cnt[r]++
-		}
+		cnt[s.weight(i)]++
 	}
 	// next[t]: where weight t starts in rowNodes (the nodes heavier than
-	// t come first); cnt[t] becomes the number of nodes weighing at least
-	// t: row t's length.
+	// t come first, the ones not serving last, cut off); cnt[t] becomes the
+	// number of nodes weighing at least t: row t's length.
 	next := make([]uint64, top+2)
 	var acc uint64
 	for t := top; t >= 1; t-- {
@@ -464,13 +459,14 @@ func (s *schedule) buildRows() {
 		acc += cnt[t]
 		cnt[t] = acc
 	}
-	s.rowNodes = make([]weights.Node, acc)
+	next[0] = acc
+	rowNodes := make([]weights.Node, n)
 	for i := range n {
-		if r := s.weight(i); r > 0 {
-			s.rowNodes[next[r]] = s.nodes[i]
-			next[r]++
-		}
+		r := s.weight(i)
+		rowNodes[next[r]] = s.nodes[i]
+		next[r]++
 	}
+	s.rowNodes = rowNodes[:acc]
 	// Place k holds the row of threshold t with (t-1)*c = k (mod top):
 	// t-1 = k*inv, inv the inverse of c. One pass over the places sums
 	// the row lengths into rowStart and fills the buckets: bucket b holds
