@@ -276,13 +276,26 @@ func (r *scriptRun) readFleet(nodes []weights.Node) error {
 	if len(r.states) != len(nodes) {
 		return fmt.Errorf("States has %d members, want %d", len(r.states), len(nodes))
 	}
+	// The weights and states are compared through their bits, each
+	// difference or state other than Serving (0) left in diff, so that a
+	// member costs one comparison of the ids and none of the numbers; the
+	// first member that differs is looked for only when one does.
 	var total uint64
+	var diff uint32
 	for i := range r.states {
 		st, n := &r.states[i], &nodes[i]
-		if st.ID != n.ID || st.Weight != n.Weight || st.Effective != n.Weight || st.State != balancer.Serving {
+		if st.ID != n.ID {
 			return fmt.Errorf("member %d of a new balancer is %+v, want %s=%d serving", i, *st, n.ID, n.Weight)
 		}
+		diff |= st.Weight ^ n.Weight | st.Effective ^ n.Weight | uint32(st.State)
 		total += uint64(n.Weight)
+	}
+	if diff != 0 {
+		for i, st := range r.states {
+			if n := nodes[i]; st.Weight != n.Weight || st.Effective != n.Weight || st.State != balancer.Serving {
+				return fmt.Errorf("member %d of a new balancer is %+v, want %s=%d serving", i, st, n.ID, n.Weight)
+			}
+		}
 	}
 	r.serve, r.weighted, r.total = len(nodes), len(nodes), total
 	return nil
