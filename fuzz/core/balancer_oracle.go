@@ -40,7 +40,7 @@ type scriptRun struct {
 	total           uint64
 	// touched lists the places of the fleet members ejected or restored
 	// since the build: the only ones whose state the clock can change (see
-	// refresh).
+	// refresh), whatever was read since.
 	touched []int
 	calls   int // balancer calls made, for the report
 	// behind: an Eject, Restore or clock move since the last Sync or
@@ -139,7 +139,7 @@ func (r *scriptRun) readAll() {
 	}
 	r.states = r.b.States()
 	r.calls++
-	r.serve, r.weighted, r.total, r.touched = 0, 0, 0, r.touched[:0]
+	r.serve, r.weighted, r.total = 0, 0, 0
 	for _, st := range r.states {
 		r.count(st, 1)
 	}
@@ -252,6 +252,7 @@ func (r *scriptRun) build(nodes []weights.Node, fleet bool) error {
 		return nil // the previous balancer, if any, stays
 	}
 	r.b = b
+	r.touched = r.touched[:0]
 	r.drop = r.opts.maxDrop // options set later apply to the next build only
 	r.behind = false
 	r.phase = -1
@@ -272,7 +273,6 @@ func (r *scriptRun) build(nodes []weights.Node, fleet bool) error {
 func (r *scriptRun) readFleet(nodes []weights.Node) error {
 	r.states = r.b.States()
 	r.calls++
-	r.touched = r.touched[:0]
 	if len(r.states) != len(nodes) {
 		return fmt.Errorf("States has %d members, want %d", len(r.states), len(nodes))
 	}
