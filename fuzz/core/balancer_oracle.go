@@ -87,7 +87,7 @@ func (r *scriptRun) run(ops []op) (served bool, err error) {
 		case opNodes:
 			err = r.build(o.nodes, false)
 		case opFleet:
-			// One fleet a script: a fleet's build costs a hundred times a
+			// One fleet a script: a fleet's build costs tens of times a
 			// small set's, and a second one reaches nothing the first did
 			// not.
 			if !r.fleet && o.nodes != nil {

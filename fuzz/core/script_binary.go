@@ -122,7 +122,7 @@ func binaryScript(data []byte) []op {
 				last = o.ids
 			}
 		case opFleet:
-			// A fleet's build costs a hundred times a small set's (under
+			// A fleet's build costs tens of times a small set's (under
 			// libFuzzer most of a campaign's time when every input may
 			// hold one): the compact form builds one only when its first
 			// byte is 240 or more, and reads the operation as nothing
