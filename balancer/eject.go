@@ -183,13 +183,10 @@ func (b *Balancer) States() []NodeState {
 	b.expire(now)
 	out := make([]NodeState, len(b.m.nodes))
 	if len(b.until) == 0 && len(b.ramp) == 0 {
-		// Nothing ejected or ramping: every member serves at its weight
-		// or is drained, and no lookup by id is needed.
+		// Nothing ejected or ramping: no lookup by id is needed.
 		for i, n := range b.m.nodes {
-			out[i] = NodeState{ID: n.ID, Weight: n.Weight, Effective: n.Weight}
-			if n.Weight == 0 {
-				out[i].State = Drained
-			}
+			w, st, _ := effective(n.Weight, never, 0, false, now, int64(b.cfg.slowStart))
+			out[i] = NodeState{ID: n.ID, Weight: n.Weight, Effective: w, State: st}
 		}
 		return out
 	}
