@@ -491,8 +491,9 @@ func (s *schedule) buildRows() {
 	s.bucket[nb] = uint32(top - 1)
 }
 
-// inverseMod returns the inverse of c modulo m (c and m coprime, m >= 1):
-// x in [0, m) with c*x = 1 (mod m); 0 for m = 1.
+// inverseMod returns the inverse of c modulo m (c and m coprime,
+// 1 <= m < 2^32, so that q*x1 below cannot overflow): x in [0, m) with
+// c*x = 1 (mod m); 0 for m = 1.
 func inverseMod(c, m uint64) uint64 {
 	// Extended Euclid on (m, c), tracking the coefficients of c modulo m
 	// as values in [0, m): r0 = m ≡ 0*c, r1 = c ≡ 1*c.
@@ -502,7 +503,7 @@ func inverseMod(c, m uint64) uint64 {
 		q := r0 / r1
 		r0, r1 = r1, r0-q*r1
 		// x0 - q*x1 (mod m), without going negative.
-		x0, x1 = x1, (x0+m-q%m*x1%m)%m
+		x0, x1 = x1, (x0+m-q*x1%m)%m
 	}
 	return x0
 }
