@@ -1,6 +1,12 @@
 package balancer
 
-import "testing"
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/safewrr/safewrr/internal/clocktest"
+)
 
 // TestEffective pins effective's answers at the edges of an ejection and of
 // each slow-start step, from the documented behaviour: an ejection holds
@@ -45,5 +51,30 @@ func TestEffective(t *testing.T) {
 		if eff != tc.eff || st != tc.state || next != tc.next {
 			t.Errorf("%s: effective = %d, %v, %d; want %d, %v, %d", tc.name, eff, st, next, tc.eff, tc.state, tc.next)
 		}
+	}
+}
+
+// TestEjectionEndsAtItsInstant: an ejection until T is over at T itself,
+// not one tick later: at T the node serves and no longer counts against
+// the ejection limit, so another node may be ejected at once.
+func TestEjectionEndsAtItsInstant(t *testing.T) {
+	clk := clocktest.New()
+	b, err := New(nodesOf("a=1 b=1"), WithClock(clk.Now), WithMaxEjectedPercent(50))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Eject("a", clk.Now().Add(10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(10*time.Second - 1)
+	if err := b.Eject("b", clk.Now().Add(time.Second)); !errors.Is(err, ErrEjectLimit) {
+		t.Fatalf("a tick before a's ejection ends, ejecting b: %v, want ErrEjectLimit", err)
+	}
+	clk.Advance(1)
+	if st, _ := b.State("a"); st.State != Serving {
+		t.Fatalf("a at the end of its ejection: %v, want serving", st.State)
+	}
+	if err := b.Eject("b", clk.Now().Add(time.Second)); err != nil {
+		t.Fatalf("at the end of a's ejection, ejecting b: %v", err)
 	}
 }
