@@ -88,13 +88,21 @@ func (b *Balancer) build() {
 	}
 }
 
-// effectiveAll returns the effective weights of m's nodes at now, the time
-// the next of them changes (never if none does) and the error picks return
-// when none serves.
+// effectiveAll returns the effective weights of m's nodes at now (nil when
+// they are the configured weights: nothing is ejected or ramping, the
+// common case, which then costs no pass over the nodes), the time the next
+// of them changes (never if none does) and the error picks return when
+// none serves.
 func effectiveAll(m *members, until, ramp map[string]int64, now int64, slow int64) ([]uint32, int64, error) {
-	eff := make([]uint32, len(m.nodes))
-	for i, n := range m.nodes {
-		eff[i] = n.Weight
+	var eff []uint32
+	set := func(i int, w uint32) {
+		if eff == nil {
+			eff = make([]uint32, len(m.nodes))
+			for k, n := range m.nodes {
+				eff[k] = n.Weight
+			}
+		}
+		eff[i] = w
 	}
 	deadline := int64(never)
 	soonest := func(t int64) {
@@ -108,7 +116,7 @@ func effectiveAll(m *members, until, ramp map[string]int64, now int64, slow int6
 			if plantEjectedPicked && st == Ejected {
 				w = m.nodes[i].Weight
 			}
-			eff[i] = w
+			set(i, w)
 			soonest(next)
 		}
 	}
@@ -118,7 +126,7 @@ func effectiveAll(m *members, until, ramp map[string]int64, now int64, slow int6
 		}
 		if i := m.lookup(id); i >= 0 {
 			w, _, next := effective(m.nodes[i].Weight, never, ramp[id], true, now, slow)
-			eff[i] = w
+			set(i, w)
 			soonest(next)
 		}
 	}
@@ -128,7 +136,7 @@ func effectiveAll(m *members, until, ramp map[string]int64, now int64, slow int6
 		err = ErrNoBackends
 	case m.serving == 0:
 		err = ErrAllDrained
-	default:
+	case eff != nil:
 		err = ErrAllEjected
 		for _, w := range eff {
 			if w > 0 {
@@ -138,6 +146,14 @@ func effectiveAll(m *members, until, ramp map[string]int64, now int64, slow int6
 		}
 	}
 	return eff, deadline, err
+}
+
+// effectiveAt returns node i's weight in eff, effectiveAll's result.
+func effectiveAt(m *members, eff []uint32, i int) uint32 {
+	if eff == nil {
+		return m.nodes[i].Weight
+	}
+	return eff[i]
 }
 
 func rampOf(ramp map[string]int64, id string) bool {
@@ -168,8 +184,14 @@ func effective(w uint32, end, start int64, ramping bool, now, slow int64) (uint3
 			return uint32(eff), Ramping, next
 		}
 	}
-	return w, Serving, never
+	return w, restingState(w), never
 }
+
+// restingState is the state of a member neither ejected nor ramping:
+// drained at weight 0, serving otherwise. It is told without a comparison:
+// States reads every member of a set, and under a fuzzing build each
+// comparison in safewrr's code calls a tracing hook.
+func restingState(w uint32) State { return Drained - State(min(w, 1)) }
 
 // expire applies the clock to the per-id state: ejections that ended
 // become (with slow start) ramps, ramps that ended go. It costs nothing

@@ -183,10 +183,10 @@ func (b *Balancer) States() []NodeState {
 	b.expire(now)
 	out := make([]NodeState, len(b.m.nodes))
 	if len(b.until) == 0 && len(b.ramp) == 0 {
-		// Nothing ejected or ramping: no lookup by id is needed.
+		// Nothing ejected or ramping: no lookup by id is needed, and
+		// every member rests at its weight (what effective says of it).
 		for i, n := range b.m.nodes {
-			w, st, _ := effective(n.Weight, never, 0, false, now, int64(b.cfg.slowStart))
-			out[i] = NodeState{ID: n.ID, Weight: n.Weight, Effective: w, State: st}
+			out[i] = NodeState{ID: n.ID, Weight: n.Weight, Effective: n.Weight, State: restingState(n.Weight)}
 		}
 		return out
 	}

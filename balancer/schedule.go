@@ -188,20 +188,20 @@ func (s *schedule) pos(p uint64) int {
 }
 
 // newSchedule builds the schedule for members m with effective weights eff
-// (0 = not picked). Its counter is set by place.
+// (0 = not picked; nil: the configured weights). Its counter is set by place.
 func newSchedule(m *members, eff []uint32, cfg *config) *schedule {
 	n := len(m.nodes)
 	s := &schedule{m: m, nodes: m.nodes, algo: cfg.algo, prefix: make([]uint64, n+1), deadline: never}
-	for _, w := range eff {
-		if s.gcd = gcd(s.gcd, uint64(w)); s.gcd == 1 {
+	for i := range n {
+		if s.gcd = gcd(s.gcd, uint64(effectiveAt(m, eff, i))); s.gcd == 1 {
 			break // gcd(1, w) = 1
 		}
 	}
 	if s.gcd == 0 {
 		return s // no node serves: an empty cycle
 	}
-	for i, w := range eff {
-		r := uint64(w) / s.gcd
+	for i := range n {
+		r := uint64(effectiveAt(m, eff, i)) / s.gcd
 		s.prefix[i+1] = s.prefix[i] + r
 		s.top = max(s.top, r)
 	}
@@ -469,24 +469,30 @@ func (s *schedule) buildRows() {
 	s.rowNodes = rowNodes[:acc]
 	// Place k holds the row of threshold t with (t-1)*c = k (mod top):
 	// t-1 = k*inv, inv the inverse of c. One pass over the places sums
-	// the row lengths into rowStart and fills the buckets: bucket b holds
-	// the row of position b<<shift, the first bucket whose position is at
-	// or past a row's end belongs to the next rows.
+	// the row lengths into rowStart; bucket b holds the row of position
+	// b<<shift, which is the number of rows that end at or before it: the
+	// pass counts each row's end at the first bucket at or past it, and a
+	// pass over the buckets sums the counts (a loop per row filling its
+	// buckets would make a comparison more per row, and under a fuzzing
+	// build each calls a tracing hook).
 	inv := inverseMod(spreadStep(top), top)
 	L := s.length
 	for (L-1)>>s.shift+1 > 2*top {
 		s.shift++
 	}
 	nb := int((L-1)>>s.shift + 1)
+	mask := uint64(1)<<s.shift - 1
 	s.bucket = make([]uint32, nb+1)
 	s.rowStart = make([]uint64, top+1)
-	b := 0
 	for k := range top {
 		end := s.rowStart[k] + cnt[1+k*inv%top]
 		s.rowStart[k+1] = end
-		for last := int((end - 1) >> s.shift); b <= last; b++ {
-			s.bucket[b] = uint32(k)
-		}
+		s.bucket[(end+mask)>>s.shift]++
+	}
+	var rows uint32
+	for b, ends := range s.bucket[:nb] {
+		rows += ends
+		s.bucket[b] = rows
 	}
 	s.bucket[nb] = uint32(top - 1)
 }

@@ -231,10 +231,9 @@ func number(args []string, i, def int) int {
 // above 256 nodes the rows schedule starts at a cycle half as long as
 // below, so the heaviest weight is about 550 (100 nodes would need about
 // 3,000; 36 about 12,000). (A huge weight among a few nodes gives the
-// spread schedule.) The named nodes are n0 ... n11, so that the compact
+// spread schedule.) The named nodes are n00 ... n11, so that the compact
 // form's other operations name them, the others o012, o013, ...: in the
-// order of their ids but for n10 and n11, so that New's sort by id finds
-// the set sorted. Table schedules of four bytes per entry need more than
+// order of their ids, which New reads in one pass instead of a sort. Table schedules of four bytes per entry need more than
 // 65,536 nodes, a build too slow for fuzzing: they are left to the
 // balancer's own tests.
 const (
@@ -283,7 +282,7 @@ var fleetIDs, fleetIndex = func() ([]string, map[string]int) {
 	ids := make([]string, fleetBase+7)
 	index := make(map[string]int, len(ids))
 	for i := range ids {
-		ids[i] = "n" + strconv.Itoa(i)
+		ids[i] = fmt.Sprintf("n%02d", i)
 		if i >= fleetNamed {
 			ids[i] = fmt.Sprintf("o%03d", i)
 		}

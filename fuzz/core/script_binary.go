@@ -8,18 +8,19 @@ import "github.com/safewrr/safewrr/weights"
 // skips. Any input that does not start like a text script (a letter, '#' or
 // white space) is read as bytes: one byte picks the operation (modulo the
 // number of operations), the next bytes are its arguments, and an input cut
-// short reads as zeros. Ids come from a small set ("n0" ... "n11", and the
+// short reads as zeros. Ids come from a small set ("n00" ... "n11", and the
 // empty id, which New and Update must refuse), so that ejections, exclusions
 // and updates name nodes that exist: a node set's id byte below 192 names
-// the node by its place (the i-th node is "ni"), so that most sets hold
-// n0, n1, ... in order and an operation on nk reaches its neighbours; from
+// the node by its place (the i-th node is "n0i", then "n10", "n11"), so
+// that most sets hold n00, n01, ... in order, sorted by id as a registry
+// might send them, and an operation on a node reaches its neighbours; from
 // 192 it names any id of the set (duplicates and the empty id included).
 // The other operations name a node of the last set built or updated (or
 // the one after its last: not a member) with an id byte below 240, and any
 // id from 240 on, so that most of their calls reach a member.
 
 // binaryIDs is the id space of a compact script; the last one is invalid.
-var binaryIDs = [...]string{"n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9", "n10", "n11", ""}
+var binaryIDs = [...]string{"n00", "n01", "n02", "n03", "n04", "n05", "n06", "n07", "n08", "n09", "n10", "n11", ""}
 
 // binaryWeights are the weights a compact script reaches from the bytes
 // 240-255: larger short weights, and huge ones (see boundWeight) that make

@@ -60,19 +60,19 @@ func TestBinaryScript(t *testing.T) {
 	// op bytes: opKind-1 (modulo 15); nodes: count, then id and weight bytes.
 	compact := []byte{
 		byte(opAlgo - 1), 1, // algo resty
-		byte(opNodes - 1), 3, 0, 5, 7, 0, 194, 7, // nodes n0=5 n1=0 =7 (ids by place below 192; 194 % 13 = 12, the empty id)
-		byte(opNodes - 1), 2, 0, 3, 1, 249, // nodes n0=3 n1=64
-		byte(opEject - 1), 0, 1, 30, // eject n1 30 (one id: 0 % 4 + 1)
-		byte(opNextExcluding - 1), 2, 0, 246, // next-excluding n0 n12 (below 240 ids wrap at the last set's size + 1; 246 % 13 = 12, the empty id)
+		byte(opNodes - 1), 3, 0, 5, 7, 0, 194, 7, // nodes n00=5 n01=0 =7 (ids by place below 192; 194 % 13 = 12, the empty id)
+		byte(opNodes - 1), 2, 0, 3, 1, 249, // nodes n00=3 n01=64
+		byte(opEject - 1), 0, 1, 30, // eject n01 30 (one id: 0 % 4 + 1)
+		byte(opNextExcluding - 1), 2, 0, 246, // next-excluding n00 n12 (below 240 ids wrap at the last set's size + 1; 246 % 13 = 12, the empty id)
 		byte(opCycle - 1),
 		byte(opNext - 1), // next 1 (argument cut short reads as 0)
 	}
 	want := []op{
 		{kind: opAlgo, word: "resty"},
-		{kind: opNodes, nodes: []weights.Node{{ID: "n0", Weight: 5}, {ID: "n1", Weight: 0}, {ID: "", Weight: 7}}},
-		{kind: opNodes, nodes: []weights.Node{{ID: "n0", Weight: 3}, {ID: "n1", Weight: 64}}},
-		{kind: opEject, ids: []string{"n1"}, n: 30},
-		{kind: opNextExcluding, ids: []string{"n0", ""}},
+		{kind: opNodes, nodes: []weights.Node{{ID: "n00", Weight: 5}, {ID: "n01", Weight: 0}, {ID: "", Weight: 7}}},
+		{kind: opNodes, nodes: []weights.Node{{ID: "n00", Weight: 3}, {ID: "n01", Weight: 64}}},
+		{kind: opEject, ids: []string{"n01"}, n: 30},
+		{kind: opNextExcluding, ids: []string{"n00", ""}},
 		{kind: opCycle},
 		{kind: opNext, n: 1},
 	}
