@@ -2,6 +2,7 @@ package balancer
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -88,5 +89,25 @@ func TestSpreadStepRemembers(t *testing.T) {
 	}
 	if len(slots) < 12 {
 		t.Fatalf("16 powers of two share %d slots", len(slots))
+	}
+}
+
+// TestPrefixSums: prefixSums agrees with a running sum for every length
+// around its step of four.
+func TestPrefixSums(t *testing.T) {
+	for n := range 11 {
+		in := make([]uint32, n)
+		for i := range in {
+			in[i] = uint32(i*7 + 3)
+		}
+		got := slices.Clone(in)
+		prefixSums(got)
+		var sum uint32
+		for i, v := range in {
+			sum += v
+			if got[i] != sum {
+				t.Fatalf("prefixSums(%v) = %v: element %d is %d, want %d", in, got, i, got[i], sum)
+			}
+		}
 	}
 }

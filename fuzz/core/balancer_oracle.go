@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -33,11 +34,11 @@ type scriptRun struct {
 	drop   int                  // the max-weight-drop percent b was built with (0: none)
 	states []balancer.NodeState // as of now, refreshed after every change
 	// serve and weighted count the states with a positive effective and
-	// configured weight, total sums the effective weights: what a pick
-	// must do, kept with the states so that each pick's check costs no
-	// walk over a fleet's.
-	serve, weighted int
-	total           uint64
+	// configured weight, total and configured sum the effective and the
+	// configured weights: what a pick or an update must do, kept with the
+	// states so that each check costs no walk over a fleet's.
+	serve, weighted   int
+	total, configured uint64
 	// touched lists the places of the fleet members ejected or restored
 	// since the build: the only ones whose state the clock can change (see
 	// refresh), whatever was read since.
@@ -139,7 +140,7 @@ func (r *scriptRun) readAll() {
 	}
 	r.states = r.b.States()
 	r.calls++
-	r.serve, r.weighted, r.total = 0, 0, 0
+	r.serve, r.weighted, r.total, r.configured = 0, 0, 0, 0
 	for _, st := range r.states {
 		r.count(st, 1)
 	}
@@ -163,20 +164,15 @@ func (r *scriptRun) refresh() error {
 	return nil
 }
 
-// count adds (add 1) or takes off (-1) one state from serve, weighted and
-// total.
+// count adds (add 1) or takes off (-1) one state from serve, weighted,
+// total and configured. It makes no comparison (min of a weight and 1 is
+// whether it is positive; the sums wrap): under libFuzzer each calls a
+// tracing hook, and a fleet's states are counted by the hundred.
 func (r *scriptRun) count(st balancer.NodeState, add int) {
-	if st.Effective > 0 {
-		r.serve += add
-	}
-	if st.Weight != 0 {
-		r.weighted += add
-	}
-	if add > 0 {
-		r.total += uint64(st.Effective)
-	} else {
-		r.total -= uint64(st.Effective)
-	}
+	r.serve += add * int(min(st.Effective, 1))
+	r.weighted += add * int(min(st.Weight, 1))
+	r.total += uint64(add) * uint64(st.Effective)
+	r.configured += uint64(add) * uint64(st.Weight)
 }
 
 // refreshOne re-reads the state of member k alone, after an Eject or a
@@ -276,28 +272,27 @@ func (r *scriptRun) readFleet(nodes []weights.Node) error {
 	if len(r.states) != len(nodes) {
 		return fmt.Errorf("States has %d members, want %d", len(r.states), len(nodes))
 	}
-	// The weights and states are compared through their bits, each
-	// difference or state other than Serving (0) left in diff, so that a
-	// member costs one comparison of the ids and none of the numbers; the
-	// first member that differs is looked for only when one does.
+	// The ids, weights and states are compared through their bits, each
+	// difference (a three-way comparison of the ids, the weights' xor) or
+	// state other than Serving (0) left in diff, so that a member costs no
+	// comparison but its loop's (under libFuzzer each calls a tracing
+	// hook); the first member that differs is looked for only when one
+	// does.
 	var total uint64
 	var diff uint32
 	for i := range r.states {
 		st, n := &r.states[i], &nodes[i]
-		if st.ID != n.ID {
-			return fmt.Errorf("member %d of a new balancer is %+v, want %s=%d serving", i, *st, n.ID, n.Weight)
-		}
-		diff |= st.Weight ^ n.Weight | st.Effective ^ n.Weight | uint32(st.State)
+		diff |= uint32(strings.Compare(st.ID, n.ID)) | st.Weight ^ n.Weight | st.Effective ^ n.Weight | uint32(st.State)
 		total += uint64(n.Weight)
 	}
 	if diff != 0 {
 		for i, st := range r.states {
-			if n := nodes[i]; st.Weight != n.Weight || st.Effective != n.Weight || st.State != balancer.Serving {
+			if n := nodes[i]; st.ID != n.ID || st.Weight != n.Weight || st.Effective != n.Weight || st.State != balancer.Serving {
 				return fmt.Errorf("member %d of a new balancer is %+v, want %s=%d serving", i, st, n.ID, n.Weight)
 			}
 		}
 	}
-	r.serve, r.weighted, r.total = len(nodes), len(nodes), total
+	r.serve, r.weighted, r.total, r.configured = len(nodes), len(nodes), total, total
 	return nil
 }
 
@@ -376,10 +371,7 @@ func (r *scriptRun) update(nodes []weights.Node) error {
 		return nil
 	}
 	before := r.states
-	var oldTotal, newTotal uint64
-	for _, st := range before {
-		oldTotal += uint64(st.Weight)
-	}
+	oldTotal, newTotal := r.configured, uint64(0)
 	for _, n := range nodes {
 		newTotal += uint64(n.Weight)
 	}
@@ -410,11 +402,21 @@ func (r *scriptRun) update(nodes []weights.Node) error {
 	if err == nil || !errors.As(err, &ue) || !errors.Is(err, balancer.ErrUpdateRefused) || !errors.Is(err, want) {
 		return fmt.Errorf("Update(%v) = %v, want an *UpdateError wrapping %v", nodes, err, want)
 	}
-	// A refused update leaves the previous state serving.
+	// A refused update leaves the previous state serving. The states
+	// are compared through their bits, as readFleet does, and the first
+	// that differs is looked for only when one does.
 	if len(before) != len(r.states) {
 		return fmt.Errorf("refused update changed the members from %v to %v", before, r.states)
 	}
+	var diff uint64
 	for i := range before {
+		a, b := &before[i], &r.states[i]
+		diff |= uint64(strings.Compare(a.ID, b.ID)) | uint64(a.Weight^b.Weight) | uint64(a.Effective^b.Effective) | uint64(a.State^b.State)
+		if !a.EjectedUntil.Equal(b.EjectedUntil) || !a.RampEnd.Equal(b.RampEnd) {
+			diff = 1
+		}
+	}
+	for i := 0; diff != 0 && i < len(before); i++ {
 		if before[i] != r.states[i] {
 			return fmt.Errorf("refused update changed member %d from %+v to %+v", i, before[i], r.states[i])
 		}
