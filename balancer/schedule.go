@@ -362,11 +362,12 @@ func levels(prefix []uint64) (vals []uint64, counts []int) {
 // repeated. One entry per slot (the top bits of m times 2^64/phi, so that
 // lengths with the same low bits, such as powers of two, spread over the
 // slots), replaced on a miss; an entry is immutable, so a reader sees a
-// whole pair or none.
-var spreadSteps [64]atomic.Pointer[[2]uint64]
+// whole pair or none. 1,024 slots (8 KiB) keep the lengths of a process
+// with many balancers, each with a few nodes ejected and back, apart.
+var spreadSteps [1 << 10]atomic.Pointer[[2]uint64]
 
 // spreadSlot is the slot of spreadSteps for length m.
-func spreadSlot(m uint64) int { return int(m * 0x9e3779b97f4a7c15 >> 58) }
+func spreadSlot(m uint64) int { return int(m * 0x9e3779b97f4a7c15 >> 54) }
 
 // spreadStep is coprimeNear(m), from spreadSteps when it holds m.
 func spreadStep(m uint64) uint64 {
@@ -443,28 +444,25 @@ func (s *schedule) buildRows() {
 	s.kind = kindRows
 	top := s.top
 	n := len(s.nodes)
-	cnt := make([]uint64, top+2) // cnt[t]: nodes of reduced weight t (0: not serving)
+	// A counting sort by weight, heaviest first: a node of reduced weight
+	// r counts at index top-r+1 of at (top+1 for the ones not serving), so
+	// that after the prefix sums at[top-r] is where weight r starts in
+	// rowNodes; placing the nodes moves each start to the next weight's, so
+	// that at[top-t] then counts the nodes weighing at least t: the length
+	// of row t. Weights run up to top, so the sums take a pass of a quarter
+	// of top comparisons (see prefixSums), not one of top.
+	at := make([]uint32, top+2)
 	for i := range n {
-		cnt[s.weight(i)]++
+		at[top-s.weight(i)+1]++
 	}
-	// next[t]: where weight t starts in rowNodes (the nodes heavier than
-	// t come first, the ones not serving last, cut off); cnt[t] becomes the
-	// number of nodes weighing at least t: row t's length.
-	next := make([]uint64, top+2)
-	var acc uint64
-	for t := top; t >= 1; t-- {
-		next[t] = acc
-		acc += cnt[t]
-		cnt[t] = acc
-	}
-	next[0] = acc
+	prefixSums(at)
 	rowNodes := make([]weights.Node, n)
 	for i := range n {
-		r := s.weight(i)
-		rowNodes[next[r]] = s.nodes[i]
-		next[r]++
+		j := top - s.weight(i)
+		rowNodes[at[j]] = s.nodes[i]
+		at[j]++
 	}
-	s.rowNodes = rowNodes[:acc]
+	s.rowNodes = rowNodes[:at[top-1]]
 	// Place k holds the row of threshold t with (t-1)*c = k (mod top):
 	// t-1 = k*inv, inv the inverse of c. One pass over the places sums
 	// the row lengths into rowStart; bucket b holds the row of position
@@ -483,7 +481,7 @@ func (s *schedule) buildRows() {
 	s.bucket = make([]uint32, nb+1)
 	s.rowStart = make([]uint64, top+1)
 	for k := range top {
-		end := s.rowStart[k] + cnt[1+k*inv%top]
+		end := s.rowStart[k] + uint64(at[top-1-k*inv%top])
 		s.rowStart[k+1] = end
 		s.bucket[(end+mask)>>s.shift]++
 	}
