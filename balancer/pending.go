@@ -3,6 +3,7 @@ package balancer
 import (
 	"math/bits"
 	"slices"
+	"strings"
 
 	"github.com/safewrr/safewrr/weights"
 )
@@ -180,7 +181,7 @@ func (s *schedule) pickAvoiding(k uint64, pd *pending, t *Tried, at int) (int, e
 	var excl uint64
 	for x := 0; x < t.Len(); x++ {
 		i := at
-		if id := t.at(x); at < 0 || id != s.nodes[at].ID {
+		if id := t.at(x); at < 0 || strings.Compare(id, s.nodes[at].ID) != 0 {
 			i = s.m.lookup(id)
 		}
 		if i < 0 || pd.has(i) {

@@ -1,5 +1,7 @@
 package balancer
 
+import "strings"
+
 // triedInline is how many ids a Tried holds without allocating.
 const triedInline = 8
 
@@ -28,19 +30,21 @@ func (t *Tried) Add(id string) {
 	t.n++
 }
 
-// Has reports whether id was recorded.
+// Has reports whether id was recorded. Ids are compared three-way
+// (strings.Compare): a libFuzzer build's hook for == copies both strings
+// of every unequal pair, and a retry loop asks about every id it tried.
 func (t *Tried) Has(id string) bool {
 	if t == nil {
 		return false
 	}
 	k := min(t.n, triedInline)
 	for i := 0; i < k; i++ {
-		if t.small[i] == id {
+		if strings.Compare(t.small[i], id) == 0 {
 			return true
 		}
 	}
 	for _, s := range t.more {
-		if s == id {
+		if strings.Compare(s, id) == 0 {
 			return true
 		}
 	}

@@ -713,27 +713,33 @@ func (r *scriptRun) cycle() (bool, error) {
 // node's weight to its current weight, takes the largest (the first in
 // order on a tie) and takes the total off the winner's.
 func smoothReference(states []balancer.NodeState, g uint64, from, n int) []int32 {
-	cur := make([]int64, len(states))
+	// The nodes of weight 0 take no part: the others' places and weights.
+	var places []int32
+	var ws []int64
 	var total int64
-	for _, st := range states {
-		total += int64(uint64(st.Effective) / g)
+	for k, st := range states {
+		if w := int64(uint64(st.Effective) / g); w > 0 {
+			places = append(places, int32(k))
+			ws = append(ws, w)
+			total += w
+		}
 	}
+	cur := make([]int64, len(ws))
 	out := make([]int32, 0, n)
+	if len(ws) == 0 {
+		return out
+	}
 	for p := 0; p < from+n; p++ {
-		best := -1
-		for k, st := range states {
-			w := int64(uint64(st.Effective) / g)
-			if w == 0 {
-				continue
-			}
+		best := 0
+		for k, w := range ws {
 			cur[k] += w
-			if best < 0 || cur[k] > cur[best] {
+			if cur[k] > cur[best] {
 				best = k
 			}
 		}
 		cur[best] -= total
 		if p >= from {
-			out = append(out, int32(best))
+			out = append(out, places[best])
 		}
 	}
 	return out

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/safewrr/safewrr/balancer"
 	"github.com/safewrr/safewrr/weights"
 )
 
@@ -236,5 +237,27 @@ func BenchmarkScript(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestSmoothReference: the oracle's nginx smooth WRR gives nginx's own
+// example sequence for weights 5, 1, 1 (a a b a c a a), skips a drained
+// member, divides by the gcd and starts where asked.
+func TestSmoothReference(t *testing.T) {
+	states := []balancer.NodeState{
+		{ID: "a", Weight: 10, Effective: 10},
+		{ID: "z", Weight: 0, Effective: 0, State: balancer.Drained},
+		{ID: "b", Weight: 2, Effective: 2},
+		{ID: "c", Weight: 2, Effective: 2},
+	}
+	want := []int32{0, 0, 2, 0, 3, 0, 0, 0, 0, 2, 0}
+	if got := smoothReference(states, 2, 0, 11); !slices.Equal(got, want) {
+		t.Fatalf("smoothReference from 0 = %v, want %v", got, want)
+	}
+	if got := smoothReference(states, 2, 3, 4); !slices.Equal(got, want[3:7]) {
+		t.Fatalf("smoothReference from 3 = %v, want %v", got, want[3:7])
+	}
+	if got := smoothReference(states[1:2], 1, 0, 3); len(got) != 0 {
+		t.Fatalf("smoothReference with nothing serving = %v, want none", got)
 	}
 }
