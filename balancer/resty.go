@@ -24,13 +24,13 @@ type restyIn struct {
 }
 
 // restyCycle returns one cycle of resty.roundrobin's find() for the reduced
-// weights given by prefix, starting at the current weight = the maximum
-// weight, scan at the first node: for each current weight from the maximum
-// down to 1 (in gcd steps, here 1 after reduction), the nodes whose weight is
-// at least the current weight, in order. O(length + distinct weights * n).
-func restyCycle(prefix []uint64, length uint64) []int32 {
+// weights given by prefix, whose distinct values are vals (levels),
+// starting at the current weight = the maximum weight, scan at the first
+// node: for each current weight from the maximum down to 1 (in gcd steps,
+// here 1 after reduction), the nodes whose weight is at least the current
+// weight, in order. O(length + distinct weights * n).
+func restyCycle(prefix []uint64, length uint64, vals []uint64) []int32 {
 	n := len(prefix) - 1
-	vals, _ := levels(prefix)
 	seq := make([]int32, 0, length)
 	var list []int32
 	for j, v := range vals {

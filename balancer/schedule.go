@@ -217,8 +217,8 @@ func newSchedule(m *members, eff []uint32, cfg *config) *schedule {
 	if s.length <= tableBytes/width {
 		var seq []int32
 		if s.algo == Resty {
-			seq = restyCycle(s.prefix, s.length)
 			s.levelVals, s.levelCnt = levels(s.prefix)
+			seq = restyCycle(s.prefix, s.length, s.levelVals)
 		} else {
 			seq = smoothCycle(s.prefix, s.length)
 		}
@@ -282,21 +282,32 @@ func smoothCycle(prefix []uint64, length uint64) []int32 {
 	}
 	// Each group's candidate is one word: (current weight + total) in the
 	// high half (it stays in (0, 2*total]), and ^position in the low half so
-	// that on equal current weights the first node in order is larger.
+	// that on equal current weights the first node in order is larger. The
+	// groups are padded to a multiple of four with candidates that never
+	// lead (0, adding 0), so that a pick takes whole steps of four: under a
+	// fuzzing build every comparison, a loop's included, calls a tracing
+	// hook, and most sets have fewer than four distinct weights.
 	m := len(ws)
+	m4 := (m + 3) &^ 3
 	total := uint64(length)
-	key := make([]uint64, m)
-	step := make([]uint64, m)
-	pos := make([]int, m)
+	key := make([]uint64, m4)
+	step := make([]uint64, m4)
 	for g := range m {
 		step[g] = ws[g] << 32
 		key[g] = total<<32 | uint64(^uint32(members[g][0]))
 	}
-	group := make([]int32, n) // node position -> its group
+	// For the node that leads its group: the group, the node that leads
+	// it next (the next member in order, the first after the last) and
+	// what its candidate loses beyond the total it is picked at (another
+	// total when the turn goes back to the first member).
+	group := make([]int32, n)
+	after := make([]int32, n)
+	wrap := make([]uint64, n)
 	for g, ms := range members {
-		for _, i := range ms {
-			group[i] = int32(g)
+		for k, i := range ms {
+			group[i], after[i] = int32(g), ms[(k+1)%len(ms)]
 		}
+		wrap[ms[len(ms)-1]] = total << 32
 	}
 	// Keys are distinct (their low halves name distinct nodes), so the
 	// maximum alone identifies the winner; four running maxima keep the
@@ -304,28 +315,15 @@ func smoothCycle(prefix []uint64, length uint64) []int32 {
 	seq := make([]int32, length)
 	for t := range seq {
 		var m0, m1, m2, m3 uint64
-		g := 0
-		for ; g+4 <= m; g += 4 {
+		for g := 0; g < m4; g += 4 {
 			k0, k1, k2, k3 := key[g]+step[g], key[g+1]+step[g+1], key[g+2]+step[g+2], key[g+3]+step[g+3]
 			key[g], key[g+1], key[g+2], key[g+3] = k0, k1, k2, k3
 			m0, m1, m2, m3 = max(m0, k0), max(m1, k1), max(m2, k2), max(m3, k3)
 		}
-		for ; g < m; g++ {
-			k := key[g] + step[g]
-			key[g] = k
-			m0 = max(m0, k)
-		}
 		bestKey := max(m0, m1, m2, m3)
 		idx := int32(^uint32(bestKey))
-		best := group[idx]
 		seq[t] = idx
-		pos[best]++
-		k := bestKey >> 32 << 32
-		if pos[best] == len(members[best]) {
-			pos[best] = 0
-			k -= total << 32
-		}
-		key[best] = k | uint64(^uint32(members[best][pos[best]]))
+		key[group[idx]] = (bestKey>>32<<32 - wrap[idx]) | uint64(^uint32(after[idx]))
 	}
 	return seq
 }
