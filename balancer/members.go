@@ -64,23 +64,26 @@ func newMembers(nodes []weights.Node) (m *members, bad int, why string) {
 	return m, 0, ""
 }
 
-// lookup returns the position of the node with the given id, or -1. One
-// three-way comparison per step (strings.Compare) also keeps a libFuzzer
-// build's string-comparison hook, which copies both strings, off a search
-// that the picks skipping ejected nodes make.
+// lookup returns the position of the node with the given id, or -1. The
+// search halves the range without a branch on the comparison (the step
+// is taken unless the middle id sorts after id), and compares ids three-way
+// (strings.Compare): under a libFuzzer build each comparison of integers
+// calls a tracing hook and each unequal string comparison with == copies
+// both strings for another, and picks that skip ejected nodes search.
 func (m *members) lookup(id string) int {
-	lo, hi := 0, len(m.sorted)
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		c := strings.Compare(m.nodes[m.sorted[mid]].ID, id)
-		switch {
-		case c < 0:
-			lo = mid + 1
-		case c > 0:
-			hi = mid
-		default:
-			return int(m.sorted[mid])
-		}
+	n := len(m.sorted)
+	if n == 0 {
+		return -1
+	}
+	base := 0 // the last place whose id sorts at or before id, if any
+	for n > 1 {
+		half := n >> 1
+		c := strings.Compare(m.nodes[m.sorted[base+half]].ID, id)
+		base += half * (1 - max(c, 0))
+		n -= half
+	}
+	if i := int(m.sorted[base]); strings.Compare(m.nodes[i].ID, id) == 0 {
+		return i
 	}
 	return -1
 }
