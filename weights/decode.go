@@ -44,13 +44,14 @@ func Decode(data []byte, p Policy) (Snapshot, Report, error) {
 		return Snapshot{}, Report{}, err
 	}
 	b.fromPayload = true
-	d := decoder{scanner: scanner{s: string(data), maxDepth: b.lim.MaxDepth, maxValues: b.lim.MaxValues}, b: b}
+	d := decoder{scanner: scanner{maxDepth: b.lim.MaxDepth, maxValues: b.lim.MaxValues}, b: b}
+	d.load(data)
 	d.ws()
-	switch {
-	case d.i < len(d.s) && d.s[d.i] == '{':
+	switch d.at() {
+	case '{':
 		b.reserve(bytes.Count(data, colon)) // at least one per node
 		err = d.objectForm()
-	case d.i < len(d.s) && d.s[d.i] == '[':
+	case '[':
 		b.reserve(bytes.Count(data, brace) + 8) // one per node, give or take a few
 		err = d.arrayForm()
 	default:
@@ -96,14 +97,14 @@ func (d *decoder) objectForm() error {
 	}
 	d.i++
 	d.ws()
-	if d.i < len(d.s) && d.s[d.i] == '}' {
+	if d.at() == '}' {
 		d.i++
 		d.depth--
 		return nil
 	}
 	for {
 		d.ws()
-		if d.i >= len(d.s) || d.s[d.i] != '"' {
+		if d.at() != '"' {
 			return d.unexpected("looking for a node id")
 		}
 		off := d.i
@@ -140,7 +141,7 @@ func (d *decoder) arrayForm() error {
 	}
 	d.i++
 	d.ws()
-	if d.i < len(d.s) && d.s[d.i] == ']' {
+	if d.at() == ']' {
 		d.i++
 		d.depth--
 		return nil
@@ -166,7 +167,7 @@ func (d *decoder) arrayForm() error {
 // members it does not need.
 func (d *decoder) element() error {
 	start := d.i
-	if d.i >= len(d.s) || d.s[d.i] != '{' {
+	if d.at() != '{' {
 		v, big, err := d.rawValue()
 		if err != nil {
 			return err
@@ -188,13 +189,13 @@ func (d *decoder) element() error {
 	ids, weights := 0, 0
 	var odd string // a key that spells id or weight in another case
 	d.ws()
-	if d.i < len(d.s) && d.s[d.i] == '}' {
+	if d.at() == '}' {
 		d.i++
 		d.depth--
 	} else {
 		for {
 			d.ws()
-			if d.i >= len(d.s) || d.s[d.i] != '"' {
+			if d.at() != '"' {
 				return d.unexpected("looking for an object key")
 			}
 			key, err := d.str()
@@ -287,9 +288,9 @@ const keepRawValues = 1024
 // comes back without its contents, with its size in big.
 func (d *decoder) rawValue() (v Raw, big int, err error) {
 	d.ws()
-	if d.i < len(d.s) && d.values < d.maxValues {
+	if d.values < d.maxValues {
 		// The common cases, without the detour through value.
-		switch valueStart[d.s[d.i]] {
+		switch valueStart[d.at()] {
 		case startString:
 			d.values++
 			t, err := d.str()
@@ -300,7 +301,7 @@ func (d *decoder) rawValue() (v Raw, big int, err error) {
 			return Raw{Kind: KindNumber, Text: t}, 0, err
 		}
 	}
-	if d.i < len(d.s) && (d.s[d.i] == '[' || d.s[d.i] == '{') {
+	if containerStart[d.at()] {
 		start := d.i
 		v, err = d.value(false)
 		if err != nil {
@@ -320,7 +321,9 @@ func (d *decoder) rawValue() (v Raw, big int, err error) {
 // reparse builds the value in s[start:end], which has already been checked,
 // counting its values against the limit.
 func (d *decoder) reparse(start, end int) (Raw, error) {
-	sub := scanner{s: d.s[start:end], maxDepth: d.maxDepth + 1, maxValues: d.maxValues - d.values, limit: d.maxValues}
+	// The value has been read to end: sub never reads past it, so it can
+	// share d's bytes (and their zero bytes at the far end) for at.
+	sub := scanner{s: d.s[start:end], buf: d.buf[start:], maxDepth: d.maxDepth + 1, maxValues: d.maxValues - d.values, limit: d.maxValues}
 	v, err := sub.value(true)
 	d.values += sub.values
 	if pe, ok := err.(*PayloadError); ok {

@@ -92,7 +92,8 @@ func ParseJSON(data []byte, l Limits) (Raw, error) {
 	if err := precheck(data, l); err != nil {
 		return Raw{}, err
 	}
-	sc := scanner{s: string(data), maxDepth: l.MaxDepth, maxValues: l.MaxValues}
+	sc := scanner{maxDepth: l.MaxDepth, maxValues: l.MaxValues}
+	sc.load(data)
 	v, err := sc.value(true)
 	if err != nil {
 		return Raw{}, err
@@ -135,7 +136,10 @@ func precheck(data []byte, l Limits) error {
 
 // scanner reads JSON from a string that has passed precheck.
 type scanner struct {
-	s         string
+	s string
+	// buf is s followed by at least pad zero bytes (see load): at reads
+	// the byte at the cursor through it, 0 at the end of s.
+	buf       string
 	i         int
 	depth     int
 	maxDepth  int
@@ -159,6 +163,26 @@ type scanner struct {
 	// malformed value.
 	noSkip []int
 }
+
+// pad is the number of zero bytes after the input in scanner.buf.
+const pad = 8
+
+// load sets the scanner to read data, from its start. The copy it reads
+// (which the strings it returns share) ends with pad zero bytes, a byte no
+// JSON token holds outside a string (where it is refused): the scanner
+// reads the byte at the cursor, or eight bytes of a string, without first
+// comparing the cursor with the length, and a zero byte reads as "not what
+// was looked for". It is the same work; under a fuzzing build, where
+// every comparison in safewrr's code calls a tracing hook, these are the
+// scanner's most frequent comparisons.
+func (sc *scanner) load(data []byte) {
+	sc.buf = string(data) + "\x00\x00\x00\x00\x00\x00\x00\x00"
+	sc.s = sc.buf[:len(data)]
+	sc.i = 0
+}
+
+// at returns the byte at the cursor, 0 at the end of the input.
+func (sc *scanner) at() byte { return sc.buf[sc.i] }
 
 // sketch says which parts of a value SketchJSON builds.
 type sketch struct {
@@ -194,7 +218,8 @@ func SketchJSON(data []byte, l Limits, keys ...string) (Raw, error) {
 	for _, k := range keys {
 		sk.keys[k] = true
 	}
-	sc := scanner{s: string(data), maxDepth: l.MaxDepth, maxValues: math.MaxInt, sketch: sk}
+	sc := scanner{maxDepth: l.MaxDepth, maxValues: math.MaxInt, sketch: sk}
+	sc.load(data)
 	v, err := sc.value(true)
 	if err != nil {
 		return Raw{}, err
@@ -213,7 +238,7 @@ func (sc *scanner) keepMember(key string, kept int, seen map[string]bool, contai
 	if kept >= sketchMembers {
 		return false, false
 	}
-	isContainer := sc.i < len(sc.s) && (sc.s[sc.i] == '{' || sc.s[sc.i] == '[')
+	isContainer := containerStart[sc.at()]
 	deep := isContainer && sc.depth >= sketchDepth
 	switch {
 	case kept < sketchFirst, sk.keys[key] && !seen[key]:
@@ -256,19 +281,20 @@ var strStop = func() (t [256]uint8) {
 	return t
 }()
 
-// strStopped is strStop as bools, for a loop that branches on it without
-// a comparison.
-var strStopped = func() (t [256]bool) {
-	for c, stop := range strStop {
-		t[c] = stop != 0
-	}
-	return t
-}()
+// containerStart marks the bytes that open an array or an object.
+var containerStart = [256]bool{'[': true, '{': true}
 
 func (sc *scanner) ws() {
-	if sc.i >= len(sc.s) || !space[sc.s[sc.i]] {
-		return
+	if space[sc.at()] {
+		sc.skipSpace()
 	}
+}
+
+// skipSpace moves the cursor past the whitespace at it. It is kept out of
+// line so that ws, called before every token, is inlined.
+//
+//go:noinline
+func (sc *scanner) skipSpace() {
 	sc.i = len(sc.s) - len(strings.TrimLeft(sc.s[sc.i:], " \t\n\r"))
 }
 
@@ -284,7 +310,7 @@ func (sc *scanner) end() error {
 // expect consumes byte c after optional whitespace.
 func (sc *scanner) expect(c byte, looking string) error {
 	sc.ws()
-	if sc.i < len(sc.s) && sc.s[sc.i] == c {
+	if sc.at() == c {
 		sc.i++
 		return nil
 	}
@@ -363,6 +389,13 @@ const (
 var digit = [256]bool{'0': true, '1': true, '2': true, '3': true, '4': true,
 	'5': true, '6': true, '7': true, '8': true, '9': true}
 
+// exponentMark and sign mark the bytes that start a number's exponent and
+// the signs that may follow.
+var (
+	exponentMark = [256]bool{'e': true, 'E': true}
+	sign         = [256]bool{'+': true, '-': true}
+)
+
 // valueStart is the class of each byte as the first of a value.
 var valueStart = func() (t [256]uint8) {
 	t['{'], t['['], t['"'], t['-'] = startObject, startArray, startString, startMinus
@@ -406,12 +439,10 @@ func (sc *scanner) skipContainer() bool {
 	s := sc.s
 	sc.open = sc.open[:0]
 	for {
-		// At a value.
+		// At a value (or at the end of the input, which is no value's
+		// start).
 		sc.ws()
-		if sc.i >= len(s) {
-			return false
-		}
-		switch c := s[sc.i]; valueStart[c] {
+		switch c := sc.at(); valueStart[c] {
 		case startObject, startArray:
 			sc.depth++
 			if sc.depth > sc.maxDepth {
@@ -421,7 +452,7 @@ func (sc *scanner) skipContainer() bool {
 			start := sc.i
 			sc.i++
 			sc.ws()
-			if sc.i < len(s) && s[sc.i] == closer(c) {
+			if sc.at() == closer(c) {
 				sc.i++
 				sc.depth--
 				break // an empty container is a value read
@@ -452,17 +483,15 @@ func (sc *scanner) skipContainer() bool {
 				return true
 			}
 			sc.ws()
-			if sc.i >= len(s) {
-				return false
-			}
 			top := s[sc.open[len(sc.open)-1]]
-			if s[sc.i] == closer(top) {
+			c := sc.at() // 0 at the end of the input, neither closer nor ','
+			if c == closer(top) {
 				sc.i++
 				sc.depth--
 				sc.open = sc.open[:len(sc.open)-1]
 				continue
 			}
-			if s[sc.i] != ',' {
+			if c != ',' {
 				return false
 			}
 			sc.i++
@@ -485,14 +514,14 @@ func closer(c byte) byte {
 // skipKey reads an object key and its colon, for skip.
 func (sc *scanner) skipKey() bool {
 	sc.ws()
-	if sc.i >= len(sc.s) || sc.s[sc.i] != '"' {
+	if sc.at() != '"' {
 		return false
 	}
 	if _, err := sc.str(); err != nil {
 		return false
 	}
 	sc.ws()
-	if sc.i >= len(sc.s) || sc.s[sc.i] != ':' {
+	if sc.at() != ':' {
 		return false
 	}
 	sc.i++
@@ -536,7 +565,7 @@ func (sc *scanner) objectBody(build bool, base int) (Raw, error) {
 	}
 	sc.i++ // '{'
 	sc.ws()
-	if sc.i < len(sc.s) && sc.s[sc.i] == '}' {
+	if sc.at() == '}' {
 		sc.i++
 		sc.depth--
 		return Raw{Kind: KindObject}, nil
@@ -550,7 +579,7 @@ func (sc *scanner) objectBody(build bool, base int) (Raw, error) {
 	}
 	for {
 		sc.ws()
-		if sc.i >= len(sc.s) || sc.s[sc.i] != '"' {
+		if sc.at() != '"' {
 			return Raw{}, sc.unexpected("looking for an object key")
 		}
 		key, err := sc.str()
@@ -604,7 +633,7 @@ func (sc *scanner) arrayBody(build bool, base int) (Raw, error) {
 	}
 	sc.i++ // '['
 	sc.ws()
-	if sc.i < len(sc.s) && sc.s[sc.i] == ']' {
+	if sc.at() == ']' {
 		sc.i++
 		sc.depth--
 		return Raw{Kind: KindArray}, nil
@@ -614,7 +643,7 @@ func (sc *scanner) arrayBody(build bool, base int) (Raw, error) {
 		if build && sc.sketch != nil {
 			// a sketch keeps the first element, and not below its depth
 			sc.ws()
-			deep := sc.i < len(sc.s) && (sc.s[sc.i] == '{' || sc.s[sc.i] == '[') && sc.depth >= sketchDepth
+			deep := containerStart[sc.at()] && sc.depth >= sketchDepth
 			buildIt = n == 0 && !deep
 		}
 		v, err := sc.value(buildIt)
@@ -641,16 +670,14 @@ func (sc *scanner) arrayBody(build bool, base int) (Raw, error) {
 // the container is left).
 func (sc *scanner) next(closing byte, looking string) (more bool, err error) {
 	sc.ws()
-	if sc.i < len(sc.s) {
-		switch sc.s[sc.i] {
-		case ',':
-			sc.i++
-			return true, nil
-		case closing:
-			sc.i++
-			sc.depth--
-			return false, nil
-		}
+	switch sc.at() {
+	case ',':
+		sc.i++
+		return true, nil
+	case closing:
+		sc.i++
+		sc.depth--
+		return false, nil
 	}
 	return false, sc.unexpected(looking)
 }
@@ -659,64 +686,44 @@ func (sc *scanner) next(closing byte, looking string) (more bool, err error) {
 // result is a substring of the input.
 func (sc *scanner) str() (string, error) {
 	start := sc.i + 1
-	// Find the first strStop byte, eight bytes a step (one branch for the
-	// eight, and its place among them from the bits of the step), then, in
-	// the last bytes of the input, byte by byte.
-	i, found := start, false
-	for ; i+8 <= len(sc.s); i += 8 {
-		b := sc.s[i : i+8]
-		if m := strStop[b[0]] | strStop[b[1]]<<1 | strStop[b[2]]<<2 | strStop[b[3]]<<3 |
-			strStop[b[4]]<<4 | strStop[b[5]]<<5 | strStop[b[6]]<<6 | strStop[b[7]]<<7; m != 0 {
-			i += bits.TrailingZeros8(m)
-			found = true
-			break
+	i := sc.stop(start)
+	var out []byte // the string's bytes, once an escape is met
+	for {
+		if i >= len(sc.s) {
+			return "", sc.fail(start-1, "unterminated string")
 		}
-	}
-	for !found && i < len(sc.s) && !strStopped[sc.s[i]] {
-		i++
-	}
-	if i >= len(sc.s) {
-		return "", sc.fail(sc.i, "unterminated string")
-	}
-	switch c := sc.s[i]; {
-	case c == '"':
-		sc.i = i + 1
-		return sc.s[start:i], nil
-	case c < 0x20:
-		return "", sc.fail(i, fmt.Sprintf("control character 0x%02x in a string", c))
-	}
-	// Slow path: escapes.
-	buf := make([]byte, 0, i-start+16)
-	buf = append(buf, sc.s[start:i]...)
-	for i < len(sc.s) {
-		c := sc.s[i]
-		switch {
+		switch c := sc.s[i]; {
 		case c == '"':
 			sc.i = i + 1
-			return string(buf), nil
+			if out == nil {
+				return sc.s[start:i], nil // no escape: a substring of the input
+			}
+			return string(out), nil
 		case c < 0x20:
 			return "", sc.fail(i, fmt.Sprintf("control character 0x%02x in a string", c))
-		case c != '\\':
-			buf = append(buf, c)
-			i++
-			continue
+		}
+		// A backslash.
+		if out == nil {
+			out = make([]byte, 0, i-start+16)
+			out = append(out, sc.s[start:i]...)
 		}
 		if i+1 >= len(sc.s) {
-			break
+			return "", sc.fail(start-1, "unterminated string")
 		}
+		n := 2 // the escape's length
 		switch e := sc.s[i+1]; e {
 		case '"', '\\', '/':
-			buf = append(buf, e)
+			out = append(out, e)
 		case 'b':
-			buf = append(buf, '\b')
+			out = append(out, '\b')
 		case 'f':
-			buf = append(buf, '\f')
+			out = append(out, '\f')
 		case 'n':
-			buf = append(buf, '\n')
+			out = append(out, '\n')
 		case 'r':
-			buf = append(buf, '\r')
+			out = append(out, '\r')
 		case 't':
-			buf = append(buf, '\t')
+			out = append(out, '\t')
 		case 'u':
 			r, ok := hex4(sc.s, i+2)
 			if !ok {
@@ -731,21 +738,39 @@ func (sc *scanner) str() (string, error) {
 				if !ok2 || r2 < 0xDC00 || r2 > 0xDFFF {
 					return "", sc.fail(i, `lone UTF-16 surrogate in a \u escape`)
 				}
-				buf = utf8.AppendRune(buf, utf16.DecodeRune(r, r2))
-				i += 12
-				continue
+				out = utf8.AppendRune(out, utf16.DecodeRune(r, r2))
+				n = 12
 			case utf16.IsSurrogate(r):
 				return "", sc.fail(i, `lone UTF-16 surrogate in a \u escape`)
+			default:
+				out = utf8.AppendRune(out, r)
+				n = 6
 			}
-			buf = utf8.AppendRune(buf, r)
-			i += 6
-			continue
 		default:
 			return "", sc.fail(i, fmt.Sprintf("invalid escape %q in a string", "\\"+string(rune(e))))
 		}
-		i += 2
+		i += n
+		// The plain run up to the next stop byte, copied whole.
+		j := sc.stop(i)
+		out = append(out, sc.s[i:j]...)
+		i = j
 	}
-	return "", sc.fail(start-1, "unterminated string")
+}
+
+// stop returns the offset of the first strStop byte at or after i, found
+// eight bytes a step (one branch for the eight, and its place among them
+// from the bits of the step); len(sc.s) or more when there is none. The
+// zero bytes after the input (load) stop the search at the latest there,
+// in a step that lies within them: no step needs a test of the length.
+func (sc *scanner) stop(i int) int {
+	for {
+		b := sc.buf[i : i+8]
+		if m := strStop[b[0]] | strStop[b[1]]<<1 | strStop[b[2]]<<2 | strStop[b[3]]<<3 |
+			strStop[b[4]]<<4 | strStop[b[5]]<<5 | strStop[b[6]]<<6 | strStop[b[7]]<<7; m != 0 {
+			return i + bits.TrailingZeros8(m)
+		}
+		i += 8
+	}
 }
 
 func hex4(s string, i int) (rune, bool) {
@@ -773,7 +798,7 @@ func hex4(s string, i int) (rune, bool) {
 func (sc *scanner) number() (string, error) {
 	start := sc.i
 	i := sc.i
-	s := sc.s
+	s, b := sc.s, sc.buf // b: s and the zero bytes after it (load)
 	if s[i] == '-' {
 		i++
 		if strings.HasPrefix(s[i:], "Infinity") {
@@ -781,36 +806,36 @@ func (sc *scanner) number() (string, error) {
 			return s[start:sc.i], nil
 		}
 	}
-	digits := func() int {
+	digits := func() bool {
 		j := i
-		for i < len(s) && digit[s[i]] {
+		for digit[b[i]] {
 			i++
 		}
-		return i - j
+		return i != j
 	}
 	switch {
-	case i < len(s) && s[i] == '0':
+	case b[i] == '0':
 		i++
-		if i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		if digit[b[i]] {
 			return "", sc.fail(i-1, "number with a leading zero")
 		}
-	case digits() == 0:
+	case !digits():
 		sc.i = i
 		return "", sc.unexpected("in a number, looking for a digit")
 	}
-	if i < len(s) && s[i] == '.' {
+	if b[i] == '.' {
 		i++
-		if digits() == 0 {
+		if !digits() {
 			sc.i = i
 			return "", sc.unexpected("after the decimal point of a number")
 		}
 	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+	if exponentMark[b[i]] {
 		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		if sign[b[i]] {
 			i++
 		}
-		if digits() == 0 {
+		if !digits() {
 			sc.i = i
 			return "", sc.unexpected("in the exponent of a number")
 		}

@@ -34,7 +34,8 @@ var skipCases = []string{
 // offset marked as one skip fails from), the reference for both.
 func readBoth(t *testing.T, s string, maxDepth int) {
 	t.Helper()
-	long := scanner{s: s, maxDepth: maxDepth}
+	long := scanner{maxDepth: maxDepth}
+	long.load([]byte(s))
 	long.ws()
 	if long.i >= len(s) || (s[long.i] != '[' && s[long.i] != '{') {
 		return
@@ -51,7 +52,9 @@ func readBoth(t *testing.T, s string, maxDepth int) {
 	}
 	err := read(&long)
 
-	ref := scanner{s: s, maxDepth: maxDepth, i: start, noSkip: make([]int, len(s)+1)}
+	ref := scanner{maxDepth: maxDepth, noSkip: make([]int, len(s)+1)}
+	ref.load([]byte(s))
+	ref.i = start
 	for i := range ref.noSkip {
 		ref.noSkip[i] = i
 	}
@@ -64,7 +67,9 @@ func readBoth(t *testing.T, s string, maxDepth int) {
 		assert.Equal(t, ref.i, long.i, "where %q ends with and without skip", s)
 	}
 
-	fast := scanner{s: s, maxDepth: maxDepth, i: start}
+	fast := scanner{maxDepth: maxDepth}
+	fast.load([]byte(s))
+	fast.i = start
 	ok := fast.skip()
 	if err != nil {
 		require.False(t, ok, "skip accepted %q, which the reader rejects: %v", s, err)
