@@ -200,10 +200,20 @@ func newSchedule(m *members, eff []uint32, cfg *config) *schedule {
 	if s.gcd == 0 {
 		return s // no node serves: an empty cycle
 	}
-	for i := range n {
+	sum := func(i int) {
 		r := uint64(effectiveAt(m, eff, i)) / s.gcd
 		s.prefix[i+1] = s.prefix[i] + r
 		s.top = max(s.top, r)
+	}
+	i := 0
+	for ; i+4 <= n; i += 4 { // four a step, as in prefixSums
+		sum(i)
+		sum(i + 1)
+		sum(i + 2)
+		sum(i + 3)
+	}
+	for ; i < n; i++ {
+		sum(i)
 	}
 	s.length = s.prefix[n]
 	s.magic = ^uint64(0) / s.length
@@ -447,18 +457,35 @@ func (s *schedule) buildRows() {
 	// that after the prefix sums at[top-r] is where weight r starts in
 	// rowNodes; placing the nodes moves each start to the next weight's, so
 	// that at[top-t] then counts the nodes weighing at least t: the length
-	// of row t. Weights run up to top, so the sums take a pass of a quarter
-	// of top comparisons (see prefixSums), not one of top.
+	// of row t. The passes over the nodes, the weights and the rows take
+	// four a step (see prefixSums).
 	at := make([]uint32, top+2)
-	for i := range n {
-		at[top-s.weight(i)+1]++
+	count := func(i int) { at[top-s.weight(i)+1]++ }
+	i := 0
+	for ; i+4 <= n; i += 4 { // four a step, as in prefixSums
+		count(i)
+		count(i + 1)
+		count(i + 2)
+		count(i + 3)
+	}
+	for ; i < n; i++ {
+		count(i)
 	}
 	prefixSums(at)
 	rowNodes := make([]weights.Node, n)
-	for i := range n {
+	place := func(i int) {
 		j := top - s.weight(i)
 		rowNodes[at[j]] = s.nodes[i]
 		at[j]++
+	}
+	for i = 0; i+4 <= n; i += 4 {
+		place(i)
+		place(i + 1)
+		place(i + 2)
+		place(i + 3)
+	}
+	for ; i < n; i++ {
+		place(i)
 	}
 	s.rowNodes = rowNodes[:at[top-1]]
 	// Place k holds the row of threshold t with (t-1)*c = k (mod top):
@@ -478,19 +505,31 @@ func (s *schedule) buildRows() {
 	mask := uint64(1)<<s.shift - 1
 	s.bucket = make([]uint32, nb+1)
 	s.rowStart = make([]uint64, top+1)
-	for k := range top {
-		end := s.rowStart[k] + uint64(at[top-1-k*inv%top])
+	var end uint64
+	row := func(k uint64) {
+		end += uint64(at[top-1-k*inv%top])
 		s.rowStart[k+1] = end
 		s.bucket[(end+mask)>>s.shift]++
+	}
+	k := uint64(0)
+	for ; k+4 <= top; k += 4 { // four a step, as in prefixSums
+		row(k)
+		row(k + 1)
+		row(k + 2)
+		row(k + 3)
+	}
+	for ; k < top; k++ {
+		row(k)
 	}
 	prefixSums(s.bucket[:nb])
 	s.bucket[nb] = uint32(top - 1)
 }
 
 // prefixSums replaces each element of t by the sum of the elements up to
-// it. It takes four a step, for a quarter of the loop's comparisons (a
-// rows build sums up to twice as many buckets as the heaviest weight, and
-// under a fuzzing build each comparison calls a tracing hook).
+// it. It takes four a step, for a quarter of the loop's comparisons: a
+// build's passes over every node or every row are most of its work under a
+// fuzzing build, where each comparison (a loop's included) calls a tracing
+// hook, and written out four a step they cost a quarter of that.
 func prefixSums(t []uint32) {
 	var sum uint32
 	for ; len(t) >= 4; t = t[4:] {
