@@ -261,3 +261,20 @@ func TestSmoothReference(t *testing.T) {
 		t.Fatalf("smoothReference with nothing serving = %v, want none", got)
 	}
 }
+
+// TestInFours: inFours calls f once for each index, in order, for every
+// count around its step of four.
+func TestInFours(t *testing.T) {
+	for n := range 11 {
+		var got []int
+		inFours(n, func(i int) { got = append(got, i) })
+		if len(got) != n {
+			t.Fatalf("inFours(%d) made %d calls: %v", n, len(got), got)
+		}
+		for i, v := range got {
+			if v != i {
+				t.Fatalf("inFours(%d) calls %v, want 0 ... %d in order", n, got, n-1)
+			}
+		}
+	}
+}
