@@ -30,9 +30,21 @@ func Encode(s Snapshot) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string.
+// jsonEscaped marks the bytes appendString escapes: the quote, the
+// backslash and the control characters.
+var jsonEscaped = byteClass(func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 })
+
+// appendString appends s as a JSON string. A string that needs no escape
+// (no quote, backslash or control character, valid UTF-8), as ids nearly
+// always are, is found so with a byte-class test and the standard library
+// and copied whole, without a comparison per byte (each a tracing hook
+// under a fuzzing build).
 func appendString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
+	if !anyIn(s, &jsonEscaped) && utf8.ValidString(s) {
+		buf = append(buf, s...)
+		return append(buf, '"')
+	}
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c >= utf8.RuneSelf {

@@ -39,6 +39,22 @@ func Lenient() Policy { return Policy{Strings: StringsDecimal} }
 // and a default weight no larger than the maximum. Build and Decode refuse to
 // work with a policy that fails Check.
 func (p Policy) Check() error {
+	// One test for the four modes (the largest excess over its last known
+	// value), and the one that failed named after it: every policy is
+	// checked on every decode, and under a fuzzing build each comparison
+	// calls a tracing hook.
+	if max(int(p.Strings)-int(StringsDecimal), int(p.Zero)-int(ZeroReject),
+		int(p.Partial)-int(RefuseWhole), int(p.IDs)-int(IDsAddress)) > 0 {
+		return p.modeError()
+	}
+	if d, m := p.defaultWeight(), p.maxWeight(); d > m {
+		return fmt.Errorf("%w: default weight %d is above the maximum %d", ErrPolicy, d, m)
+	}
+	return nil
+}
+
+// modeError names the first mode of p that is not known.
+func (p Policy) modeError() error {
 	if p.Strings > StringsDecimal {
 		return fmt.Errorf("%w: unknown string mode %d", ErrPolicy, p.Strings)
 	}
@@ -48,13 +64,7 @@ func (p Policy) Check() error {
 	if p.Partial > RefuseWhole {
 		return fmt.Errorf("%w: unknown partial mode %d", ErrPolicy, p.Partial)
 	}
-	if p.IDs > IDsAddress {
-		return fmt.Errorf("%w: unknown id mode %d", ErrPolicy, p.IDs)
-	}
-	if d, m := p.defaultWeight(), p.maxWeight(); d > m {
-		return fmt.Errorf("%w: default weight %d is above the maximum %d", ErrPolicy, d, m)
-	}
-	return nil
+	return fmt.Errorf("%w: unknown id mode %d", ErrPolicy, p.IDs)
 }
 
 func (p Policy) scale() uint64 {
