@@ -230,6 +230,72 @@ func SketchJSON(data []byte, l Limits, keys ...string) (Raw, error) {
 	return v, nil
 }
 
+// Sketch returns the outline of v that SketchJSON builds, with the same
+// keys, from the text of which v is what ParseJSON built: the same value,
+// read from the tree instead of the text. It is how a payload that has
+// been parsed whole is told by its shape without being read again.
+func Sketch(v Raw, keys ...string) Raw {
+	set := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		set[k] = true
+	}
+	return sketchOf(v, 0, set)
+}
+
+// sketchOf is Sketch for a value inside depth arrays and objects. It
+// follows the rules of objectBody and arrayBody under a sketch, as value
+// applies them to the text (keepMember for an object's members; an array's
+// first element; a container below sketchDepth stubbed).
+func sketchOf(v Raw, depth int, keys map[string]bool) Raw {
+	depth++ // the depth of v's members or elements, as the scanner counts
+	switch v.Kind {
+	case KindArray:
+		if len(v.Items) == 0 {
+			return Raw{Kind: KindArray}
+		}
+		first := v.Items[0]
+		if containerKind(first.Kind) && depth >= sketchDepth {
+			first = Raw{Kind: first.Kind} // deep: a stub
+		} else {
+			first = sketchOf(first, depth, keys)
+		}
+		return Raw{Kind: KindArray, Items: []Raw{first}}
+	case KindObject:
+		var (
+			kept      []Member
+			seen      = map[string]bool{}
+			container bool
+		)
+		for _, m := range v.Members {
+			isContainer := containerKind(m.Value.Kind)
+			deep := isContainer && depth >= sketchDepth
+			var build, stub bool
+			switch {
+			case len(kept) >= sketchMembers:
+			case len(kept) < sketchFirst, keys[m.Key] && !seen[m.Key]:
+				build, stub = !deep, deep
+			case isContainer && !container:
+				stub = true
+			}
+			switch {
+			case build:
+				kept = append(kept, Member{Key: m.Key, Value: sketchOf(m.Value, depth, keys)})
+			case stub:
+				kept = append(kept, Member{Key: m.Key, Value: Raw{Kind: m.Value.Kind}})
+			default:
+				continue
+			}
+			seen[m.Key] = true
+			container = container || isContainer
+		}
+		return Raw{Kind: KindObject, Members: kept}
+	}
+	return v
+}
+
+// containerKind reports whether k is an array or an object.
+func containerKind(k Kind) bool { return k == KindArray || k == KindObject }
+
 // keepMember decides, in a sketch, whether an object member is built: kept
 // counts the members kept so far, seen the keys kept, container whether a
 // container member was kept.

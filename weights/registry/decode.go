@@ -70,9 +70,27 @@ func decode(f Format, data []byte, o Options) (weights.Snapshot, Report, error) 
 	if err := o.Policy.Check(); err != nil {
 		return weights.Snapshot{}, Report{}, err
 	}
+	var root weights.Raw
+	parsed := false
 	if f == FormatAuto {
 		var err error
-		f, err = DetectFormat(data, o.Policy.Limits)
+		if len(data) <= smallPayload {
+			// A small payload is parsed whole once and told by the
+			// outline of its tree (what DetectFormat would read), not
+			// read once for its outline and again for the tree.
+			root, err = weights.ParseJSON(data, o.Policy.Limits)
+			switch {
+			case err == nil:
+				parsed = true
+				f, err = detectFormat(weights.Sketch(root, detectKeys...))
+			case errors.Is(err, weights.ErrTooLarge):
+				// Too many values for a tree: DetectFormat, which
+				// builds none, says what the payload is.
+				f, err = DetectFormat(data, o.Policy.Limits)
+			}
+		} else {
+			f, err = DetectFormat(data, o.Policy.Limits)
+		}
 		if err != nil {
 			return weights.Snapshot{}, Report{Report: weights.Report{Format: string(FormatAuto)}}, err
 		}
@@ -82,12 +100,21 @@ func decode(f Format, data []byte, o Options) (weights.Snapshot, Report, error) 
 			return s, Report{Report: r}, err
 		}
 	}
-	root, err := weights.ParseJSON(data, o.Policy.Limits)
-	if err != nil {
-		return weights.Snapshot{}, Report{Report: weights.Report{Format: string(f)}}, err
+	if !parsed {
+		var err error
+		root, err = weights.ParseJSON(data, o.Policy.Limits)
+		if err != nil {
+			return weights.Snapshot{}, Report{Report: weights.Report{Format: string(f)}}, err
+		}
 	}
 	return decodeRegistryRaw(f, root, o)
 }
+
+// smallPayload is the size up to which FormatAuto parses a payload whole
+// before telling its format: the tree is then built once. A larger payload
+// is told from an outline first (DetectFormat), so that one that decodes as
+// a map, which Decode reads without a tree, never has one built.
+const smallPayload = 4 << 10
 
 // decodeRegistryRaw runs the decoder of a registry format on a parsed payload.
 func decodeRegistryRaw(f Format, root weights.Raw, o Options) (weights.Snapshot, Report, error) {

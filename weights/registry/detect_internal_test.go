@@ -22,6 +22,16 @@ func sameDetection(t *testing.T, data []byte) {
 	if got != want || (wantErr == nil) != (gotErr == nil) || (wantErr != nil && wantErr.Error() != gotErr.Error()) {
 		t.Errorf("DetectFormat(%.200s) = %q, %v; the whole tree gives %q, %v", data, got, gotErr, want, wantErr)
 	}
+	// Decode with the format detected (a small payload is told from its
+	// parsed tree, a large one by DetectFormat) decodes as the format
+	// DetectFormat names, or fails as it does.
+	_, rep, err := Decode(FormatAuto, data, Options{})
+	switch {
+	case gotErr != nil && (err == nil || err.Error() != gotErr.Error()):
+		t.Errorf("Decode(auto, %.200s): %v; DetectFormat: %v", data, err, gotErr)
+	case gotErr == nil && rep.Format != string(got):
+		t.Errorf("Decode(auto, %.200s) decoded as %q (%v); DetectFormat says %q", data, rep.Format, err, got)
+	}
 }
 
 func detectCorpus(t testing.TB) [][]byte {
