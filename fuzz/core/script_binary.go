@@ -34,12 +34,20 @@ var binaryWeights = [...]uint32{12, 16, 20, 24, 30, 32, 48, 60, 63, 64,
 
 // isTextScript reports whether data is a text script (see parseScript).
 func isTextScript(data []byte) bool {
-	if len(data) == 0 {
-		return true
-	}
-	c := data[0]
-	return c == '#' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || (c|0x20 >= 'a' && c|0x20 <= 'z')
+	return len(data) == 0 || textStart[data[0]]
 }
+
+// textStart marks the bytes a text script starts with: a letter, '#' and
+// white space (a table: under libFuzzer each comparison calls a hook).
+var textStart = func() (t [256]bool) {
+	for _, c := range "# \t\n\r" {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	return t
+}()
 
 // decodeScript reads data as a text script or, when it does not start like
 // one, as a compact one.
@@ -60,7 +68,14 @@ func binaryScript(data []byte) []op {
 		kind := opKind(data[0]%uint8(opFleet) + 1)
 		data = data[1:]
 		o := op{kind: kind}
-		arg := func() int { return int(take(&data, 1)[0]) }
+		arg := func() int {
+			if len(data) == 0 {
+				return 0 // an input cut short reads as zeros
+			}
+			b := data[0]
+			data = data[1:]
+			return int(b)
+		}
 		place := func() int {
 			b := arg()
 			if b < 240 {

@@ -278,3 +278,17 @@ func TestInFours(t *testing.T) {
 		}
 	}
 }
+
+// TestIsTextScript: a script is text when it is empty or starts with a
+// letter, '#' or white space, and compact from any other byte.
+func TestIsTextScript(t *testing.T) {
+	if !isTextScript(nil) {
+		t.Fatal("an empty script is not read as text")
+	}
+	for c := range 256 {
+		want := c == '#' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		if got := isTextScript([]byte{byte(c), 'x'}); got != want {
+			t.Fatalf("isTextScript starting with %q = %v, want %v", byte(c), got, want)
+		}
+	}
+}
