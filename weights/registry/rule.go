@@ -52,7 +52,7 @@ func (r rule) priorities(insts []instance, entries []weights.Entry, p weights.Po
 	var active int64
 	found := false
 	for i, in := range insts {
-		if in.bad != "" || (in.down != "" && o.Health != HealthIgnore) || len(in.id) == 0 {
+		if len(in.bad) != 0 || (len(in.down) != 0 && o.Health != HealthIgnore) || len(in.id) == 0 {
 			continue
 		}
 		if w, reason := p.Weight(entries[i].Weight); reason != "" || w == 0 {
@@ -120,12 +120,15 @@ func (r rule) build(insts []instance, o Options) (weights.Snapshot, Report) {
 	regDefault := follow && r.def != 0 && o.Policy.DefaultWeight == 0
 	entries := make([]weights.Entry, len(insts))
 	substituted := make([]bool, len(insts))
+	// The tests for an empty string on each instance are len(s) != 0, as
+	// in urlAddr (under a fuzzing build s != "" with s not empty calls a
+	// comparison hook that copies s).
 	for i := range insts {
 		in := &insts[i]
 		e := weights.Entry{ID: in.id, Weight: in.weight}
-		if in.bad != "" {
+		if len(in.bad) != 0 {
 			e.Reject, e.Detail = weights.ReasonMalformedEntry, in.bad
-			if in.id == "" && in.name != "" {
+			if len(in.id) == 0 && len(in.name) != 0 {
 				e.Detail = fmt.Sprintf("instance %q: %s", in.name, in.bad)
 			}
 			entries[i] = e
@@ -138,19 +141,21 @@ func (r rule) build(insts []instance, o Options) (weights.Snapshot, Report) {
 	r.priorities(insts, entries, p, o)
 	for i := range insts {
 		in, e := &insts[i], entries[i]
-		if in.bad != "" {
+		if len(in.bad) != 0 {
 			continue
 		}
-		switch {
-		case in.down != "" && o.Health == HealthReject:
-			e.Reject, e.Detail = weights.ReasonNotServing, in.down
-		case in.down != "" && o.Health == HealthIgnore:
-			in.addNote(NoteHealthIgnored, weights.Raw{}, "%s; used as serving, as the options say", in.down)
-		case in.down != "":
-			e.Drained = !plantDownServed
-			in.addNote(NoteDrained, weights.Raw{}, "%s; kept with weight 0", in.down)
+		if len(in.down) != 0 {
+			switch o.Health {
+			case HealthReject:
+				e.Reject, e.Detail = weights.ReasonNotServing, in.down
+			case HealthIgnore:
+				in.addNote(NoteHealthIgnored, weights.Raw{}, "%s; used as serving, as the options say", in.down)
+			default:
+				e.Drained = !plantDownServed
+				in.addNote(NoteDrained, weights.Raw{}, "%s; kept with weight 0", in.down)
+			}
 		}
-		if in.standby != "" && e.Reject == "" && !e.Drained {
+		if len(in.standby) != 0 && len(e.Reject) == 0 && !e.Drained {
 			e.Drained = true
 			in.addNote(NoteStandby, weights.Raw{}, "%s; kept with weight 0", in.standby)
 		}
@@ -176,13 +181,13 @@ func (r rule) build(insts []instance, o Options) (weights.Snapshot, Report) {
 			// registries whose weights are floats; this one's are not.
 			ne.Detail = r.registry + " reads integer weights"
 		}
-		if in.where != "" && in.bad == "" && weightReason(ne.Reason) {
+		if len(in.where) != 0 && len(in.bad) == 0 && weightReason(ne.Reason) {
 			ne.Detail = joinDetail(ne.Detail, "the weight is "+in.where)
 		}
-		if in.extra != "" && weightReason(ne.Reason) {
+		if len(in.extra) != 0 && weightReason(ne.Reason) {
 			ne.Detail = joinDetail(ne.Detail, in.extra)
 		}
-		if in.sdk != "" && weightReason(ne.Reason) {
+		if len(in.sdk) != 0 && weightReason(ne.Reason) {
 			ne.Detail = joinDetail(ne.Detail, in.sdk)
 		}
 	}
@@ -199,7 +204,7 @@ func (r rule) build(insts []instance, o Options) (weights.Snapshot, Report) {
 		if id != in.id {
 			in.addNote(NoteAddress, weights.Raw{}, "sent as %s; %s is its canonical form", in.id, id)
 		}
-		if in.zeroNote != "" && in.down == "" && in.standby == "" {
+		if len(in.zeroNote) != 0 && len(in.down) == 0 && len(in.standby) == 0 {
 			in.addNote(NoteDrained, in.weight, "weight %s drains the node; %s", in.weight, in.zeroNote)
 		}
 		for _, n := range in.notes {
