@@ -93,9 +93,9 @@ func TestSpreadStepRemembers(t *testing.T) {
 }
 
 // TestPrefixSums: prefixSums agrees with a running sum for every length
-// around its step of four.
+// around its step of eight.
 func TestPrefixSums(t *testing.T) {
-	for n := range 11 {
+	for n := range 19 {
 		in := make([]uint32, n)
 		for i := range in {
 			in[i] = uint32(i*7 + 3)

@@ -323,6 +323,21 @@ func smoothCycle(prefix []uint64, length uint64) []int32 {
 	// maximum alone identifies the winner; four running maxima keep the
 	// loop free of a long dependency chain.
 	seq := make([]int32, length)
+	lead := func(t int, m0, m1, m2, m3 uint64) {
+		bestKey := max(m0, m1, m2, m3)
+		idx := int32(^uint32(bestKey))
+		seq[t] = idx
+		key[group[idx]] = (bestKey>>32<<32 - wrap[idx]) | uint64(^uint32(after[idx]))
+	}
+	if m4 == 4 {
+		// Up to four distinct weights, as most sets have: one step a pick.
+		for t := range seq {
+			k0, k1, k2, k3 := key[0]+step[0], key[1]+step[1], key[2]+step[2], key[3]+step[3]
+			key[0], key[1], key[2], key[3] = k0, k1, k2, k3
+			lead(t, k0, k1, k2, k3)
+		}
+		return seq
+	}
 	for t := range seq {
 		var m0, m1, m2, m3 uint64
 		for g := 0; g < m4; g += 4 {
@@ -330,10 +345,7 @@ func smoothCycle(prefix []uint64, length uint64) []int32 {
 			key[g], key[g+1], key[g+2], key[g+3] = k0, k1, k2, k3
 			m0, m1, m2, m3 = max(m0, k0), max(m1, k1), max(m2, k2), max(m3, k3)
 		}
-		bestKey := max(m0, m1, m2, m3)
-		idx := int32(^uint32(bestKey))
-		seq[t] = idx
-		key[group[idx]] = (bestKey>>32<<32 - wrap[idx]) | uint64(^uint32(after[idx]))
+		lead(t, m0, m1, m2, m3)
 	}
 	return seq
 }
@@ -526,18 +538,22 @@ func (s *schedule) buildRows() {
 }
 
 // prefixSums replaces each element of t by the sum of the elements up to
-// it. It takes four a step, for a quarter of the loop's comparisons: a
-// build's passes over every node or every row are most of its work under a
-// fuzzing build, where each comparison (a loop's included) calls a tracing
-// hook, and written out four a step they cost a quarter of that.
+// it. A build's passes over every node or every row are most of its work
+// under a fuzzing build, where each comparison (a loop's included) calls a
+// tracing hook: written out four a step they cost a quarter of that, and
+// these sums, over up to twice as many buckets as rows, eight a step.
 func prefixSums(t []uint32) {
 	var sum uint32
-	for ; len(t) >= 4; t = t[4:] {
+	for ; len(t) >= 8; t = t[8:] {
 		t[0] += sum
 		t[1] += t[0]
 		t[2] += t[1]
 		t[3] += t[2]
-		sum = t[3]
+		t[4] += t[3]
+		t[5] += t[4]
+		t[6] += t[5]
+		t[7] += t[6]
+		sum = t[7]
 	}
 	for i := range t {
 		sum += t[i]
