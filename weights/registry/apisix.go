@@ -108,7 +108,7 @@ func apisixID(in *instance, key string, defPort int) string {
 		return hostPort(key, defPort)
 	}
 	n, err := strconv.Atoi(ps)
-	if err != nil || n < 1 || n > 65535 || host == "" {
+	if err != nil || n < 1 || n > 65535 || len(host) == 0 {
 		in.bad = fmt.Sprintf("node key %q is not host:port", key)
 		return key
 	}
@@ -132,10 +132,10 @@ func apisixNode(it weights.Raw, defPort int) instance {
 		if problem != "" {
 			in.bad = joinDetail(in.bad, problem)
 		}
-	} else if host != "" {
+	} else if len(host) != 0 {
 		in.addNote(NoteAddress, weights.Raw{}, "node %q has no port; the scheme's default %d", host, defPort)
 	}
-	if host == "" || strings.ContainsAny(host, " \t\r\n/?#@,;") {
+	if len(host) == 0 || strings.ContainsAny(host, " \t\r\n/?#@,;") {
 		in.bad = joinDetail(in.bad, fmt.Sprintf("host %q is not a host name or address", host))
 	} else if in.bad == "" {
 		in.id = hostPort(host, n)

@@ -62,16 +62,16 @@ func consulEntry(it weights.Raw) instance {
 		return in
 	}
 	addr, _ := text(svc, "Address")
-	if addr == "" {
+	if len(addr) == 0 {
 		addr, _ = text(node, "Address")
-		if addr != "" {
+		if len(addr) != 0 {
 			in.addNote(NoteAddress, weights.Raw{}, "Service.Address is empty; used Node.Address %s", addr)
 		}
 	}
 	p, _ := svc.Get("Port")
 	n, problem := port(p)
 	switch {
-	case addr == "":
+	case len(addr) == 0:
 		in.bad = "neither Service.Address nor Node.Address is set"
 	case problem != "":
 		in.bad = "Service.Port: " + problem
@@ -126,10 +126,10 @@ func consulEntry(it weights.Raw) instance {
 // consulCheckName names a check for a note: its CheckID, else its Name,
 // else its place in Checks.
 func consulCheckName(ch weights.Raw, i int) string {
-	if id, _ := text(ch, "CheckID"); id != "" {
+	if id, _ := text(ch, "CheckID"); len(id) != 0 {
 		return id
 	}
-	if name, _ := text(ch, "Name"); name != "" {
+	if name, _ := text(ch, "Name"); len(name) != 0 {
 		return strconv.Quote(name) + " (no CheckID)"
 	}
 	return fmt.Sprintf("Checks[%d] (no CheckID or Name)", i)

@@ -62,7 +62,8 @@ func decode(f Format, data []byte, o Options) (weights.Snapshot, Report, error) 
 		r.Format = string(FormatMap)
 		return s, Report{Report: r}, err
 	}
-	if f != FormatAuto {
+	auto := f == FormatAuto // once: under a fuzzing build each string comparison calls a hook
+	if !auto {
 		if _, err := ParseFormat(string(f)); err != nil {
 			return weights.Snapshot{}, Report{}, err
 		}
@@ -72,7 +73,7 @@ func decode(f Format, data []byte, o Options) (weights.Snapshot, Report, error) 
 	}
 	var root weights.Raw
 	parsed := false
-	if f == FormatAuto {
+	if auto {
 		var err error
 		if len(data) <= smallPayload {
 			// A small payload is parsed whole once and told by the

@@ -135,7 +135,7 @@ func edsEndpoint(lb weights.Raw) instance {
 	pv, _, ok := field(sa, "port_value", "portValue")
 	n, problem := port(pv)
 	switch {
-	case host == "":
+	case len(host) == 0:
 		in.bad = joinDetail(in.bad, "no socket_address.address")
 	case !ok:
 		in.bad = joinDetail(in.bad, "no socket_address.port_value (named ports are not supported)")

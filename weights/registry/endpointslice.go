@@ -87,7 +87,7 @@ func endpointSlice(c *collector, sl weights.Raw) error {
 		} else {
 			addrs, _ := ep.Get("addresses")
 			switch {
-			case len(addrs.Items) == 0 || addrs.Items[0].Kind != weights.KindString || addrs.Items[0].Text == "":
+			case len(addrs.Items) == 0 || addrs.Items[0].Kind != weights.KindString || len(addrs.Items[0].Text) == 0:
 				in.bad = "no address"
 			case portBad != "":
 				in.bad = portBad

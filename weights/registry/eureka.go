@@ -67,9 +67,9 @@ func eurekaInstance(it weights.Raw) instance {
 	}
 	in.name, _ = text(it, "instanceId")
 	ip, _ := text(it, "ipAddr")
-	if ip == "" {
+	if len(ip) == 0 {
 		ip, _ = text(it, "hostName")
-		if ip != "" {
+		if len(ip) != 0 {
 			in.addNote(NoteAddress, weights.Raw{}, "no ipAddr; used hostName %s", ip)
 		}
 	}
@@ -81,7 +81,7 @@ func eurekaInstance(it weights.Raw) instance {
 		}
 	}
 	switch {
-	case ip == "":
+	case len(ip) == 0:
 		in.bad = "no ipAddr or hostName"
 	case problem != "":
 		in.bad = problem

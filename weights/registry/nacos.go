@@ -53,7 +53,7 @@ func decodeNacos(c *collector, root weights.Raw) error {
 			pr, _ := h.Get("port")
 			n, problem := port(pr)
 			switch {
-			case ip == "":
+			case len(ip) == 0:
 				in.bad = "no ip"
 			case problem != "":
 				in.bad = problem

@@ -123,9 +123,9 @@ func hostPort(host string, p int) string {
 
 // urlAddr reads "grpc://10.0.0.5:9000?isSecure=false" into its scheme and
 // node id.
-// (Tests for the empty string on every instance's path are len(s) == 0, as
-// in package weights: under a fuzzing build s == "" calls a comparison hook
-// that copies s.)
+// (Here and in every decoder of this package, tests for the empty string
+// on every instance's path are len(s) == 0, as in package weights: under a
+// fuzzing build s == "" calls a comparison hook that copies s.)
 func urlAddr(s string) (scheme, id, problem string) {
 	u, err := url.Parse(s)
 	if err != nil || len(u.Scheme) == 0 || len(u.Host) == 0 {
