@@ -185,10 +185,20 @@ func (b *Balancer) States() []NodeState {
 	if len(b.until) == 0 && len(b.ramp) == 0 {
 		// Nothing ejected or ramping: no lookup by id is needed, and
 		// every member rests at its weight (what effective says of it).
-		inFours(len(out), func(i int) {
+		rest := func(i int) {
 			n := &b.m.nodes[i]
 			out[i] = NodeState{ID: n.ID, Weight: n.Weight, Effective: n.Weight, State: restingState(n.Weight)}
-		})
+		}
+		i := 0
+		for ; i+4 <= len(out); i += 4 { // four a step (see prefixSums)
+			rest(i)
+			rest(i + 1)
+			rest(i + 2)
+			rest(i + 3)
+		}
+		for ; i < len(out); i++ {
+			rest(i)
+		}
 		return out
 	}
 	for i := range b.m.nodes {

@@ -31,14 +31,24 @@ func newMembers(nodes []weights.Node) (m *members, bad int, why string) {
 	// order stays -1 while each id sorts after the one before.
 	shortest, order := math.MaxInt, -1
 	prev := ""
-	inFours(n, func(i int) {
+	read := func(i int) {
 		node := &m.nodes[i]
 		m.sorted[i] = int32(i)
 		m.serving += int(min(node.Weight, 1))
 		shortest = min(shortest, len(node.ID))
 		order = max(order, strings.Compare(prev, node.ID))
 		prev = node.ID
-	})
+	}
+	i := 0
+	for ; i+4 <= n; i += 4 { // four a step (see prefixSums)
+		read(i)
+		read(i + 1)
+		read(i + 2)
+		read(i + 3)
+	}
+	for ; i < n; i++ {
+		read(i)
+	}
 	if shortest == 0 {
 		return nil, slices.IndexFunc(m.nodes, func(n weights.Node) bool { return n.ID == "" }), "empty id"
 	}

@@ -200,11 +200,21 @@ func newSchedule(m *members, eff []uint32, cfg *config) *schedule {
 	if s.gcd == 0 {
 		return s // no node serves: an empty cycle
 	}
-	inFours(n, func(i int) {
+	sum := func(i int) {
 		r := uint64(effectiveAt(m, eff, i)) / s.gcd
 		s.prefix[i+1] = s.prefix[i] + r
 		s.top = max(s.top, r)
-	})
+	}
+	i := 0
+	for ; i+4 <= n; i += 4 { // four a step, as in prefixSums
+		sum(i)
+		sum(i + 1)
+		sum(i + 2)
+		sum(i + 3)
+	}
+	for ; i < n; i++ {
+		sum(i)
+	}
 	s.length = s.prefix[n]
 	s.magic = ^uint64(0) / s.length
 	width := uint64(4)
@@ -460,16 +470,35 @@ func (s *schedule) buildRows() {
 	// rowNodes; placing the nodes moves each start to the next weight's, so
 	// that at[top-t] then counts the nodes weighing at least t: the length
 	// of row t. The passes over the nodes, the weights and the rows take
-	// four a step (see inFours and prefixSums).
+	// four a step (see prefixSums).
 	at := make([]uint32, top+2)
-	inFours(n, func(i int) { at[top-s.weight(i)+1]++ })
+	count := func(i int) { at[top-s.weight(i)+1]++ }
+	i := 0
+	for ; i+4 <= n; i += 4 { // four a step, as in prefixSums
+		count(i)
+		count(i + 1)
+		count(i + 2)
+		count(i + 3)
+	}
+	for ; i < n; i++ {
+		count(i)
+	}
 	prefixSums(at)
 	rowNodes := make([]weights.Node, n)
-	inFours(n, func(i int) {
+	place := func(i int) {
 		j := top - s.weight(i)
 		rowNodes[at[j]] = s.nodes[i]
 		at[j]++
-	})
+	}
+	for i = 0; i+4 <= n; i += 4 {
+		place(i)
+		place(i + 1)
+		place(i + 2)
+		place(i + 3)
+	}
+	for ; i < n; i++ {
+		place(i)
+	}
 	s.rowNodes = rowNodes[:at[top-1]]
 	// Place k holds the row of threshold t with (t-1)*c = k (mod top):
 	// t-1 = k*inv, inv the inverse of c. One pass over the places sums
@@ -489,36 +518,30 @@ func (s *schedule) buildRows() {
 	s.bucket = make([]uint32, nb+1)
 	s.rowStart = make([]uint64, top+1)
 	var end uint64
-	inFours(int(top), func(k int) {
-		end += uint64(at[top-1-uint64(k)*inv%top])
+	row := func(k uint64) {
+		end += uint64(at[top-1-k*inv%top])
 		s.rowStart[k+1] = end
 		s.bucket[(end+mask)>>s.shift]++
-	})
+	}
+	k := uint64(0)
+	for ; k+4 <= top; k += 4 { // four a step, as in prefixSums
+		row(k)
+		row(k + 1)
+		row(k + 2)
+		row(k + 3)
+	}
+	for ; k < top; k++ {
+		row(k)
+	}
 	prefixSums(s.bucket[:nb])
 	s.bucket[nb] = uint32(top - 1)
 }
 
-// inFours calls f(0), ..., f(n-1) in order, four calls a step of its loop.
-// A build's passes over every node or every row are most of its work under
-// a fuzzing build, where each comparison (a loop's included) calls a
-// tracing hook: four a step they cost a quarter of that. Natively the
-// price is an indirect call an element, small beside a build's work.
-func inFours(n int, f func(int)) {
-	i := 0
-	for ; i+4 <= n; i += 4 {
-		f(i)
-		f(i + 1)
-		f(i + 2)
-		f(i + 3)
-	}
-	for ; i < n; i++ {
-		f(i)
-	}
-}
-
 // prefixSums replaces each element of t by the sum of the elements up to
-// it, eight a step (see inFours): a rows build sums up to twice as many
-// buckets as rows.
+// it. A build's passes over every node or every row are most of its work
+// under a fuzzing build, where each comparison (a loop's included) calls a
+// tracing hook: written out four a step they cost a quarter of that, and
+// these sums, over up to twice as many buckets as rows, eight a step.
 func prefixSums(t []uint32) {
 	var sum uint32
 	for ; len(t) >= 8; t = t[8:] {
