@@ -104,7 +104,7 @@ func (d *decoder) objectForm() error {
 	}
 	for {
 		d.ws()
-		if d.at() != '"' {
+		if !isQuote[d.at()] {
 			return d.unexpected("looking for a node id")
 		}
 		off := d.i
@@ -112,7 +112,7 @@ func (d *decoder) objectForm() error {
 		if err != nil {
 			return err
 		}
-		if err := d.expect(':', "after a node id"); err != nil {
+		if err := d.colon("after a node id"); err != nil {
 			return err
 		}
 		w, big, err := d.rawValue()
@@ -195,14 +195,14 @@ func (d *decoder) element() error {
 	} else {
 		for {
 			d.ws()
-			if d.at() != '"' {
+			if !isQuote[d.at()] {
 				return d.unexpected("looking for an object key")
 			}
 			key, err := d.str()
 			if err != nil {
 				return err
 			}
-			if err := d.expect(':', "after an object key"); err != nil {
+			if err := d.colon("after an object key"); err != nil {
 				return err
 			}
 			var v Raw
@@ -222,7 +222,7 @@ func (d *decoder) element() error {
 			case key == "weight":
 				weight, weightBig = v, big
 				weights++
-			case odd == "" && (strings.EqualFold(key, "id") || strings.EqualFold(key, "weight")):
+			case len(odd) == 0 && (strings.EqualFold(key, "id") || strings.EqualFold(key, "weight")):
 				odd = key
 			}
 			more, err := d.next('}', "after an object member")
@@ -242,7 +242,7 @@ func (d *decoder) element() error {
 		e.Reject, e.Detail = ReasonMalformedEntry, `the entry has `+strconv.Itoa(ids)+` "id" members`
 	case weights > 1:
 		e.Reject, e.Detail = ReasonMalformedEntry, `the entry has `+strconv.Itoa(weights)+` "weight" members`
-	case odd != "":
+	case len(odd) != 0:
 		e.Reject, e.Detail = ReasonMalformedEntry, `the entry has a member named `+strconv.Quote(odd)+`; only "id" and "weight" are read`
 	case id.Kind != KindString && idBig > 0:
 		e.ID = ""

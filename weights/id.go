@@ -65,8 +65,8 @@ func (e *IDError) Unwrap() error { return e.Reason.Err() }
 // is an *IDError.
 func (p Policy) ID(id string) (string, error) {
 	key, r, detail := p.checkID(id, p.Limits.WithDefaults().MaxIDLen)
-	if r != "" {
-		if detail == "" {
+	if len(r) != 0 {
+		if len(detail) == 0 {
 			detail = describe(r, Raw{})
 		}
 		return "", &IDError{ID: id, Reason: r, Detail: detail}
@@ -98,12 +98,12 @@ func (p Policy) checkID(id string, maxLen int) (string, Reason, string) {
 	case len(id) > maxLen:
 		return "", ReasonBadID, "the id is " + strconv.Itoa(len(id)) + " bytes, the limit is " + strconv.Itoa(maxLen)
 	}
-	if problem := idProblem(id); problem != "" {
+	if problem := idProblem(id); len(problem) != 0 {
 		return "", ReasonBadID, problem
 	}
 	if p.IDs == IDsAddress {
 		key, problem := addressID(id)
-		if problem != "" {
+		if len(problem) != 0 {
 			return "", ReasonNotAddress, problem
 		}
 		return key, "", ""
@@ -175,7 +175,7 @@ func addressID(id string) (canonical, problem string) {
 		return "", "the id has no port; an address is host:port"
 	}
 	host, port := id[:colon], id[colon+1:]
-	if p := portProblem(port); p != "" {
+	if p := portProblem(port); len(p) != 0 {
 		return "", p
 	}
 	switch {
@@ -188,7 +188,7 @@ func addressID(id string) (canonical, problem string) {
 	case strings.ContainsAny(host, "[]"):
 		return "", "the id's host " + strconv.Quote(host) + " has a stray bracket"
 	}
-	if p := hostProblem(host); p != "" {
+	if p := hostProblem(host); len(p) != 0 {
 		return "", p
 	}
 	if name, changed := canonicalName(host); changed {
@@ -224,16 +224,16 @@ func ipv6ID(id, host, port string) (string, string) {
 			" (a zone that really begins with 25 is ambiguous: name the interface)"
 	}
 	if a.Is4In6() {
-		if z != "" {
+		if len(z) != 0 {
 			return "", "the id's host " + strconv.Quote(host) + " is an IPv4-mapped address with a zone; write the IPv4 address"
 		}
 		u := a.Unmap()
-		if p := notBackend(u, host); p != "" {
+		if p := notBackend(u, host); len(p) != 0 {
 			return "", p
 		}
 		return u.String() + ":" + port, ""
 	}
-	if p := notBackend(a, host); p != "" {
+	if p := notBackend(a, host); len(p) != 0 {
 		return "", p
 	}
 	var buf [80]byte

@@ -165,21 +165,24 @@ type scanner struct {
 }
 
 // pad is the number of zero bytes after the input in scanner.buf.
-const pad = 8
+const pad = 16
 
 // load sets the scanner to read data, from its start. The copy it reads
 // (which the strings it returns share) ends with pad zero bytes, a byte no
 // JSON token holds outside a string (where it is refused): the scanner
-// reads the byte at the cursor, or eight bytes of a string, without first
+// reads the byte at the cursor, or sixteen bytes of a string, without first
 // comparing the cursor with the length, and a zero byte reads as "not what
 // was looked for". It is the same work; under a fuzzing build, where
 // every comparison in safewrr's code calls a tracing hook, these are the
 // scanner's most frequent comparisons.
 func (sc *scanner) load(data []byte) {
-	sc.buf = string(data) + "\x00\x00\x00\x00\x00\x00\x00\x00"
+	sc.buf = string(data) + zeros
 	sc.s = sc.buf[:len(data)]
 	sc.i = 0
 }
+
+// zeros are the pad zero bytes load puts after the input.
+const zeros = "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
 
 // at returns the byte at the cursor, 0 at the end of the input.
 func (sc *scanner) at() byte { return sc.buf[sc.i] }
@@ -347,6 +350,14 @@ var strStop = func() (t [256]uint8) {
 	return t
 }()
 
+// isQuote, isColon and isComma mark the bytes the scanner looks for at
+// the common steps (a string's end, after a key, between elements).
+var (
+	isQuote = [256]bool{'"': true}
+	isColon = [256]bool{':': true}
+	isComma = [256]bool{',': true}
+)
+
 // containerStart marks the bytes that open an array or an object.
 var containerStart = [256]bool{'[': true, '{': true}
 
@@ -373,10 +384,10 @@ func (sc *scanner) end() error {
 	return nil
 }
 
-// expect consumes byte c after optional whitespace.
-func (sc *scanner) expect(c byte, looking string) error {
+// colon consumes the ':' after an object key, after optional whitespace.
+func (sc *scanner) colon(looking string) error {
 	sc.ws()
-	if sc.at() == c {
+	if isColon[sc.at()] {
 		sc.i++
 		return nil
 	}
@@ -456,10 +467,14 @@ var digit = [256]bool{'0': true, '1': true, '2': true, '3': true, '4': true,
 	'5': true, '6': true, '7': true, '8': true, '9': true}
 
 // exponentMark and sign mark the bytes that start a number's exponent and
-// the signs that may follow.
+// the signs that may follow; isMinus, isZero and isPoint the other bytes a
+// number's shape turns on.
 var (
 	exponentMark = [256]bool{'e': true, 'E': true}
 	sign         = [256]bool{'+': true, '-': true}
+	isMinus      = [256]bool{'-': true}
+	isZero       = [256]bool{'0': true}
+	isPoint      = [256]bool{'.': true}
 )
 
 // valueStart is the class of each byte as the first of a value.
@@ -580,14 +595,14 @@ func closer(c byte) byte {
 // skipKey reads an object key and its colon, for skip.
 func (sc *scanner) skipKey() bool {
 	sc.ws()
-	if sc.at() != '"' {
+	if !isQuote[sc.at()] {
 		return false
 	}
 	if _, err := sc.str(); err != nil {
 		return false
 	}
 	sc.ws()
-	if sc.at() != ':' {
+	if !isColon[sc.at()] {
 		return false
 	}
 	sc.i++
@@ -645,14 +660,14 @@ func (sc *scanner) objectBody(build bool, base int) (Raw, error) {
 	}
 	for {
 		sc.ws()
-		if sc.at() != '"' {
+		if !isQuote[sc.at()] {
 			return Raw{}, sc.unexpected("looking for an object key")
 		}
 		key, err := sc.str()
 		if err != nil {
 			return Raw{}, err
 		}
-		if err := sc.expect(':', "after an object key"); err != nil {
+		if err := sc.colon("after an object key"); err != nil {
 			return Raw{}, err
 		}
 		buildIt, keep := build, build
@@ -736,11 +751,11 @@ func (sc *scanner) arrayBody(build bool, base int) (Raw, error) {
 // the container is left).
 func (sc *scanner) next(closing byte, looking string) (more bool, err error) {
 	sc.ws()
-	switch sc.at() {
-	case ',':
+	switch c := sc.at(); {
+	case isComma[c]:
 		sc.i++
 		return true, nil
-	case closing:
+	case c == closing:
 		sc.i++
 		sc.depth--
 		return false, nil
@@ -755,17 +770,20 @@ func (sc *scanner) str() (string, error) {
 	i := sc.stop(start)
 	var out []byte // the string's bytes, once an escape is met
 	for {
-		if i >= len(sc.s) {
-			return "", sc.fail(start-1, "unterminated string")
-		}
-		switch c := sc.s[i]; {
-		case c == '"':
+		// i is at most len(sc.s): the zero byte after the input stops
+		// the search there, and reads as a control character, so the
+		// end of the input is told from one only on that path.
+		switch c := sc.buf[i]; {
+		case isQuote[c]:
 			sc.i = i + 1
 			if out == nil {
 				return sc.s[start:i], nil // no escape: a substring of the input
 			}
 			return string(out), nil
 		case c < 0x20:
+			if i >= len(sc.s) {
+				return "", sc.fail(start-1, "unterminated string")
+			}
 			return "", sc.fail(i, fmt.Sprintf("control character 0x%02x in a string", c))
 		}
 		// A backslash.
@@ -824,18 +842,23 @@ func (sc *scanner) str() (string, error) {
 }
 
 // stop returns the offset of the first strStop byte at or after i, found
-// eight bytes a step (one branch for the eight, and its place among them
-// from the bits of the step); len(sc.s) or more when there is none. The
-// zero bytes after the input (load) stop the search at the latest there,
-// in a step that lies within them: no step needs a test of the length.
+// sixteen bytes a step (one branch for the sixteen, and its place among
+// them from the bits of the step); len(sc.s) or more when there is none.
+// The zero bytes after the input (load) stop the search at the latest
+// there, in a step that lies within them: no step needs a test of the
+// length. Most strings of a payload (keys, addresses, numbers sent as
+// strings) end within the first step.
 func (sc *scanner) stop(i int) int {
 	for {
-		b := sc.buf[i : i+8]
-		if m := strStop[b[0]] | strStop[b[1]]<<1 | strStop[b[2]]<<2 | strStop[b[3]]<<3 |
-			strStop[b[4]]<<4 | strStop[b[5]]<<5 | strStop[b[6]]<<6 | strStop[b[7]]<<7; m != 0 {
-			return i + bits.TrailingZeros8(m)
+		b := sc.buf[i : i+16]
+		lo := strStop[b[0]] | strStop[b[1]]<<1 | strStop[b[2]]<<2 | strStop[b[3]]<<3 |
+			strStop[b[4]]<<4 | strStop[b[5]]<<5 | strStop[b[6]]<<6 | strStop[b[7]]<<7
+		hi := strStop[b[8]] | strStop[b[9]]<<1 | strStop[b[10]]<<2 | strStop[b[11]]<<3 |
+			strStop[b[12]]<<4 | strStop[b[13]]<<5 | strStop[b[14]]<<6 | strStop[b[15]]<<7
+		if m := uint16(lo) | uint16(hi)<<8; m != 0 {
+			return i + bits.TrailingZeros16(m)
 		}
-		i += 8
+		i += 16
 	}
 }
 
@@ -874,7 +897,7 @@ func (sc *scanner) number() (string, error) {
 	start := sc.i
 	i := sc.i
 	s, b := sc.s, sc.buf // b: s and the zero bytes after it (load)
-	if s[i] == '-' {
+	if isMinus[b[i]] {
 		i++
 		if strings.HasPrefix(s[i:], "Infinity") {
 			sc.i = i + len("Infinity")
@@ -889,7 +912,7 @@ func (sc *scanner) number() (string, error) {
 		return i != j
 	}
 	switch {
-	case b[i] == '0':
+	case isZero[b[i]]:
 		i++
 		if digit[b[i]] {
 			return "", sc.fail(i-1, "number with a leading zero")
@@ -898,7 +921,7 @@ func (sc *scanner) number() (string, error) {
 		sc.i = i
 		return "", sc.unexpected("in a number, looking for a digit")
 	}
-	if b[i] == '.' {
+	if isPoint[b[i]] {
 		i++
 		if !digits() {
 			sc.i = i

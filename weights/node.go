@@ -127,7 +127,7 @@ func (e *NodeError) Error() string {
 // in parentheses, and the detail if there is one.
 func (e *NodeError) Explain() string {
 	msg := describe(e.Reason, e.Raw) + " (" + string(e.Reason) + ")"
-	if e.Detail != "" {
+	if len(e.Detail) != 0 {
 		msg += ": " + e.Detail
 	}
 	return msg

@@ -108,7 +108,7 @@ func (p Policy) weigh(r Raw) (uint32, Reason, string) {
 		return p.defaultWeight(), "", ""
 	case KindNumber:
 		v, reason := numberValue(r.Text, p.scale(), uint64(max))
-		if reason != "" {
+		if len(reason) != 0 {
 			return 0, reason, p.numberDetail(reason)
 		}
 		if v == 0 {
@@ -140,7 +140,7 @@ func (p Policy) weigh(r Raw) (uint32, Reason, string) {
 			return 0, ReasonBadString, badStringDetail(r.Text)
 		}
 		v, reason := numberValue(r.Text, p.scale(), uint64(max))
-		if reason != "" {
+		if len(reason) != 0 {
 			return 0, reason, p.numberDetail(reason)
 		}
 		return uint32(v), "", ""
@@ -196,7 +196,7 @@ func isPlainDecimal(s string) bool {
 func badStringDetail(s string) string {
 	t := strings.TrimSpace(s)
 	switch {
-	case s == "":
+	case len(s) == 0:
 		return "the string is empty"
 	case t != s:
 		return "the string has surrounding white space"
@@ -321,21 +321,21 @@ func (b *builder) add(index int, e Entry) {
 	key, idReason, detail := b.p.checkID(e.ID, b.lim.MaxIDLen)
 	var v verdict
 	switch {
-	case e.Reject != "":
+	case len(e.Reject) != 0:
 		// The source's own reject comes first; a usable id still counts
 		// as a copy of that id.
 		v.reason, detail = e.Reject, e.Detail
-	case idReason != "":
+	case len(idReason) != 0:
 		b.reject(index, e, idReason, detail)
 		return
 	default:
 		v.w, v.reason, detail = b.p.weigh(e.Weight)
-		if v.reason == "" && e.Drained {
+		if len(v.reason) == 0 && e.Drained {
 			v.w = 0
 		}
 	}
 	ent := -1
-	if idReason == "" && !plantDuplicateID {
+	if len(idReason) == 0 && !plantDuplicateID {
 		pos, dup := b.ids.insert(key, index)
 		if dup {
 			b.later(pos, b.reject(index, e, ReasonDuplicateID, ""), v)
@@ -343,7 +343,7 @@ func (b *builder) add(index int, e Entry) {
 		}
 		ent = pos
 	}
-	if v.reason != "" {
+	if len(v.reason) != 0 {
 		b.reject(index, e, v.reason, detail)
 		if ent >= 0 {
 			b.ids.ents[ent].rej = int32(len(b.rejected))
@@ -426,7 +426,7 @@ func (b *builder) settleDuplicates() {
 		withdrawn = true
 	}
 	if withdrawn {
-		b.nodes = slices.DeleteFunc(b.nodes, func(n Node) bool { return n.ID == "" })
+		b.nodes = slices.DeleteFunc(b.nodes, func(n Node) bool { return len(n.ID) == 0 })
 		slices.SortFunc(b.rejected, func(x, y *NodeError) int { return x.Index - y.Index })
 	}
 }
@@ -460,7 +460,7 @@ func copyText(raw Raw, v verdict) string {
 		s = "no weight"
 	}
 	switch w := strconv.FormatUint(uint64(v.w), 10); {
-	case v.reason != "":
+	case len(v.reason) != 0:
 		return s + " (rejected: " + string(v.reason) + ")"
 	case v.w == 0:
 		return s + " (drained)"
@@ -473,9 +473,9 @@ func copyText(raw Raw, v verdict) string {
 // joinWords joins two parts of a detail with "; ", leaving out an empty one.
 func joinWords(a, b string) string {
 	switch {
-	case a == "":
+	case len(a) == 0:
 		return b
-	case b == "":
+	case len(b) == 0:
 		return a
 	}
 	return a + "; " + b

@@ -435,7 +435,7 @@ var typedVocab = map[registry.Format][]weights.Raw{
 
 // id is the node's id as the map and array formats send it.
 func (n typedNode) id() string {
-	if n.idText != "" {
+	if len(n.idText) != 0 {
 		return n.idText
 	}
 	return n.host + ":" + strconv.Itoa(n.port)
@@ -450,7 +450,7 @@ func (n typedNode) ids() [3]string {
 		// is what a URL parser reads, when the URL is scheme://host:port
 		// with at most a query (userinfo, a path or a fragment make it
 		// no node's address).
-		if u, err := url.Parse(n.url()); err == nil && u.User == nil && (u.Path == "" || u.Path == "/") && u.Fragment == "" {
+		if u, err := url.Parse(n.url()); err == nil && u.User == nil && (len(u.Path) == 0 || u.Path == "/") && len(u.Fragment) == 0 {
 			ids[2] = u.Host
 		}
 	}

@@ -77,7 +77,7 @@ func checkDecodeResult(wp weightPolicy, tree weights.Raw, treeErr error, snap we
 		if ne == nil {
 			return true, fmt.Errorf("%s: nil *NodeError in report", wp.name)
 		}
-		if ne.Reason == "" || ne.Reason.Err() == nil || !errors.Is(ne, ne.Reason.Err()) {
+		if len(ne.Reason) == 0 || ne.Reason.Err() == nil || !errors.Is(ne, ne.Reason.Err()) {
 			return true, fmt.Errorf("%s: node #%d rejected with unknown reason %q", wp.name, ne.Index, ne.Reason)
 		}
 		if ne.Index <= last || ne.Index >= len(entries) {
@@ -138,10 +138,10 @@ func checkDecodeResult(wp weightPolicy, tree weights.Raw, treeErr error, snap we
 		if n.ID != e.ID {
 			return true, fmt.Errorf("%s: snapshot node %d is %q, payload order says %q (node #%d)", wp.name, k-1, n.ID, e.ID, i)
 		}
-		if n.ID == "" {
+		if len(n.ID) == 0 {
 			return true, fmt.Errorf("%s: accepted an empty id", wp.name)
 		}
-		if problem := idRuleProblem(n.ID); problem != "" {
+		if problem := idRuleProblem(n.ID); len(problem) != 0 {
 			return true, fmt.Errorf("%s: accepted id %q: %s", wp.name, n.ID, problem)
 		}
 		if err := checkWeight(p, e.Weight, n.Weight); err != nil {
@@ -272,11 +272,11 @@ func exactInteger(text string, scale int64) (*big.Int, bool) {
 		mant = s[:i]
 		e := s[i+1:]
 		eneg := false
-		if e != "" && (e[0] == '+' || e[0] == '-') {
+		if len(e) != 0 && (e[0] == '+' || e[0] == '-') {
 			eneg = e[0] == '-'
 			e = e[1:]
 		}
-		if e == "" || !digitsOnly(e) {
+		if len(e) == 0 || !digitsOnly(e) {
 			return nil, false
 		}
 		e = strings.TrimLeft(e, "0")
@@ -284,7 +284,7 @@ func exactInteger(text string, scale int64) (*big.Int, bool) {
 			// A huge exponent: the value is 0, or not an integer, or above
 			// any weight.
 			m := strings.Replace(mant, ".", "", 1)
-			if m != "" && digitsOnly(m) && strings.Trim(m, "0") == "" {
+			if len(m) != 0 && digitsOnly(m) && strings.Trim(m, "0") == "" {
 				return new(big.Int), true
 			}
 			return nil, false
@@ -298,12 +298,12 @@ func exactInteger(text string, scale int64) (*big.Int, bool) {
 	}
 	intPart, frac, _ := strings.Cut(mant, ".")
 	digits := intPart + frac
-	if intPart == "" || !digitsOnly(digits) {
+	if len(intPart) == 0 || !digitsOnly(digits) {
 		return nil, false
 	}
 	exp -= int64(len(frac))
 	digits = strings.TrimLeft(digits, "0")
-	if digits == "" {
+	if len(digits) == 0 {
 		return new(big.Int), true
 	}
 	for strings.HasSuffix(digits, "0") {
@@ -464,11 +464,11 @@ func isAny(err error, targets []error) bool {
 }
 
 func isAllZeros(s string) bool {
-	return s != "" && strings.Trim(s, "0") == ""
+	return len(s) != 0 && strings.Trim(s, "0") == ""
 }
 
 func plainDecimal(s string) bool {
-	return s != "" && digitsOnly(s) && (s[0] != '0' || len(s) == 1)
+	return len(s) != 0 && digitsOnly(s) && (s[0] != '0' || len(s) == 1)
 }
 
 func digitsOnly(s string) bool {
@@ -526,7 +526,7 @@ func checkRegistry(data []byte, o registry.Options) (bool, error) {
 func checkRegistryResult(o registry.Options, snap weights.Snapshot, rep registry.Report, err error) (bool, error) {
 	// One service at a time: several are an error naming them unless the
 	// options merge them (or choose one); never an error with fewer.
-	several := len(rep.Services) > 1 && o.Service == "" && !o.MergeServices
+	several := len(rep.Services) > 1 && len(o.Service) == 0 && !o.MergeServices
 	if multi := errors.Is(err, registry.ErrMultipleServices); (multi && !several) || (err == nil && several) {
 		return true, fmt.Errorf("registry %s: services %q with options %+v gave error %v", rep.Format, rep.Services, o, err)
 	} else if multi {
@@ -556,7 +556,7 @@ func checkRegistryResult(o registry.Options, snap weights.Snapshot, rep registry
 	}
 	address := rep.Format != string(registry.FormatMap) || o.Policy.IDs == weights.IDsAddress
 	for _, n := range snap.Nodes {
-		if n.ID == "" || n.Weight > max {
+		if len(n.ID) == 0 || n.Weight > max {
 			return true, fmt.Errorf("registry %s: accepted node %q with weight %d (maximum %d)", rep.Format, n.ID, n.Weight, max)
 		}
 		// Every id follows the id rules; a registry's ids (and a map's
@@ -567,14 +567,14 @@ func checkRegistryResult(o registry.Options, snap weights.Snapshot, rep registry
 		} else {
 			problem = idRuleProblem(n.ID)
 		}
-		if problem == "" && address {
+		if len(problem) == 0 && address {
 			// an address is served in canonical form, so that one
 			// backend spelled two ways is one node
 			if c, err := weights.ParseAddress(n.ID); err != nil || c != n.ID {
 				problem = fmt.Sprintf("not the canonical form %q (%v)", c, err)
 			}
 		}
-		if problem != "" {
+		if len(problem) != 0 {
 			return true, fmt.Errorf("registry %s: accepted id %q: %s", rep.Format, n.ID, problem)
 		}
 	}

@@ -116,7 +116,7 @@ const asciiControls = "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\
 // port 1-65535, a host without userinfo, path, query, fragment or scheme,
 // IPv6 in brackets), "" when it is.
 func addressProblem(id string) string {
-	if p := idRuleProblem(id); p != "" {
+	if p := idRuleProblem(id); len(p) != 0 {
 		return p
 	}
 	i := strings.LastIndexByte(id, ':')
@@ -135,7 +135,7 @@ func addressProblem(id string) string {
 	} else if strings.Contains(host, ":") {
 		return "an IPv6 host without brackets, or a scheme"
 	}
-	if host == "" || strings.ContainsAny(host, "@/?# []") {
+	if len(host) == 0 || strings.ContainsAny(host, "@/?# []") {
 		return "host " + strconv.Quote(host)
 	}
 	return ""
@@ -178,7 +178,7 @@ func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 		return ok, cerr
 	}
 	several := errors.Is(err, registry.ErrMultipleServices)
-	switch want := s.twoServices() && o.Service == "" && !o.MergeServices; {
+	switch want := s.twoServices() && len(o.Service) == 0 && !o.MergeServices; {
 	case want && err == nil:
 		return true, fmt.Errorf("a payload holding services %q and %q decoded into one pool %v", services[0], services[1], snap.Nodes)
 	case !want && several:
@@ -269,7 +269,7 @@ func (s typedSet) addresses() []nodeAddrs {
 		}
 		ids := n.ids()
 		for k, x := range ids {
-			if x == "" || slices.Contains(ids[:k], x) {
+			if len(x) == 0 || slices.Contains(ids[:k], x) {
 				continue // "" is no address
 			}
 			if c, err := weights.ParseAddress(x); err == nil && !na.has(c) {
@@ -498,13 +498,13 @@ func plainNumber(s string) bool {
 	mant, exp, hasExp := strings.Cut(strings.ToLower(s), "e")
 	if hasExp {
 		exp = strings.TrimLeft(exp, "+-")
-		if exp == "" || len(exp) > 3 || !digitsOnly(exp) {
+		if len(exp) == 0 || len(exp) > 3 || !digitsOnly(exp) {
 			return false
 		}
 	}
 	whole, frac, hasFrac := strings.Cut(mant, ".")
-	if whole == "" || !digitsOnly(whole) || (len(whole) > 1 && whole[0] == '0') {
+	if len(whole) == 0 || !digitsOnly(whole) || (len(whole) > 1 && whole[0] == '0') {
 		return false
 	}
-	return !hasFrac || (frac != "" && digitsOnly(frac))
+	return !hasFrac || (len(frac) != 0 && digitsOnly(frac))
 }

@@ -34,7 +34,7 @@ func decodeAPISIX(c *collector, root weights.Raw) error {
 	if n, ok := up.Get("nodes"); ok {
 		nodes = n
 	} else if up.Kind == weights.KindObject {
-		if d, _ := text(up, "discovery_type"); d != "" {
+		if d, _ := text(up, "discovery_type"); len(d) != 0 {
 			svc, _ := text(up, "service_name")
 			return shapeError(FormatAPISIX, "the upstream finds its nodes through %s discovery (service %q) at run time; decode that registry's payload instead", d, svc)
 		}
@@ -100,7 +100,7 @@ func apisixID(in *instance, key string, defPort int) string {
 			in.bad = fmt.Sprintf("node key %q is ambiguous: an IPv6 host must be in brackets, [host]:port", key)
 			return key
 		}
-		if key == "" {
+		if len(key) == 0 {
 			in.bad = fmt.Sprintf("node key %q is not host:port", key)
 			return key
 		}
@@ -129,7 +129,7 @@ func apisixNode(it weights.Raw, defPort int) instance {
 	if pr, ok := it.Get("port"); ok {
 		var problem string
 		n, problem = port(pr)
-		if problem != "" {
+		if len(problem) != 0 {
 			in.bad = joinDetail(in.bad, problem)
 		}
 	} else if len(host) != 0 {
@@ -137,7 +137,7 @@ func apisixNode(it weights.Raw, defPort int) instance {
 	}
 	if len(host) == 0 || strings.ContainsAny(host, " \t\r\n/?#@,;") {
 		in.bad = joinDetail(in.bad, fmt.Sprintf("host %q is not a host name or address", host))
-	} else if in.bad == "" {
+	} else if len(in.bad) == 0 {
 		in.id = hostPort(host, n)
 	}
 	if pr, ok := it.Get("priority"); ok {

@@ -30,7 +30,7 @@ func (c *collector) service(what, name string, fold bool) bool {
 	if len(name) != 0 && !slices.Contains(c.services, name) {
 		c.services = append(c.services, name)
 	}
-	if c.o.Service == "" {
+	if len(c.o.Service) == 0 {
 		return true
 	}
 	if name == c.o.Service || (fold && strings.EqualFold(name, c.o.Service)) {
@@ -107,12 +107,12 @@ func (in *instance) metadataWeight(it weights.Raw) {
 	case weights.KindObject:
 		var bad string
 		in.weight, bad = weightOf(md, "weight")
-		if bad != "" && in.bad == "" {
+		if len(bad) != 0 && len(in.bad) == 0 {
 			in.bad = bad
 		}
 	case weights.KindAbsent, weights.KindNull:
 	default:
-		if in.bad == "" {
+		if len(in.bad) == 0 {
 			in.bad = "metadata is " + md.Kind.Article() + ", not an object"
 		}
 	}

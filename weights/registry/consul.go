@@ -73,7 +73,7 @@ func consulEntry(it weights.Raw) instance {
 	switch {
 	case len(addr) == 0:
 		in.bad = "neither Service.Address nor Node.Address is set"
-	case problem != "":
+	case len(problem) != 0:
 		in.bad = "Service.Port: " + problem
 	default:
 		in.id = hostPort(addr, n)
@@ -89,7 +89,7 @@ func consulEntry(it weights.Raw) instance {
 	}
 	ws, hasWeights := svc.Get("Weights")
 	if hasWeights && ws.Kind != weights.KindObject && ws.Kind != weights.KindNull {
-		if in.bad == "" {
+		if len(in.bad) == 0 {
 			in.bad = "Service.Weights is " + ws.Kind.Article() + ", not an object"
 		}
 		return in
@@ -105,10 +105,10 @@ func consulEntry(it weights.Raw) instance {
 	in.where = "Service.Weights." + key
 	var bad string
 	in.weight, bad = weightOf(ws, key)
-	if bad != "" && in.bad == "" {
+	if len(bad) != 0 && len(in.bad) == 0 {
 		in.bad = bad
 	}
-	if w := in.weight; w.Kind == weights.KindNumber && w.Text == "0" && in.down == "" {
+	if w := in.weight; w.Kind == weights.KindNumber && w.Text == "0" && len(in.down) == 0 {
 		if key == "Passing" {
 			in.addNote(NoteDrained, w, "Service.Weights.Passing is 0: the agent refuses that, a catalog registration can read back {0,0}; 0 drains")
 		} else {

@@ -134,15 +134,15 @@ func decodeRegistryRaw(f Format, root weights.Raw, o Options) (weights.Snapshot,
 	if err != nil {
 		return weights.Snapshot{}, rep, err
 	}
-	if len(c.services) > 1 && o.Service == "" && !o.MergeServices && !plantServicesMerged {
+	if len(c.services) > 1 && len(o.Service) == 0 && !o.MergeServices && !plantServicesMerged {
 		return weights.Snapshot{}, rep, fmt.Errorf("%w: %s; choose one (Options.Service) or merge them (Options.MergeServices)",
 			ErrMultipleServices, quoteList(c.services))
 	}
-	if o.Service != "" && !c.chosen && len(c.services) > 0 {
+	if len(o.Service) != 0 && !c.chosen && len(c.services) > 0 {
 		c.note(NoteFiltered, weights.Raw{}, "no service %q in the payload; it holds %s", o.Service, quoteList(c.services))
 	}
 	if c.multiURL > 0 {
-		if o.Scheme == "" {
+		if len(o.Scheme) == 0 {
 			c.note(NoteAddress, weights.Raw{}, "%d instances list several URLs; the first of each was used (set a scheme to choose)", c.multiURL)
 		} else {
 			c.note(NoteAddress, weights.Raw{}, "%d instances list several URLs; the %s:// one of each was used", c.multiURL, o.Scheme)

@@ -39,7 +39,7 @@ func decodeEDS(c *collector, root weights.Raw) error {
 			return shapeError(FormatEDS, "resources is %s, not an array", res.Kind.Article())
 		}
 		for _, r := range res.Items {
-			if t, _ := text(r, "@type"); t != "" && !strings.HasSuffix(t, ".ClusterLoadAssignment") {
+			if t, _ := text(r, "@type"); len(t) != 0 && !strings.HasSuffix(t, ".ClusterLoadAssignment") {
 				return shapeError(FormatEDS, "a resource of type %q, not a ClusterLoadAssignment", t)
 			}
 			clas = append(clas, r)
@@ -75,7 +75,7 @@ func edsCluster(c *collector, cla weights.Raw) error {
 		if lw, _, ok := field(loc, "load_balancing_weight", "loadBalancingWeight"); ok && lw.Kind != weights.KindNull {
 			v, reason := weights.Policy{Strings: weights.StringsDecimal}.Weight(lw)
 			switch {
-			case reason != "" || v == 0:
+			case len(reason) != 0 || v == 0:
 				locBad = fmt.Sprintf("the locality's load_balancing_weight %s is invalid (an integer ≥ 1 is required)", lw)
 				if c.o.Convention == FollowPolicy {
 					c.note(NoteIgnored, lw, "endpoints[%d]: %s; ignored", li, locBad)
@@ -88,7 +88,7 @@ func edsCluster(c *collector, cla weights.Raw) error {
 		prio := int64(0)
 		if pr, _, ok := field(loc, "priority"); ok && pr.Kind != weights.KindNull {
 			v, reason := weights.Policy{Strings: weights.StringsDecimal, MaxWeight: 1 << 31}.Weight(pr)
-			if reason != "" {
+			if len(reason) != 0 {
 				return shapeError(FormatEDS, "endpoints[%d].priority %s is not an integer", li, pr)
 			}
 			prio = int64(v)
@@ -99,7 +99,7 @@ func edsCluster(c *collector, cla weights.Raw) error {
 		}
 		for _, lb := range lbs.Items {
 			in := edsEndpoint(lb)
-			if in.bad == "" && locBad != "" {
+			if len(in.bad) == 0 && len(locBad) != 0 {
 				in.bad = locBad
 			}
 			in.prio = prio
@@ -119,14 +119,14 @@ func edsEndpoint(lb weights.Raw) instance {
 	}
 	var bad string
 	in.weight, bad = weightOf(lb, "load_balancing_weight", "loadBalancingWeight")
-	if bad != "" {
+	if len(bad) != 0 {
 		in.bad = bad
 	}
 	ep, _, _ := field(lb, "endpoint")
 	addr, _, _ := field(ep, "address")
 	sa, _, ok := field(addr, "socket_address", "socketAddress")
 	if !ok {
-		if in.bad == "" {
+		if len(in.bad) == 0 {
 			in.bad = "no endpoint.address.socket_address (named endpoints and pipes are not supported)"
 		}
 		return in
@@ -139,7 +139,7 @@ func edsEndpoint(lb weights.Raw) instance {
 		in.bad = joinDetail(in.bad, "no socket_address.address")
 	case !ok:
 		in.bad = joinDetail(in.bad, "no socket_address.port_value (named ports are not supported)")
-	case problem != "":
+	case len(problem) != 0:
 		in.bad = joinDetail(in.bad, "port_value: "+problem)
 	default:
 		in.id = hostPort(host, n)

@@ -53,7 +53,7 @@ func endpointSlice(c *collector, sl weights.Raw) error {
 		chosen := weights.Raw{}
 		for _, p := range ports.Items {
 			name, _ := text(p, "name")
-			if c.o.Port == "" || name == c.o.Port {
+			if len(c.o.Port) == 0 || name == c.o.Port {
 				chosen = p
 				break
 			}
@@ -64,10 +64,10 @@ func endpointSlice(c *collector, sl weights.Raw) error {
 		}
 		var problem string
 		pn, problem = port(get(chosen, "port"))
-		if problem != "" {
+		if len(problem) != 0 {
 			portBad = "ports[].port: " + problem
 		}
-		if len(ports.Items) > 1 && c.o.Port == "" {
+		if len(ports.Items) > 1 && len(c.o.Port) == 0 {
 			var names []string
 			for _, p := range ports.Items {
 				name, _ := text(p, "name")
@@ -89,7 +89,7 @@ func endpointSlice(c *collector, sl weights.Raw) error {
 			switch {
 			case len(addrs.Items) == 0 || addrs.Items[0].Kind != weights.KindString || len(addrs.Items[0].Text) == 0:
 				in.bad = "no address"
-			case portBad != "":
+			case len(portBad) != 0:
 				in.bad = portBad
 			default:
 				in.id = hostPort(addrs.Items[0].Text, pn)

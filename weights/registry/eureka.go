@@ -47,7 +47,7 @@ func decodeEureka(c *collector, root weights.Raw) error {
 			return shapeError(FormatEureka, "an application is %s, not an object", app.Kind.Article())
 		}
 		name, _ := text(app, "name")
-		if name != "" && !c.service("application", name, true) {
+		if len(name) != 0 && !c.service("application", name, true) {
 			continue
 		}
 		for _, it := range items(get(app, "instance")) {
@@ -74,8 +74,8 @@ func eurekaInstance(it weights.Raw) instance {
 		}
 	}
 	n, problem := eurekaPort(get(it, "port"))
-	if problem != "" {
-		if sn, sp := eurekaPort(get(it, "securePort")); sp == "" {
+	if len(problem) != 0 {
+		if sn, sp := eurekaPort(get(it, "securePort")); len(sp) == 0 {
 			n, problem = sn, ""
 			in.addNote(NoteAddress, weights.Raw{}, "port is not enabled; used securePort %d", sn)
 		}
@@ -83,7 +83,7 @@ func eurekaInstance(it weights.Raw) instance {
 	switch {
 	case len(ip) == 0:
 		in.bad = "no ipAddr or hostName"
-	case problem != "":
+	case len(problem) != 0:
 		in.bad = problem
 	default:
 		in.id = hostPort(ip, n)
@@ -101,7 +101,7 @@ func eurekaInstance(it weights.Raw) instance {
 func eurekaPort(r weights.Raw) (int, string) {
 	if r.Kind != weights.KindObject {
 		n, problem := port(r)
-		if problem != "" {
+		if len(problem) != 0 {
 			return 0, "port: " + problem
 		}
 		return n, ""
@@ -110,7 +110,7 @@ func eurekaPort(r weights.Raw) (int, string) {
 		return 0, fmt.Sprintf("port %s is not enabled", r)
 	}
 	n, problem := port(get(r, "$"))
-	if problem != "" {
+	if len(problem) != 0 {
 		return 0, "port.$: " + problem
 	}
 	return n, ""

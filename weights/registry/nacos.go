@@ -55,14 +55,14 @@ func decodeNacos(c *collector, root weights.Raw) error {
 			switch {
 			case len(ip) == 0:
 				in.bad = "no ip"
-			case problem != "":
+			case len(problem) != 0:
 				in.bad = problem
 			default:
 				in.id = hostPort(ip, n)
 			}
 			var bad string
 			in.weight, bad = weightOf(h, "weight")
-			if bad != "" && in.bad == "" {
+			if len(bad) != 0 && len(in.bad) == 0 {
 				in.bad = bad
 			}
 			healthy, ok1 := flag(get(h, "healthy"), true)

@@ -44,7 +44,7 @@ func (r rule) weight(in *instance, p weights.Policy, scale uint64, follow, sdk, 
 			if in.weight.Kind == weights.KindNull {
 				what = "weight null (unset)"
 			}
-			if in.where != "" {
+			if len(in.where) != 0 {
 				what += " at " + in.where
 			}
 			in.addNote(NoteDefaulted, in.weight, "%s; %s", what, whose())
@@ -122,7 +122,7 @@ func (r rule) defText(scale uint64) string {
 func zeroText(s string) bool {
 	t := strings.TrimSpace(s)
 	t = strings.TrimLeft(t, "+-")
-	if t == "" {
+	if len(t) == 0 {
 		return false
 	}
 	digits := false
@@ -234,7 +234,7 @@ func javaParseInt(s string) (int64, bool) {
 
 // protoUint32 is a proto3 JSON uint32 sent as a string: decimal digits.
 func protoUint32(s string) (int64, bool) {
-	if s == "" || s[0] == '+' || s[0] == '-' {
+	if len(s) == 0 || s[0] == '+' || s[0] == '-' {
 		return 0, false
 	}
 	v, err := strconv.ParseUint(s, 10, 32)

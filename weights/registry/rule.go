@@ -55,7 +55,7 @@ func (r rule) priorities(insts []instance, entries []weights.Entry, p weights.Po
 		if len(in.bad) != 0 || (len(in.down) != 0 && o.Health != HealthIgnore) || len(in.id) == 0 {
 			continue
 		}
-		if w, reason := p.Weight(entries[i].Weight); reason != "" || w == 0 {
+		if w, reason := p.Weight(entries[i].Weight); len(reason) != 0 || w == 0 {
 			continue
 		}
 		better := in.prio < active
@@ -225,7 +225,7 @@ func weightReason(r weights.Reason) bool {
 }
 
 func joinDetail(a, b string) string {
-	if a == "" {
+	if len(a) == 0 {
 		return b
 	}
 	return a + "; " + b

@@ -140,7 +140,7 @@ func (s *Settings) Set(name, value string) error {
 
 // Format returns the format set, FormatAuto by default.
 func (s *Settings) Format() Format {
-	if s.format == "" {
+	if len(s.format) == 0 {
 		return FormatAuto
 	}
 	return s.format

@@ -134,9 +134,9 @@ func urlAddr(s string) (scheme, id, problem string) {
 	switch {
 	case u.User != nil:
 		return u.Scheme, "", fmt.Sprintf("address %q has userinfo (before @); a node is scheme://host:port", s)
-	case u.Path != "" && u.Path != "/":
+	case len(u.Path) != 0 && u.Path != "/":
 		return u.Scheme, "", fmt.Sprintf("address %q has a path (%s); a node is scheme://host:port", s, u.Path)
-	case u.Fragment != "":
+	case len(u.Fragment) != 0:
 		return u.Scheme, "", fmt.Sprintf("address %q has a fragment; a node is scheme://host:port", s)
 	}
 	if strings.Count(u.Host, ":") > 1 && !strings.HasPrefix(u.Host, "[") {
@@ -175,10 +175,10 @@ func pickURL(c *collector, in *instance, list weights.Raw, where string) {
 	}
 	for _, u := range urls {
 		sch, id, problem := urlAddr(u)
-		if scheme != "" && !strings.EqualFold(sch, scheme) {
+		if len(scheme) != 0 && !strings.EqualFold(sch, scheme) {
 			continue
 		}
-		if problem != "" {
+		if len(problem) != 0 {
 			in.bad = problem
 			return
 		}
