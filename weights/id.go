@@ -287,20 +287,25 @@ func byteClass(in func(c byte) bool) (t [256]uint8) {
 // a step with one branch: the same work as a loop that tests each byte,
 // but under a fuzzing build every comparison in safewrr's code calls a
 // tracing hook, and ids are checked for every node of every payload.
-// A string shorter than a step is read as two overlapping runs of four
-// bytes, or (below four) as its first, middle and last bytes, which are
-// all of them.
+// A string of at most two steps (most ids) is read as two overlapping
+// steps, without a loop; one shorter than a step as two overlapping runs
+// of four bytes, or (below four) as its first, middle and last bytes,
+// which are all of them.
 func anyIn(s string, t *[256]uint8) bool {
 	n := len(s)
 	var m uint8
 	switch {
-	case n >= 8:
+	case n > 16:
 		for i := 0; i+8 <= n; i += 8 {
 			b := s[i : i+8]
 			m |= t[b[0]] | t[b[1]] | t[b[2]] | t[b[3]] | t[b[4]] | t[b[5]] | t[b[6]] | t[b[7]]
 		}
 		b := s[n-8:] // the tail, overlapping the last step
 		m |= t[b[0]] | t[b[1]] | t[b[2]] | t[b[3]] | t[b[4]] | t[b[5]] | t[b[6]] | t[b[7]]
+	case n >= 8:
+		a, b := s[:8], s[n-8:]
+		m = t[a[0]] | t[a[1]] | t[a[2]] | t[a[3]] | t[a[4]] | t[a[5]] | t[a[6]] | t[a[7]] |
+			t[b[0]] | t[b[1]] | t[b[2]] | t[b[3]] | t[b[4]] | t[b[5]] | t[b[6]] | t[b[7]]
 	case n >= 4:
 		a, b := s[:4], s[n-4:]
 		m = t[a[0]] | t[a[1]] | t[a[2]] | t[a[3]] | t[b[0]] | t[b[1]] | t[b[2]] | t[b[3]]
