@@ -290,12 +290,12 @@ func (d *decoder) rawValue() (v Raw, big int, err error) {
 	d.ws()
 	if d.values < d.maxValues {
 		// The common cases, without the detour through value.
-		switch valueStart[d.at()] {
-		case startString:
+		switch c := d.at(); {
+		case isQuote[c]:
 			d.values++
 			t, err := d.str()
 			return Raw{Kind: KindString, Text: t}, 0, err
-		case startDigit:
+		case digit[c]:
 			d.values++
 			t, err := d.number()
 			return Raw{Kind: KindNumber, Text: t}, 0, err
