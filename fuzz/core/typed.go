@@ -135,26 +135,15 @@ const (
 // decodeTyped turns fuzzer bytes into a typed node set. It never fails.
 func decodeTyped(data []byte) typedSet {
 	hdr := take(&data, 2)
+	fi := int(hdr[0]) % len(typedFormats)
 	s := typedSet{
-		format: typedFormats[int(hdr[0])%len(typedFormats)],
+		format: typedFormats[fi],
 		policy: int(hdr[1]) % len(weightPolicies),
 		opts:   int(hdr[1]) / len(weightPolicies) % len(registryOptions),
 		detect: hdr[1]&0x80 != 0,
 	}
-	// What the format means for every node, read once per set.
-	var inURL, oneService, slice, snapshot bool
-	switch s.format {
-	case registry.FormatMap, formatArray:
-		oneService, snapshot = true, true
-	case registry.FormatKratos:
-		inURL, oneService = true, true // the service name is not a filter here
-	case registry.FormatAPISIX, registry.FormatNacos:
-		oneService = true // Nacos: one service per response
-	case registry.FormatDiscovery:
-		inURL = true
-	case registry.FormatEndpointSlice:
-		slice = true
-	}
+	tr := typedTraits[fi]
+	inURL, oneService, slice, snapshot := tr.inURL, tr.oneService, tr.slice, tr.snapshot
 	s.snap = snapshot
 	// A node takes three bytes or more (address, flags, weight kind).
 	s.nodes = make([]typedNode, 0, min(maxTypedNodes, (len(data)+2)/3))
@@ -175,7 +164,7 @@ func decodeTyped(data []byte) typedSet {
 			n.host = hostileHosts[int(a-160)%len(hostileHosts)]
 		}
 		if f&1 == 1 {
-			n.health, n.hset = typedHealth(s.format, &data), true
+			n.health, n.hset = typedHealth(s.format, tr.twoHealth, &data), true
 		}
 		if f&0x40 != 0 {
 			at, piece := int(take(&data, 1)[0]), pieceOf(take(&data, 1)[0])
@@ -197,8 +186,7 @@ func decodeTyped(data []byte) typedSet {
 		}
 		s.nodes = append(s.nodes, n)
 	}
-	switch s.format {
-	case registry.FormatDiscovery, registry.FormatEureka, registry.FormatEDS, registry.FormatEndpointSlice:
+	if tr.grouped {
 		// These formats group instances by service: keep the nodes in the
 		// order the payload will hold them.
 		grouped := make([]typedNode, 0, len(s.nodes))
@@ -211,6 +199,44 @@ func decodeTyped(data []byte) typedSet {
 	}
 	return s
 }
+
+// formatTraits is what a payload format means for every node of a set.
+type formatTraits struct {
+	inURL      bool // the address is sent as a URL (discovery, kratos)
+	oneService bool // the set is one service (the snapshots, Kratos, APISIX, Nacos)
+	slice      bool // an EndpointSlice: one port for all, no weights
+	snapshot   bool // the map and array snapshots
+	grouped    bool // the payload groups instances by service
+	twoHealth  bool // two health fields (Nacos' healthy and enabled)
+}
+
+// typedTraits are the traits of each of typedFormats, in its order: read
+// by index, not by comparing the format's name with several (under a
+// fuzzing build every comparison of two different strings calls a hook
+// that copies both).
+var typedTraits = func() []formatTraits {
+	t := make([]formatTraits, len(typedFormats))
+	for i, f := range typedFormats {
+		switch f {
+		case registry.FormatMap, formatArray:
+			t[i].oneService, t[i].snapshot = true, true
+		case registry.FormatKratos:
+			t[i].inURL, t[i].oneService = true, true // the service name is not a filter here
+		case registry.FormatAPISIX, registry.FormatNacos:
+			t[i].oneService = true // Nacos: one service per response
+		case registry.FormatDiscovery:
+			t[i].inURL = true
+		case registry.FormatEndpointSlice:
+			t[i].slice = true
+		}
+		switch f {
+		case registry.FormatDiscovery, registry.FormatEureka, registry.FormatEDS, registry.FormatEndpointSlice:
+			t[i].grouped = true
+		}
+		t[i].twoHealth = f == registry.FormatNacos
+	}
+	return t
+}()
 
 // pieceOf maps a byte to a piece (typedPieces), or to itself past the table.
 func pieceOf(b byte) string {
@@ -376,8 +402,8 @@ func composedString(data *[]byte) string {
 // typedHealth reads the health fields of one node: what the format's
 // decoder reads to decide whether an instance serves. One byte picks a
 // value of the format's vocabulary (typedVocab); past its end, an
-// arbitrary string (a length byte and bytes) or a number. Nacos reads two
-// fields (healthy, enabled): two bytes.
+// arbitrary string (a length byte and bytes) or a number. With two set
+// (Nacos, which reads healthy and enabled), two fields: two bytes.
 //
 //	discovery      status (1 serves, 2 registered but not serving)
 //	consul         Checks[].Status (passing, warning, critical, maintenance)
@@ -387,7 +413,7 @@ func composedString(data *[]byte) string {
 //	endpointslice  conditions.ready
 //
 // The map and array snapshots, Kratos and APISIX have no health field.
-func typedHealth(f registry.Format, data *[]byte) [2]weights.Raw {
+func typedHealth(f registry.Format, two bool, data *[]byte) [2]weights.Raw {
 	one := func() weights.Raw {
 		vocab := typedVocab[f]
 		k := int(take(data, 1)[0])
@@ -402,7 +428,7 @@ func typedHealth(f registry.Format, data *[]byte) [2]weights.Raw {
 		return weights.Int(int64(k % 7))
 	}
 	h := [2]weights.Raw{one()}
-	if f == registry.FormatNacos {
+	if two {
 		h[1] = one()
 	}
 	return h
