@@ -45,6 +45,7 @@ var hostileInputs = []hostile{
 	{"zero float string lenient", `{"a":1,"n":"0.0"}`, lenient, weights.ReasonBadString, weights.ErrBadString},
 	{"NaN string lenient", `{"a":1,"n":"NaN"}`, lenient, weights.ReasonBadString, weights.ErrBadString},
 	{"fullwidth digits lenient", `{"a":1,"n":"１０"}`, lenient, weights.ReasonBadString, weights.ErrBadString},
+	{"letter after digits lenient", `{"a":1,"n":"1a"}`, lenient, weights.ReasonBadString, weights.ErrBadString},
 	{"huge decimal string lenient", `{"a":1,"n":"99999999999999999999"}`, lenient, weights.ReasonOverflow, weights.ErrOverflow},
 	// non-finite numbers (as Python and JavaScript write them)
 	{"NaN", `{"a":1,"n":NaN}`, weights.Policy{}, weights.ReasonNaN, weights.ErrNaN},
@@ -284,6 +285,11 @@ func TestPayloadErrors(t *testing.T) {
 		{"lowercase nan", `{"a":nan}`, weights.Limits{}, weights.ErrSyntax, 5, "invalid character 'n'"},
 		{"unterminated", `{"a":1`, weights.Limits{}, weights.ErrSyntax, 6, "unexpected end of input"},
 		{"unterminated string", `{"a`, weights.Limits{}, weights.ErrSyntax, 1, "unterminated string"},
+		{"unterminated string at a step's end", `{"0123456789abcd`, weights.Limits{}, weights.ErrSyntax, 1, "unterminated string"},
+		{"equals for a colon", `{"a"=1}`, weights.Limits{}, weights.ErrSyntax, 4, "invalid character '='"},
+		{"semicolon between members", `{"a":1;"b":2}`, weights.Limits{}, weights.ErrSyntax, 6, "invalid character ';'"},
+		{"semicolon between entries", `[{"id":"a","weight":1};{"id":"b","weight":1}]`, weights.Limits{}, weights.ErrSyntax, 22, "invalid character ';'"},
+		{"semicolon in a value", `{"a":1,"b":[1;2]}`, weights.Limits{}, weights.ErrSyntax, 13, "invalid character ';'"},
 		{"raw newline in string", "{\"a\n\":1}", weights.Limits{}, weights.ErrSyntax, 3, "control character"},
 		{"bad escape", `{"a\q":1}`, weights.Limits{}, weights.ErrSyntax, 3, "invalid escape"},
 		{"lone surrogate", `{"\udc00":1}`, weights.Limits{}, weights.ErrSyntax, 2, "surrogate"},
@@ -406,6 +412,19 @@ func TestValueLimit(t *testing.T) {
 	small := []byte(`{"a":[1,2,3],"b":[4,5,6]}`)
 	if _, _, err := weights.Decode(small, weights.Policy{Limits: weights.Limits{MaxValues: 5}}); !errors.Is(err, weights.ErrTooLarge) {
 		t.Errorf("Decode of 8 values with MaxValues 5: %v", err)
+	}
+}
+
+// TestParseJSONSeparators: the tree is built only from JSON's own
+// separators; a look-alike between elements, members or after a key is a
+// syntax error at its offset.
+func TestParseJSONSeparators(t *testing.T) {
+	for in, off := range map[string]int{`[1;2]`: 2, `{"a":1;"b":2}`: 6, `{"a"=1}`: 4, `{"a":[1,2;3]}`: 9, `[{"a":1};{"b":2}]`: 8} {
+		_, err := weights.ParseJSON([]byte(in), weights.Limits{})
+		var pe *weights.PayloadError
+		if !errors.As(err, &pe) || !errors.Is(err, weights.ErrSyntax) || pe.Offset != off {
+			t.Errorf("ParseJSON(%s) = %v, want a syntax error at offset %d", in, err, off)
+		}
 	}
 }
 
