@@ -268,6 +268,7 @@ func TestPayloadErrors(t *testing.T) {
 		{"empty", ``, weights.Limits{}, weights.ErrSyntax, 0, "unexpected end of input"},
 		{"only space", "  \n", weights.Limits{}, weights.ErrSyntax, 3, "unexpected end of input"},
 		{"byte-order mark", "\xEF\xBB\xBF{}", weights.Limits{}, weights.ErrSyntax, 0, "byte-order mark"},
+		{"only a byte-order mark", "\xEF\xBB\xBF", weights.Limits{}, weights.ErrSyntax, 0, "byte-order mark"},
 		{"invalid UTF-8 in id", "{\"a\xff\":1}", weights.Limits{}, weights.ErrSyntax, 3, "invalid UTF-8"},
 		{"overlong UTF-8", "{\"\xC0\xAF\":1}", weights.Limits{}, weights.ErrSyntax, 2, "invalid UTF-8"},
 		{"invalid UTF-8 after a U+FFFD", "{\"\uFFFD\xef\xbf\xbd\xff\":1}", weights.Limits{}, weights.ErrSyntax, 8, "invalid UTF-8 (byte 0xff)"},
@@ -412,6 +413,23 @@ func TestValueLimit(t *testing.T) {
 	small := []byte(`{"a":[1,2,3],"b":[4,5,6]}`)
 	if _, _, err := weights.Decode(small, weights.Policy{Limits: weights.Limits{MaxValues: 5}}); !errors.Is(err, weights.ErrTooLarge) {
 		t.Errorf("Decode of 8 values with MaxValues 5: %v", err)
+	}
+}
+
+// TestLimitsAreInclusive: a payload of exactly MaxBytes is read, and an
+// empty array or object leaves the depth as it found it, so siblings at
+// the deepest allowed level are read.
+func TestLimitsAreInclusive(t *testing.T) {
+	if _, _, err := weights.Decode([]byte(`{"a":1}`), weights.Policy{Limits: weights.Limits{MaxBytes: 7}}); err != nil {
+		t.Errorf("a payload of MaxBytes: %v", err)
+	}
+	for _, in := range []string{`[[],[],[]]`, `[{},{},{}]`, `{"a":{},"b":[],"c":{}}`} {
+		if _, err := weights.ParseJSON([]byte(in), weights.Limits{MaxDepth: 2}); err != nil {
+			t.Errorf("ParseJSON(%s) at MaxDepth 2: %v", in, err)
+		}
+		if _, err := weights.ParseJSON([]byte(in), weights.Limits{MaxDepth: 1}); !errors.Is(err, weights.ErrTooDeep) {
+			t.Errorf("ParseJSON(%s) at MaxDepth 1: %v, want ErrTooDeep", in, err)
+		}
 	}
 }
 

@@ -72,3 +72,32 @@ func FuzzSketchOfTree(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) { sameSketch(t, data) })
 }
+
+// TestSketchMemberBound: with more keys than the bound, a sketch keeps at
+// most 24 members of an object, from the text and from the tree alike.
+func TestSketchMemberBound(t *testing.T) {
+	var keys []string
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range 30 {
+		k := "key" + strings.Repeat("x", i)
+		keys = append(keys, k)
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`"` + k + `":1`)
+	}
+	b.WriteString("}")
+	data := []byte(b.String())
+	got, err := weights.SketchJSON(data, weights.Limits{}, keys...)
+	if err != nil || len(got.Members) != 24 {
+		t.Fatalf("SketchJSON kept %d members (%v), want 24", len(got.Members), err)
+	}
+	full, err := weights.ParseJSON(data, weights.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tree := weights.Sketch(full, keys...); !reflect.DeepEqual(tree, got) {
+		t.Fatalf("Sketch of the tree kept %d members, SketchJSON %d", len(tree.Members), len(got.Members))
+	}
+}
