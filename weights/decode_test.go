@@ -294,6 +294,8 @@ func TestPayloadErrors(t *testing.T) {
 		{"raw newline in string", "{\"a\n\":1}", weights.Limits{}, weights.ErrSyntax, 3, "control character"},
 		{"bad escape", `{"a\q":1}`, weights.Limits{}, weights.ErrSyntax, 3, "invalid escape"},
 		{"lone surrogate", `{"\udc00":1}`, weights.Limits{}, weights.ErrSyntax, 2, "surrogate"},
+		{"high surrogate, then a backslash at the end", `{"\ud83d\`, weights.Limits{}, weights.ErrSyntax, 2, "surrogate"},
+		{"high surrogate, then a cut escape", `{"\ud83d\u`, weights.Limits{}, weights.ErrSyntax, 2, "surrogate"},
 		{"string top level", `"0"`, weights.Limits{}, weights.ErrShape, 0, "not a string"},
 		{"number top level", `10`, weights.Limits{}, weights.ErrShape, 0, "not a number"},
 		{"null top level", `null`, weights.Limits{}, weights.ErrShape, 0, "not a null"},
@@ -429,6 +431,17 @@ func TestLimitsAreInclusive(t *testing.T) {
 		}
 		if _, err := weights.ParseJSON([]byte(in), weights.Limits{MaxDepth: 1}); !errors.Is(err, weights.ErrTooDeep) {
 			t.Errorf("ParseJSON(%s) at MaxDepth 1: %v, want ErrTooDeep", in, err)
+		}
+	}
+}
+
+// TestSurrogatePairs: a UTF-16 pair in \u escapes is one character, at
+// the end of a string and before more of it.
+func TestSurrogatePairs(t *testing.T) {
+	for in, want := range map[string]string{`["\ud83d\ude00"]`: "\U0001F600", `["a\ud83d\ude00b"]`: "a\U0001F600b"} {
+		v, err := weights.ParseJSON([]byte(in), weights.Limits{})
+		if err != nil || len(v.Items) != 1 || v.Items[0].Text != want {
+			t.Errorf("ParseJSON(%s) = %v, %v, want the string %q", in, v, err, want)
 		}
 	}
 }
