@@ -165,8 +165,9 @@ type scanner struct {
 	noSkip []int
 }
 
-// pad is the number of zero bytes after the input in scanner.buf.
-const pad = 16
+// pad is the number of zero bytes after the input in scanner.buf: at least
+// one step of stop.
+const pad = len(zeros)
 
 // load sets the scanner to read data, from its start. The copy it reads
 // (which the strings it returns share) ends with pad zero bytes, a byte no
