@@ -48,6 +48,7 @@ type typedNode struct {
 	host   string
 	port   int
 	idText string      // map and array formats: the id as sent ("" means host:port)
+	hp     string      // host:port, once the host is final
 	plain  bool        // the address was generated valid and left unmutated
 	weight weights.Raw // KindAbsent: not sent
 	health [2]weights.Raw
@@ -158,7 +159,7 @@ func decodeTyped(data []byte) typedSet {
 		}
 		switch {
 		case a < 160:
-			n.host = "10.0." + strconv.Itoa(n.svc) + "." + strconv.Itoa(int(a)%24)
+			n.host = plainHosts[n.svc][int(a)%24]
 			n.plain = n.port >= 1 && n.port <= 65535
 		default:
 			n.host = hostileHosts[int(a-160)%len(hostileHosts)]
@@ -180,6 +181,7 @@ func decodeTyped(data []byte) typedSet {
 			*target = (*target)[:i] + piece + (*target)[i:]
 			n.plain = false
 		}
+		n.hp = n.host + ":" + strconv.Itoa(n.port)
 		n.weight = typedWeight(&data)
 		if slice {
 			n.weight = weights.Raw{} // EndpointSlices carry no weight
@@ -199,6 +201,16 @@ func decodeTyped(data []byte) typedSet {
 	}
 	return s
 }
+
+// plainHosts are the plain hosts of each service, 10.0.svc.0-23.
+var plainHosts = func() (h [2][24]string) {
+	for svc := range h {
+		for i := range h[svc] {
+			h[svc][i] = "10.0." + strconv.Itoa(svc) + "." + strconv.Itoa(i)
+		}
+	}
+	return h
+}()
 
 // formatTraits is what a payload format means for every node of a set.
 type formatTraits struct {
@@ -461,8 +473,11 @@ var typedVocab = map[registry.Format][]weights.Raw{
 
 // id is the node's id as the map and array formats send it.
 func (n typedNode) id() string {
-	if len(n.idText) != 0 {
+	switch {
+	case len(n.idText) != 0:
 		return n.idText
+	case len(n.hp) != 0:
+		return n.hp
 	}
 	return n.host + ":" + strconv.Itoa(n.port)
 }

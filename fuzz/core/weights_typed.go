@@ -205,7 +205,7 @@ func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 	// Nacos weights are floats: following the registry, a decoder rounds
 	// them once scaled.
 	rounds := nacos && o.Convention == registry.FollowRegistry
-	addrs := s.addresses()
+	sent := s.sentAs()
 	next := 0 // the typed node after the first one matched last
 	for _, nd := range snap.Nodes {
 		// checkRegistryResult checked that nd.ID is an address in
@@ -214,10 +214,7 @@ func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 		// spelled), every copy must read as the weight served: copies that
 		// disagree are never served.
 		first := -1
-		for j := range s.nodes {
-			if !addrs[j].has(nd.ID) {
-				continue
-			}
+		for _, j := range sent[nd.ID] {
 			if err := typedWeightCheck(s.format, s.nodes[j], nd.Weight, o, scale, strict, rounds); err != nil {
 				return true, fmt.Errorf("node %q served with weight %d though its copy #%d reads otherwise: %w", nd.ID, nd.Weight, j, err)
 			}
@@ -231,7 +228,7 @@ func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 		next = first + 1
 	}
 	if strict {
-		if err := checkServed(s, addrs, snap.Nodes, scale); err != nil {
+		if err := checkServed(s, sent, snap.Nodes, scale); err != nil {
 			return true, err
 		}
 	}
@@ -254,17 +251,19 @@ func (na *nodeAddrs) has(id string) bool {
 	return false
 }
 
-// addresses lists, per typed node, the ids a registry decoder may give it
-// (typedNode.ids), once canonical: each spelling is read by
-// weights.ParseAddress once per input, not once per served node. A plain
-// node's only id is its address as generated, IPv4 and a port 1-65535 in
-// decimal, which is canonical.
-func (s typedSet) addresses() []nodeAddrs {
-	out := make([]nodeAddrs, len(s.nodes))
+// sentAs maps each id a registry decoder may give a typed node
+// (typedNode.ids), in canonical form, to the indexes of the nodes that may
+// have it, in order: each spelling is read by weights.ParseAddress once
+// per input, and each served node found by one lookup. A plain node's only
+// id is its address as generated, IPv4 and a port 1-65535 in decimal,
+// which is canonical.
+func (s typedSet) sentAs() map[string][]int {
+	sent := make(map[string][]int, len(s.nodes))
+	var na nodeAddrs
 	for j, n := range s.nodes {
-		na := &out[j]
+		na.n = 0
 		if n.plain {
-			na.a[0], na.n = n.id(), 1
+			sent[n.id()] = append(sent[n.id()], j)
 			continue
 		}
 		ids := n.ids()
@@ -275,10 +274,11 @@ func (s typedSet) addresses() []nodeAddrs {
 			if c, err := weights.ParseAddress(x); err == nil && !na.has(c) {
 				na.a[na.n] = c
 				na.n++
+				sent[c] = append(sent[c], j)
 			}
 		}
 	}
-	return out
+	return sent
 }
 
 // serving is what a registry's documentation says of an instance's health
@@ -369,16 +369,15 @@ func (a serving) and(b serving) serving { return min(a, b) }
 // 10,000, a number where the registry sends numbers and a string where it
 // sends strings; none at all for an EndpointSlice), is accepted at exactly
 // that weight times the scale.
-func checkServed(s typedSet, addrs []nodeAddrs, nodes []weights.Node, scale int64) error {
-	count := map[string]int{} // nodes sent per address, in canonical form
-	for _, na := range addrs {
-		for _, c := range na.a[:na.n] {
-			count[c]++
-		}
+func checkServed(s typedSet, sent map[string][]int, nodes []weights.Node, scale int64) error {
+	// checkRegistryResult checked that no id is served twice.
+	served := make(map[string]uint32, len(nodes))
+	for _, nd := range nodes {
+		served[nd.ID] = nd.Weight
 	}
 	for j, n := range s.nodes {
 		sv, raw := refServing(s.format, n)
-		if !n.plain || sv != serveYes || count[n.id()] != 1 {
+		if !n.plain || sv != serveYes || len(sent[n.id()]) != 1 {
 			continue
 		}
 		var want int64
@@ -400,17 +399,12 @@ func checkServed(s typedSet, addrs []nodeAddrs, nodes []weights.Node, scale int6
 			continue
 		}
 		want *= scale
-		found := false
-		for _, nd := range nodes {
-			if nd.ID == n.id() {
-				found = true
-				if int64(nd.Weight) != want {
-					return fmt.Errorf("node #%d %q serves with weight %s, accepted as %d, want %d", j, nd.ID, raw, nd.Weight, want)
-				}
-			}
-		}
+		w, found := served[n.id()]
 		if !found {
 			return fmt.Errorf("node #%d %q serves (health %s) with weight %s, but was not accepted", j, n.id(), healthText(n), raw)
+		}
+		if int64(w) != want {
+			return fmt.Errorf("node #%d %q serves with weight %s, accepted as %d, want %d", j, n.id(), raw, w, want)
 		}
 	}
 	return nil

@@ -166,17 +166,17 @@ func (r rule) build(insts []instance, o Options) (weights.Snapshot, Report) {
 		rep.Refused = fmt.Errorf("%w; %s rejects a whole response in which one value is invalid", rep.Refused, r.registry)
 	}
 	out := Report{Report: rep}
-	rejected := make(map[int]bool, len(rep.Rejected))
+	rejected := make([]bool, len(insts))
 	for _, ne := range rep.Rejected {
-		rejected[ne.Index] = true
 		if ne.Index < 0 || ne.Index >= len(insts) {
 			continue
 		}
+		rejected[ne.Index] = true
 		in := insts[ne.Index]
 		if substituted[ne.Index] {
 			ne.Raw = in.weight
 		}
-		if ne.Reason == weights.ReasonFraction && r.scale == 0 && o.Policy.Scale == 0 {
+		if r.scale == 0 && o.Policy.Scale == 0 && ne.Reason == weights.ReasonFraction {
 			// The policy's hint, a scale for fractional weights, is for
 			// registries whose weights are floats; this one's are not.
 			ne.Detail = r.registry + " reads integer weights"
