@@ -146,3 +146,34 @@ func TestPlainAddressesCanonical(t *testing.T) {
 		}
 	}
 }
+
+// exactInteger's shortcut for a plain decimal gives what its general path
+// gives for the same value spelled otherwise.
+func TestExactIntegerShortcut(t *testing.T) {
+	for _, c := range []struct {
+		plain, other string
+		scale        int64
+	}{
+		{"0", "0.0", 1}, {"1", "1e0", 100}, {"7", "0.07e2", 100}, {"10000", "1e4", 1}, {"999999999", "999999999.000", 3},
+		{"123456789", "1234567890e-1", 2147483647},
+	} {
+		a, okA := exactInteger(c.plain, c.scale)
+		b, okB := exactInteger(c.other, c.scale)
+		if !okA || !okB || a.Cmp(b) != 0 {
+			t.Errorf("exactInteger(%q, %d) = %v, %v; exactInteger(%q) = %v, %v", c.plain, c.scale, a, okA, c.other, b, okB)
+		}
+	}
+	for _, s := range []string{"", "-1", "1a", "1.5", "+1"} {
+		if v, ok := exactInteger(s, 1); ok && s != "-1" {
+			t.Errorf("exactInteger(%q) = %v, an integer", s, v)
+		}
+	}
+	if v, ok := exactInteger("-1", 1); !ok || v.Int64() != -1 {
+		t.Errorf("exactInteger(-1) = %v, %v", v, ok)
+	}
+	for s, want := range map[string]bool{"": true, "0123456789": true, "12a": false, " 1": false, "1.0": false, "\u0661": false} {
+		if digitsOnly(s) != want {
+			t.Errorf("digitsOnly(%q) = %v", s, !want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -116,6 +117,12 @@ const asciiControls = "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\
 // port 1-65535, a host without userinfo, path, query, fragment or scheme,
 // IPv6 in brackets), "" when it is.
 func addressProblem(id string) string {
+	// The common address, IPv4 and a port without a leading zero, as the
+	// standard library's parser reads it (a port it reads as 0 starts
+	// with '0').
+	if ap, err := netip.ParseAddrPort(id); err == nil && ap.Addr().Is4() && id[strings.LastIndexByte(id, ':')+1] != '0' {
+		return ""
+	}
 	if p := idRuleProblem(id); len(p) != 0 {
 		return p
 	}
