@@ -26,7 +26,8 @@ import (
 //
 // Snapshots (map and array) get every check of Weights under one policy,
 // and the array form must decode exactly as Policy.Build validates the
-// typed entries. Registry payloads get Weights' registry checks, must
+// typed entries. Registry payloads get Weights' registry checks (all but
+// the round trip through Encode, which the snapshots check), must
 // decode the same with the format named or detected, must be refused when
 // they hold two services and the settings neither choose one nor merge
 // them (and only then), and what the decoder
