@@ -472,7 +472,7 @@ var typedVocab = map[registry.Format][]weights.Raw{
 }
 
 // id is the node's id as the map and array formats send it.
-func (n typedNode) id() string {
+func (n *typedNode) id() string {
 	switch {
 	case len(n.idText) != 0:
 		return n.idText
@@ -484,7 +484,7 @@ func (n typedNode) id() string {
 
 // ids are the ids a registry decoder may give the node: host:port, with
 // brackets around an IPv6 host.
-func (n typedNode) ids() [3]string {
+func (n *typedNode) ids() [3]string {
 	ids := [3]string{n.id(), net.JoinHostPort(n.host, strconv.Itoa(n.port))}
 	if n.inURL {
 		// A host holding '?' ends the URL's authority early: the address
@@ -499,7 +499,7 @@ func (n typedNode) ids() [3]string {
 }
 
 // url is the node's address as the URL formats send it.
-func (n typedNode) url() string {
+func (n *typedNode) url() string {
 	u := "grpc://" + n.host + ":" + strconv.Itoa(n.port)
 	if n.alt {
 		u += "?isSecure=false"
@@ -510,7 +510,8 @@ func (n typedNode) url() string {
 // entries are the typed nodes as weights.Entry values (map semantics).
 func (s typedSet) entries() []weights.Entry {
 	es := make([]weights.Entry, len(s.nodes))
-	for i, n := range s.nodes {
+	for i := range s.nodes {
+		n := &s.nodes[i]
 		es[i] = weights.Entry{ID: n.id(), Weight: n.weight}
 	}
 	return es
@@ -518,7 +519,8 @@ func (s typedSet) entries() []weights.Entry {
 
 // services reports whether the set spans both services.
 func (s typedSet) twoServices() bool {
-	for _, n := range s.nodes {
+	for k := range s.nodes {
+		n := &s.nodes[k]
 		if n.svc != s.nodes[0].svc {
 			return true
 		}
@@ -631,7 +633,8 @@ func (s typedSet) render() []byte {
 	case registry.FormatMap:
 		p = append(p, '{')
 		first := true
-		for _, n := range s.nodes {
+		for k := range s.nodes {
+			n := &s.nodes[k]
 			var ok bool
 			if p, ok = p.weightMember(first, n.id(), n.weight); ok {
 				first = false
@@ -640,7 +643,8 @@ func (s typedSet) render() []byte {
 		return append(p, '}')
 	case formatArray:
 		p = append(p, '[')
-		for i, n := range s.nodes {
+		for i := range s.nodes {
+			n := &s.nodes[i]
 			if i > 0 {
 				p = append(p, ',')
 			}
@@ -658,7 +662,8 @@ func (s typedSet) render() []byte {
 func (s typedSet) byService() [][]int {
 	var groups [][]int
 	where := [2]int{-1, -1}
-	for i, n := range s.nodes {
+	for i := range s.nodes {
+		n := &s.nodes[i]
 		if where[n.svc] < 0 {
 			where[n.svc] = len(groups)
 			groups = append(groups, nil)
@@ -671,7 +676,7 @@ func (s typedSet) byService() [][]int {
 // healthMember writes ,"key":value for health field k of n, the serving
 // value def when none was generated, nothing when the generated value is
 // absent.
-func (p payload) healthMember(n typedNode, k int, key string, def weights.Raw) payload {
+func (p payload) healthMember(n *typedNode, k int, key string, def weights.Raw) payload {
 	v := def
 	if n.hset {
 		v = n.health[k]
@@ -681,11 +686,11 @@ func (p payload) healthMember(n typedNode, k int, key string, def weights.Raw) p
 }
 
 func (s typedSet) renderRegistry(p payload) []byte {
-	port := func(n typedNode) string { return strconv.Itoa(n.port) }
-	url := typedNode.url
+	port := func(n *typedNode) string { return strconv.Itoa(n.port) }
+	url := (*typedNode).url
 	// Where the registry also sends a port as a string (Eureka's "$",
 	// proto3 JSON): the other spelling.
-	portValue := func(n typedNode) string {
+	portValue := func(n *typedNode) string {
 		if n.alt {
 			return `"` + port(n) + `"`
 		}
@@ -697,7 +702,7 @@ func (s typedSet) renderRegistry(p payload) []byte {
 		for g, idx := range s.byService() {
 			p = append(p.member(g == 0, services[s.nodes[idx[0]].svc]), `{"instances":{"sh001":[`...)
 			for k, i := range idx {
-				n := s.nodes[i]
+				n := &s.nodes[i]
 				if k > 0 {
 					p = append(p, ',')
 				}
@@ -714,7 +719,8 @@ func (s typedSet) renderRegistry(p payload) []byte {
 		return append(p, "}}"...)
 	case registry.FormatKratos:
 		p = append(p, '[')
-		for i, n := range s.nodes {
+		for i := range s.nodes {
+			n := &s.nodes[i]
 			if i > 0 {
 				p = append(p, ',')
 			}
@@ -727,7 +733,8 @@ func (s typedSet) renderRegistry(p payload) []byte {
 		return append(p, ']')
 	case registry.FormatConsul:
 		p = append(p, '[')
-		for i, n := range s.nodes {
+		for i := range s.nodes {
+			n := &s.nodes[i]
 			if i > 0 {
 				p = append(p, ',')
 			}
@@ -750,7 +757,8 @@ func (s typedSet) renderRegistry(p payload) []byte {
 		return append(p, ']')
 	case registry.FormatNacos:
 		p = append(p, `{"name":"DEFAULT_GROUP@@api","hosts":[`...)
-		for i, n := range s.nodes {
+		for i := range s.nodes {
+			n := &s.nodes[i]
 			if i > 0 {
 				p = append(p, ',')
 			}
@@ -771,7 +779,7 @@ func (s typedSet) renderRegistry(p payload) []byte {
 			name := strings.ToUpper(services[s.nodes[idx[0]].svc])
 			p = append(append(p, `{"name":`...).str(name), `,"instance":[`...)
 			for k, i := range idx {
-				n := s.nodes[i]
+				n := &s.nodes[i]
 				if k > 0 {
 					p = append(p, ',')
 				}
@@ -800,7 +808,7 @@ func (s typedSet) renderRegistry(p payload) []byte {
 			}
 			p = append(append(p, `"cluster_name":`...).str(services[s.nodes[idx[0]].svc]), `,"endpoints":[{"lb_endpoints":[`...)
 			for k, i := range idx {
-				n := s.nodes[i]
+				n := &s.nodes[i]
 				if k > 0 {
 					p = append(p, ',')
 				}
@@ -821,7 +829,8 @@ func (s typedSet) renderRegistry(p payload) []byte {
 		return p
 	case registry.FormatAPISIX:
 		p = append(p, `{"type":"roundrobin","nodes":[`...)
-		for i, n := range s.nodes {
+		for i := range s.nodes {
+			n := &s.nodes[i]
 			if i > 0 {
 				p = append(p, ',')
 			}
@@ -840,7 +849,7 @@ func (s typedSet) renderRegistry(p payload) []byte {
 			p = append(p, `{"kind":"EndpointSlice","metadata":{"labels":{"kubernetes.io/service-name":`...)
 			p = append(p.str(services[s.nodes[idx[0]].svc]), `}},"addressType":"IPv4","endpoints":[`...)
 			for k, i := range idx {
-				n := s.nodes[i]
+				n := &s.nodes[i]
 				if k > 0 {
 					p = append(p, ',')
 				}

@@ -91,7 +91,7 @@ func TestRefServing(t *testing.T) {
 	for f, yes := range serves {
 		for _, h := range typedVocab[f] {
 			n := typedNode{hset: true, health: [2]weights.Raw{h}, weight: weights.Int(3)}
-			got, _ := refServing(f, n)
+			got, _ := refServing(f, &n)
 			want := slices.Contains(yes, h.String())
 			if (got == serveYes) != want {
 				t.Errorf("%s: health %s reads as %d, want serving %v", f, h, got, want)
@@ -99,7 +99,7 @@ func TestRefServing(t *testing.T) {
 		}
 	}
 	n := typedNode{hset: true, health: [2]weights.Raw{weights.String("warning")}, weight: weights.Int(7)}
-	if sv, w := refServing(registry.FormatConsul, n); sv != serveYes || w.String() != "1" {
+	if sv, w := refServing(registry.FormatConsul, &n); sv != serveYes || w.String() != "1" {
 		t.Errorf("consul warning: %d at %s, want serving at the Warning weight 1", sv, w)
 	}
 	for _, c := range []struct {
@@ -114,7 +114,7 @@ func TestRefServing(t *testing.T) {
 		{weights.Int(1), weights.Bool(true), serveNo},
 	} {
 		n := typedNode{hset: true, health: [2]weights.Raw{c.healthy, c.enabled}}
-		if got, _ := refServing(registry.FormatNacos, n); got != c.want {
+		if got, _ := refServing(registry.FormatNacos, &n); got != c.want {
 			t.Errorf("nacos healthy %s enabled %s: %d, want %d", c.healthy, c.enabled, got, c.want)
 		}
 	}

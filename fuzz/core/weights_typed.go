@@ -223,7 +223,7 @@ func checkTypedRegistry(s typedSet, payload []byte) (bool, error) {
 		// disagree are never served.
 		first := -1
 		for _, j := range sent[nd.ID] {
-			if err := typedWeightCheck(s.format, s.nodes[j], nd.Weight, o, scale, strict, rounds); err != nil {
+			if err := typedWeightCheck(s.format, &s.nodes[j], nd.Weight, o, scale, strict, rounds); err != nil {
 				return true, fmt.Errorf("node %q served with weight %d though its copy #%d reads otherwise: %w", nd.ID, nd.Weight, j, err)
 			}
 			if first < 0 && j >= next {
@@ -268,7 +268,8 @@ func (na *nodeAddrs) has(id string) bool {
 func (s typedSet) sentAs() map[string][]int {
 	sent := make(map[string][]int, len(s.nodes))
 	var na nodeAddrs
-	for j, n := range s.nodes {
+	for j := range s.nodes {
+		n := &s.nodes[j]
 		na.n = 0
 		if n.plain {
 			sent[n.id()] = append(sent[n.id()], j)
@@ -312,7 +313,7 @@ const (
 // DRAINING, TIMEOUT or DEGRADED; a Kubernetes endpoint serves when
 // conditions.ready is true or unset. Anything else is not serving. It also
 // returns the weight the registry reads for the node in that state.
-func refServing(f registry.Format, n typedNode) (serving, weights.Raw) {
+func refServing(f registry.Format, n *typedNode) (serving, weights.Raw) {
 	if !n.hset {
 		return serveYes, n.weight
 	}
@@ -383,7 +384,8 @@ func checkServed(s typedSet, sent map[string][]int, nodes []weights.Node, scale 
 	for _, nd := range nodes {
 		served[nd.ID] = nd.Weight
 	}
-	for j, n := range s.nodes {
+	for j := range s.nodes {
+		n := &s.nodes[j]
 		sv, raw := refServing(s.format, n)
 		if !n.plain || sv != serveYes || len(sent[n.id()]) != 1 {
 			continue
@@ -418,7 +420,7 @@ func checkServed(s typedSet, sent map[string][]int, nodes []weights.Node, scale 
 	return nil
 }
 
-func healthText(n typedNode) string {
+func healthText(n *typedNode) string {
 	if !n.hset {
 		return "as sent by default"
 	}
@@ -426,7 +428,7 @@ func healthText(n typedNode) string {
 }
 
 // typedWeightCheck checks the weight w a registry decoder accepted for n.
-func typedWeightCheck(f registry.Format, n typedNode, w uint32, o registry.Options, scale int64, strict, rounds bool) error {
+func typedWeightCheck(f registry.Format, n *typedNode, w uint32, o registry.Options, scale int64, strict, rounds bool) error {
 	sv, raw := refServing(f, n)
 	if raw.Kind == weights.KindString && isAllZeros(raw.Text) {
 		return fmt.Errorf("the string %q was accepted (as %d)", raw.Text, w)
