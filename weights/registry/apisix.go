@@ -41,6 +41,7 @@ func decodeAPISIX(c *collector, root weights.Raw) error {
 	}
 	switch nodes.Kind {
 	case weights.KindObject:
+		c.reserve(len(nodes.Members))
 		for _, m := range nodes.Members {
 			in := instance{where: "nodes[\"" + m.Key + "\"]", weight: m.Value}
 			in.id = apisixID(&in, m.Key, defPort)
@@ -49,6 +50,7 @@ func decodeAPISIX(c *collector, root weights.Raw) error {
 			}
 		}
 	case weights.KindArray:
+		c.reserve(len(nodes.Items))
 		for _, it := range nodes.Items {
 			if err := c.add(apisixNode(it, defPort)); err != nil {
 				return err

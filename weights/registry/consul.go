@@ -26,6 +26,7 @@ func decodeConsul(c *collector, root weights.Raw) error {
 	if root.Kind != weights.KindArray {
 		return shapeError(FormatConsul, "the response is %s, not an array of service entries", root.Kind.Article())
 	}
+	c.reserve(len(root.Items))
 	for _, it := range root.Items {
 		if name, _ := text(get(it, "Service"), "Service"); !c.service("service", name, false) {
 			continue

@@ -68,6 +68,7 @@ func discoveryApp(c *collector, prefix string, app weights.Raw) error {
 		if z.Value.Kind != weights.KindArray && z.Value.Kind != weights.KindNull {
 			return shapeError(FormatDiscovery, "data.%sinstances.%s is %s, not an array", prefix, z.Key, z.Value.Kind.Article())
 		}
+		c.reserve(len(z.Value.Items))
 		for _, it := range z.Value.Items {
 			if err := c.add(discoveryInstance(c, it)); err != nil {
 				return err

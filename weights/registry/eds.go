@@ -97,6 +97,7 @@ func edsCluster(c *collector, cla weights.Raw) error {
 		if lbs.Kind != weights.KindArray && lbs.Kind != weights.KindNull && lbs.Kind != weights.KindAbsent {
 			return shapeError(FormatEDS, "endpoints[%d].lb_endpoints is %s, not an array", li, lbs.Kind.Article())
 		}
+		c.reserve(len(lbs.Items))
 		for _, lb := range lbs.Items {
 			in := edsEndpoint(lb)
 			if len(in.bad) == 0 && len(locBad) != 0 {

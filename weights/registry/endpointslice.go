@@ -80,6 +80,7 @@ func endpointSlice(c *collector, sl weights.Raw) error {
 	if eps.Kind != weights.KindArray && eps.Kind != weights.KindNull && eps.Kind != weights.KindAbsent {
 		return shapeError(FormatEndpointSlice, "endpoints is %s, not an array", eps.Kind.Article())
 	}
+	c.reserve(len(eps.Items))
 	for _, ep := range eps.Items {
 		in := instance{weight: weights.Int(1)}
 		if ep.Kind != weights.KindObject {

@@ -50,7 +50,9 @@ func decodeEureka(c *collector, root weights.Raw) error {
 		if len(name) != 0 && !c.service("application", name, true) {
 			continue
 		}
-		for _, it := range items(get(app, "instance")) {
+		list := items(get(app, "instance"))
+		c.reserve(len(list))
+		for _, it := range list {
 			if err := c.add(eurekaInstance(it)); err != nil {
 				return err
 			}

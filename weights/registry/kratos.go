@@ -29,6 +29,7 @@ func decodeKratos(c *collector, root weights.Raw) error {
 	default:
 		return shapeError(FormatKratos, "the payload is %s, not an instance or an array of them", root.Kind.Article())
 	}
+	c.reserve(len(list))
 	for _, it := range list {
 		if it.Kind == weights.KindObject {
 			if name, _ := text(it, "name"); !c.service("service", name, false) {

@@ -44,6 +44,7 @@ func decodeNacos(c *collector, root weights.Raw) error {
 	if th, _ := root.Get("reachProtectionThreshold"); th.Kind == weights.KindBool && th.Bool {
 		c.note(NoteIgnored, th, "reachProtectionThreshold is true: Nacos returned unhealthy hosts to spread load; they are still drained here")
 	}
+	c.reserve(len(hosts.Items))
 	for _, h := range hosts.Items {
 		in := instance{where: "hosts[].weight"}
 		if h.Kind != weights.KindObject {
