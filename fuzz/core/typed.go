@@ -2,6 +2,7 @@ package core
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"net"
 	"net/url"
@@ -150,16 +151,17 @@ func decodeTyped(data []byte) typedSet {
 	s.nodes = make([]typedNode, 0, min(maxTypedNodes, (len(data)+2)/3))
 	for len(data) > 0 && len(s.nodes) < maxTypedNodes {
 		a, f := take(&data, 1)[0], take(&data, 1)[0]
-		n := typedNode{port: typedPorts[int(f>>2&15)%len(typedPorts)], svc: int(f>>1) & 1, alt: f&0x80 != 0, inURL: inURL}
+		pi := int(f>>2&15) % len(typedPorts)
+		if slice {
+			pi = 0 // port 80, the slice's port, shared by its endpoints
+		}
+		n := typedNode{port: typedPorts[pi], svc: int(f>>1) & 1, alt: f&0x80 != 0, inURL: inURL}
 		if oneService {
 			n.svc = 0
 		}
-		if slice {
-			n.port = 80 // the slice's port, shared by its endpoints
-		}
 		switch {
 		case a < 160:
-			n.host = plainHosts[n.svc][int(a)%24]
+			n.host, n.hp = plainHosts[n.svc][int(a)%24], plainHostPorts[n.svc][int(a)%24][pi]
 			n.plain = n.port >= 1 && n.port <= 65535
 		default:
 			n.host = hostileHosts[int(a-160)%len(hostileHosts)]
@@ -179,9 +181,11 @@ func decodeTyped(data []byte) typedSet {
 				i = len(*target) // the end, where a trim or a cut is most likely to forget
 			}
 			*target = (*target)[:i] + piece + (*target)[i:]
-			n.plain = false
+			n.plain, n.hp = false, ""
 		}
-		n.hp = n.host + ":" + strconv.Itoa(n.port)
+		if len(n.hp) == 0 {
+			n.hp = n.host + ":" + strconv.Itoa(n.port)
+		}
 		n.weight = typedWeight(&data)
 		if slice {
 			n.weight = weights.Raw{} // EndpointSlices carry no weight
@@ -210,6 +214,18 @@ var plainHosts = func() (h [2][24]string) {
 		}
 	}
 	return h
+}()
+
+// plainHostPorts are the plain hosts with each of typedPorts, host:port.
+var plainHostPorts = func() (hp [2][24][len(typedPorts)]string) {
+	for svc := range hp {
+		for i := range hp[svc] {
+			for k, port := range typedPorts {
+				hp[svc][i][k] = plainHosts[svc][i] + ":" + strconv.Itoa(port)
+			}
+		}
+	}
+	return hp
 }()
 
 // formatTraits is what a payload format means for every node of a set.
@@ -533,39 +549,36 @@ type payload []byte
 
 func (p payload) str(s string) payload {
 	p = append(p, '"')
-	if !strings.ContainsAny(s, escaped) {
-		// The common case, told by a bool the fuzzing build does not
-		// trace (the loop below compares an index per run).
-		p = append(p, s...)
-		return append(p, '"')
-	}
-	for {
-		// Copy the run of bytes sent as they are (invalid UTF-8 goes
-		// through as sent) in one append, found by the standard library:
-		// a comparison per byte here would call the fuzzing build's
-		// tracing hook.
-		i := strings.IndexAny(s, escaped)
-		if i < 0 {
-			p = append(p, s...)
-			break
-		}
-		p = append(p, s[:i]...)
-		switch c := s[i]; c {
-		case '"', '\\':
-			p = append(p, '\\', c)
-		default: // C0 and DEL
-			p = append(p, `\u00`...)
-			p = append(p, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
-		}
-		s = s[i+1:]
-	}
+	// The standard library copies the runs of bytes sent as they are
+	// (invalid UTF-8 goes through as sent) and escapes the rest, reading
+	// each byte in a table: a comparison per byte here would call the
+	// fuzzing build's tracing hook.
+	escaper.WriteString(payloadWriter{&p}, s)
 	return append(p, '"')
 }
 
-// escaped are the bytes payload.str escapes: the quote, the backslash, the
-// control characters and DEL.
-const escaped = "\"\\\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f" +
-	"\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f"
+// escaper escapes what a JSON string cannot hold as it is: the quote, the
+// backslash, the control characters and DEL.
+var escaper = func() *strings.Replacer {
+	pairs := []string{`"`, `\"`, `\`, `\\`, "\x7f", `\u007f`}
+	for c := range 0x20 {
+		pairs = append(pairs, string(rune(c)), fmt.Sprintf(`\u%04x`, c))
+	}
+	return strings.NewReplacer(pairs...)
+}()
+
+// payloadWriter appends what is written to a payload.
+type payloadWriter struct{ p *payload }
+
+func (w payloadWriter) Write(b []byte) (int, error) {
+	*w.p = append(*w.p, b...)
+	return len(b), nil
+}
+
+func (w payloadWriter) WriteString(s string) (int, error) {
+	*w.p = append(*w.p, s...)
+	return len(s), nil
+}
 
 // raw writes a weight as JSON; NaN and ±Inf as the bare tokens lua-cjson
 // and some registries write, which weights.ParseJSON reads.

@@ -177,3 +177,23 @@ func TestExactIntegerShortcut(t *testing.T) {
 		}
 	}
 }
+
+// payload.str writes every string as a JSON string that reads back as the
+// same bytes.
+func TestPayloadStr(t *testing.T) {
+	var all []byte
+	for c := range 256 {
+		all = append(all, byte(c))
+	}
+	for _, s := range []string{"", "plain", `"`, `\`, "\x00", "\x7f", "a\"b\\c\nd\x1fe\x7ff", "\u2028", string(all[:128]) + "é"} {
+		p := payload(nil).str(s)
+		r, err := weights.ParseJSON(p, weights.Limits{})
+		if err != nil || r.Kind != weights.KindString || r.Text != s {
+			t.Errorf("str(%q) = %s, reads back as %v (%v)", s, p, r, err)
+		}
+	}
+	// Invalid UTF-8 goes through as sent, for the decoder to refuse.
+	if p := payload(nil).str(string(all[128:])); string(p) != `"`+string(all[128:])+`"` {
+		t.Errorf("str(bytes 0x80-0xff) = %q", p)
+	}
+}
