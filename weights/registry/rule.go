@@ -172,7 +172,7 @@ func (r rule) build(insts []instance, o Options) (weights.Snapshot, Report) {
 			continue
 		}
 		rejected[ne.Index] = true
-		in := insts[ne.Index]
+		in := &insts[ne.Index]
 		if substituted[ne.Index] {
 			ne.Raw = in.weight
 		}
@@ -181,13 +181,16 @@ func (r rule) build(insts []instance, o Options) (weights.Snapshot, Report) {
 			// registries whose weights are floats; this one's are not.
 			ne.Detail = r.registry + " reads integer weights"
 		}
-		if len(in.where) != 0 && len(in.bad) == 0 && weightReason(ne.Reason) {
+		if len(in.where)+len(in.extra)+len(in.sdk) == 0 || !weightReason(ne.Reason) {
+			continue
+		}
+		if len(in.where) != 0 && len(in.bad) == 0 {
 			ne.Detail = joinDetail(ne.Detail, "the weight is "+in.where)
 		}
-		if len(in.extra) != 0 && weightReason(ne.Reason) {
+		if len(in.extra) != 0 {
 			ne.Detail = joinDetail(ne.Detail, in.extra)
 		}
-		if len(in.sdk) != 0 && weightReason(ne.Reason) {
+		if len(in.sdk) != 0 {
 			ne.Detail = joinDetail(ne.Detail, in.sdk)
 		}
 	}
@@ -216,12 +219,14 @@ func (r rule) build(insts []instance, o Options) (weights.Snapshot, Report) {
 }
 
 // weightReason reports whether a reason is about the weight's value.
-func weightReason(r weights.Reason) bool {
-	switch r {
-	case weights.ReasonDuplicateID, weights.ReasonEmptyID, weights.ReasonBadID, weights.ReasonNotAddress, weights.ReasonNotServing, weights.ReasonMalformedEntry:
-		return false
-	}
-	return true
+func weightReason(r weights.Reason) bool { return !notWeightReasons[r] }
+
+// notWeightReasons are the reasons that are not about the weight's value,
+// in a map: a switch on the reason would compare strings case by case,
+// each comparison a hook under a fuzzing build.
+var notWeightReasons = map[weights.Reason]bool{
+	weights.ReasonDuplicateID: true, weights.ReasonEmptyID: true, weights.ReasonBadID: true,
+	weights.ReasonNotAddress: true, weights.ReasonNotServing: true, weights.ReasonMalformedEntry: true,
 }
 
 func joinDetail(a, b string) string {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -20,6 +21,17 @@ func get(r weights.Raw, key string) weights.Raw {
 // spellings of one field, such as proto3 JSON's "lb_endpoints" and
 // "lbEndpoints"), and the name found.
 func field(r weights.Raw, names ...string) (weights.Raw, string, bool) {
+	if len(names) == 1 {
+		// One spelling, the most common call: no loop over the names per
+		// member (under a fuzzing build each loop test calls a hook).
+		n := names[0]
+		for _, m := range r.Members {
+			if m.Key == n {
+				return m.Value, n, true
+			}
+		}
+		return weights.Raw{}, "", false
+	}
 	for _, m := range r.Members {
 		for _, n := range names {
 			if m.Key == n {
@@ -38,16 +50,19 @@ func weightOf(obj weights.Raw, names ...string) (weights.Raw, string) {
 		first weights.Raw
 		found bool
 	)
+	one := len(names) == 1 // the most common call: no loop over the names per member
 	for _, m := range obj.Members {
-		for _, n := range names {
-			if m.Key != n {
+		if one {
+			if m.Key != names[0] {
 				continue
 			}
-			if !found {
-				first, found = m.Value, true
-			} else if m.Value.String() != first.String() {
-				return first, fmt.Sprintf("the weight is sent twice, as %s and %s; decoders differ on which one wins", first, m.Value)
-			}
+		} else if !slices.Contains(names, m.Key) {
+			continue
+		}
+		if !found {
+			first, found = m.Value, true
+		} else if m.Value.String() != first.String() {
+			return first, fmt.Sprintf("the weight is sent twice, as %s and %s; decoders differ on which one wins", first, m.Value)
 		}
 	}
 	return first, ""
