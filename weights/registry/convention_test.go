@@ -315,3 +315,23 @@ func TestMultipleServicesError(t *testing.T) {
 	_, _, err = registry.Decode(registry.FormatDiscovery, data, registry.Options{Service: r.Services[1]})
 	require.NoError(t, err)
 }
+
+// A reject that is not about the weight (the instance does not serve, its
+// id is no address) does not say where the weight was; a reject of the
+// weight does.
+func TestRejectDetailNamesTheWeightOnlyForWeights(t *testing.T) {
+	payload := []byte(`{"hosts":[{"ip":"10.0.0.1","port":80,"weight":1,"healthy":false},` +
+		`{"ip":"10.0.0.2/x","port":80,"weight":1},{"ip":"10.0.0.3","port":80,"weight":-1}]}`)
+	_, rep, err := registry.Decode(registry.FormatNacos, payload, registry.Options{Health: registry.HealthReject})
+	require.NoError(t, err)
+	require.Len(t, rep.Rejected, 3)
+	for _, ne := range rep.Rejected {
+		mentions := strings.Contains(ne.Detail, "the weight is hosts[].weight")
+		switch ne.Reason {
+		case weights.ReasonNotServing, weights.ReasonNotAddress:
+			assert.False(t, mentions, "%s: %s", ne.Reason, ne.Detail)
+		default:
+			assert.True(t, mentions, "%s: %s", ne.Reason, ne.Detail)
+		}
+	}
+}
