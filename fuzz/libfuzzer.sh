@@ -43,7 +43,9 @@
 # packages and the Lua interpreter the Lua targets drive; "*", what
 # OSS-Fuzz's compile_native_go_fuzzer leaves it at, also instruments the
 # standard library and the harness, which guides nothing of safewrr's and
-# made FuzzWeights 3 times slower); SAFEWRR_FUZZ_SEEDS=off starts from an empty corpus (the
+# made FuzzWeights 3 times slower; for FuzzWeightsTyped the default is
+# "github.com/safewrr/safewrr/weights*", the code under test without the
+# target's own generator and checks: see fuzz/README.md, "libFuzzer"); SAFEWRR_FUZZ_SEEDS=off starts from an empty corpus (the
 # corpus directory is emptied first); SAFEWRR_LUA_FINDINGS, SAFEWRR_LUA_PATH
 # and SAFEWRR_LUA_IGNORE work as for go test -fuzz; CXX, CXXFLAGS and
 # LIB_FUZZING_ENGINE (default clang++, empty, -fsanitize=fuzzer) are
@@ -83,7 +85,8 @@ targets() {
 }
 
 # target NAME sets name (FuzzX), pkg (its package directory), dir (its seed
-# directory, or empty) and ext (the suffix of imported seed files).
+# directory, or empty), ext (the suffix of imported seed files) and include
+# (the packages instrumented unless LIBFUZZER_INCLUDE is set).
 target() {
   local want=${1:-} n p
   [[ -n $want ]] || die "no target given; see fuzz/libfuzzer.sh list"
@@ -93,9 +96,10 @@ target() {
     if [[ ${n,,} == "${want,,}" ]]; then name=$n pkg=$p; fi
   done < <(targets)
   [[ -n $name ]] || die "unknown target ${1}; the targets are: $(targets | cut -d' ' -f1 | tr '\n' ' ')"
+  include='github.com/safewrr/safewrr/*,github.com/yuin/gopher-lua*'
   case $name in
   FuzzWeights) dir=weights ext=json ;;
-  FuzzWeightsTyped) dir=weights-typed ext=bin ;;
+  FuzzWeightsTyped) dir=weights-typed ext=bin include='github.com/safewrr/safewrr/weights*' ;;
   FuzzBalancer) dir=balancer ext=txt ;;
   FuzzLuaModule | FuzzDifferential) dir=lua ext=lua ;;
   *) dir="" ext=bin ;;
@@ -137,7 +141,7 @@ build_one() {
   (
     cd "$src"
     abs=$(go list -tags "gofuzz${LIBFUZZER_TAGS:+,$LIBFUZZER_TAGS}" -f '{{.Dir}}' "$pkg")
-    "$tools/go-118-fuzz-build" -tags "gofuzz${LIBFUZZER_TAGS:+,$LIBFUZZER_TAGS}" -include "${LIBFUZZER_INCLUDE:-github.com/safewrr/safewrr/*,github.com/yuin/gopher-lua*}" -o "$work/$name.a" -func "$name" "$abs" >"$work/$name.build.log" 2>&1 ||
+    "$tools/go-118-fuzz-build" -tags "gofuzz${LIBFUZZER_TAGS:+,$LIBFUZZER_TAGS}" -include "${LIBFUZZER_INCLUDE:-$include}" -o "$work/$name.a" -func "$name" "$abs" >"$work/$name.build.log" 2>&1 ||
       { cat "$work/$name.build.log" >&2; exit 1; }
     # shellcheck disable=SC2086 # CXXFLAGS and LIB_FUZZING_ENGINE are word lists
     ${CXX:-clang++} ${CXXFLAGS:-} ${LIB_FUZZING_ENGINE:--fsanitize=fuzzer} "$work/$name.a" -o "$bin/$name"
