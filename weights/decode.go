@@ -128,7 +128,7 @@ func (d *decoder) objectForm() error {
 		}
 		d.b.add(d.index, e)
 		d.index++
-		more, err := d.next('}', "after a node")
+		more, err := d.next(&closesObject, "after a node")
 		if err != nil || !more {
 			return err
 		}
@@ -156,7 +156,7 @@ func (d *decoder) arrayForm() error {
 			return err
 		}
 		d.index++
-		more, err := d.next(']', "after a node")
+		more, err := d.next(&closesArray, "after a node")
 		if err != nil || !more {
 			return err
 		}
@@ -225,7 +225,7 @@ func (d *decoder) element() error {
 			case len(odd) == 0 && (strings.EqualFold(key, "id") || strings.EqualFold(key, "weight")):
 				odd = key
 			}
-			more, err := d.next('}', "after an object member")
+			more, err := d.next(&closesObject, "after an object member")
 			if err != nil {
 				return err
 			}

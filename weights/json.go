@@ -352,12 +352,24 @@ var strStop = func() (t [256]uint8) {
 	return t
 }()
 
+// nonZero marks the bytes that are not 0: stop tells a step that found a
+// byte of strStop by a table, not by comparing its bits with 0.
+var nonZero = func() (t [256]bool) {
+	for x := 1; x < 256; x++ {
+		t[x] = true
+	}
+	return t
+}()
+
 // isQuote, isColon and isComma mark the bytes the scanner looks for at
-// the common steps (a string's end, after a key, between elements).
+// the common steps (a string's end, after a key, between elements), and
+// closesObject and closesArray the end of a container's elements.
 var (
-	isQuote = [256]bool{'"': true}
-	isColon = [256]bool{':': true}
-	isComma = [256]bool{',': true}
+	isQuote      = [256]bool{'"': true}
+	isColon      = [256]bool{':': true}
+	isComma      = [256]bool{',': true}
+	closesObject = [256]bool{'}': true}
+	closesArray  = [256]bool{']': true}
 )
 
 // containerStart marks the bytes that open an array or an object.
@@ -709,7 +721,7 @@ func (sc *scanner) objectBody(build bool, base int) (Raw, error) {
 				container = container || v.Kind == KindArray || v.Kind == KindObject
 			}
 		}
-		more, err := sc.next('}', "after an object member")
+		more, err := sc.next(&closesObject, "after an object member")
 		if err != nil {
 			return Raw{}, err
 		}
@@ -755,7 +767,7 @@ func (sc *scanner) arrayBody(build bool, base int) (Raw, error) {
 		if buildIt || (build && n == 0) {
 			sc.items = append(sc.items, v)
 		}
-		more, err := sc.next(']', "after an array element")
+		more, err := sc.next(&closesArray, "after an array element")
 		if err != nil {
 			return Raw{}, err
 		}
@@ -768,15 +780,15 @@ func (sc *scanner) arrayBody(build bool, base int) (Raw, error) {
 	}
 }
 
-// next consumes ',' (more is true) or the closing byte (more is false, and
-// the container is left).
-func (sc *scanner) next(closing byte, looking string) (more bool, err error) {
+// next consumes ',' (more is true) or the byte closes marks, the container's
+// closing one (more is false, and the container is left).
+func (sc *scanner) next(closes *[256]bool, looking string) (more bool, err error) {
 	sc.ws()
 	switch c := sc.at(); {
 	case isComma[c]:
 		sc.i++
 		return true, nil
-	case c == closing:
+	case closes[c]:
 		sc.i++
 		sc.depth--
 		return false, nil
@@ -876,8 +888,8 @@ func (sc *scanner) stop(i int) int {
 			strStop[b[4]]<<4 | strStop[b[5]]<<5 | strStop[b[6]]<<6 | strStop[b[7]]<<7
 		hi := strStop[b[8]] | strStop[b[9]]<<1 | strStop[b[10]]<<2 | strStop[b[11]]<<3 |
 			strStop[b[12]]<<4 | strStop[b[13]]<<5 | strStop[b[14]]<<6 | strStop[b[15]]<<7
-		if m := uint16(lo) | uint16(hi)<<8; m != 0 {
-			return i + bits.TrailingZeros16(m)
+		if nonZero[lo|hi] {
+			return i + bits.TrailingZeros16(uint16(lo)|uint16(hi)<<8)
 		}
 		i += 16
 	}

@@ -124,3 +124,22 @@ func rawTokens(r weights.Raw, out []string) []string {
 	}
 	return append(out, "?"+r.Kind.String())
 }
+
+// The scanner reads a string sixteen bytes a step: a string's end, an
+// escape or a control byte at every place of a step, with and without more
+// plain bytes after it in the same step, reads as encoding/json reads it.
+func TestStringStopAtEveryPlace(t *testing.T) {
+	for k := 0; k <= 34; k++ {
+		plain := strings.Repeat("a", k)
+		for _, after := range []string{"", "1", "123456789012345", "12345678901234567890"} {
+			for _, s := range []string{
+				`["` + plain + `", ` + after + `0]`,
+				`["` + plain + `\n", ` + after + `0]`,
+				`{"` + plain + `":` + after + `0}`,
+				"[\"" + plain + "\x01\", " + after + "0]",
+			} {
+				checkAgainstStdlib(t, s)
+			}
+		}
+	}
+}
