@@ -488,9 +488,10 @@ func usableID(id string) bool {
 
 // Differential runs the node set read from data through safewrr and the
 // built-in Lua models. On a set of valid integer weights (0 to 1,000,000,
-// not all zero) safewrr's Resty algorithm must give the same picks as the
-// fixed resty.roundrobin model and its Smooth algorithm the same as
-// nginx-swrr, in the order Lua iterated the nodes. On any set the 2020 model
+// not all zero) whose cycle safewrr schedules exactly (exactOrder),
+// safewrr's Resty algorithm must give the same picks as the fixed
+// resty.roundrobin model and its Smooth algorithm the same as nginx-swrr,
+// in the order Lua iterated the nodes. On any set the 2020 model
 // hangs on or fails with, safewrr must reject at least one node with a
 // reason (or refuse to pick) and answer at once. The input is interesting
 // when the 2020 model hung or failed.
@@ -501,7 +502,7 @@ func Differential(data []byte) (interesting bool, err error) {
 	}
 	ctx := context.Background()
 	lit := luacompat.FormatSpec(entries)
-	if validIntegers(entries) {
+	if validIntegers(entries) && exactOrder(entries) {
 		for _, model := range []string{luacompat.Resty2021, luacompat.NginxSWRR} {
 			d, err := luacompat.Diff(ctx, luacompat.DiffConfig{Lua: luacompat.Config{
 				Model: model, Nodes: entries, Picks: luaPicks, StepLimit: luaStepLimit}})
@@ -571,6 +572,43 @@ func validIntegers(entries []weights.Entry) bool {
 		total += f
 	}
 	return total > 0
+}
+
+// exactOrder reports whether safewrr picks a valid integer set in its
+// algorithm's order. Package balancer documents when ("Schedules"): its
+// schedule is the exact cycle when the cycle, total weight / gcd picks,
+// fits in 256 KiB at one byte an entry up to 256 nodes, two up to 65,536
+// and four beyond; a longer cycle keeps each node's share of every cycle,
+// not nginx's or resty's order, so the first picks are not compared
+// ({a=4, b=277777, c=6}, found by this target: a cycle of 277,787 picks).
+func exactOrder(entries []weights.Entry) bool {
+	var g, total uint64
+	for _, e := range entries {
+		w, err := strconv.ParseUint(e.Weight.Text, 10, 64) // validIntegers: a plain decimal
+		if err != nil {
+			return false
+		}
+		g, total = gcd(g, w), total+w
+	}
+	width := uint64(4)
+	switch {
+	case len(entries) <= 1<<8:
+		width = 1
+	case len(entries) <= 1<<16:
+		width = 2
+	}
+	return g != 0 && total/g <= exactTableBytes/width
+}
+
+// exactTableBytes is the size of the exact-cycle table in package balancer
+// ("Schedules").
+const exactTableBytes = 256 << 10
+
+func gcd(a, b uint64) uint64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 func isAny(err error, targets []error) bool {
