@@ -53,7 +53,6 @@ func quoteList(names []string) string {
 	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
 }
 
-// add appends an instance, and fails once the node limit is passed.
 // reserve makes room for n more instances (at most up to the limit): a
 // decoder that knows how many a list holds grows the list once, not once
 // per doubling.
@@ -61,6 +60,7 @@ func (c *collector) reserve(n int) {
 	c.insts = slices.Grow(c.insts, max(0, min(n, c.max-len(c.insts))))
 }
 
+// add appends an instance, and fails once the node limit is passed.
 func (c *collector) add(in instance) error {
 	if len(c.insts) >= c.max {
 		return &weights.PayloadError{Err: weights.ErrTooManyNodes,
